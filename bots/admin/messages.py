@@ -1,0 +1,55 @@
+"""The admin plugin's messages in every supported language."""
+
+from core.i18n import Catalog
+
+CATALOG = Catalog(
+    "admin",
+    {
+        "help_plugins": {
+            "en": "List the plugins and whether each is on in this room.",
+            "ar": "عرض الإضافات وحالة كل منها في هذه الغرفة.",
+        },
+        "help_enable": {"en": "Turn a plugin on in this room.", "ar": "تفعيل إضافة في هذه الغرفة."},
+        "help_disable": {"en": "Turn a plugin off in this room.", "ar": "إيقاف إضافة في هذه الغرفة."},
+        "help_config": {
+            "en": "Show a plugin's settings here, or change one: "
+                  "`config <plugin> <key> <value>` (`default` restores the default).",
+            "ar": "عرض إعدادات إضافة هنا أو تغيير أحدها: "
+                  "`config <plugin> <key> <value>` (`default` يعيد القيمة الافتراضية).",
+        },
+        "plugins_header": {"en": "Plugins in this room:", "ar": "الإضافات في هذه الغرفة:"},
+        "plugin_on": {"en": "on", "ar": "مفعّلة"},
+        "plugin_off": {"en": "off", "ar": "متوقفة"},
+        "plugin_builtin": {"en": "always on", "ar": "مفعّلة دائماً"},
+        "unknown_plugin": {
+            "en": "There is no plugin called {name}. Plugins: {names}.",
+            "ar": "لا توجد إضافة باسم {name}. الإضافات المتاحة: {names}.",
+        },
+        "cannot_disable": {
+            "en": "{name} is built in and always on.",
+            "ar": "الإضافة {name} مدمجة ومفعّلة دائماً.",
+        },
+        "enabled": {"en": "{name} is now on in this room.", "ar": "أصبحت {name} مفعّلة في هذه الغرفة."},
+        "disabled": {"en": "{name} is now off in this room.", "ar": "أصبحت {name} متوقفة في هذه الغرفة."},
+        "already_enabled": {"en": "{name} is already on here.", "ar": "الإضافة {name} مفعّلة هنا أصلاً."},
+        "already_disabled": {"en": "{name} is already off here.", "ar": "الإضافة {name} متوقفة هنا أصلاً."},
+        "settings_header": {
+            "en": "Settings of {name} in this room ({marker} = changed here):",
+            "ar": "إعدادات {name} في هذه الغرفة ({marker} = غُيّر هنا):",
+        },
+        "no_settings": {"en": "{name} has no settings.", "ar": "لا توجد إعدادات للإضافة {name}."},
+        "setting_saved": {"en": "Saved: {key} = {value}", "ar": "حُفظ: {key} = {value}"},
+        "setting_reset": {
+            "en": "{key} is back to its default: {value}",
+            "ar": "عاد {key} إلى قيمته الافتراضية: {value}",
+        },
+        "setting_refused": {
+            "en": "Not saved. {problems}\nNothing was changed.",
+            "ar": "لم يُحفظ. {problems}\nلم يتغيّر شيء.",
+        },
+        "unknown_setting": {
+            "en": "{name} has no setting {key}. Settings: {keys}.",
+            "ar": "لا يوجد إعداد {key} في {name}. الإعدادات: {keys}.",
+        },
+    },
+)

@@ -1,0 +1,139 @@
+"""Chat-side administration: `!plugins`, `!enable`, `!disable`, `!config`."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from pydantic import Field
+
+from bots.admin.messages import CATALOG
+from core.i18n import Trusted
+from core.plugin import Context, Plugin, PluginSettings, command
+from core.roles import Role
+from core.room_settings import SettingError
+
+
+class AdminPlugin(Plugin):
+    """Lets room admins configure the other plugins for their room."""
+
+    name = "admin"
+    catalog = CATALOG
+    always_enabled = True
+
+    class Settings(PluginSettings):
+        min_role: Literal["moderator", "admin"] = Field(
+            "admin", description="who may change plugins and settings in a room"
+        )
+
+    def _allowed(self, ctx: Context) -> bool:
+        needed = Role.ADMIN if ctx.settings.min_role == "admin" else Role.MODERATOR  # type: ignore[attr-defined]
+        return ctx.role >= needed
+
+    async def _refuse(self, ctx: Context) -> None:
+        role = "role_admin" if ctx.settings.min_role == "admin" else "role_moderator"  # type: ignore[attr-defined]
+        await ctx.reply(ctx.t("not_allowed_role", command=Trusted("!" + "config"),
+                              role=Trusted(ctx.t(role))))
+
+    def _plugin(self, name: str) -> type[Plugin] | None:
+        return self.runtime.plugin_class(name.lower())
+
+    def _names(self) -> Trusted:
+        return Trusted(", ".join(sorted(p for p in self.runtime.plugins if p != "core")))
+
+    @command("plugins", help="help_plugins", min_role=Role.MODERATOR)
+    async def plugins(self, ctx: Context) -> None:
+        if not self._allowed(ctx):
+            await self._refuse(ctx)
+            return
+        lines = [ctx.t("plugins_header")]
+        for name in sorted(self.runtime.plugins):
+            plugin = type(self.runtime.plugins[name])
+            if name == "core":
+                continue
+            if plugin.always_enabled:
+                state = ctx.t("plugin_builtin")
+            else:
+                on = self.runtime.settings.is_enabled(ctx.room_id, plugin)
+                state = ctx.t("plugin_on" if on else "plugin_off")
+            lines.append(f"• {name}: {state}")
+        await ctx.reply("\n".join(lines))
+
+    @command("enable", help="help_enable", min_role=Role.MODERATOR)
+    async def enable(self, ctx: Context, plugin: str) -> None:
+        await self._switch(ctx, plugin, True)
+
+    @command("disable", help="help_disable", min_role=Role.MODERATOR)
+    async def disable(self, ctx: Context, plugin: str) -> None:
+        await self._switch(ctx, plugin, False)
+
+    async def _switch(self, ctx: Context, name: str, on: bool) -> None:
+        if not self._allowed(ctx):
+            await self._refuse(ctx)
+            return
+        plugin = self._plugin(name)
+        if plugin is None or plugin.name == "core":
+            await ctx.reply(ctx.t("unknown_plugin", name=name[:60], names=self._names()))
+            return
+        shown = Trusted(plugin.name)
+        if plugin.always_enabled:
+            await ctx.reply(ctx.t("cannot_disable", name=shown))
+            return
+        if self.runtime.settings.is_enabled(ctx.room_id, plugin) == on:
+            await ctx.reply(ctx.t("already_enabled" if on else "already_disabled", name=shown))
+            return
+        await self.runtime.settings.set_enabled(ctx.room_id, plugin, on)
+        await ctx.reply(ctx.t("enabled" if on else "disabled", name=shown))
+
+    @command("config", help="help_config", min_role=Role.MODERATOR)
+    async def config(
+        self, ctx: Context, plugin: str, key: str | None = None, *, value: str = ""
+    ) -> None:
+        if not self._allowed(ctx):
+            await self._refuse(ctx)
+            return
+        target = self._plugin(plugin)
+        if target is None or target.name == "core":
+            await ctx.reply(ctx.t("unknown_plugin", name=plugin[:60], names=self._names()))
+            return
+        shown = Trusted(target.name)
+        fields = target.Settings.model_fields
+        settings = self.runtime.settings
+        if key is None:
+            if not fields:
+                await ctx.reply(ctx.t("no_settings", name=shown))
+                return
+            effective = settings.effective(ctx.room_id, target).model_dump(mode="json")
+            changed = settings.overridden(ctx.room_id, target)
+            lines = [ctx.t("settings_header", name=shown, marker=Trusted("*"))]
+            for field_name in fields:
+                mark = " *" if field_name in changed else ""
+                lines.append(f"• {field_name} = {_show(effective[field_name])}{mark}")
+            await ctx.reply("\n".join(lines))
+            return
+        if key not in fields:
+            await ctx.reply(ctx.t("unknown_setting", name=shown, key=key[:60],
+                                  keys=Trusted(", ".join(fields))))
+            return
+        if not value:
+            effective = settings.effective(ctx.room_id, target).model_dump(mode="json")
+            await ctx.reply(f"{key} = {_show(effective[key])}")
+            return
+        try:
+            if value.strip().lower() == "default":
+                await settings.reset_value(ctx.room_id, target, key)
+                effective = settings.effective(ctx.room_id, target).model_dump(mode="json")
+                await ctx.reply(ctx.t("setting_reset", key=Trusted(key),
+                                      value=_show(effective[key])))
+                return
+            saved = await settings.set_value(ctx.room_id, target, key, value)
+        except SettingError as error:
+            await ctx.reply(ctx.t("setting_refused", problems="\n".join(error.problems)))
+            return
+        await ctx.reply(ctx.t("setting_saved", key=Trusted(key), value=_show(saved)))
+
+
+def _show(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)

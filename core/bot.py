@@ -1,0 +1,118 @@
+"""The running bot: storage, connection, dispatcher, scheduler and plugins wired together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+from core.builtin import CorePlugin
+from core.clock import Clock
+from core.config import Config, ConfigError, missing_secrets
+from core.discovery import discover_plugins, validate_plugin_blocks
+from core.dispatch import Dispatcher
+from core.events import RoomEvent
+from core.languages import LanguagePreferences
+from core.matrix import MatrixConnection
+from core.plugin import Plugin
+from core.room_settings import RoomSettings
+from core.runtime import Runtime
+from core.scheduler import Job, Scheduler
+from core.storage import CORE_MIGRATIONS, Database
+
+log = logging.getLogger(__name__)
+
+
+class Bot:
+    """Build with a Config, `await start()`, then `await run()` until `stop()`."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        plugins: Sequence[type[Plugin]] | None = None,
+        demo: bool = False,
+    ) -> None:
+        problems = missing_secrets(config, demo=demo)
+        plugin_classes = list(plugins) if plugins is not None else discover_plugins()
+        problems += validate_plugin_blocks(config, plugin_classes)
+        if problems:
+            raise ConfigError(problems)
+        self.config = config
+        self.clock = clock or Clock()
+        self.plugin_classes = [CorePlugin, *plugin_classes]
+        passphrase = config.storage.store_passphrase.resolve() or "solidarity-demo-only"
+        config.storage.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.db = Database(config.storage.data_dir / "solidarity.db")
+        self.connection = MatrixConnection(config, self.db, self.clock, passphrase=passphrase)
+        self.scheduler = Scheduler(self.db, self.clock)
+        self.runtime = Runtime(
+            config=config,
+            db=self.db,
+            clock=self.clock,
+            scheduler=self.scheduler,
+            settings=RoomSettings(self.db, config.plugins),
+            languages=LanguagePreferences(self.db, config.bot.default_language),
+            sender=self.connection,
+            rooms=self.connection,
+            bot_user_id=config.matrix.user_id,
+        )
+        self.dispatcher = Dispatcher(self.runtime)
+        self._run_task: asyncio.Task[None] | None = None
+        self.on_event: Callable[[RoomEvent], None] | None = None
+
+    async def start(self) -> None:
+        """Open storage, run migrations, connect, set plugins up; no events yet."""
+        await self.db.open()
+        await self.db.migrate("core", CORE_MIGRATIONS)
+        await self.runtime.settings.load()
+        await self.runtime.languages.load()
+        for plugin_class in self.plugin_classes:
+            plugin = plugin_class(self.runtime)
+            self.runtime.plugins[plugin.name] = plugin
+            self.dispatcher.add_plugin(plugin)
+            if isinstance(plugin, CorePlugin):
+                plugin.dispatcher = self.dispatcher
+        for plugin in self.runtime.plugins.values():
+            await plugin.setup()
+        self.scheduler.register("core", "prune_handled", self._prune_handled)
+        await self.scheduler.schedule("core", "prune_handled", self.clock.now() + 3600,
+                                      job_id="core-prune-handled")
+        await self.connection.connect()
+
+    async def run(self) -> None:
+        """Sync and dispatch until `stop()`; overdue jobs fire once the first sync is in."""
+        self.scheduler.start()
+        await self.connection.run(self._submit)
+
+    def _submit(self, event: RoomEvent, done: Callable[[], None]) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+        self.dispatcher.submit(event, done)
+
+    def stop(self) -> None:
+        self.connection.stop()
+
+    async def close(self) -> None:
+        """Finish queued work, then release everything (safe to call twice)."""
+        self.connection.stop()
+        try:
+            await asyncio.wait_for(self.dispatcher.drain(), timeout=10)
+        except TimeoutError:
+            log.warning("shutdown: some events were still being handled; they will be replayed")
+        await self.dispatcher.stop()
+        await self.scheduler.stop()
+        for plugin in self.runtime.plugins.values():
+            await plugin.teardown()
+        await self.connection.close()
+        await self.db.close()
+
+    async def _prune_handled(self, job: Job) -> None:
+        days = self.config.storage.handled_event_retention_days
+        await self.db.execute(
+            "DELETE FROM core_handled_events WHERE handled_at < ?",
+            (self.clock.now() - days * 86400,),
+        )
+        await self.scheduler.schedule("core", "prune_handled", self.clock.now() + 3600,
+                                      job_id="core-prune-handled")

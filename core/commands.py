@@ -1,0 +1,260 @@
+"""Command lines: find the invocation in a message and bind it to a handler's signature.
+
+A handler declares its arguments like an ordinary function:
+
+    async def pronouns(self, ctx, value: str) -> None          # one word
+    async def ban(self, ctx, user: UserId, *reason: str)       # words after
+    async def config(self, ctx, plugin: str, key: str, *, value: str)  # raw rest of line
+
+A keyword-only `str` parameter receives the rest of the line verbatim
+(newlines and quotes included), which is what multi-line texts need.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import re
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+QUOTES = {'"': '"', "'": "'", "“": "”", "„": "“", "«": "»", "‘": "’"}
+USER_ID = re.compile(r"^@[^:\s]+:[^\s]+$")
+# Reply fallbacks ("> <@user> quoted text" lines) precede the real body.
+REPLY_FALLBACK = re.compile(r"\A(?:>[^\n]*\n)+\n?")
+
+
+class UserId(str):
+    """A Matrix user id argument such as `@alex:example.org`."""
+
+
+class CommandError(Exception):
+    """Base for problems with a command line; `key` names the catalog message."""
+
+    key = "command_error"
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(self.key)
+        self.values = values
+
+
+class UnclosedQuote(CommandError):
+    key = "unclosed_quote"
+
+
+class MissingArgument(CommandError):
+    key = "missing_argument"
+
+
+class TooManyArguments(CommandError):
+    key = "too_many_arguments"
+
+
+class BadArgument(CommandError):
+    key = "bad_argument"
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A command found in a message: its name and the raw text after it."""
+
+    name: str
+    args: str
+
+
+def find_invocation(
+    body: str,
+    *,
+    prefix: str,
+    bot_user_id: str,
+    bot_names: tuple[str, ...] = (),
+    mentioned: bool = False,
+) -> Invocation | None:
+    """Return the command in `body`, or None when the message is not one.
+
+    `!help`, `@bot:server: help`, `Bot: help` (when the bot was mentioned) and
+    `Bot: !help` all invoke `help`.
+    """
+    text = REPLY_FALLBACK.sub("", body, count=1).strip()
+    addressed = False
+    for name in (bot_user_id, *bot_names):
+        if name and text.lower().startswith(name.lower()):
+            rest = text[len(name):]
+            if rest[:1] in (":", ",", " ", "") and (mentioned or name == bot_user_id):
+                text = rest.lstrip(":, ").strip()
+                addressed = True
+                break
+    if text.startswith(prefix):
+        text = text[len(prefix):]
+    elif not addressed:
+        return None
+    match = re.match(r"(\S+)\s*", text, re.DOTALL)
+    if not match:
+        return None
+    return Invocation(name=match.group(1).lower(), args=text[match.end():])
+
+
+def split_words(text: str, count: int | None = None) -> tuple[list[str], str]:
+    """Split up to `count` words (all if None); quotes group words.
+
+    Returns the words and the untouched rest of the line. A quote only opens
+    at the start of a word, so apostrophes inside words need no escaping.
+    """
+    words: list[str] = []
+    position = 0
+    length = len(text)
+    while position < length and (count is None or len(words) < count):
+        while position < length and text[position].isspace():
+            position += 1
+        if position >= length:
+            break
+        opener = text[position]
+        if opener in QUOTES:
+            closer = QUOTES[opener]
+            end = text.find(closer, position + 1)
+            if end < 0:
+                raise UnclosedQuote(quote=opener)
+            words.append(text[position + 1:end])
+            position = end + 1
+        else:
+            end = position
+            while end < length and not text[end].isspace():
+                end += 1
+            words.append(text[position:end])
+            position = end
+    return words, text[position:].strip()
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    annotation: Any
+    default: Any
+    kind: inspect._ParameterKind
+
+    @property
+    def required(self) -> bool:
+        return self.default is inspect.Parameter.empty and self.kind in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY,
+        )
+
+
+class Signature:
+    """The arguments a handler takes after `(self, ctx)`."""
+
+    def __init__(self, handler: Callable[..., Any]) -> None:
+        hints = typing.get_type_hints(handler)
+        params = list(inspect.signature(handler).parameters.values())[2:]
+        self.parameters = [
+            Parameter(p.name, hints.get(p.name, str), p.default, p.kind) for p in params
+        ]
+        for parameter in self.parameters:
+            if parameter.kind is inspect.Parameter.KEYWORD_ONLY and parameter.annotation is not str:
+                raise TypeError(f"{handler.__qualname__}: keyword-only argument must be str")
+
+    def usage(self) -> str:
+        parts = []
+        for p in self.parameters:
+            label = _label(p)
+            if p.kind is inspect.Parameter.VAR_POSITIONAL:
+                parts.append(f"[{label}...]")
+            elif p.required:
+                parts.append(f"<{label}>")
+            else:
+                parts.append(f"[{label}]")
+        return " ".join(parts)
+
+    def bind(self, text: str) -> tuple[list[Any], dict[str, Any]]:
+        """Convert the raw argument text into call arguments, or raise CommandError."""
+        positional = [p for p in self.parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+        variadic = next(
+            (p for p in self.parameters if p.kind is inspect.Parameter.VAR_POSITIONAL), None
+        )
+        rest_param = next(
+            (p for p in self.parameters if p.kind is inspect.Parameter.KEYWORD_ONLY), None
+        )
+        words, rest = split_words(text, None if variadic or not rest_param else len(positional))
+        args: list[Any] = []
+        for index, parameter in enumerate(positional):
+            if index < len(words):
+                args.append(convert(parameter, words[index]))
+            elif parameter.required:
+                raise MissingArgument(name=_label(parameter))
+            else:
+                args.append(parameter.default)
+        extra = words[len(positional):]
+        if variadic is not None:
+            args.extend(convert(variadic, word) for word in extra)
+        elif extra:
+            raise TooManyArguments(extra=" ".join(extra))
+        kwargs: dict[str, Any] = {}
+        if rest_param is not None:
+            if rest:
+                kwargs[rest_param.name] = rest
+            elif rest_param.required:
+                raise MissingArgument(name=_label(rest_param))
+        return args, kwargs
+
+
+def _label(parameter: Parameter) -> str:
+    annotation = parameter.annotation
+    if typing.get_origin(annotation) is Literal:
+        return "|".join(str(choice) for choice in typing.get_args(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return "|".join(str(member.value) for member in annotation)
+    return parameter.name
+
+
+def convert(parameter: Parameter, word: str) -> Any:
+    """Turn one word into the parameter's declared type."""
+    annotation = parameter.annotation
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = options[0] if len(options) == 1 else str
+        origin = typing.get_origin(annotation)
+    try:
+        if origin is Literal:
+            choices = {str(choice).lower(): choice for choice in typing.get_args(annotation)}
+            return choices[word.lower()]
+        if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+            return annotation(word.lower())
+        if annotation is UserId:
+            if not USER_ID.match(word):
+                raise ValueError(word)
+            return UserId(word)
+        if annotation is int:
+            return int(word)
+        if annotation is float:
+            value = float(word)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError(word)
+            return value
+        if annotation is bool:
+            lowered = word.lower()
+            if lowered in ("on", "yes", "true", "1"):
+                return True
+            if lowered in ("off", "no", "false", "0"):
+                return False
+            raise ValueError(word)
+        return word
+    except (ValueError, KeyError):
+        raise BadArgument(name=parameter.name, expected=expected_kind(annotation),
+                          choices=_label(parameter)) from None
+
+
+def expected_kind(annotation: Any) -> str:
+    """Which catalog message (`expected_<kind>`) explains what a word must be."""
+    if annotation is int:
+        return "int"
+    if annotation is float:
+        return "float"
+    if annotation is bool:
+        return "bool"
+    if annotation is UserId:
+        return "user"
+    return "choice"

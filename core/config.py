@@ -1,0 +1,174 @@
+"""Configuration: pydantic models, the YAML loader and secrets from env or files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class Strict(BaseModel):
+    """Base for config models: unknown keys are refused, so a typo is never ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Secret(Strict):
+    """Where a secret comes from. Never the value itself in YAML."""
+
+    env: str | None = None
+    file: Path | None = None
+
+    def resolve(self) -> str | None:
+        """The secret's value, or None when neither source gives one."""
+        if self.env:
+            value = os.environ.get(self.env)
+            if value:
+                return value
+        if self.file:
+            try:
+                return self.file.read_text(encoding="utf-8").strip() or None
+            except OSError as exc:
+                raise ConfigError([f"secret file {self.file}: {exc.strerror}"]) from exc
+        return None
+
+
+class MatrixConfig(Strict):
+    homeserver: str = Field(description="Base URL of the homeserver, e.g. https://matrix.example.org")
+    user_id: str = Field(pattern=r"^@[^:\s]+:\S+$")
+    device_name: str = "Solidarity bot"
+    password: Secret = Secret(env="SOLIDARITY_PASSWORD")
+    access_token: Secret = Secret(env="SOLIDARITY_ACCESS_TOKEN")
+
+    @field_validator("homeserver")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class StorageConfig(Strict):
+    data_dir: Path = Path("./data")
+    store_passphrase: Secret = Secret(env="SOLIDARITY_STORE_PASSPHRASE")
+    handled_event_retention_days: int = Field(14, ge=1)
+
+
+class InviteConfig(Strict):
+    allowed_users: list[str] = []
+    allowed_servers: list[str] = []
+
+
+class RolesConfig(Strict):
+    moderator_level: int = 50
+    admin_level: int = 100
+    organizers: list[str] = []
+
+
+class RateLimitConfig(Strict):
+    commands: int = Field(10, ge=1, description="commands a member may send per window")
+    window_seconds: float = Field(10.0, gt=0)
+
+
+class SyncConfig(Strict):
+    timeout_ms: int = Field(30_000, ge=0)
+    backoff_initial_seconds: float = Field(1.0, gt=0)
+    backoff_max_seconds: float = Field(60.0, gt=0)
+    timeline_limit: int = Field(100, ge=1, le=1000)
+
+
+class BotConfig(Strict):
+    command_prefix: str = Field("!", min_length=1, max_length=3)
+    default_language: Literal["en", "ar"] = "en"
+    require_encryption: bool = True
+    invites: InviteConfig = InviteConfig()
+    roles: RolesConfig = RolesConfig()
+    rate_limit: RateLimitConfig = RateLimitConfig()
+    sync: SyncConfig = SyncConfig()
+
+
+class LoggingConfig(Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Config(Strict):
+    matrix: MatrixConfig
+    storage: StorageConfig = StorageConfig()
+    bot: BotConfig = BotConfig()
+    logging: LoggingConfig = LoggingConfig()
+    # Each plugin's block is validated by that plugin's own Settings model
+    # (see core.plugin.validate_plugin_blocks), so only the shape is checked here.
+    plugins: dict[str, dict[str, Any]] = {}
+
+
+class ConfigError(Exception):
+    """Every problem found in a configuration, each with the path it concerns."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def describe_validation_error(error: ValidationError, prefix: str = "") -> list[str]:
+    """Turn pydantic errors into `path.to.key: message` lines."""
+    lines = []
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"])
+        if prefix:
+            path = f"{prefix}.{path}" if path else prefix
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown option (check the spelling against config.example.yaml)"
+        lines.append(f"{path or '(top level)'}: {message}")
+    return lines
+
+
+def parse_config(text: str, source: str = "config") -> Config:
+    """Parse YAML text into a validated Config or raise ConfigError."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError([f"{source}: {problem}{where}"]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{source}: the top level must be a mapping of options"])
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a config file; every problem is reported at once."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not UTF-8 text"]) from None
+    return parse_config(text, str(path))
+
+
+def missing_secrets(config: Config, *, demo: bool = False) -> list[str]:
+    """Secrets the bot cannot start without, as `path: how to fix` lines."""
+    problems = []
+    if config.matrix.password.resolve() is None and config.matrix.access_token.resolve() is None:
+        problems.append(
+            "matrix.password: no password or access token; set the environment variable "
+            f"{config.matrix.password.env or 'named in matrix.password.env'} "
+            "or point matrix.password.file at a file"
+        )
+    if not demo and config.storage.store_passphrase.resolve() is None:
+        problems.append(
+            "storage.store_passphrase: the crypto store needs a passphrase; set "
+            f"{config.storage.store_passphrase.env or 'the variable named in store_passphrase.env'}"
+            " or point storage.store_passphrase.file at a file"
+        )
+    return problems

@@ -1,0 +1,277 @@
+"""Routing: events to enabled plugins, commands to handlers, with isolation.
+
+Events of one room are handled in order by that room's worker; rooms run
+concurrently. A handler's exception is logged with an error id, the user gets
+an apology with that id, and everything else carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.commands import BadArgument, CommandError, Invocation, find_invocation
+from core.events import MemberJoined, MemberLeft, Message, Reaction, RoomEvent
+from core.i18n import Trusted
+from core.logsafe import log_exception, new_error_id
+from core.messages import CATALOG
+from core.plugin import CommandSpec, Context, Plugin
+from core.ratelimit import RateLimiter
+from core.roles import Role, is_organizer, role_for_level
+from core.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+Done = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class Route:
+    plugin: Plugin
+    spec: CommandSpec
+
+
+class Dispatcher:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        cfg = runtime.config.bot
+        self.prefix = cfg.command_prefix
+        self.limiter = RateLimiter(runtime.clock, cfg.rate_limit.commands,
+                                   cfg.rate_limit.window_seconds)
+        self.routes: dict[str, Route] = {}
+        self._queues: dict[str, asyncio.Queue[tuple[RoomEvent, Done | None]]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._unencrypted_noticed: set[str] = set()
+        self.handled = 0
+        self.errors = 0
+
+    def add_plugin(self, plugin: Plugin) -> None:
+        for spec in type(plugin).commands():
+            for name in (spec.name, *spec.aliases):
+                if name in self.routes:
+                    other = self.routes[name].plugin.name
+                    raise ValueError(f"command {name!r} of {plugin.name} is also in {other}")
+                self.routes[name] = Route(plugin, spec)
+
+    # -- queueing ---------------------------------------------------------
+
+    def submit(self, event: RoomEvent, done: Done | None = None) -> None:
+        """Queue an event for its room's worker; `done` runs once it is handled."""
+        queue = self._queues.get(event.room_id)
+        if queue is None:
+            queue = self._queues[event.room_id] = asyncio.Queue()
+            self._workers[event.room_id] = asyncio.create_task(
+                self._work(queue), name=f"room-worker {event.room_id}"
+            )
+        queue.put_nowait((event, done))
+
+    async def drain(self) -> None:
+        """Wait until every queued event has been handled."""
+        for queue in list(self._queues.values()):
+            await queue.join()
+
+    async def stop(self) -> None:
+        for task in self._workers.values():
+            task.cancel()
+        await asyncio.gather(*self._workers.values(), return_exceptions=True)
+        self._workers.clear()
+        self._queues.clear()
+
+    async def _work(self, queue: asyncio.Queue[tuple[RoomEvent, Done | None]]) -> None:
+        while True:
+            event, done = await queue.get()
+            try:
+                await self.handle(event)
+            except Exception as exc:  # the worker must survive anything
+                log_exception(log, f"dispatch of {event.event_id}", exc, new_error_id())
+            finally:
+                queue.task_done()
+                if done is not None:
+                    done()
+
+    # -- handling ---------------------------------------------------------
+
+    async def handle(self, event: RoomEvent) -> None:
+        db = self.runtime.db
+        if event.sender == self.runtime.bot_user_id and not isinstance(event, MemberJoined):
+            return
+        if await db.fetchone(
+            "SELECT 1 FROM core_handled_events WHERE event_id = ?", (event.event_id,)
+        ):
+            log.debug("skipping already handled %s", event.event_id)
+            return
+        if self._refuse_unencrypted(event):
+            await self._notice_unencrypted(event.room_id)
+        elif event.sender != self.runtime.bot_user_id:
+            await self._route(event)
+        await db.execute(
+            "INSERT OR IGNORE INTO core_handled_events (event_id, room_id, handled_at) "
+            "VALUES (?, ?, ?)",
+            (event.event_id, event.room_id, self.runtime.clock.now()),
+        )
+        self.handled += 1
+
+    def _refuse_unencrypted(self, event: RoomEvent) -> bool:
+        return self.runtime.config.bot.require_encryption and not self.runtime.rooms.is_encrypted(
+            event.room_id
+        )
+
+    async def _notice_unencrypted(self, room_id: str) -> None:
+        key = f"unencrypted_notice:{room_id}"
+        if room_id in self._unencrypted_noticed or await self.runtime.db.fetchone(
+            "SELECT 1 FROM core_state WHERE key = ?", (key,)
+        ):
+            self._unencrypted_noticed.add(room_id)
+            return
+        self._unencrypted_noticed.add(room_id)
+        await self.runtime.db.execute(
+            "INSERT OR IGNORE INTO core_state (key, value) VALUES (?, ?)", (key, "1")
+        )
+        language = self.runtime.languages.for_reader(None, room_id)
+        text = CATALOG.text("unencrypted_room", language)
+        await self.runtime.sender.send_message(
+            room_id, Context._content(text, (), True), f"sol-unencrypted-{room_id}"
+        )
+
+    async def _route(self, event: RoomEvent) -> None:
+        if isinstance(event, Message):
+            invocation = None
+            if not event.is_edit:
+                invocation = find_invocation(
+                    event.body,
+                    prefix=self.prefix,
+                    bot_user_id=self.runtime.bot_user_id,
+                    bot_names=(self.runtime.config.matrix.device_name,),
+                    mentioned=self.runtime.bot_user_id in event.mentions,
+                )
+            if invocation is not None:
+                await self._run_command(event, invocation)
+                return
+            await self._listeners(event, "on_message")
+        elif isinstance(event, Reaction):
+            await self._listeners(event, "on_reaction")
+        elif isinstance(event, MemberJoined):
+            await self._listeners(event, "on_member_joined")
+        elif isinstance(event, MemberLeft):
+            await self._listeners(event, "on_member_left")
+
+    def enabled_plugins(self, room_id: str) -> list[Plugin]:
+        return [
+            plugin
+            for plugin in self.runtime.plugins.values()
+            if self.runtime.settings.is_enabled(room_id, type(plugin))
+        ]
+
+    def context(self, plugin: Plugin, event: RoomEvent) -> Context:
+        rt = self.runtime
+        level = rt.rooms.power_level(event.room_id, event.sender)
+        return Context(
+            plugin=plugin,
+            event=event,
+            language=rt.languages.for_reader(event.sender, event.room_id),
+            role=role_for_level(level, rt.config.bot.roles),
+            is_organizer=is_organizer(event.sender, rt.config.bot.roles),
+            settings=rt.settings.effective(event.room_id, type(plugin)),
+            sender=rt.sender,
+            rooms=rt.rooms,
+        )
+
+    async def _listeners(self, event: RoomEvent, method: str) -> None:
+        for plugin in self.enabled_plugins(event.room_id):
+            listener = getattr(plugin, method, None)
+            if listener is None:
+                continue
+            try:
+                await listener(self.context(plugin, event), event)
+            except Exception as exc:
+                self.errors += 1
+                log_exception(log, f"{plugin.name}.{method} on {event.event_id}", exc,
+                              new_error_id())
+
+    def visible_routes(self, room_id: str) -> list[Route]:
+        enabled = {plugin.name for plugin in self.enabled_plugins(room_id)}
+        seen: dict[str, Route] = {}
+        for route in self.routes.values():
+            if route.plugin.name in enabled:
+                seen[route.spec.name] = route
+        return [seen[name] for name in sorted(seen)]
+
+    async def _run_command(self, event: Message, invocation: Invocation) -> None:
+        route = self.routes.get(invocation.name)
+        enabled = route is not None and self.runtime.settings.is_enabled(
+            event.room_id, type(route.plugin)
+        )
+        if route is None or not enabled:
+            await self._unknown_command(event, invocation.name)
+            return
+        ctx = self.context(route.plugin, event)
+        spec = route.spec
+        if not self.limiter.allow(event.sender):
+            if self.limiter.should_warn(event.sender):
+                seconds = max(1, round(self.limiter.retry_after(event.sender)))
+                await self._safe_reply(ctx, ctx.t("rate_limited", seconds=seconds))
+            return
+        shown = Trusted(self.prefix + spec.name)
+        if ctx.role < spec.min_role:
+            role = ctx.t("role_admin" if spec.min_role is Role.ADMIN else "role_moderator")
+            await self._safe_reply(ctx, ctx.t("not_allowed_role", command=shown, role=Trusted(role)))
+            return
+        if spec.organizers_only and not ctx.is_organizer:
+            await self._safe_reply(ctx, ctx.t("not_allowed_organizer", command=shown))
+            return
+        if spec.encrypted_only and not ctx.encrypted_room:
+            await self._safe_reply(ctx, ctx.t("encrypted_only", command=shown))
+            return
+        try:
+            args, kwargs = spec.signature.bind(invocation.args)
+        except CommandError as error:
+            await self._safe_reply(ctx, self._usage_error(ctx, spec, error))
+            return
+        try:
+            await spec.handler(route.plugin, ctx, *args, **kwargs)
+        except Exception as exc:
+            self.errors += 1
+            error_id = new_error_id()
+            log_exception(log, f"command {spec.name} ({route.plugin.name}) on {event.event_id}",
+                          exc, error_id)
+            await self._safe_reply(ctx, ctx.t("plugin_error", error_id=Trusted(error_id)))
+
+    def _usage_error(self, ctx: Context, spec: CommandSpec, error: CommandError) -> str:
+        values = dict(error.values)
+        if isinstance(error, BadArgument):
+            values["expected"] = Trusted(
+                ctx.t(f"expected_{values['expected']}", choices=Trusted(values.pop("choices")))
+            )
+        for key in ("name",):
+            if key in values:
+                values[key] = Trusted(str(values[key]))
+        usage = Trusted(f"{self.prefix}{spec.name} {spec.signature.usage()}".strip())
+        return ctx.t(error.key, **values) + "\n" + ctx.t("usage", usage=usage)
+
+    async def _unknown_command(self, event: Message, name: str) -> None:
+        names = [route.spec.name for route in self.visible_routes(event.room_id)]
+        core = self.runtime.plugins.get("core")
+        if core is None:
+            return
+        ctx = self.context(core, event)
+        if not self.limiter.allow(event.sender):
+            return
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        help_command = Trusted(f"{self.prefix}help")
+        command = name[:40]
+        if close:
+            await self._safe_reply(ctx, ctx.t("unknown_command", command=command,
+                                               suggestion=Trusted(self.prefix + close[0]),
+                                               help=help_command))
+        else:
+            await self._safe_reply(ctx, ctx.t("unknown_command_plain", command=command,
+                                               help=help_command))
+
+    async def _safe_reply(self, ctx: Context, text: str) -> None:
+        try:
+            await ctx.reply(text)
+        except Exception as exc:
+            log_exception(log, f"reply to {ctx.event.event_id}", exc, new_error_id())

@@ -1,0 +1,87 @@
+"""Message catalogs: every user-facing string, in every supported language.
+
+A catalog keeps each message's translations side by side, so a missing
+translation is visible in review and caught by `Catalog.problems()` in tests.
+Values supplied by users are wrapped in Unicode bidi isolates so Arabic and
+Latin text mix without scrambling the sentence around them.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from typing import Any
+
+LANGUAGES: tuple[str, ...] = ("en", "ar")
+LANGUAGE_NAMES = {"en": "English", "ar": "العربية"}
+RTL_LANGUAGES = frozenset({"ar"})
+
+FSI = "\u2068"  # first strong isolate: direction taken from the text itself
+PDI = "\u2069"  # pop directional isolate
+
+
+def isolate(text: str) -> str:
+    """Wrap user-supplied text so its direction cannot leak into ours."""
+    return f"{FSI}{text}{PDI}"
+
+
+class Trusted(str):
+    """A value made by the bot itself (e.g. a list of command names) that is not isolated."""
+
+
+class CatalogError(KeyError):
+    pass
+
+
+class Catalog:
+    """Messages of one owner (core or a plugin), keyed by a stable id."""
+
+    def __init__(self, owner: str, messages: Mapping[str, Mapping[str, str]]) -> None:
+        self.owner = owner
+        self.messages = dict(messages)
+
+    def text(self, key: str, language: str, /, **values: Any) -> str:
+        """The message in `language` (English when absent), with values filled in."""
+        try:
+            forms = self.messages[key]
+        except KeyError:
+            raise CatalogError(f"{self.owner}: no message {key!r}") from None
+        template = forms.get(language) or forms["en"]
+        return template.format_map(
+            {name: _render(value) for name, value in values.items()}
+        )
+
+    def problems(self) -> list[str]:
+        """Missing languages or placeholders that differ between languages."""
+        found = []
+        for key, forms in self.messages.items():
+            english = _placeholders(forms.get("en", ""))
+            for language in LANGUAGES:
+                if not forms.get(language):
+                    found.append(f"{self.owner}.{key}: no {language} text")
+                elif _placeholders(forms[language]) != english:
+                    found.append(f"{self.owner}.{key}: {language} placeholders differ from en")
+        return found
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, Trusted | int | float):
+        return str(value)
+    return isolate(str(value))
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def normalise_language(value: str) -> str | None:
+    """`ar`, `AR`, `ar-EG`, `arabic`, `العربية` → `ar`; None if unsupported."""
+    cleaned = value.strip().lower().replace("_", "-")
+    base = cleaned.split("-", 1)[0]
+    if base in LANGUAGES:
+        return base
+    for code, name in LANGUAGE_NAMES.items():
+        if cleaned == name.lower():
+            return code
+    aliases = {"english": "en", "arabic": "ar", "عربي": "ar", "عربية": "ar"}
+    return aliases.get(cleaned)

@@ -1,0 +1,596 @@
+"""The connection to the homeserver: login/restore, the sync loop, encrypted sending.
+
+This is the only module (with core/crypto) that knows nio. It turns sync
+responses into framework events and hands them to a sink; the sink reports
+when each event is handled, and only then is the sync token stored, so a
+crash replays unhandled events (the dispatcher drops the handled ones).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    JoinError,
+    LocalProtocolError,
+    LoginResponse,
+    MegolmEvent,
+    MessageDirection,
+    RoomKeyEvent,
+    RoomMessagesResponse,
+    RoomSendResponse,
+    SyncResponse,
+    WhoamiResponse,
+)
+from nio.events import ForwardedRoomKeyEvent
+from nio.exceptions import EncryptionError, SendRetryError
+
+from core.clock import Clock
+from core.config import Config
+from core.events import RoomEvent, from_matrix
+from core.storage import Database
+
+log = logging.getLogger(__name__)
+
+EventSink = Callable[[RoomEvent, Callable[[], None]], None]
+# The most history one limited room timeline is back-filled with; beyond it a
+# gap is logged (never silently skipped).
+BACKFILL_CAP = 5000
+# Room versions where the creators hold unlimited power and are not listed in
+# m.room.power_levels (MSC4289); nio 0.26 predates them.
+CREATOR_POWER_VERSIONS = frozenset({"12", "org.matrix.hydra.11"})
+CREATOR_LEVEL = 2**53 - 1
+
+
+class ConnectionError_(Exception):
+    """The bot cannot connect or log in; the message says what to fix."""
+
+
+class SendError(Exception):
+    """A message could not be sent; `reason` is the homeserver's answer (no content)."""
+
+    def __init__(self, room_id: str, reason: str) -> None:
+        super().__init__(f"send to {room_id} failed: {reason}")
+        self.room_id = room_id
+        self.reason = reason
+
+
+@dataclass
+class Credentials:
+    homeserver: str
+    user_id: str
+    device_id: str
+    access_token: str
+
+    @classmethod
+    def load(cls, path: Path) -> Credentials | None:
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(**data)
+
+    def save(self, path: Path) -> None:
+        """Write atomically with mode 0600: it holds the access token."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(self.__dict__, handle)
+        os.replace(temporary, path)
+
+
+class _BatchTracker:
+    """Stores a sync token once every event of its batch (and of earlier batches) is handled."""
+
+    def __init__(self, commit: Callable[[str], None]) -> None:
+        self._commit = commit
+        self._batches: deque[list[Any]] = deque()  # [token, remaining]
+
+    def open(self, token: str, events: int) -> Callable[[], None]:
+        batch: list[Any] = [token, events]
+        self._batches.append(batch)
+
+        def done() -> None:
+            batch[1] -= 1
+            self._flush()
+
+        self._flush()
+        return done
+
+    def _flush(self) -> None:
+        committed = None
+        while self._batches and self._batches[0][1] <= 0:
+            committed = self._batches.popleft()[0]
+        if committed is not None:
+            self._commit(committed)
+
+    @property
+    def idle(self) -> bool:
+        return not self._batches
+
+
+class MatrixConnection:
+    """One logged-in E2EE device of the bot, and its sync loop."""
+
+    def __init__(self, config: Config, db: Database, clock: Clock, *, passphrase: str) -> None:
+        self.config = config
+        self.db = db
+        self.clock = clock
+        self.data_dir = config.storage.data_dir
+        self.credentials_path = self.data_dir / "credentials.json"
+        self.store_dir = self.data_dir / "crypto"
+        self._passphrase = passphrase
+        self.client: AsyncClient | None = None
+        self.sink: EventSink | None = None
+        self._stopping = asyncio.Event()
+        self._parked: dict[str, tuple[str, MegolmEvent]] = {}
+        self._creators: dict[str, frozenset[str]] = {}
+        self._share_locks: dict[str, asyncio.Lock] = {}
+        self._token_writes: set[asyncio.Task[None]] = set()
+        self._maintenance: asyncio.Task[None] | None = None
+        self.synced = asyncio.Event()
+        self.sync_count = 0
+        self.backfilled = 0
+        self.undecryptable = 0
+
+    @property
+    def user_id(self) -> str:
+        return self.config.matrix.user_id
+
+    @property
+    def nio(self) -> AsyncClient:
+        if self.client is None:
+            raise RuntimeError("not connected")
+        return self.client
+
+    # -- login ------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Restore the saved device, or log in once and save it (mode 0600)."""
+        self.store_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        cfg = self.config.matrix
+        client_config = AsyncClientConfig(
+            encryption_enabled=True,
+            store_sync_tokens=False,  # our token is stored only once its events are handled
+            pickle_key=self._passphrase,
+            max_timeout_retry_wait_time=self.config.bot.sync.backoff_max_seconds,
+            request_timeout=cfg_request_timeout(self.config),
+        )
+        saved = Credentials.load(self.credentials_path)
+        if saved and saved.user_id != cfg.user_id:
+            raise ConnectionError_(
+                f"{self.credentials_path} belongs to {saved.user_id}, not {cfg.user_id}; "
+                "use another storage.data_dir"
+            )
+        self.client = AsyncClient(
+            cfg.homeserver, cfg.user_id, store_path=str(self.store_dir), config=client_config
+        )
+        if saved:
+            self.client.restore_login(saved.user_id, saved.device_id, saved.access_token)
+            log.info("restored device %s", saved.device_id)
+        else:
+            await self._first_login()
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+
+    async def _first_login(self) -> None:
+        cfg = self.config.matrix
+        client = self.nio
+        password = cfg.password.resolve()
+        token = cfg.access_token.resolve()
+        if password:
+            response = await client.login(password, device_name=cfg.device_name)
+            if not isinstance(response, LoginResponse):
+                raise ConnectionError_(f"login as {cfg.user_id} failed: {_reason(response)}")
+            device_id = response.device_id
+            access_token = response.access_token
+        elif token:
+            client.access_token = token
+            whoami = await client.whoami()
+            if not isinstance(whoami, WhoamiResponse) or not whoami.device_id:
+                raise ConnectionError_("the access token was refused or has no device")
+            device_id, access_token = whoami.device_id, token
+            client.restore_login(cfg.user_id, device_id, token)
+        else:
+            raise ConnectionError_("no password or access token to log in with")
+        Credentials(cfg.homeserver, cfg.user_id, device_id, access_token).save(
+            self.credentials_path
+        )
+        log.info("logged in as new device %s", device_id)
+
+    async def close(self) -> None:
+        self._stopping.set()
+        if self._maintenance is not None:
+            await asyncio.gather(self._maintenance, return_exceptions=True)
+        if self._token_writes:
+            await asyncio.gather(*self._token_writes, return_exceptions=True)
+        if self.client is not None:
+            await self.client.close()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    # -- room facts (RoomView) -------------------------------------------
+
+    def is_encrypted(self, room_id: str) -> bool:
+        room = self.nio.rooms.get(room_id)
+        return bool(room and room.encrypted)
+
+    def power_level(self, room_id: str, user_id: str) -> int:
+        if user_id in self._creators.get(room_id, ()):
+            return CREATOR_LEVEL
+        room = self.nio.rooms.get(room_id)
+        if room is None:
+            return 0
+        return int(room.power_levels.get_user_level(user_id))
+
+    def _note_creators(self, room_id: str, events: list[Any]) -> None:
+        for event in events:
+            source = getattr(event, "source", None)
+            if not isinstance(source, dict) or source.get("type") != "m.room.create":
+                continue
+            content = source.get("content") or {}
+            if str(content.get("room_version")) in CREATOR_POWER_VERSIONS:
+                extra = content.get("additional_creators") or []
+                self._creators[room_id] = frozenset(
+                    [str(source.get("sender"))] + [u for u in extra if isinstance(u, str)]
+                )
+
+    def members(self, room_id: str) -> list[str]:
+        room = self.nio.rooms.get(room_id)
+        return sorted(room.users) if room else []
+
+    # -- sending ----------------------------------------------------------
+
+    async def send_message(self, room_id: str, content: dict[str, Any], txn_id: str) -> str:
+        return await self.send_event(room_id, "m.room.message", content, txn_id)
+
+    async def send_event(
+        self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str
+    ) -> str:
+        """Encrypt (in encrypted rooms) and send; the txn id makes retries idempotent."""
+        client = self.nio
+        room = client.rooms.get(room_id)
+        if room is None:
+            raise SendError(room_id, "the bot is not in this room")
+        if room.encrypted:
+            await self._prepare_encryption(room_id)
+        try:
+            response = await client.room_send(
+                room_id, event_type, content, tx_id=txn_id, ignore_unverified_devices=True
+            )
+        except (SendRetryError, LocalProtocolError, EncryptionError) as exc:
+            raise SendError(room_id, type(exc).__name__) from exc
+        if not isinstance(response, RoomSendResponse):
+            raise SendError(room_id, _reason(response))
+        return str(response.event_id)
+
+    async def _prepare_encryption(self, room_id: str) -> None:
+        # Concurrent replies to one room must not each start sharing a new
+        # Megolm session; one task shares it, the others wait for it.
+        client = self.nio
+        lock = self._share_locks.setdefault(room_id, asyncio.Lock())
+        async with lock:
+            room = client.rooms[room_id]
+            if not room.members_synced:
+                await client.joined_members(room_id)
+            if client.should_query_keys:
+                await client.keys_query()
+            if client.olm is not None and client.olm.should_share_group_session(room_id):
+                await client.share_group_session(room_id, ignore_unverified_devices=True)
+
+    # -- sync loop --------------------------------------------------------
+
+    async def run(self, sink: EventSink) -> None:
+        """Sync until stopped, surviving homeserver restarts and network errors."""
+        self.sink = sink
+        await self._load_parked()
+        since = await self._stored_token()
+        tracker = _BatchTracker(self._commit_token)
+        first = True
+        delay = self.config.bot.sync.backoff_initial_seconds
+        sync_cfg = self.config.bot.sync
+        sync_filter = {
+            "room": {"timeline": {"limit": sync_cfg.timeline_limit}},
+            "presence": {"types": []},
+        }
+        while not self._stopping.is_set():
+            try:
+                response = await self._sync_once(since, first, sync_filter)
+                if self._stopping.is_set():
+                    break
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                response = None
+                log.warning("sync failed (%s); retrying in %.1fs", type(exc).__name__, delay)
+            if isinstance(response, SyncResponse):
+                delay = sync_cfg.backoff_initial_seconds
+                await self._handle_sync(response, since, tracker)
+                since = response.next_batch
+                first = False
+                self.sync_count += 1
+                self.synced.set()
+                continue
+            if isinstance(response, ErrorResponse):
+                if response.status_code == "M_UNKNOWN_TOKEN":
+                    raise ConnectionError_(
+                        "the homeserver no longer accepts the bot's access token; "
+                        f"delete {self.credentials_path} to log in again"
+                    )
+                log.warning("sync error %s; retrying in %.1fs", response.status_code, delay)
+            await self._wait(delay)
+            delay = min(delay * 2, sync_cfg.backoff_max_seconds)
+
+    async def _wait(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    async def _sync_once(
+        self, since: str | None, first: bool, sync_filter: dict[str, Any]
+    ) -> SyncResponse | ErrorResponse:
+        client = self.nio
+        # The first sync of a process asks for full state: nio keeps room
+        # state (members, encryption, power levels) only in memory.
+        stopper = asyncio.ensure_future(self._stopping.wait())
+        syncer = asyncio.ensure_future(
+            client.sync(
+                timeout=0 if first else self.config.bot.sync.timeout_ms,
+                sync_filter=sync_filter,
+                since=since,
+                full_state=True if first else None,
+            )
+        )
+        try:
+            await asyncio.wait({stopper, syncer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if not syncer.done():
+            syncer.cancel()
+            await asyncio.gather(syncer, return_exceptions=True)
+            return ErrorResponse("stopping", "M_STOPPING")
+        result: SyncResponse | ErrorResponse = syncer.result()
+        return result
+
+    async def _handle_sync(
+        self, response: SyncResponse, since: str | None, tracker: _BatchTracker
+    ) -> None:
+        await self._handle_invites(response)
+        batch: list[RoomEvent] = []
+        for room_id, info in response.rooms.join.items():
+            self._note_creators(room_id, [*info.state, *info.timeline.events])
+        if since is not None:
+            for room_id, info in response.rooms.join.items():
+                events = list(info.timeline.events)
+                if not _contains_own_join(events, self.user_id) and info.timeline.limited:
+                    events = await self._backfill(room_id, info.timeline.prev_batch, since) + events
+                events = _after_own_join(events, self.user_id)
+                for event in events:
+                    converted = self._convert(event, room_id)
+                    if converted is not None:
+                        batch.append(converted)
+        else:
+            # First start ever: what happened before the bot existed is history.
+            log.info("first sync: %d rooms, history not replayed", len(response.rooms.join))
+        done = tracker.open(response.next_batch, len(batch))
+        assert self.sink is not None
+        for item in batch:
+            self.sink(item, done)
+        await self._retry_parked(response)
+        self._start_maintenance()
+
+    def _start_maintenance(self) -> None:
+        # Key upload/query/claim and queued to-device messages run beside the
+        # next sync, not in front of it.
+        if self._maintenance is not None and not self._maintenance.done():
+            return
+        self._maintenance = asyncio.create_task(self._maintain(), name="crypto-maintenance")
+
+    async def _maintain(self) -> None:
+        client = self.nio
+        try:
+            await client.send_to_device_messages()
+            if client.should_upload_keys:
+                await client.keys_upload()
+            if client.should_query_keys:
+                await client.keys_query()
+            if client.should_claim_keys:
+                await client.keys_claim(client.get_users_for_key_claiming())
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, LocalProtocolError) as exc:
+            log.warning("key maintenance failed (%s); retried after the next sync",
+                        type(exc).__name__)
+
+    async def _backfill(self, room_id: str, prev_batch: str | None, since: str) -> list[Any]:
+        """Fetch the events a limited timeline left out (between `since` and `prev_batch`)."""
+        if not prev_batch:
+            return []
+        client = self.nio
+        collected: list[Any] = []
+        start: str | None = prev_batch
+        while start and len(collected) < BACKFILL_CAP:
+            response = await client.room_messages(
+                room_id, start=start, end=since, direction=MessageDirection.back, limit=100
+            )
+            if not isinstance(response, RoomMessagesResponse):
+                log.warning("back-fill of %s stopped: %s", room_id, _reason(response))
+                break
+            collected.extend(response.chunk)
+            if not response.chunk or not response.end or response.end == start:
+                break
+            if _contains_own_join(response.chunk, self.user_id):
+                break
+            start = response.end
+        if len(collected) >= BACKFILL_CAP:
+            log.warning("back-fill of %s capped at %d events", room_id, BACKFILL_CAP)
+        collected.reverse()
+        self.backfilled += len(collected)
+        log.debug("back-filled %d events in %s", len(collected), room_id)
+        return collected
+
+    def _convert(self, event: Any, room_id: str) -> RoomEvent | None:
+        if isinstance(event, MegolmEvent):
+            self._park(room_id, event)
+            return None
+        source = getattr(event, "source", None)
+        if not isinstance(source, dict) or "event_id" not in source:
+            return None
+        encrypted = bool(getattr(event, "decrypted", False))
+        device = self._device_of(source.get("sender"), getattr(event, "sender_key", None))
+        return from_matrix(source, room_id, encrypted=encrypted, sender_device=device)
+
+    def _device_of(self, sender: object, sender_key: str | None) -> str | None:
+        if not sender_key or not isinstance(sender, str):
+            return None
+        for device in self.nio.device_store.active_user_devices(sender):
+            if device.curve25519 == sender_key:
+                return str(device.id)
+        return None
+
+    # -- invites ----------------------------------------------------------
+
+    async def _handle_invites(self, response: SyncResponse) -> None:
+        for room_id, info in response.rooms.invite.items():
+            inviter = _inviter(info.invite_state, self.user_id)
+            if inviter and self._invite_allowed(inviter):
+                joined = await self.nio.join(room_id)
+                if isinstance(joined, JoinError):
+                    log.warning("could not join %s: %s", room_id, _reason(joined))
+                else:
+                    log.info("joined %s (invited by an allowed user)", room_id)
+            else:
+                await self.nio.room_leave(room_id)
+                log.info("rejected invite to %s from a user not allowed by config", room_id)
+
+    def _invite_allowed(self, inviter: str) -> bool:
+        invites = self.config.bot.invites
+        server = inviter.split(":", 1)[1] if ":" in inviter else ""
+        return inviter in invites.allowed_users or server in invites.allowed_servers
+
+    # -- undecryptable events ---------------------------------------------
+
+    def _park(self, room_id: str, event: MegolmEvent) -> None:
+        if event.event_id in self._parked:
+            return
+        self.undecryptable += 1
+        self._parked[event.event_id] = (room_id, event)
+        source = dict(event.source)
+        task = asyncio.create_task(self.db.execute(
+            "INSERT OR IGNORE INTO core_undecrypted "
+            "(event_id, room_id, session_id, source, first_seen) VALUES (?, ?, ?, ?, ?)",
+            (event.event_id, room_id, event.session_id, json.dumps(source), self.clock.now()),
+        ))
+        self._token_writes.add(task)
+        task.add_done_callback(self._token_writes.discard)
+        asyncio.create_task(self._request_key(event))
+        log.info("cannot decrypt %s yet; keys requested", event.event_id)
+
+    async def _request_key(self, event: MegolmEvent) -> None:
+        try:
+            await self.nio.request_room_key(event)
+        except LocalProtocolError:
+            pass  # already requested for this session
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            log.warning("room key request for %s failed", event.event_id)
+
+    async def _load_parked(self) -> None:
+        for row in await self.db.fetchall("SELECT room_id, source FROM core_undecrypted"):
+            event = MegolmEvent.from_dict(json.loads(row["source"]))
+            if isinstance(event, MegolmEvent):
+                event.room_id = row["room_id"]
+                self._parked[event.event_id] = (row["room_id"], event)
+
+    async def _retry_parked(self, response: SyncResponse) -> None:
+        if not self._parked:
+            return
+        new_keys = any(
+            isinstance(e, RoomKeyEvent | ForwardedRoomKeyEvent) for e in response.to_device_events
+        )
+        if not new_keys and self.sync_count % 10:
+            return
+        assert self.sink is not None
+        for event_id, (room_id, event) in list(self._parked.items()):
+            try:
+                decrypted = self.nio.decrypt_event(event)
+            except EncryptionError:
+                continue
+            del self._parked[event_id]
+            await self.db.execute("DELETE FROM core_undecrypted WHERE event_id = ?", (event_id,))
+            converted = self._convert(decrypted, room_id)
+            if converted is not None:
+                log.info("decrypted %s after its keys arrived", event_id)
+                self.sink(converted, lambda: None)
+
+    # -- sync token -------------------------------------------------------
+
+    async def _stored_token(self) -> str | None:
+        row = await self.db.fetchone("SELECT value FROM core_state WHERE key = 'sync_token'")
+        return str(row["value"]) if row else None
+
+    def _commit_token(self, token: str) -> None:
+        task = asyncio.create_task(self.db.execute(
+            "INSERT INTO core_state (key, value) VALUES ('sync_token', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (token,),
+        ))
+        self._token_writes.add(task)
+        task.add_done_callback(self._token_writes.discard)
+
+
+def cfg_request_timeout(config: Config) -> float:
+    # Long-poll syncs must not be cut off by the HTTP timeout.
+    return config.bot.sync.timeout_ms / 1000 + 30
+
+
+def _reason(response: object) -> str:
+    if isinstance(response, ErrorResponse):
+        return f"{response.status_code or 'error'}: {response.message}"
+    return type(response).__name__
+
+
+def _own_join(event: Any, user_id: str) -> bool:
+    source = getattr(event, "source", None)
+    return (
+        isinstance(source, dict)
+        and source.get("type") == "m.room.member"
+        and source.get("state_key") == user_id
+        and isinstance(source.get("content"), dict)
+        and source["content"].get("membership") == "join"
+        and (source.get("unsigned") or {}).get("prev_content", {}).get("membership") != "join"
+    )
+
+
+def _contains_own_join(events: list[Any], user_id: str) -> bool:
+    return any(_own_join(event, user_id) for event in events)
+
+
+def _after_own_join(events: list[Any], user_id: str) -> list[Any]:
+    """Drop what happened in a room before the bot joined it (the join itself is kept)."""
+    for index in range(len(events) - 1, -1, -1):
+        if _own_join(events[index], user_id):
+            return events[index:]
+    return events
+
+
+def _inviter(invite_state: list[Any], user_id: str) -> str | None:
+    for event in invite_state:
+        source = getattr(event, "source", None)
+        if (
+            isinstance(source, dict)
+            and source.get("type") == "m.room.member"
+            and source.get("state_key") == user_id
+        ):
+            sender = source.get("sender")
+            return sender if isinstance(sender, str) else None
+    return None

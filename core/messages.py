@@ -1,0 +1,122 @@
+"""Core's user-facing messages in every supported language."""
+
+from core.i18n import Catalog
+
+CATALOG = Catalog(
+    "core",
+    {
+        "unknown_command": {
+            "en": "I don't know the command {command}. Did you mean {suggestion}? "
+                  "Send {help} for the list.",
+            "ar": "لا أعرف الأمر {command}. هل تقصد {suggestion}؟ أرسل {help} لعرض القائمة.",
+        },
+        "unknown_command_plain": {
+            "en": "I don't know the command {command}. Send {help} for the list.",
+            "ar": "لا أعرف الأمر {command}. أرسل {help} لعرض قائمة الأوامر.",
+        },
+        "usage": {
+            "en": "Usage: {usage}",
+            "ar": "الاستخدام: {usage}",
+        },
+        "unclosed_quote": {
+            "en": "A quote ({quote}) is opened but never closed. Close it, or leave it out.",
+            "ar": "هناك علامة اقتباس ({quote}) مفتوحة لم تُغلق. أغلقها أو احذفها.",
+        },
+        "missing_argument": {
+            "en": "Missing {name}.",
+            "ar": "ينقص {name}.",
+        },
+        "too_many_arguments": {
+            "en": "Too many words: {extra}",
+            "ar": "كلمات زائدة: {extra}",
+        },
+        "bad_argument": {
+            "en": "{name} must be {expected}.",
+            "ar": "يجب أن تكون قيمة {name} {expected}.",
+        },
+        "expected_int": {"en": "a whole number", "ar": "عدداً صحيحاً"},
+        "expected_float": {"en": "a number", "ar": "رقماً"},
+        "expected_bool": {"en": "on or off", "ar": "on أو off"},
+        "expected_user": {
+            "en": "a Matrix user id such as @name:server",
+            "ar": "معرّف مستخدم في ماتريكس مثل ‎@name:server",
+        },
+        "expected_choice": {"en": "one of {choices}", "ar": "واحداً من {choices}"},
+        "not_allowed_role": {
+            "en": "Sorry, {command} is for room {role}s only.",
+            "ar": "عذراً، الأمر {command} مخصّص لـ{role} الغرفة فقط.",
+        },
+        "role_moderator": {"en": "moderator", "ar": "مشرفي"},
+        "role_admin": {"en": "admin", "ar": "مديري"},
+        "not_allowed_organizer": {
+            "en": "Sorry, {command} is for organizers only.",
+            "ar": "عذراً، الأمر {command} مخصّص للمنظّمين فقط.",
+        },
+        "encrypted_only": {
+            "en": "For your safety, {command} only works in encrypted rooms.",
+            "ar": "حفاظاً على سلامتك، يعمل الأمر {command} في الغرف المشفّرة فقط.",
+        },
+        "rate_limited": {
+            "en": "You're sending commands faster than I can answer. "
+                  "Please wait {seconds} seconds and try again.",
+            "ar": "ترسل الأوامر أسرع مما أستطيع الرد. يُرجى الانتظار {seconds} ثانية ثم المحاولة مجدداً.",
+        },
+        "plugin_error": {
+            "en": "Sorry, something went wrong on my side. "
+                  "If it keeps happening, give this code to the bot's operator: {error_id}",
+            "ar": "عذراً، حدث خطأ من جهتي. إن تكرّر ذلك، أعطِ هذا الرمز لمشغّل البوت: {error_id}",
+        },
+        "unencrypted_room": {
+            "en": "This room is not end-to-end encrypted, so I won't work here: "
+                  "what people send me could be read on the server. "
+                  "A room admin can turn on encryption in the room settings "
+                  "(Security & Privacy); I'll start answering then.",
+            "ar": "هذه الغرفة غير مشفّرة من طرف إلى طرف، لذلك لن أعمل هنا: "
+                  "فما يُرسل إليّ قد يُقرأ على الخادم. "
+                  "يستطيع مدير الغرفة تفعيل التشفير من إعدادات الغرفة "
+                  "(الأمان والخصوصية)، وعندها سأبدأ بالرد.",
+        },
+        "help_header": {
+            "en": "Commands you can use here:",
+            "ar": "الأوامر التي يمكنك استخدامها هنا:",
+        },
+        "help_footer": {
+            "en": "Send {help_command} for details on one command.",
+            "ar": "أرسل {help_command} لتفاصيل أمر واحد.",
+        },
+        "help_command": {
+            "en": "{usage}\n{text}",
+            "ar": "{usage}\n{text}",
+        },
+        "help_role_note": {
+            "en": "(for room {role}s)",
+            "ar": "(لـ{role} الغرفة)",
+        },
+        "help_help": {
+            "en": "List the commands, or explain one.",
+            "ar": "عرض الأوامر أو شرح أحدها.",
+        },
+        "help_language": {
+            "en": "Choose the language I answer you in (en, ar); "
+                  "admins: `room <code>` sets the room's default.",
+            "ar": "اختر اللغة التي أرد بها عليك (en، ar)؛ "
+                  "للمديرين: `room <code>` يضبط لغة الغرفة الافتراضية.",
+        },
+        "language_set": {
+            "en": "I'll answer you in English from now on.",
+            "ar": "سأرد عليك بالعربية من الآن فصاعداً.",
+        },
+        "language_room_set": {
+            "en": "This room's default language is now English.",
+            "ar": "أصبحت العربية اللغة الافتراضية لهذه الغرفة.",
+        },
+        "language_current": {
+            "en": "I answer you in {language}. Available: {choices}. Example: {example}",
+            "ar": "أرد عليك بـ{language}. المتاح: {choices}. مثال: {example}",
+        },
+        "language_unknown": {
+            "en": "I don't speak {language} yet. Available: {choices}.",
+            "ar": "لا أتحدث {language} بعد. المتاح: {choices}.",
+        },
+    },
+)

@@ -1,0 +1,235 @@
+"""The plugin API: Plugin base class, @command, per-plugin Settings and the Context."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from core.commands import Signature
+from core.events import Message, Reaction, RoomEvent
+from core.i18n import Catalog, Trusted
+from core.roles import Role
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
+
+
+class PluginSettings(BaseModel):
+    """Base for a plugin's settings: defaults from config, overrides per room."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+Handler = Callable[..., Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """What @command records about a handler."""
+
+    name: str
+    help_key: str
+    min_role: Role
+    organizers_only: bool
+    aliases: tuple[str, ...]
+    encrypted_only: bool
+    handler: Handler
+    signature: Signature = field(compare=False)
+
+
+def command(
+    name: str,
+    *,
+    help: str,  # noqa: A002 - mirrors the user-facing word
+    min_role: Role = Role.MEMBER,
+    organizers_only: bool = False,
+    aliases: Sequence[str] = (),
+    encrypted_only: bool = False,
+) -> Callable[[Handler], Handler]:
+    """Mark a plugin method as the command `name`.
+
+    `help` is the catalog key of the one-line help text; arguments come from
+    the method's signature after `(self, ctx)`.
+    """
+
+    def mark(handler: Handler) -> Handler:
+        spec = CommandSpec(
+            name=name,
+            help_key=help,
+            min_role=min_role,
+            organizers_only=organizers_only,
+            aliases=tuple(aliases),
+            encrypted_only=encrypted_only,
+            handler=handler,
+            signature=Signature(handler),
+        )
+        handler.__solidarity_command__ = spec  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
+class Plugin:
+    """Base class of a plugin: set `name`, `catalog`, optionally `Settings` and migrations.
+
+    Listeners (`on_message`, `on_reaction`, `on_member_joined`, `on_member_left`)
+    are optional; commands are methods marked with @command.
+    """
+
+    name: ClassVar[str]
+    catalog: ClassVar[Catalog]
+    Settings: ClassVar[type[PluginSettings]] = PluginSettings
+    # Built-in plugins cannot be disabled in a room.
+    always_enabled: ClassVar[bool] = False
+    enabled_by_default: ClassVar[bool] = True
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def setup(self) -> None:
+        """Called once at start, before any event: run migrations, register jobs."""
+
+    async def teardown(self) -> None:
+        """Called once at shutdown."""
+
+    @classmethod
+    def commands(cls) -> list[CommandSpec]:
+        specs = []
+        for attribute in dir(cls):
+            spec = getattr(getattr(cls, attribute), "__solidarity_command__", None)
+            if isinstance(spec, CommandSpec):
+                specs.append(spec)
+        return sorted(specs, key=lambda s: s.name)
+
+
+class Sender(Protocol):
+    """What a Context needs from the connection to talk back."""
+
+    async def send_message(self, room_id: str, content: dict[str, Any], txn_id: str) -> str: ...
+
+
+class RoomView(Protocol):
+    """Read-only facts about a room the bot is in."""
+
+    def is_encrypted(self, room_id: str) -> bool: ...
+
+    def power_level(self, room_id: str, user_id: str) -> int: ...
+
+    def members(self, room_id: str) -> list[str]: ...
+
+
+MATRIX_USER = re.compile(r"@[^:\s<>\"]+:[A-Za-z0-9.\-]+(?::\d+)?")
+
+
+def render_html(text: str, mentions: Sequence[str]) -> str:
+    """HTML for a plain-text reply: user text escaped, mentioned users as pills."""
+    escaped = html.escape(text, quote=False)
+    for user_id in mentions:
+        pill = f'<a href="https://matrix.to/#/{html.escape(user_id)}">{html.escape(user_id)}</a>'
+        escaped = escaped.replace(html.escape(user_id, quote=False), pill)
+    return escaped.replace("\n", "<br>")
+
+
+class Context:
+    """Everything a handler needs about the event it answers, and how to answer.
+
+    Replies are `m.notice` (bots do not wake other bots), threaded when the
+    command was in a thread, otherwise a reply to it. Transaction ids derive
+    from the triggering event, so a retry after a crash is deduplicated by the
+    homeserver instead of answering twice.
+    """
+
+    def __init__(
+        self,
+        *,
+        plugin: Plugin,
+        event: RoomEvent,
+        language: str,
+        role: Role,
+        is_organizer: bool,
+        settings: PluginSettings,
+        sender: Sender,
+        rooms: RoomView,
+    ) -> None:
+        self.plugin = plugin
+        self.event = event
+        self.language = language
+        self.role = role
+        self.is_organizer = is_organizer
+        self.settings = settings
+        self._sender = sender
+        self.rooms = rooms
+        self._sent = 0
+
+    @property
+    def room_id(self) -> str:
+        return self.event.room_id
+
+    @property
+    def sender(self) -> str:
+        return self.event.sender
+
+    @property
+    def encrypted_room(self) -> bool:
+        return self.rooms.is_encrypted(self.room_id)
+
+    def t(self, key: str, /, **values: Any) -> str:
+        """Translate a message of this plugin (falling back to core's) into the reader's language."""
+        catalog = self.plugin.catalog
+        if key not in catalog.messages:
+            from core.messages import CATALOG as core_catalog
+
+            catalog = core_catalog
+        return catalog.text(key, self.language, **values)
+
+    def next_txn_id(self) -> str:
+        self._sent += 1
+        seed = f"{self.event.event_id}/{self.plugin.name}/{self._sent}"
+        return "sol" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+    async def reply(
+        self, text: str, *, mentions: Sequence[str] = (), notice: bool = True
+    ) -> str:
+        """Answer the triggering event in its room; returns the new event id."""
+        content = self._content(text, mentions, notice)
+        if isinstance(self.event, Message) and self.event.thread_root:
+            content["m.relates_to"] = {
+                "rel_type": "m.thread",
+                "event_id": self.event.thread_root,
+                "is_falling_back": True,
+                "m.in_reply_to": {"event_id": self.event.event_id},
+            }
+        elif isinstance(self.event, Message | Reaction):
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": self.event.event_id}}
+        return await self._sender.send_message(self.room_id, content, self.next_txn_id())
+
+    async def send(
+        self, text: str, *, room_id: str | None = None, mentions: Sequence[str] = (),
+        notice: bool = True,
+    ) -> str:
+        """Post a message (not a reply) in this room or another."""
+        content = self._content(text, mentions, notice)
+        return await self._sender.send_message(
+            room_id or self.room_id, content, self.next_txn_id()
+        )
+
+    @staticmethod
+    def _content(text: str, mentions: Sequence[str], notice: bool) -> dict[str, Any]:
+        return {
+            "msgtype": "m.notice" if notice else "m.text",
+            "body": text,
+            "format": "org.matrix.custom.html",
+            "formatted_body": render_html(text, mentions),
+            "m.mentions": {"user_ids": sorted(set(mentions))},
+        }
+
+
+def trusted(text: str) -> Trusted:
+    """Mark bot-made text (not user input) so the catalog does not isolate it."""
+    return Trusted(text)

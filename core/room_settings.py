@@ -1,0 +1,127 @@
+"""Which plugins are enabled in a room, and each plugin's per-room setting overrides."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from core.plugin import Plugin, PluginSettings
+from core.storage import Database
+
+RESERVED_KEYS = frozenset({"enabled_by_default"})
+
+
+class SettingError(Exception):
+    """A setting value was refused; `problems` are the model's messages."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def plugin_defaults(block: dict[str, Any]) -> dict[str, Any]:
+    """The config block of a plugin without the keys the framework reserves."""
+    return {key: value for key, value in block.items() if key not in RESERVED_KEYS}
+
+
+class RoomSettings:
+    """Per-room plugin state over the core tables; every value passes the plugin's model."""
+
+    def __init__(self, db: Database, config_blocks: dict[str, dict[str, Any]]) -> None:
+        self.db = db
+        self.config_blocks = config_blocks
+        self._enabled: dict[tuple[str, str], bool] = {}
+        self._overrides: dict[tuple[str, str], dict[str, Any]] = {}
+
+    async def load(self) -> None:
+        for row in await self.db.fetchall("SELECT room_id, plugin, enabled FROM core_room_plugins"):
+            self._enabled[(row["room_id"], row["plugin"])] = bool(row["enabled"])
+        for row in await self.db.fetchall(
+            "SELECT room_id, plugin, key, value FROM core_room_settings"
+        ):
+            bucket = self._overrides.setdefault((row["room_id"], row["plugin"]), {})
+            bucket[row["key"]] = json.loads(row["value"])
+
+    def is_enabled(self, room_id: str, plugin: type[Plugin]) -> bool:
+        if plugin.always_enabled:
+            return True
+        stored = self._enabled.get((room_id, plugin.name))
+        if stored is not None:
+            return stored
+        block = self.config_blocks.get(plugin.name, {})
+        return bool(block.get("enabled_by_default", plugin.enabled_by_default))
+
+    async def set_enabled(self, room_id: str, plugin: type[Plugin], enabled: bool) -> None:
+        await self.db.execute(
+            "INSERT INTO core_room_plugins (room_id, plugin, enabled) VALUES (?, ?, ?) "
+            "ON CONFLICT(room_id, plugin) DO UPDATE SET enabled = excluded.enabled",
+            (room_id, plugin.name, int(enabled)),
+        )
+        self._enabled[(room_id, plugin.name)] = enabled
+
+    def effective(self, room_id: str, plugin: type[Plugin]) -> PluginSettings:
+        """Config defaults with this room's overrides applied."""
+        merged = {
+            **plugin_defaults(self.config_blocks.get(plugin.name, {})),
+            **self._overrides.get((room_id, plugin.name), {}),
+        }
+        return plugin.Settings.model_validate(merged)
+
+    def overridden(self, room_id: str, plugin: type[Plugin]) -> set[str]:
+        return set(self._overrides.get((room_id, plugin.name), {}))
+
+    async def set_value(self, room_id: str, plugin: type[Plugin], key: str, raw: str) -> Any:
+        """Validate and store one override; nothing is stored when it is refused."""
+        fields = plugin.Settings.model_fields
+        if key not in fields:
+            raise SettingError([f"{key}: unknown setting"])
+        current = self.effective(room_id, plugin).model_dump(mode="json")
+        value = self._validated(plugin, current, key, raw)
+        await self.db.execute(
+            "INSERT INTO core_room_settings (room_id, plugin, key, value) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(room_id, plugin, key) DO UPDATE SET value = excluded.value",
+            (room_id, plugin.name, key, json.dumps(value)),
+        )
+        self._overrides.setdefault((room_id, plugin.name), {})[key] = value
+        return value
+
+    async def reset_value(self, room_id: str, plugin: type[Plugin], key: str) -> None:
+        if key not in plugin.Settings.model_fields:
+            raise SettingError([f"{key}: unknown setting"])
+        await self.db.execute(
+            "DELETE FROM core_room_settings WHERE room_id = ? AND plugin = ? AND key = ?",
+            (room_id, plugin.name, key),
+        )
+        self._overrides.get((room_id, plugin.name), {}).pop(key, None)
+
+    @staticmethod
+    def _validated(
+        plugin: type[Plugin], current: dict[str, Any], key: str, raw: str
+    ) -> Any:
+        # Text is tried as typed first (so "007" stays a string for str
+        # fields); structured values (lists, numbers) are then tried as YAML.
+        candidates: list[Any] = [raw]
+        try:
+            parsed = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            parsed = raw
+        if parsed != raw:
+            candidates.append(parsed)
+        first_error: ValidationError | None = None
+        for candidate in candidates:
+            try:
+                model = plugin.Settings.model_validate({**current, key: candidate})
+            except ValidationError as exc:
+                first_error = first_error or exc
+                continue
+            return model.model_dump(mode="json")[key]
+        assert first_error is not None
+        raise SettingError(
+            [
+                f"{'.'.join(str(p) for p in e['loc']) or key}: {e['msg']}"
+                for e in first_error.errors()
+            ]
+        )

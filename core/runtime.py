@@ -1,0 +1,34 @@
+"""The services a running bot shares with its plugins (one handle, not ten arguments)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from core.clock import Clock
+from core.config import Config
+from core.languages import LanguagePreferences
+from core.room_settings import RoomSettings
+from core.scheduler import Scheduler
+from core.storage import Database
+
+if TYPE_CHECKING:
+    from core.plugin import Plugin, RoomView, Sender
+
+
+@dataclass
+class Runtime:
+    config: Config
+    db: Database
+    clock: Clock
+    scheduler: Scheduler
+    settings: RoomSettings
+    languages: LanguagePreferences
+    sender: Sender
+    rooms: RoomView
+    bot_user_id: str
+    plugins: dict[str, Plugin] = field(default_factory=dict)
+
+    def plugin_class(self, name: str) -> type[Plugin] | None:
+        plugin = self.plugins.get(name)
+        return type(plugin) if plugin else None
