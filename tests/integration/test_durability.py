@@ -1,0 +1,165 @@
+"""Nothing lost, nothing answered twice: restarts, bursts, homeserver outages, 429s."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bots.admin import AdminPlugin
+from core.homeserver import LocalSynapse
+from core.matrix import Credentials
+from tests.integration.conftest import room_with_bot
+from tests.integration.plugins import EchoPlugin
+
+pytestmark = pytest.mark.integration
+
+
+def replies_per_command(member, bot_user: str, room: str) -> Counter[str]:
+    return Counter(
+        m.reply_to for m in member.received
+        if m.sender == bot_user and m.room_id == room and m.reply_to
+    )
+
+
+async def test_restart_keeps_device_and_answers_nothing_twice(make_bot, make_member) -> None:
+    bot = await make_bot()
+    member = await make_member()
+    room = await room_with_bot(member, bot)
+    first = [await member.send(room, f"!echo before {i}") for i in range(3)]
+    for event_id in first:
+        await member.wait_reply(event_id)
+    assert bot.bot is not None
+    credentials = Credentials.load(bot.bot.connection.credentials_path)
+    assert credentials is not None
+    assert bot.bot.connection.credentials_path.stat().st_mode & 0o777 == 0o600
+    # Simulate a crash before the token of the last batches was stored: the
+    # restarted bot syncs from an older token and sees the commands again.
+    await bot.bot.db.execute("DELETE FROM core_state WHERE key = 'sync_token'")
+    old_token = bot.bot.connection.nio.loaded_sync_token
+    await bot.stop()
+    await bot.start()
+    assert bot.bot is not None
+    assert bot.bot.connection.nio.device_id == credentials.device_id
+    del old_token
+    after = await member.ask(room, "!echo after restart")
+    assert after.encrypted and "after restart" in after.body
+    counts = replies_per_command(member, bot.user_id, room)
+    assert all(counts[event_id] == 1 for event_id in first), counts
+    assert counts[after.reply_to] == 1
+
+
+async def test_replayed_sync_does_not_answer_twice(make_bot, make_member) -> None:
+    """Restart from a sync token older than the handled commands."""
+    bot = await make_bot()
+    member = await make_member()
+    room = await room_with_bot(member, bot)
+    assert bot.bot is not None
+    token_before = await bot.bot.db.fetchone("SELECT value FROM core_state WHERE key='sync_token'")
+    assert token_before is not None
+    sent = [await member.send(room, f"!echo replay {i}") for i in range(5)]
+    for event_id in sent:
+        await member.wait_reply(event_id)
+    await bot.stop()
+    # Rewind the stored token as if the process died before storing it.
+    import aiosqlite
+
+    async with aiosqlite.connect(bot.config.storage.data_dir / "solidarity.db") as db:
+        await db.execute("UPDATE core_state SET value = ? WHERE key = 'sync_token'",
+                         (token_before[0],))
+        await db.commit()
+    await bot.start()
+    marker = await member.ask(room, "!echo marker")
+    assert "marker" in marker.body
+    await asyncio.sleep(0.5)  # room for a (wrong) duplicate to arrive
+    counts = replies_per_command(member, bot.user_id, room)
+    assert [counts[e] for e in sent] == [1] * 5, counts
+
+
+async def test_burst_of_500_commands_loses_none(make_bot, make_member) -> None:
+    bot = await make_bot(rate_limit={"commands": 10_000, "window_seconds": 1})
+    members = [await make_member() for _ in range(5)]
+    owner = members[0]
+    room = await room_with_bot(owner, bot)
+    for other in members[1:]:
+        await owner.client.room_invite(room, other.user_id)
+    for other in members[1:]:
+        await other.wait_member(room, other.user_id)
+        await owner.wait_member(room, other.user_id)
+    # Let every member learn every other device before the burst.
+    for other in members:
+        await other.ask(room, "!echo ready", timeout=60)
+
+    async def fire(member, count: int) -> list[str]:
+        return [await member.send(room, f"!echo n{i}") for i in range(count)]
+
+    sent_lists = await asyncio.gather(*(fire(m, 100) for m in members))
+    sent = {e for lst in sent_lists for e in lst}
+    assert len(sent) == 500
+
+    async def all_answered() -> None:
+        while True:
+            answered = set(replies_per_command(owner, bot.user_id, room)) & sent
+            if len(answered) == len(sent):
+                return
+            await asyncio.sleep(0.2)
+
+    await asyncio.wait_for(all_answered(), 240)
+    counts = replies_per_command(owner, bot.user_id, room)
+    assert max(counts[e] for e in sent) == 1
+
+
+async def test_homeserver_restart_mid_run_loses_no_command(
+    tmp_path: Path, make_member_on, make_bot_on
+) -> None:
+    hs = LocalSynapse(tmp_path / "own-hs")
+    await hs.start()
+    try:
+        bot = await make_bot_on(hs)
+        member = await make_member_on(hs)
+        room = await room_with_bot(member, bot)
+        assert "up" in (await member.ask(room, "!echo up")).body
+        await hs.stop()
+        await asyncio.sleep(1.5)  # the bot's sync fails and backs off meanwhile
+        await hs.start()
+        reply = await member.ask(room, "!echo back", timeout=90)
+        assert "back" in reply.body
+        assert bot.bot is not None and bot.bot.connection.sync_count > 1
+    finally:
+        await hs.stop()
+
+
+async def test_default_rate_limits_429_are_honoured(
+    tmp_path: Path, make_member_on, make_bot_on
+) -> None:
+    """Synapse's own limits: a burst from one member gets 429s; still nothing is lost."""
+    hs = LocalSynapse(tmp_path / "limited-hs", rate_limited=True)
+    await hs.start()
+    try:
+        bot = await make_bot_on(hs, rate_limit={"commands": 1000, "window_seconds": 1})
+        member = await make_member_on(hs)
+        room = await room_with_bot(member, bot)
+        sent = [await member.send(room, f"!echo limited {i}") for i in range(25)]
+
+        async def all_answered() -> None:
+            while set(replies_per_command(member, bot.user_id, room)) < set(sent):
+                await asyncio.sleep(0.2)
+
+        await asyncio.wait_for(all_answered(), 240)
+        counts = replies_per_command(member, bot.user_id, room)
+        assert all(counts[e] == 1 for e in sent)
+    finally:
+        await hs.stop()
+
+
+async def test_per_user_rate_limit_answers_politely(make_bot, make_member) -> None:
+    bot = await make_bot(rate_limit={"commands": 3, "window_seconds": 60})
+    member = await make_member()
+    room = await room_with_bot(member, bot)
+    for i in range(3):
+        await member.ask(room, f"!echo {i}")
+    polite = await member.ask(room, "!echo 4")
+    assert "faster than I can answer" in polite.body
+    assert EchoPlugin and AdminPlugin
