@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from core.builtin import CorePlugin
 from core.clock import Clock
 from core.config import Config, ConfigError, missing_secrets
+from core.crypto import IdentityOutcome, ensure_cross_signed_identity
 from core.discovery import discover_plugins, validate_plugin_blocks
 from core.dispatch import Dispatcher
 from core.events import RoomEvent
@@ -33,7 +36,9 @@ class Bot:
         clock: Clock | None = None,
         plugins: Sequence[type[Plugin]] | None = None,
         demo: bool = False,
+        recovery_key: str | None = None,
     ) -> None:
+        self.recovery_key = recovery_key
         problems = missing_secrets(config, demo=demo)
         plugin_classes = list(plugins) if plugins is not None else discover_plugins()
         problems += validate_plugin_blocks(config, plugin_classes)
@@ -41,7 +46,7 @@ class Bot:
             raise ConfigError(problems)
         self.config = config
         self.clock = clock or Clock()
-        self.plugin_classes = [CorePlugin, *plugin_classes]
+        self.plugin_classes: list[type[Plugin]] = [CorePlugin, *plugin_classes]
         passphrase = config.storage.store_passphrase.resolve() or "solidarity-demo-only"
         config.storage.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.db = Database(config.storage.data_dir / "solidarity.db")
@@ -61,6 +66,8 @@ class Bot:
         self.dispatcher = Dispatcher(self.runtime)
         self._run_task: asyncio.Task[None] | None = None
         self.on_event: Callable[[RoomEvent], None] | None = None
+        self.identity: IdentityOutcome | None = None
+        self._passphrase = passphrase
 
     async def start(self) -> None:
         """Open storage, run migrations, connect, set plugins up; no events yet."""
@@ -80,6 +87,30 @@ class Bot:
         await self.scheduler.schedule("core", "prune_handled", self.clock.now() + 3600,
                                       job_id="core-prune-handled")
         await self.connection.connect()
+        if self.config.crypto.cross_signing:
+            await self._ensure_identity()
+
+    async def _ensure_identity(self) -> None:
+        """Publish or restore the cross-signed identity; never resets it silently."""
+        self.identity = await ensure_cross_signed_identity(
+            self.connection.cross_signing_session(),
+            local_store=self.identity_path,
+            passphrase=self._passphrase,
+            recovery_key=self.recovery_key or self.config.crypto.recovery_key.resolve(),
+        )
+        if self.identity.recovery_key:
+            path = self.config.storage.data_dir / "RECOVERY-KEY.txt"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(self.identity.recovery_key + "\n")
+            log.warning("new cross-signing identity created; its recovery key is in %s "
+                        "(mode 0600): store it somewhere safe and delete the file", path)
+        log.info("cross-signing identity %s (device signed: %s)", self.identity.action,
+                 self.identity.device_signed)
+
+    @property
+    def identity_path(self) -> Path:
+        return self.config.storage.data_dir / "identity.enc"
 
     async def run(self) -> None:
         """Sync and dispatch until `stop()`; overdue jobs fire once the first sync is in."""

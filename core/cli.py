@@ -9,7 +9,13 @@ import signal
 import sys
 from pathlib import Path
 
-from core.config import ConfigError, load_config, missing_secrets
+from core.config import (
+    ConfigError,
+    load_config,
+    missing_secrets,
+    read_yaml,
+    validate_config_data,
+)
 from core.discovery import discover_plugins, validate_plugin_blocks
 
 
@@ -22,13 +28,26 @@ def setup_logging(level: str) -> None:
 
 
 def check_config(path: Path) -> int:
+    """Print every problem of a config file with its path; non-zero if any."""
     try:
-        config = load_config(path)
+        data = read_yaml(path.read_text(encoding="utf-8"), str(path))
+    except OSError as exc:
+        print(f"{path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError:
+        print(f"{path}: not UTF-8 text", file=sys.stderr)
+        return 2
     except ConfigError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return 2
-    problems = validate_plugin_blocks(config, discover_plugins()) + missing_secrets(config)
+    problems = validate_plugin_blocks(data.get("plugins") or {}, discover_plugins())
+    try:
+        config = validate_config_data(data)
+    except ConfigError as error:
+        problems = error.problems + problems
+    else:
+        problems += missing_secrets(config)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -37,14 +56,24 @@ def check_config(path: Path) -> int:
     return 0
 
 
-async def run_bot(path: Path) -> int:
+def read_recovery_key(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError([f"--recovery-key-file {path}: {exc.strerror}"]) from None
+
+
+async def run_bot(path: Path, recovery_key_file: Path | None) -> int:
     from core.bot import Bot
+    from core.crypto import IdentityError
     from core.matrix import ConnectionError_
 
     try:
         config = load_config(path)
         setup_logging(config.logging.level)
-        bot = Bot(config)
+        bot = Bot(config, recovery_key=read_recovery_key(recovery_key_file))
     except ConfigError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
@@ -58,8 +87,52 @@ async def run_bot(path: Path) -> int:
     except ConnectionError_ as error:
         print(f"cannot connect: {error}", file=sys.stderr)
         return 3
+    except IdentityError as error:
+        print(f"cross-signing identity: {error}", file=sys.stderr)
+        return 4
     finally:
         await bot.close()
+    return 0
+
+
+def confirm_reset() -> bool:
+    print(
+        "Resetting the bot's identity makes every member's client warn that the bot's\n"
+        "identity changed, and members who verified the bot must verify it again.\n"
+        "Only do this if the recovery key is lost.",
+    )
+    return input("Type RESET to continue: ").strip() == "RESET"
+
+
+async def reset_identity_command(path: Path) -> int:
+    """Replace the bot's cross-signing identity after the operator confirms."""
+    from core.bot import Bot
+    from core.crypto import IdentityError, reset_identity
+
+    try:
+        config = load_config(path)
+        setup_logging(config.logging.level)
+        bot = Bot(config)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    try:
+        await bot.db.open()
+        await bot.connection.connect()
+        outcome = await reset_identity(
+            bot.connection.cross_signing_session(),
+            local_store=bot.identity_path,
+            passphrase=bot._passphrase,
+        )
+    except IdentityError as error:
+        print(f"reset refused: {error}", file=sys.stderr)
+        return 4
+    finally:
+        await bot.connection.close()
+        await bot.db.close()
+    print("New identity published. Recovery key (shown once, store it safely):")
+    print(outcome.recovery_key)
     return 0
 
 
@@ -68,6 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the bot")
     run.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
+    run.add_argument("--recovery-key-file", type=Path, default=None,
+                     help="restore the bot's cross-signing identity on a new device")
+    identity = commands.add_parser("identity", help="the bot's cross-signing identity")
+    identity_actions = identity.add_subparsers(dest="action", required=True)
+    reset = identity_actions.add_parser("reset", help="replace it (asks for confirmation)")
+    reset.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
+    reset.add_argument("--yes", action="store_true", help="do not ask (scripts only)")
     check = commands.add_parser("check-config", help="validate a config file")
     check.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
     demo = commands.add_parser("demo", help="a throwaway local homeserver with the bot")
@@ -79,7 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-config":
         return check_config(args.config)
     if args.command == "run":
-        return asyncio.run(run_bot(args.config))
+        return asyncio.run(run_bot(args.config, args.recovery_key_file))
+    if args.command == "identity":
+        if not args.yes and not confirm_reset():
+            print("Nothing changed.")
+            return 1
+        return asyncio.run(reset_identity_command(args.config))
     from core.demo import run_demo
 
     setup_logging("WARNING")

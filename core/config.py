@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,10 +39,17 @@ class Secret(Strict):
 
 class MatrixConfig(Strict):
     homeserver: str = Field(description="Base URL of the homeserver, e.g. https://matrix.example.org")
-    user_id: str = Field(pattern=r"^@[^:\s]+:\S+$")
+    user_id: str
     device_name: str = "Solidarity bot"
     password: Secret = Secret(env="SOLIDARITY_PASSWORD")
     access_token: Secret = Secret(env="SOLIDARITY_ACCESS_TOKEN")
+
+    @field_validator("user_id")
+    @classmethod
+    def _matrix_user(cls, value: str) -> str:
+        if not re.fullmatch(r"@[^:\s]+:\S+", value):
+            raise ValueError("must look like @name:server")
+        return value
 
     @field_validator("homeserver")
     @classmethod
@@ -90,6 +98,13 @@ class BotConfig(Strict):
     sync: SyncConfig = SyncConfig()
 
 
+class CryptoConfig(Strict):
+    cross_signing: bool = Field(
+        True, description="publish a cross-signed identity so Element trusts the bot's device"
+    )
+    recovery_key: Secret = Secret(env="SOLIDARITY_RECOVERY_KEY")
+
+
 class LoggingConfig(Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -98,6 +113,7 @@ class Config(Strict):
     matrix: MatrixConfig
     storage: StorageConfig = StorageConfig()
     bot: BotConfig = BotConfig()
+    crypto: CryptoConfig = CryptoConfig()
     logging: LoggingConfig = LoggingConfig()
     # Each plugin's block is validated by that plugin's own Settings model
     # (see core.plugin.validate_plugin_blocks), so only the shape is checked here.
@@ -119,7 +135,7 @@ def describe_validation_error(error: ValidationError, prefix: str = "") -> list[
         path = ".".join(str(part) for part in item["loc"])
         if prefix:
             path = f"{prefix}.{path}" if path else prefix
-        message = item["msg"]
+        message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown option (check the spelling against config.example.yaml)"
         lines.append(f"{path or '(top level)'}: {message}")
@@ -128,6 +144,11 @@ def describe_validation_error(error: ValidationError, prefix: str = "") -> list[
 
 def parse_config(text: str, source: str = "config") -> Config:
     """Parse YAML text into a validated Config or raise ConfigError."""
+    return validate_config_data(read_yaml(text, source))
+
+
+def read_yaml(text: str, source: str = "config") -> dict[str, Any]:
+    """The YAML document as a mapping, or ConfigError saying where it is malformed."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -139,6 +160,10 @@ def parse_config(text: str, source: str = "config") -> Config:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: the top level must be a mapping of options"])
+    return data
+
+
+def validate_config_data(data: dict[str, Any]) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

@@ -29,11 +29,16 @@ def discover_plugins(package: str = "bots") -> list[type[Plugin]]:
     return [found[name] for name in sorted(found)]
 
 
-def validate_plugin_blocks(config: Config, plugins: list[type[Plugin]]) -> list[str]:
+def validate_plugin_blocks(
+    config: Config | dict[str, Any], plugins: list[type[Plugin]]
+) -> list[str]:
     """Check each `plugins.<name>` block against that plugin's Settings model."""
     known = {plugin.name: plugin for plugin in plugins}
+    blocks = config.plugins if isinstance(config, Config) else config
+    if not isinstance(blocks, dict):
+        return ["plugins: must be a mapping of plugin names to settings"]
     problems = []
-    for name, block in config.plugins.items():
+    for name, block in blocks.items():
         plugin = known.get(name)
         if plugin is None:
             problems.append(

@@ -46,7 +46,7 @@ class CommandSpec:
 def command(
     name: str,
     *,
-    help: str,  # noqa: A002 - mirrors the user-facing word
+    help: str,
     min_role: Role = Role.MEMBER,
     organizers_only: bool = False,
     aliases: Sequence[str] = (),

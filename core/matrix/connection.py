@@ -39,6 +39,7 @@ from nio.exceptions import EncryptionError, SendRetryError
 
 from core.clock import Clock
 from core.config import Config
+from core.crypto import CrossSigningSession
 from core.events import RoomEvent, from_matrix
 from core.storage import Database
 
@@ -138,7 +139,7 @@ class MatrixConnection:
         self._parked: dict[str, tuple[str, MegolmEvent]] = {}
         self._creators: dict[str, frozenset[str]] = {}
         self._share_locks: dict[str, asyncio.Lock] = {}
-        self._token_writes: set[asyncio.Task[None]] = set()
+        self._token_writes: set[asyncio.Task[Any]] = set()
         self._maintenance: asyncio.Task[None] | None = None
         self.synced = asyncio.Event()
         self.sync_count = 0
@@ -221,6 +222,19 @@ class MatrixConnection:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    def cross_signing_session(self) -> CrossSigningSession:
+        """What core.crypto needs to publish and use the bot's cross-signed identity."""
+        client = self.nio
+        assert client.olm is not None
+        return CrossSigningSession(
+            homeserver=self.config.matrix.homeserver,
+            user_id=self.user_id,
+            device_id=str(client.device_id),
+            access_token=str(client.access_token),
+            password=self.config.matrix.password.resolve(),
+            device_ed25519=client.olm.account.identity_keys["ed25519"],
+        )
 
     # -- room facts (RoomView) -------------------------------------------
 
@@ -311,7 +325,7 @@ class MatrixConnection:
                 response = await self._sync_once(since, first, sync_filter)
                 if self._stopping.is_set():
                     break
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 response = None
                 log.warning("sync failed (%s); retrying in %.1fs", type(exc).__name__, delay)
             if isinstance(response, SyncResponse):
@@ -408,7 +422,7 @@ class MatrixConnection:
                 await client.keys_query()
             if client.should_claim_keys:
                 await client.keys_claim(client.get_users_for_key_claiming())
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, LocalProtocolError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError, LocalProtocolError) as exc:
             log.warning("key maintenance failed (%s); retried after the next sync",
                         type(exc).__name__)
 
@@ -493,7 +507,9 @@ class MatrixConnection:
         ))
         self._token_writes.add(task)
         task.add_done_callback(self._token_writes.discard)
-        asyncio.create_task(self._request_key(event))
+        request = asyncio.create_task(self._request_key(event))
+        self._token_writes.add(request)
+        request.add_done_callback(self._token_writes.discard)
         log.info("cannot decrypt %s yet; keys requested", event.event_id)
 
     async def _request_key(self, event: MegolmEvent) -> None:
@@ -501,7 +517,7 @@ class MatrixConnection:
             await self.nio.request_room_key(event)
         except LocalProtocolError:
             pass  # already requested for this session
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+        except (TimeoutError, aiohttp.ClientError, OSError):
             log.warning("room key request for %s failed", event.event_id)
 
     async def _load_parked(self) -> None:

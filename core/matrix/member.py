@@ -85,7 +85,7 @@ class Member:
         while True:
             try:
                 await self._sync(timeout=30_000)
-            except (OSError, asyncio.TimeoutError):
+            except (TimeoutError, OSError):
                 await asyncio.sleep(0.5)
 
     async def _sync(self, timeout: int) -> None:  # noqa: ASYNC109
