@@ -15,9 +15,11 @@ from core.crypto import IdentityOutcome, ensure_cross_signed_identity
 from core.discovery import discover_plugins, validate_plugin_blocks
 from core.dispatch import Dispatcher
 from core.events import RoomEvent
+from core.i18n import Trusted
 from core.languages import LanguagePreferences
-from core.matrix import MatrixConnection
-from core.plugin import Plugin
+from core.matrix import MatrixConnection, SendError
+from core.messages import CATALOG
+from core.plugin import Context, Plugin
 from core.room_settings import RoomSettings
 from core.runtime import Runtime
 from core.scheduler import Job, Scheduler
@@ -112,9 +114,33 @@ class Bot:
     def identity_path(self) -> Path:
         return self.config.storage.data_dir / "identity.enc"
 
+    async def _explain_undecryptable(self, room_id: str, sender: str, code: str | None) -> None:
+        """Once per member and room a day: why their message could not be read."""
+        key = f"undecryptable_notice:{room_id}:{sender}"
+        row = await self.db.fetchone("SELECT value FROM core_state WHERE key = ?", (key,))
+        if row and self.clock.now() - float(row["value"]) < 86400:
+            return
+        await self.db.execute(
+            "INSERT INTO core_state (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, str(self.clock.now())),
+        )
+        language = self.runtime.languages.for_reader(sender, room_id)
+        if code:
+            text = CATALOG.text("undecryptable_withheld", language, user=Trusted(sender),
+                                code=code)
+        else:
+            text = CATALOG.text("undecryptable_missing", language, user=Trusted(sender))
+        content = Context._content(text, [sender], True)
+        try:
+            await self.connection.send_message(room_id, content, f"sol-udn-{room_id}-{sender}")
+        except SendError as exc:
+            log.warning("could not explain an unreadable message in %s: %s", room_id, exc.reason)
+
     async def run(self) -> None:
         """Sync and dispatch until `stop()`; overdue jobs fire once the first sync is in."""
         self.scheduler.start()
+        self.connection.on_undecryptable = self._explain_undecryptable
         await self.connection.run(self._submit)
 
     def _submit(self, event: RoomEvent, done: Callable[[], None]) -> None:

@@ -76,6 +76,21 @@ CATALOG = Catalog(
                   "يستطيع مدير الغرفة تفعيل التشفير من إعدادات الغرفة "
                   "(الأمان والخصوصية)، وعندها سأبدأ بالرد.",
         },
+        "undecryptable_withheld": {
+            "en": "{user}: I couldn't read your last message. Your app did not share its key "
+                  "with this bot's device ({code}), usually because it only trusts verified "
+                  "devices. Verify the bot (its device is cross-signed), or ask your app to "
+                  "trust it, then send the message again.",
+            "ar": "{user}: لم أستطع قراءة رسالتك الأخيرة. لم يشارك تطبيقك مفتاحها مع جهاز هذا "
+                  "البوت ({code})، وغالباً لأنه لا يثق إلا بالأجهزة الموثّقة. وثّق البوت "
+                  "(جهازه موقّع تبادلياً) أو اسمح لتطبيقك بالثقة به، ثم أعد إرسال الرسالة.",
+        },
+        "undecryptable_missing": {
+            "en": "{user}: I couldn't read your last message: its encryption key never reached "
+                  "me. Please send it again. If this keeps happening, tell the bot's operator.",
+            "ar": "{user}: لم أستطع قراءة رسالتك الأخيرة لأن مفتاح تشفيرها لم يصلني. "
+                  "أعد إرسالها من فضلك، وإن تكرّر ذلك فأخبر مشغّل البوت.",
+        },
         "help_header": {
             "en": "Commands you can use here:",
             "ar": "الأوامر التي يمكنك استخدامها هنا:",

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from nio import (
     RoomMessagesResponse,
     RoomSendResponse,
     SyncResponse,
+    UnknownToDeviceEvent,
     WhoamiResponse,
 )
 from nio.events import ForwardedRoomKeyEvent
@@ -46,6 +47,9 @@ from core.storage import Database
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[RoomEvent, Callable[[], None]], None]
+# Told (room, sender, withheld code or None) when a member's message stays
+# unreadable; the bot explains it to them once.
+UndecryptableSink = Callable[[str, str, str | None], Awaitable[None]]
 # The most history one limited room timeline is back-filled with; beyond it a
 # gap is logged (never silently skipped).
 BACKFILL_CAP = 5000
@@ -138,6 +142,13 @@ class MatrixConnection:
         self._stopping = asyncio.Event()
         self._parked: dict[str, tuple[str, MegolmEvent]] = {}
         self._creators: dict[str, frozenset[str]] = {}
+        # session id -> withheld code (m.unverified, m.blacklisted, ...): nio
+        # drops m.room_key.withheld as an unknown to-device event.
+        self._withheld: dict[str, str] = {}
+        self.on_undecryptable: UndecryptableSink | None = None
+        self._timers: set[asyncio.Task[None]] = set()
+        self.undecryptable_grace_seconds = 60.0
+        self.withheld_received = 0
         self._share_locks: dict[str, asyncio.Lock] = {}
         self._token_writes: set[asyncio.Task[Any]] = set()
         self._maintenance: asyncio.Task[None] | None = None
@@ -213,6 +224,9 @@ class MatrixConnection:
 
     async def close(self) -> None:
         self._stopping.set()
+        for timer in self._timers:
+            timer.cancel()
+        await asyncio.gather(*self._timers, return_exceptions=True)
         if self._maintenance is not None:
             await asyncio.gather(self._maintenance, return_exceptions=True)
         if self._token_writes:
@@ -402,7 +416,9 @@ class MatrixConnection:
         assert self.sink is not None
         for item in batch:
             self.sink(item, done)
+        self._note_withheld(response)
         await self._retry_parked(response)
+        await self._report_unreadable()
         self._start_maintenance()
 
     def _start_maintenance(self) -> None:
@@ -510,6 +526,9 @@ class MatrixConnection:
         request = asyncio.create_task(self._request_key(event))
         self._token_writes.add(request)
         request.add_done_callback(self._token_writes.discard)
+        timer = asyncio.create_task(self._report_after_grace())
+        self._timers.add(timer)
+        timer.add_done_callback(self._timers.discard)
         log.info("cannot decrypt %s yet; keys requested", event.event_id)
 
     async def _request_key(self, event: MegolmEvent) -> None:
@@ -519,6 +538,43 @@ class MatrixConnection:
             pass  # already requested for this session
         except (TimeoutError, aiohttp.ClientError, OSError):
             log.warning("room key request for %s failed", event.event_id)
+
+    def _note_withheld(self, response: SyncResponse) -> None:
+        for event in response.to_device_events:
+            if not isinstance(event, UnknownToDeviceEvent) or event.type != "m.room_key.withheld":
+                continue
+            content = event.source.get("content") or {}
+            session_id, code = content.get("session_id"), content.get("code")
+            if isinstance(session_id, str) and isinstance(code, str):
+                self._withheld[session_id] = code
+                self.withheld_received += 1
+                log.info("room key withheld from the bot (%s)", code)
+
+    async def _report_after_grace(self) -> None:
+        # A quiet room brings no sync to trigger the report, so wait for it here.
+        await self.clock.sleep(self.undecryptable_grace_seconds + 0.5)
+        if not self._stopping.is_set():
+            await self._report_unreadable()
+
+    async def _report_unreadable(self) -> None:
+        """Tell members once why a message stays unreadable (key withheld, or never came)."""
+        if self.on_undecryptable is None or not self._parked:
+            return
+        now = self.clock.now()
+        rows = await self.db.fetchall(
+            "SELECT event_id, room_id, first_seen FROM core_undecrypted WHERE notified = 0"
+        )
+        for row in rows:
+            parked = self._parked.get(row["event_id"])
+            if parked is None:
+                continue
+            code = self._withheld.get(parked[1].session_id)
+            if code is None and now - row["first_seen"] < self.undecryptable_grace_seconds:
+                continue
+            await self.db.execute(
+                "UPDATE core_undecrypted SET notified = 1 WHERE event_id = ?", (row["event_id"],)
+            )
+            await self.on_undecryptable(row["room_id"], parked[1].sender, code)
 
     async def _load_parked(self) -> None:
         for row in await self.db.fetchall("SELECT room_id, source FROM core_undecrypted"):

@@ -134,3 +134,29 @@ async def test_unencrypted_room_is_refused_once(make_bot, make_member) -> None:
     await asyncio.wait_for(handled(), 20)
     from_bot = [m for m in member.received if m.sender == bot.user_id and m.room_id == room]
     assert len(from_bot) == 1
+
+
+async def test_unreadable_message_is_explained_once(make_bot, make_member) -> None:
+    """A member whose client keeps its room key from the bot is told why, once."""
+    bot = await make_bot()
+    member = await make_member()
+    room = await room_with_bot(member, bot)
+    await member.ask(room, "!echo readable")
+    assert bot.bot is not None
+    bot.bot.connection.undecryptable_grace_seconds = 1.0
+    # Keep the next room keys from the bot's device, as a strict client would.
+    client = member.client
+    for device in client.device_store.active_user_devices(bot.user_id):
+        client.blacklist_device(device)
+    client.olm.outbound_group_sessions.pop(room, None)  # force a new Megolm session
+    unreadable = [await member.send(room, f"!echo hidden {i}") for i in range(2)]
+    notice = await member.wait_for(
+        lambda m: m.sender == bot.user_id and "couldn't read your last message" in m.body, 30
+    )
+    assert member.user_id in notice.content["m.mentions"]["user_ids"]
+    assert bot.bot.connection.undecryptable >= 2
+    await member.send(room, "!echo nudge")  # one more sync round on the bot
+    await asyncio.sleep(2)
+    notices = [m for m in member.received if "couldn't read" in m.body]
+    assert len(notices) == 1
+    assert not any(m.reply_to in unreadable for m in member.received)
