@@ -350,11 +350,18 @@ async def test_negative_control_bot_without_cross_signing(
     assert got["decryption_failure_reason"] == "UNSIGNED_SENDER_DEVICE"
     assert got["body"] is None
 
-    # The strict member's command: its room key is withheld from the bot, which
-    # cannot decrypt and so does not answer it.
+    # The strict member's command: its room key is withheld from the bot
+    # (m.room_key.withheld, m.unverified), so the bot cannot answer it. It
+    # explains why instead, once, mentioning the member; the lax member can
+    # read that explanation (the strict one could not, which is the point).
     undecryptable_before = bot.bot.connection.undecryptable
     await strict.send(room, "!echo from strict")
-    with pytest.raises(JsMemberError) as timed_out:
-        await lax.wait_message(room, bot.user_id, timeout=5)
-    assert timed_out.value.code == "timeout"
+    explained = await lax.wait_message(room, bot.user_id, timeout=20)
+    assert "couldn't read your last message" in explained["body"]
+    assert "m.unverified" in explained["body"]
+    assert strict.user_id in explained["body"]
     assert bot.bot.connection.undecryptable > undecryptable_before
+    assert bot.bot.connection.withheld_received >= 1
+    with pytest.raises(JsMemberError) as timed_out:
+        await lax.wait_message(room, bot.user_id, timeout=3)
+    assert timed_out.value.code == "timeout"  # no answer to the command itself
