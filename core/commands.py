@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 QUOTES = {'"': '"', "'": "'", "“": "”", "„": "“", "«": "»", "‘": "’"}
-USER_ID = re.compile(r"^@[^:\s]+:[^\s]+$")
+# Matched with fullmatch: `$` would also accept a trailing newline in a quoted word.
+USER_ID = re.compile(r"@[^:\s]+:[^\s]+")
 # Reply fallbacks ("> <@user> quoted text" lines) precede the real body.
 REPLY_FALLBACK = re.compile(r"\A(?:>[^\n]*\n)+\n?")
 
@@ -200,8 +201,16 @@ class Signature:
         return args, kwargs
 
 
+def _unwrap_optional(annotation: Any) -> Any:
+    """`X | None` (and `Optional[X]`) is X; other unions are taken as text."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return options[0] if len(options) == 1 else str
+    return annotation
+
+
 def _label(parameter: Parameter) -> str:
-    annotation = parameter.annotation
+    annotation = _unwrap_optional(parameter.annotation)
     if typing.get_origin(annotation) is Literal:
         return "|".join(str(choice) for choice in typing.get_args(annotation))
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
@@ -211,20 +220,18 @@ def _label(parameter: Parameter) -> str:
 
 def convert(parameter: Parameter, word: str) -> Any:
     """Turn one word into the parameter's declared type."""
-    annotation = parameter.annotation
+    annotation = _unwrap_optional(parameter.annotation)
     origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(annotation) if a is not type(None)]
-        annotation = options[0] if len(options) == 1 else str
-        origin = typing.get_origin(annotation)
     try:
         if origin is Literal:
             choices = {str(choice).lower(): choice for choice in typing.get_args(annotation)}
             return choices[word.lower()]
         if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-            return annotation(word.lower())
+            # Matched like the usage text shows them: by value, any case.
+            members = {str(member.value).lower(): member for member in annotation}
+            return members[word.lower()]
         if annotation is UserId:
-            if not USER_ID.match(word):
+            if not USER_ID.fullmatch(word):
                 raise ValueError(word)
             return UserId(word)
         if annotation is int:

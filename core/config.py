@@ -156,6 +156,14 @@ def read_yaml(text: str, source: str = "config") -> dict[str, Any]:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError([f"{source}: {problem}{where}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{source}: nested too deeply"]) from None
+    except Exception as exc:
+        # PyYAML's constructors raise plain errors for scalars they cannot
+        # convert (`2024-13-45`, `!!int ''`, a 5000-digit integer).
+        raise ConfigError(
+            [f"{source}: a value cannot be read ({exc}); quote it if it is text"]
+        ) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -112,9 +112,10 @@ def from_matrix(
             msgtype=str(msgtype),
             mentions=frozenset(u for u in user_ids if isinstance(u, str))
             if isinstance(user_ids, list) else frozenset(),
-            thread_root=str(relates["event_id"]) if relates.get("rel_type") == "m.thread" else None,
-            reply_to=str(reply["event_id"]) if isinstance(reply, dict) and "event_id" in reply
-            else None,
+            # Relations come from any room member: a malformed one is ignored, never fatal.
+            thread_root=_str(relates.get("event_id"))
+            if relates.get("rel_type") == "m.thread" else None,
+            reply_to=_str(reply.get("event_id")) if isinstance(reply, dict) else None,
             is_edit=is_edit,
         )
     if event_type == "m.reaction":
@@ -146,3 +147,7 @@ def from_matrix(
 
 def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -20,8 +20,27 @@ FSI = "\u2068"  # first strong isolate: direction taken from the text itself
 PDI = "\u2069"  # pop directional isolate
 
 
+ISOLATE_INITIATORS = frozenset("\u2066\u2067\u2068")  # LRI, RLI, FSI
+
+
 def isolate(text: str) -> str:
-    """Wrap user-supplied text so its direction cannot leak into ours."""
+    """Wrap user-supplied text so its direction cannot leak into ours.
+
+    The user's own isolates are balanced first: a stray PDI would otherwise
+    close our isolate early, and an unclosed one would swallow our PDI.
+    """
+    if PDI in text or not ISOLATE_INITIATORS.isdisjoint(text):
+        depth = 0
+        kept = []
+        for char in text:
+            if char in ISOLATE_INITIATORS:
+                depth += 1
+            elif char == PDI:
+                if depth == 0:
+                    continue
+                depth -= 1
+            kept.append(char)
+        text = "".join(kept) + PDI * depth
     return f"{FSI}{text}{PDI}"
 
 

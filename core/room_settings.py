@@ -106,7 +106,7 @@ class RoomSettings:
         candidates: list[Any] = [raw]
         try:
             parsed = yaml.safe_load(raw)
-        except yaml.YAMLError:
+        except Exception:  # not only YAMLError: `2024-13-45` raises ValueError, `[[[...` RecursionError
             parsed = raw
         if parsed != raw:
             candidates.append(parsed)

@@ -47,6 +47,9 @@ class Scheduler:
         self._handlers: dict[tuple[str, str], JobHandler] = {}
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # run_due may be called while the background loop runs; one at a time,
+        # or both could pick the same row and fire it twice.
+        self._running = asyncio.Lock()
         self.fired = 0
 
     def register(self, owner: str, kind: str, handler: JobHandler) -> None:
@@ -94,15 +97,16 @@ class Scheduler:
     async def run_due(self) -> int:
         """Fire every job that is due now; returns how many ran."""
         ran = 0
-        while True:
-            row = await self.db.fetchone(
-                "SELECT * FROM core_jobs WHERE due_at <= ? ORDER BY due_at LIMIT 1",
-                (self.clock.now(),),
-            )
-            if row is None:
-                return ran
-            await self._fire(self._job(row))
-            ran += 1
+        async with self._running:
+            while True:
+                row = await self.db.fetchone(
+                    "SELECT * FROM core_jobs WHERE due_at <= ? ORDER BY due_at LIMIT 1",
+                    (self.clock.now(),),
+                )
+                if row is None:
+                    return ran
+                await self._fire(self._job(row))
+                ran += 1
 
     def _job(self, row: Any) -> Job:
         payload = json.loads(row["payload"])
@@ -122,17 +126,16 @@ class Scheduler:
                 "UPDATE core_jobs SET due_at = ? WHERE id = ?", (self.clock.now() + 3600, job.id)
             )
             return
-        marked = {**job.payload, "__started": True}
-        await self.db.execute(
-            "UPDATE core_jobs SET payload = ? WHERE id = ?", (json.dumps(marked), job.id)
-        )
+        marked = json.dumps({**job.payload, "__started": True})
+        await self.db.execute("UPDATE core_jobs SET payload = ? WHERE id = ?", (marked, job.id))
         try:
             await handler(job)
         except Exception as exc:
             log_exception(log, f"job {job.owner}/{job.kind} {job.id}", exc, new_error_id())
-        # A handler may have rescheduled its own job (same id, later due time).
+        # A handler may have rescheduled its own job (same id): `schedule`
+        # replaced the payload, so the started marker no longer matches.
         await self.db.execute(
-            "DELETE FROM core_jobs WHERE id = ? AND due_at <= ?", (job.id, job.due_at)
+            "DELETE FROM core_jobs WHERE id = ? AND payload = ?", (job.id, marked)
         )
         self.fired += 1
 
@@ -142,11 +145,16 @@ class Scheduler:
             await self.run_due()
             row = await self.db.fetchone("SELECT MIN(due_at) AS due FROM core_jobs")
             due = row["due"] if row and row["due"] is not None else None
-            delay = 3600.0 if due is None else max(0.0, due - self.clock.now())
-            sleeper = asyncio.ensure_future(self.clock.sleep(delay))
+            deadline = self.clock.now() + 3600.0 if due is None else float(due)
+            sleeper = asyncio.ensure_future(self._sleep_until(deadline))
             waker = asyncio.ensure_future(self._wakeup.wait())
             try:
                 await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 sleeper.cancel()
                 waker.cancel()
+
+    async def _sleep_until(self, deadline: float) -> None:
+        # The delay is measured when the sleep starts, not when it was
+        # planned, so time passing in between cannot push the deadline back.
+        await self.clock.sleep(max(0.0, deadline - self.clock.now()))

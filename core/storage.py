@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +123,8 @@ class Database:
                 )
             except BaseException as exc:
                 await self.conn.execute("ROLLBACK")
+                if not isinstance(exc, Exception):
+                    raise  # cancellation stays cancellation
                 raise MigrationError(
                     f"{owner} migration {migration.version} ({migration.description}) failed: {exc}"
                 ) from exc
@@ -131,8 +134,19 @@ class Database:
 
 def _statements(sql: str) -> list[str]:
     # executescript would commit implicitly, breaking the per-migration
-    # transaction, so statements are run one by one.
-    return [part.strip() for part in sql.split(";") if part.strip()]
+    # transaction, so statements are run one by one. A `;` inside a string
+    # literal or a trigger body does not end a statement.
+    statements: list[str] = []
+    buffer = ""
+    for part in sql.split(";"):
+        buffer += part + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \t\r\n;"):
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip(" \t\r\n;"):
+        statements.append(buffer.strip())
+    return statements
 
 
 CORE_MIGRATIONS = [

@@ -1,0 +1,241 @@
+"""Message catalogs and bidi isolation (core/i18n.py), and every catalog in the codebase."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+import string
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import bots
+import core.messages
+from core.i18n import (
+    FSI,
+    LANGUAGES,
+    PDI,
+    Catalog,
+    CatalogError,
+    Trusted,
+    isolate,
+    normalise_language,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def all_catalogs() -> dict[str, Catalog]:
+    """core's catalog and every Catalog found in any module under `bots`."""
+    found = {"core.messages": core.messages.CATALOG}
+    for info in pkgutil.walk_packages(bots.__path__, "bots."):
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if isinstance(value, Catalog):
+                found.setdefault(f"{value.owner}", value)
+                assert name == "CATALOG" or value is found[value.owner]
+    return found
+
+
+CATALOGS = all_catalogs()
+
+
+def test_catalogs_were_found() -> None:
+    assert {"core.messages", "admin"} <= set(CATALOGS)
+
+
+@pytest.mark.parametrize("owner", sorted(CATALOGS))
+def test_catalog_has_no_problems(owner: str) -> None:
+    assert CATALOGS[owner].problems() == []
+
+
+@pytest.mark.parametrize("owner", sorted(CATALOGS))
+def test_every_message_renders_in_every_language(owner: str) -> None:
+    catalog = CATALOGS[owner]
+    for key, forms in catalog.messages.items():
+        assert set(forms) <= set(LANGUAGES), f"{owner}.{key}: unknown language"
+        names = {n for _, n, _, _ in string.Formatter().parse(forms["en"]) if n}
+        for language in LANGUAGES:
+            text = catalog.text(key, language, **{name: Trusted("X") for name in names})
+            assert "{" not in text.replace("{}", ""), f"{owner}.{key}.{language}: {text}"
+            assert text.strip(), f"{owner}.{key}.{language} is empty"
+
+
+def _source_files() -> list[Path]:
+    return sorted([*(REPO / "core").rglob("*.py"), *(REPO / "bots").rglob("*.py")])
+
+
+def _constant_keys(node: ast.expr) -> list[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _constant_keys(node.body) + _constant_keys(node.orelse)
+    return []
+
+
+def test_every_message_key_used_in_code_exists_with_its_placeholders() -> None:
+    """`ctx.t("key", ...)` and `CATALOG.text("key", ...)` name real messages and fill them."""
+    problems = []
+    checked = 0
+    for path in _source_files():
+        relative = path.relative_to(REPO)
+        available = [core.messages.CATALOG]
+        if relative.parts[0] == "bots" and len(relative.parts) > 2:
+            available += [c for c in CATALOGS.values()
+                          if c.owner == relative.parts[1] or c.owner.startswith(relative.parts[1])]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("t", "text") and node.args):
+                continue
+            if node.func.attr == "text" and not (
+                isinstance(node.func.value, ast.Name | ast.Attribute)
+                and "catalog" in ast.unparse(node.func.value).lower()
+            ):
+                continue
+            given_names = {k.arg for k in node.keywords}
+            for key in _constant_keys(node.args[0]):
+                checked += 1
+                catalog = next((c for c in available if key in c.messages), None)
+                if catalog is None:
+                    problems.append(f"{relative}:{node.lineno}: no message {key!r}")
+                    continue
+                if None in given_names:  # **values: cannot check statically
+                    continue
+                wanted = {n for _, n, _, _ in string.Formatter().parse(
+                    catalog.messages[key]["en"]) if n}
+                if not wanted <= given_names:
+                    problems.append(f"{relative}:{node.lineno}: {key} needs {sorted(wanted)}")
+    assert checked > 20
+    assert problems == []
+
+
+def test_command_help_keys_exist() -> None:
+    from core.builtin import CorePlugin
+    from core.discovery import discover_plugins
+
+    for plugin in [CorePlugin, *discover_plugins()]:
+        for spec in plugin.commands():
+            assert spec.help_key in plugin.catalog.messages, f"{plugin.name}: {spec.help_key}"
+
+
+# -- Catalog ----------------------------------------------------------------
+
+CAT = Catalog("test", {
+    "greet": {"en": "Hello {name}, you have {count} items", "ar": "مرحباً {name}، لديك {count} عناصر"},
+    "only_en": {"en": "English only"},
+    "bad": {"en": "{a} and {b}", "ar": "{a}"},
+})
+
+
+def test_text_isolates_user_values_but_not_trusted_or_numbers() -> None:
+    text = CAT.text("greet", "en", name="أحمد", count=3)
+    assert text == f"Hello {FSI}أحمد{PDI}, you have 3 items"
+    assert CAT.text("greet", "ar", name=Trusted("Bot"), count=2.5) == "مرحباً Bot، لديك 2.5 عناصر"
+    # Anything that is not Trusted or a number is user text.
+    assert CAT.text("greet", "en", name=["x"], count="7") == (
+        f"Hello {FSI}['x']{PDI}, you have {FSI}7{PDI} items"
+    )
+
+
+def test_user_values_are_not_format_templates() -> None:
+    assert CAT.text("greet", "en", name="{count}", count=1) == (
+        f"Hello {FSI}{{count}}{PDI}, you have 1 items"
+    )
+
+
+def test_unknown_language_falls_back_to_english() -> None:
+    assert CAT.text("only_en", "ar") == "English only"
+    assert CAT.text("only_en", "fr") == "English only"
+
+
+def test_missing_key_raises_catalog_error() -> None:
+    with pytest.raises(CatalogError, match="test: no message 'nope'"):
+        CAT.text("nope", "en")
+    assert issubclass(CatalogError, KeyError)
+
+
+def test_problems_reports_missing_languages_and_placeholder_mismatches() -> None:
+    assert sorted(CAT.problems()) == [
+        "test.bad: ar placeholders differ from en",
+        "test.only_en: no ar text",
+    ]
+
+
+# -- isolate ------------------------------------------------------------------
+
+BIDI = "\u2066\u2067\u2068\u2069\u202a\u202b\u202c\u202d\u202e\u200e\u200f"
+
+
+def isolate_depths(text: str) -> list[int]:
+    depth = 0
+    depths = []
+    for char in text:
+        if char in "\u2066\u2067\u2068":
+            depth += 1
+        elif char == PDI:
+            depth -= 1
+        depths.append(depth)
+    return depths
+
+
+def test_isolate_plain_text() -> None:
+    assert isolate("hello") == f"{FSI}hello{PDI}"
+    assert isolate("") == f"{FSI}{PDI}"
+    assert isolate("نص عربي") == f"{FSI}نص عربي{PDI}"
+
+
+def test_isolate_keeps_balanced_user_isolates() -> None:
+    inner = f"a {FSI}b{PDI} c"
+    assert isolate(inner) == f"{FSI}{inner}{PDI}"
+
+
+def test_a_stray_pdi_cannot_escape_the_isolate() -> None:
+    wrapped = isolate(f"evil{PDI}\u202etxt.exe")
+    depths = isolate_depths(wrapped)
+    # Our isolate stays open until our own final PDI, and everything is closed after it.
+    assert all(d >= 1 for d in depths[:-1])
+    assert depths[-1] == 0
+    assert "\u202etxt.exe" in wrapped
+
+
+def test_an_unclosed_user_isolate_is_closed_inside_ours() -> None:
+    wrapped = isolate(f"open{FSI}and never closed")
+    assert isolate_depths(wrapped)[-1] == 0
+    assert wrapped.endswith(PDI + PDI)
+
+
+@given(st.text(alphabet=st.one_of(st.sampled_from(BIDI), st.characters())))
+def test_isolate_is_always_balanced_and_keeps_the_text(text: str) -> None:
+    wrapped = isolate(text)
+    assert wrapped.startswith(FSI) and wrapped.endswith(PDI)
+    depths = isolate_depths(wrapped)
+    assert all(d >= 1 for d in depths[:-1]) and depths[-1] == 0
+    # Only unbalanced isolate marks are touched; the rest of the text is kept.
+    strip = str.maketrans("", "", "\u2066\u2067\u2068\u2069")
+    assert wrapped.translate(strip) == text.translate(strip)
+
+
+# -- normalise_language -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("ar", "ar"), ("AR", "ar"), (" ar ", "ar"), ("ar-EG", "ar"), ("ar_SA", "ar"),
+        ("arabic", "ar"), ("Arabic", "ar"), ("العربية", "ar"), ("عربي", "ar"), ("عربية", "ar"),
+        ("en", "en"), ("EN", "en"), ("en-GB", "en"), ("en_US", "en"), ("english", "en"),
+        ("English", "en"),
+        ("fr", None), ("french", None), ("", None), ("   ", None), ("-", None), ("e", None),
+        ("arab", None), ("{ar}", None),
+    ],
+)
+def test_normalise_language(value: str, code: str | None) -> None:
+    assert normalise_language(value) == code
+
+
+@given(st.text())
+def test_normalise_language_only_returns_supported_codes(value: str) -> None:
+    assert normalise_language(value) in (None, *LANGUAGES)
