@@ -138,7 +138,7 @@ class Bot:
             log.warning("could not explain an unreadable message in %s: %s", room_id, exc.reason)
 
     async def run(self) -> None:
-        """Sync and dispatch until `stop()`; overdue jobs fire once the first sync is in."""
+        """Sync and dispatch until `stop()`; overdue jobs fire as soon as it starts."""
         self.scheduler.start()
         self.connection.on_undecryptable = self._explain_undecryptable
         await self.connection.run(self._submit)

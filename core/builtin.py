@@ -36,7 +36,7 @@ class CorePlugin(Plugin):
         prefix = self.dispatcher.prefix
         routes = self._routes(ctx)
         if command_name:
-            wanted = command_name.lstrip(prefix).lower()
+            wanted = command_name.removeprefix(prefix).lower()
             route = self.dispatcher.routes.get(wanted)
             if route is None or route not in self.dispatcher.visible_routes(ctx.room_id):
                 await self.dispatcher._unknown_command(ctx.event, wanted)  # type: ignore[arg-type]

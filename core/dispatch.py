@@ -144,7 +144,7 @@ class Dispatcher:
                     event.body,
                     prefix=self.prefix,
                     bot_user_id=self.runtime.bot_user_id,
-                    bot_names=(self.runtime.config.matrix.device_name,),
+                    bot_names=self._bot_names(event.room_id),
                     mentioned=self.runtime.bot_user_id in event.mentions,
                 )
             if invocation is not None:
@@ -157,6 +157,12 @@ class Dispatcher:
             await self._listeners(event, "on_member_joined")
         elif isinstance(event, MemberLeft):
             await self._listeners(event, "on_member_left")
+
+    def _bot_names(self, room_id: str) -> tuple[str, ...]:
+        # Element writes the bot's display name (not its id) into a mention's body.
+        shown = self.runtime.rooms.display_name(room_id)
+        localpart = self.runtime.bot_user_id.split(":", 1)[0].lstrip("@")
+        return tuple(name for name in (shown, localpart) if name)
 
     def enabled_plugins(self, room_id: str) -> list[Plugin]:
         return [

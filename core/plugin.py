@@ -123,6 +123,8 @@ class RoomView(Protocol):
 
     def members(self, room_id: str) -> list[str]: ...
 
+    def display_name(self, room_id: str) -> str | None: ...
+
 
 MATRIX_USER = re.compile(r"@[^:\s<>\"]+:[A-Za-z0-9.\-]+(?::\d+)?")
 

@@ -141,18 +141,26 @@ class Scheduler:
 
     async def _run(self) -> None:
         while True:
-            self._wakeup.clear()
-            await self.run_due()
-            row = await self.db.fetchone("SELECT MIN(due_at) AS due FROM core_jobs")
-            due = row["due"] if row and row["due"] is not None else None
-            deadline = self.clock.now() + 3600.0 if due is None else float(due)
-            sleeper = asyncio.ensure_future(self._sleep_until(deadline))
-            waker = asyncio.ensure_future(self._wakeup.wait())
             try:
-                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                sleeper.cancel()
-                waker.cancel()
+                await self._run_once()
+            except Exception as exc:  # a database hiccup must not end all timers
+                log_exception(log, "scheduler loop", exc, new_error_id())
+                await self.clock.sleep(1.0)
+
+    async def _run_once(self) -> None:
+        """Fire what is due, then sleep until the next job or a new one."""
+        self._wakeup.clear()
+        await self.run_due()
+        row = await self.db.fetchone("SELECT MIN(due_at) AS due FROM core_jobs")
+        due = row["due"] if row and row["due"] is not None else None
+        deadline = self.clock.now() + 3600.0 if due is None else float(due)
+        sleeper = asyncio.ensure_future(self._sleep_until(deadline))
+        waker = asyncio.ensure_future(self._wakeup.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
 
     async def _sleep_until(self, deadline: float) -> None:
         # The delay is measured when the sleep starts, not when it was

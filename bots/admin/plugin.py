@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from bots.admin.messages import CATALOG
+from core.events import Message
 from core.i18n import Trusted
 from core.plugin import Context, Plugin, PluginSettings, command
 from core.roles import Role
@@ -32,7 +33,10 @@ class AdminPlugin(Plugin):
 
     async def _refuse(self, ctx: Context) -> None:
         role = "role_admin" if ctx.settings.min_role == "admin" else "role_moderator"  # type: ignore[attr-defined]
-        await ctx.reply(ctx.t("not_allowed_role", command=Trusted("!" + "config"),
+        prefix = self.runtime.config.bot.command_prefix
+        command_name = ctx.event.body.split()[0] if isinstance(ctx.event, Message) else "config"
+        shown = command_name if command_name.startswith(prefix) else prefix + "config"
+        await ctx.reply(ctx.t("not_allowed_role", command=Trusted(shown[:40]),
                               role=Trusted(ctx.t(role))))
 
     def _plugin(self, name: str) -> type[Plugin] | None:

@@ -42,6 +42,7 @@ from core.clock import Clock
 from core.config import Config
 from core.crypto import CrossSigningSession
 from core.events import RoomEvent, from_matrix
+from core.logsafe import log_exception, new_error_id
 from core.storage import Database
 
 log = logging.getLogger(__name__)
@@ -276,6 +277,13 @@ class MatrixConnection:
                     [str(source.get("sender"))] + [u for u in extra if isinstance(u, str)]
                 )
 
+    def display_name(self, room_id: str) -> str | None:
+        """The bot's display name in a room (Element writes it into mention bodies)."""
+        room = self.nio.rooms.get(room_id)
+        user = room.users.get(self.user_id) if room else None
+        name = getattr(user, "display_name", None) if user else None
+        return name if isinstance(name, str) and name else None
+
     def members(self, room_id: str) -> list[str]:
         room = self.nio.rooms.get(room_id)
         return sorted(room.users) if room else []
@@ -406,7 +414,12 @@ class MatrixConnection:
                     events = await self._backfill(room_id, info.timeline.prev_batch, since) + events
                 events = _after_own_join(events, self.user_id)
                 for event in events:
-                    converted = self._convert(event, room_id)
+                    try:
+                        converted = self._convert(event, room_id)
+                    except Exception as exc:  # one odd event must never hold up the sync
+                        log_exception(log, f"converting an event in {room_id}", exc,
+                                      new_error_id())
+                        continue
                     if converted is not None:
                         batch.append(converted)
         else:
