@@ -19,7 +19,7 @@ from core.i18n import Trusted
 from core.languages import LanguagePreferences
 from core.matrix import MatrixConnection, SendError
 from core.messages import CATALOG
-from core.plugin import Context, Plugin
+from core.plugin import Plugin, message_content
 from core.room_settings import RoomSettings
 from core.runtime import Runtime
 from core.scheduler import Job, Scheduler
@@ -131,7 +131,7 @@ class Bot:
                                 code=code)
         else:
             text = CATALOG.text("undecryptable_missing", language, user=Trusted(sender))
-        content = Context._content(text, [sender], True)
+        content = message_content(text, [sender])
         try:
             await self.connection.send_message(room_id, content, f"sol-udn-{room_id}-{sender}")
         except SendError as exc:

@@ -39,7 +39,7 @@ class CorePlugin(Plugin):
             wanted = command_name.removeprefix(prefix).lower()
             route = self.dispatcher.routes.get(wanted)
             if route is None or route not in self.dispatcher.visible_routes(ctx.room_id):
-                await self.dispatcher._unknown_command(ctx.event, wanted)  # type: ignore[arg-type]
+                await self.dispatcher.unknown_command(ctx.event, wanted)
                 return
             usage = f"{prefix}{route.spec.name} {route.spec.signature.usage()}".strip()
             text = route.plugin.catalog.text(route.spec.help_key, ctx.language)

@@ -18,7 +18,7 @@ from core.events import MemberJoined, MemberLeft, Message, Reaction, RoomEvent
 from core.i18n import Trusted
 from core.logsafe import log_exception, new_error_id
 from core.messages import CATALOG
-from core.plugin import CommandSpec, Context, Plugin
+from core.plugin import CommandSpec, Context, Plugin, message_content
 from core.ratelimit import RateLimiter
 from core.roles import Role, is_organizer, role_for_level
 from core.runtime import Runtime
@@ -155,7 +155,7 @@ class Dispatcher:
         language = self.runtime.languages.for_reader(None, room_id)
         text = CATALOG.text("unencrypted_room", language)
         await self.runtime.sender.send_message(
-            room_id, Context._content(text, (), True), f"sol-unencrypted-{room_id}"
+            room_id, message_content(text), f"sol-unencrypted-{room_id}"
         )
 
     async def _route(self, event: RoomEvent) -> None:
@@ -233,7 +233,7 @@ class Dispatcher:
             event.room_id, type(route.plugin)
         )
         if route is None or not enabled:
-            await self._unknown_command(event, invocation.name)
+            await self.unknown_command(event, invocation.name)
             return
         ctx = self.context(route.plugin, event)
         spec = route.spec
@@ -279,7 +279,8 @@ class Dispatcher:
         usage = Trusted(f"{self.prefix}{spec.name} {spec.signature.usage()}".strip())
         return ctx.t(error.key, **values) + "\n" + ctx.t("usage", usage=usage)
 
-    async def _unknown_command(self, event: Message, name: str) -> None:
+    async def unknown_command(self, event: RoomEvent, name: str) -> None:
+        """Answer a command nobody here knows, suggesting the closest one."""
         names = [route.spec.name for route in self.visible_routes(event.room_id)]
         core = self.runtime.plugins.get("core")
         if core is None:

@@ -49,7 +49,7 @@ class Trusted(str):
 
 
 class CatalogError(KeyError):
-    pass
+    """A message id that no catalog holds (a programming error, caught by tests)."""
 
 
 class Catalog:

@@ -138,6 +138,17 @@ def render_html(text: str, mentions: Sequence[str]) -> str:
     return escaped.replace("\n", "<br>")
 
 
+def message_content(text: str, mentions: Sequence[str] = (), notice: bool = True) -> dict[str, Any]:
+    """An m.room.message body: plain text plus escaped HTML, with intentional mentions."""
+    return {
+        "msgtype": "m.notice" if notice else "m.text",
+        "body": text,
+        "format": "org.matrix.custom.html",
+        "formatted_body": render_html(text, mentions),
+        "m.mentions": {"user_ids": sorted(set(mentions))},
+    }
+
+
 class Context:
     """Everything a handler needs about the event it answers, and how to answer.
 
@@ -199,7 +210,7 @@ class Context:
         self, text: str, *, mentions: Sequence[str] = (), notice: bool = True
     ) -> str:
         """Answer the triggering event in its room; returns the new event id."""
-        content = self._content(text, mentions, notice)
+        content = message_content(text, mentions, notice)
         if isinstance(self.event, Message) and self.event.thread_root:
             content["m.relates_to"] = {
                 "rel_type": "m.thread",
@@ -216,20 +227,11 @@ class Context:
         notice: bool = True,
     ) -> str:
         """Post a message (not a reply) in this room or another."""
-        content = self._content(text, mentions, notice)
+        content = message_content(text, mentions, notice)
         return await self._sender.send_message(
             room_id or self.room_id, content, self.next_txn_id()
         )
 
-    @staticmethod
-    def _content(text: str, mentions: Sequence[str], notice: bool) -> dict[str, Any]:
-        return {
-            "msgtype": "m.notice" if notice else "m.text",
-            "body": text,
-            "format": "org.matrix.custom.html",
-            "formatted_body": render_html(text, mentions),
-            "m.mentions": {"user_ids": sorted(set(mentions))},
-        }
 
 
 def trusted(text: str) -> Trusted:

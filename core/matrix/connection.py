@@ -9,6 +9,7 @@ crash replays unhandled events (the dispatcher drops the handled ones).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -151,7 +152,8 @@ class MatrixConnection:
         self.undecryptable_grace_seconds = 60.0
         self.withheld_received = 0
         self._share_locks: dict[str, asyncio.Lock] = {}
-        self._token_writes: set[asyncio.Task[Any]] = set()
+        # Database writes and key requests started from sync handling; awaited at close.
+        self._background: set[asyncio.Task[Any]] = set()
         self._maintenance: asyncio.Task[None] | None = None
         self.synced = asyncio.Event()
         self.sync_count = 0
@@ -249,8 +251,8 @@ class MatrixConnection:
         await asyncio.gather(*self._timers, return_exceptions=True)
         if self._maintenance is not None:
             await asyncio.gather(self._maintenance, return_exceptions=True)
-        if self._token_writes:
-            await asyncio.gather(*self._token_writes, return_exceptions=True)
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
         if self.client is not None:
             await self.client.close()
 
@@ -388,10 +390,8 @@ class MatrixConnection:
             delay = min(delay * 2, sync_cfg.backoff_max_seconds)
 
     async def _wait(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
     async def _sync_once(
         self, since: str | None, first: bool, sync_filter: dict[str, Any]
@@ -553,11 +553,11 @@ class MatrixConnection:
             "(event_id, room_id, session_id, source, first_seen) VALUES (?, ?, ?, ?, ?)",
             (event.event_id, room_id, event.session_id, json.dumps(source), self.clock.now()),
         ))
-        self._token_writes.add(task)
-        task.add_done_callback(self._token_writes.discard)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
         request = asyncio.create_task(self._request_key(event))
-        self._token_writes.add(request)
-        request.add_done_callback(self._token_writes.discard)
+        self._background.add(request)
+        request.add_done_callback(self._background.discard)
         timer = asyncio.create_task(self._report_after_grace())
         self._timers.add(timer)
         timer.add_done_callback(self._timers.discard)
@@ -648,8 +648,8 @@ class MatrixConnection:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (token,),
         ))
-        self._token_writes.add(task)
-        task.add_done_callback(self._token_writes.discard)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
 
 def cfg_request_timeout(config: Config) -> float:

@@ -35,15 +35,11 @@ async def test_restart_keeps_device_and_answers_nothing_twice(make_bot, make_mem
     credentials = Credentials.load(bot.bot.connection.credentials_path)
     assert credentials is not None
     assert bot.bot.connection.credentials_path.stat().st_mode & 0o777 == 0o600
-    # Simulate a crash before the token of the last batches was stored: the
-    # restarted bot syncs from an older token and sees the commands again.
-    await bot.bot.db.execute("DELETE FROM core_state WHERE key = 'sync_token'")
-    old_token = bot.bot.connection.nio.loaded_sync_token
+    # A crash before the token was stored is covered by the replay test below.
     await bot.stop()
     await bot.start()
     assert bot.bot is not None
     assert bot.bot.connection.nio.device_id == credentials.device_id
-    del old_token
     after = await member.ask(room, "!echo after restart")
     assert after.encrypted and "after restart" in after.body
     counts = replies_per_command(member, bot.user_id, room)
