@@ -88,6 +88,9 @@ class Plugin:
     # Built-in plugins cannot be disabled in a room.
     always_enabled: ClassVar[bool] = False
     enabled_by_default: ClassVar[bool] = True
+    # Sensitive plugins (check-ins, alerts, resource lookups) act only on
+    # messages from devices that pass the bot's trust policy (crypto.trust).
+    sensitive: ClassVar[bool] = False
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
