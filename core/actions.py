@@ -6,7 +6,8 @@ implements it over the homeserver connection and tests may fake it.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from core.events import RoomEvent
 
