@@ -1,0 +1,355 @@
+"""The directory's tables and every SQL statement on them: entries, full-text index, search.
+
+Entries keep their validated model as JSON plus the normalised text the FTS5 index reads
+(external content, kept in step by triggers, so a write is one statement and cannot leave the
+index half-updated). A second FTS5 table holds the vocabulary as trigrams for typo correction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bots.resources.countries import COUNTRIES, GLOBAL
+from bots.resources.model import CATEGORY_NAMES, Resource, url_key
+from bots.resources.query import Query
+from bots.resources.terms import edit_distance, index_words, phrase, tag, trigrams
+from core.storage import Database, Migration
+
+MIGRATIONS = [
+    Migration(
+        1,
+        "directory entries, full-text index with triggers, vocabulary trigrams, suggestions",
+        """
+        CREATE TABLE resources_entries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            url_key TEXT NOT NULL,
+            data TEXT NOT NULL,
+            status TEXT NOT NULL,
+            countries TEXT NOT NULL,
+            verified_ts REAL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            fts_title TEXT NOT NULL,
+            fts_body TEXT NOT NULL,
+            fts_tags TEXT NOT NULL);
+        CREATE UNIQUE INDEX resources_entries_url ON resources_entries (url_key)
+            WHERE status != 'removed';
+        CREATE VIRTUAL TABLE resources_fts USING fts5(
+            fts_title, fts_body, fts_tags,
+            content='resources_entries', content_rowid='id',
+            tokenize='unicode61 remove_diacritics 2');
+        CREATE TRIGGER resources_fts_insert AFTER INSERT ON resources_entries
+            WHEN new.status != 'removed' BEGIN
+            INSERT INTO resources_fts (rowid, fts_title, fts_body, fts_tags)
+                VALUES (new.id, new.fts_title, new.fts_body, new.fts_tags);
+        END;
+        CREATE TRIGGER resources_fts_update_old AFTER UPDATE ON resources_entries
+            WHEN old.status != 'removed' BEGIN
+            INSERT INTO resources_fts (resources_fts, rowid, fts_title, fts_body, fts_tags)
+                VALUES ('delete', old.id, old.fts_title, old.fts_body, old.fts_tags);
+        END;
+        CREATE TRIGGER resources_fts_update_new AFTER UPDATE ON resources_entries
+            WHEN new.status != 'removed' BEGIN
+            INSERT INTO resources_fts (rowid, fts_title, fts_body, fts_tags)
+                VALUES (new.id, new.fts_title, new.fts_body, new.fts_tags);
+        END;
+        CREATE TRIGGER resources_fts_delete AFTER DELETE ON resources_entries
+            WHEN old.status != 'removed' BEGIN
+            INSERT INTO resources_fts (resources_fts, rowid, fts_title, fts_body, fts_tags)
+                VALUES ('delete', old.id, old.fts_title, old.fts_body, old.fts_tags);
+        END;
+        CREATE TABLE resources_vocabulary (
+            id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE);
+        CREATE VIRTUAL TABLE resources_trigrams USING fts5(term, tokenize='trigram');
+        CREATE TRIGGER resources_vocabulary_added AFTER INSERT ON resources_vocabulary BEGIN
+            INSERT INTO resources_trigrams (rowid, term) VALUES (new.id, new.term);
+        END;
+        CREATE TABLE resources_suggestions (
+            event_id TEXT PRIMARY KEY,
+            curators_room TEXT NOT NULL,
+            url TEXT NOT NULL,
+            note TEXT NOT NULL,
+            suggested_by TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'open',
+            decided_by TEXT,
+            resource_id INTEGER,
+            created_at REAL NOT NULL)
+        """,
+    ),
+]
+
+Statement = tuple[str, Sequence[Any]]
+
+# bm25 weights of fts_title, fts_body, fts_tags: a word in the name counts more than in the text.
+_WEIGHTS = "4.0, 1.0, 0.0"
+# Ranking: relevance (bm25, negative: lower is better) scaled up for a country match and freshness.
+COUNTRY_BOOST = 0.5
+FRESHNESS_BOOST = 0.25
+MAX_HITS = 50
+_TEXT_COLUMNS = "{fts_title fts_body}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result in rank order."""
+
+    resource: Resource
+    country_match: bool
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[Hit]
+    # True when the exact words found nothing and typo-corrected or any-word matching was used.
+    fuzzy: bool
+
+
+class DuplicateUrl(Exception):
+    """An active entry already has this URL."""
+
+    def __init__(self, existing_id: int) -> None:
+        super().__init__(f"already in the directory as #{existing_id}")
+        self.existing_id = existing_id
+
+
+class Directory:
+    """The resource directory over the plugin's tables."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def setup(self) -> None:
+        await self.db.migrate("resources", MIGRATIONS)
+
+    # -- writes -------------------------------------------------------------
+
+    def write_statements(self, resource: Resource, now: float) -> list[Statement]:
+        """Insert (no id) or replace (id) one entry, with its vocabulary; for db.transaction."""
+        data = resource.model_dump(mode="json", exclude={"id"})
+        title_texts = [resource.title, *(t.title or "" for t in resource.translations.values())]
+        body_texts = [
+            resource.summary,
+            *(t.summary or "" for t in resource.translations.values()),
+            resource.contact or "",
+            *(name for category in resource.categories for name in CATEGORY_NAMES[category]),
+        ]
+        title_words = index_words(title_texts)
+        body_words = index_words(body_texts)
+        tags = (
+            [tag("c", country) for country in resource.countries]
+            + [tag("k", category.value) for category in resource.categories]
+            + [tag("l", language.split("-", 1)[0]) for language in resource.languages]
+        )
+        verified_ts = (
+            dt.datetime.combine(resource.verified_at, dt.time(), dt.UTC).timestamp()
+            if resource.verified_at else None
+        )
+        values = (
+            url_key(resource.url), json.dumps(data, ensure_ascii=False), resource.status,
+            "," + ",".join(resource.countries) + ",", verified_ts,
+            " ".join(title_words), " ".join(body_words), " ".join(tags),
+        )
+        statements: list[Statement]
+        if resource.id is None:
+            statements = [(
+                "INSERT INTO resources_entries (url_key, data, status, countries, verified_ts,"
+                " fts_title, fts_body, fts_tags, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, now, now),
+            )]
+        else:
+            statements = [(
+                "UPDATE resources_entries SET url_key = ?, data = ?, status = ?, countries = ?,"
+                " verified_ts = ?, fts_title = ?, fts_body = ?, fts_tags = ?, updated_at = ?"
+                " WHERE id = ?",
+                (*values, now, resource.id),
+            )]
+        for word in sorted(set(title_words) | set(body_words)):
+            statements.append(("INSERT OR IGNORE INTO resources_vocabulary (term) VALUES (?)", (word,)))
+        return statements
+
+    async def add(self, resource: Resource, now: float) -> int:
+        """Store a new entry; raises DuplicateUrl when its URL is already listed."""
+        existing = await self.id_for_url(resource.url)
+        if existing is not None:
+            raise DuplicateUrl(existing)
+        await self.db.transaction(self.write_statements(resource.model_copy(update={"id": None}), now))
+        new_id = await self.id_for_url(resource.url)
+        assert new_id is not None
+        return new_id
+
+    async def save(self, resource: Resource, now: float) -> None:
+        """Replace an existing entry (edit, verify, remove, stale)."""
+        assert resource.id is not None
+        existing = await self.id_for_url(resource.url)
+        if existing is not None and existing != resource.id and resource.status != "removed":
+            raise DuplicateUrl(existing)
+        await self.db.transaction(self.write_statements(resource, now))
+
+    async def id_for_url(self, url: str) -> int | None:
+        row = await self.db.fetchone(
+            "SELECT id FROM resources_entries WHERE url_key = ? AND status != 'removed'",
+            (url_key(url),),
+        )
+        return int(row["id"]) if row else None
+
+    # -- reads --------------------------------------------------------------
+
+    async def get(self, resource_id: int) -> Resource | None:
+        row = await self.db.fetchone(
+            "SELECT id, data FROM resources_entries WHERE id = ?", (resource_id,)
+        )
+        return _resource(row) if row else None
+
+    async def all(self, *, include_removed: bool = False) -> list[Resource]:
+        rows = await self.db.fetchall(
+            "SELECT id, data FROM resources_entries WHERE ? OR status != 'removed' ORDER BY id",
+            (int(include_removed),),
+        )
+        return [_resource(row) for row in rows]
+
+    async def existing_ids(self) -> set[int]:
+        rows = await self.db.fetchall("SELECT id FROM resources_entries")
+        return {int(row["id"]) for row in rows}
+
+    async def url_keys(self) -> dict[str, int]:
+        rows = await self.db.fetchall(
+            "SELECT id, url_key FROM resources_entries WHERE status != 'removed'"
+        )
+        return {row["url_key"]: int(row["id"]) for row in rows}
+
+    async def stale(self, today: dt.date, stale_after_days: int) -> list[Resource]:
+        limit = dt.datetime.combine(today - dt.timedelta(days=stale_after_days), dt.time(), dt.UTC)
+        rows = await self.db.fetchall(
+            "SELECT id, data FROM resources_entries WHERE status = 'stale'"
+            " OR (status = 'active' AND (verified_ts IS NULL OR verified_ts < ?))"
+            " ORDER BY COALESCE(verified_ts, 0), id",
+            (limit.timestamp(),),
+        )
+        return [_resource(row) for row in rows]
+
+    async def counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        """How many listed entries each category and each country has."""
+        categories: dict[str, int] = {}
+        countries: dict[str, int] = {}
+        for resource in await self.all():
+            for category in resource.categories:
+                categories[category.value] = categories.get(category.value, 0) + 1
+            for country in resource.countries:
+                countries[country] = countries.get(country, 0) + 1
+        return categories, countries
+
+    # -- search -------------------------------------------------------------
+
+    async def search(
+        self, query: Query, *, now: float, stale_after_days: int, limit: int = MAX_HITS
+    ) -> SearchResult:
+        """Entries for `query`, best first; exact words first, then typo-tolerant fallbacks."""
+        filters = _filter_expression(query)
+        if not query.words:
+            return SearchResult(await self._run(filters, query, now, stale_after_days, limit), False)
+        exact = _all_words(query.words)
+        hits = await self._run(_join(exact, filters), query, now, stale_after_days, limit)
+        if hits:
+            return SearchResult(hits, False)
+        corrected = [await self._correct(word) for word in query.words]
+        if corrected != [[word] for word in query.words]:
+            hits = await self._run(
+                _join(_all_alternatives(corrected), filters), query, now, stale_after_days, limit
+            )
+            if hits:
+                return SearchResult(hits, True)
+        if len(query.words) > 1:
+            # No entry has every word: rank those that have any of them.
+            alternatives = sorted({w for options in corrected for w in options})
+            expression = f"{_TEXT_COLUMNS} : (" + " OR ".join(_word(w) for w in alternatives) + ")"
+            hits = await self._run(_join(expression, filters), query, now, stale_after_days, limit)
+            if hits:
+                return SearchResult(hits, True)
+        return SearchResult([], False)
+
+    async def _run(
+        self, match: str, query: Query, now: float, stale_after_days: int, limit: int
+    ) -> list[Hit]:
+        country = f",{query.country}," if query.country and query.country != GLOBAL else ""
+        rows = await self.db.fetchall(
+            "SELECT e.id, e.data, instr(e.countries, ?) > 0 AND ? != '' AS country_match"
+            " FROM resources_fts JOIN resources_entries e ON e.id = resources_fts.rowid"
+            " WHERE resources_fts MATCH ?"
+            f" ORDER BY bm25(resources_fts, {_WEIGHTS})"
+            "   * (1.0 + CASE WHEN ? != '' AND instr(e.countries, ?) > 0 THEN ? ELSE 0.0 END)"
+            "   * (1.0 + ? * MAX(0.0, 1.0 - (? - COALESCE(e.verified_ts, 0.0)) / ?)),"
+            "   COALESCE(e.verified_ts, 0.0) DESC, e.id"
+            " LIMIT ?",
+            (country, country, match, country, country, COUNTRY_BOOST, FRESHNESS_BOOST, now,
+             stale_after_days * 86400.0, limit),
+        )
+        return [Hit(_resource(row), bool(row["country_match"])) for row in rows]
+
+    async def _correct(self, word: str) -> list[str]:
+        """The word itself when the index knows it, else its closest known spellings."""
+        if len(word) < 3 or await self.db.fetchone(
+            "SELECT 1 FROM resources_vocabulary WHERE term = ?", (word,)
+        ):
+            return [word]
+        grams = trigrams(word)
+        rows = await self.db.fetchall(
+            "SELECT term FROM resources_trigrams WHERE resources_trigrams MATCH ?"
+            " ORDER BY rank LIMIT 40",
+            (" OR ".join(phrase(gram) for gram in grams),),
+        )
+        allowed = 1 if len(word) <= 4 else 2
+        scored = sorted(
+            (edit_distance(word, row["term"]), row["term"]) for row in rows
+        )
+        best = [term for distance, term in scored if distance <= allowed]
+        if not best:
+            return [word]
+        top = scored[0][0]
+        return [term for distance, term in scored if distance == top][:3]
+
+
+def _resource(row: Any) -> Resource:
+    return Resource.model_validate({**json.loads(row["data"]), "id": int(row["id"])})
+
+
+def _word(word: str) -> str:
+    # Prefix matching for longer words finds plurals and derived forms ("lawyer" → "lawyers").
+    return phrase(word, prefix=len(word) >= 4)
+
+
+def _all_words(words: list[str]) -> str:
+    return f"{_TEXT_COLUMNS} : (" + " AND ".join(_word(w) for w in words) + ")"
+
+
+def _all_alternatives(options: list[list[str]]) -> str:
+    parts = ["(" + " OR ".join(_word(w) for w in choice) + ")" for choice in options]
+    return f"{_TEXT_COLUMNS} : (" + " AND ".join(parts) + ")"
+
+
+def _filter_expression(query: Query) -> str:
+    parts = []
+    if query.country and query.country != GLOBAL:
+        parts.append(f"fts_tags : ({phrase(tag('c', query.country))} OR {phrase(tag('c', GLOBAL))})")
+    elif query.country == GLOBAL:
+        parts.append(f"fts_tags : {phrase(tag('c', GLOBAL))}")
+    if query.category is not None:
+        parts.append(f"fts_tags : {phrase(tag('k', query.category.value))}")
+    if query.language is not None:
+        parts.append(f"fts_tags : {phrase(tag('l', query.language))}")
+    return " AND ".join(parts)
+
+
+def _join(*parts: str) -> str:
+    return " AND ".join(part for part in parts if part)
+
+
+def country_name(code: str, language: str) -> str:
+    if code == GLOBAL:
+        return "global" if language != "ar" else "عالمي"
+    english, arabic = COUNTRIES.get(code, (code, code))
+    return arabic if language == "ar" else english
