@@ -1,0 +1,414 @@
+"""The alerts plugin's messages, English and Arabic side by side."""
+
+from core.i18n import Catalog
+
+CATALOG = Catalog(
+    "alerts",
+    {
+        # -- help ---------------------------------------------------------------
+        "help_alert": {
+            "en": "Organizers: compose an alert for the network's rooms and preview it; "
+                  "`alert` alone explains every option.",
+            "ar": "للمنظّمين: كتابة تنبيه لغرف الشبكة ومعاينته؛ "
+                  "`alert` وحدها تشرح كل الخيارات.",
+        },
+        "help_ack": {
+            "en": "Confirm you have read the latest alert here (or react ✅ to it).",
+            "ar": "أكّد أنك قرأت آخر تنبيه هنا (أو تفاعل عليه بـ ✅).",
+        },
+        "help_network": {
+            "en": "Room admins: `network tag <tag>`, `network untag <tag>`, `network tags` — "
+                  "tags (country, topic) let organizers send alerts to some rooms only.",
+            "ar": "لمشرفي الغرف: `network tag <tag>` و`network untag <tag>` و`network tags` — "
+                  "الوسوم (بلد، موضوع) تتيح للمنظّمين إرسال التنبيهات إلى بعض الغرف فقط.",
+        },
+        "help_subscribe": {
+            "en": "`subscribe alerts [tag]`: get organizers' alerts by direct message too.",
+            "ar": "`subscribe alerts [tag]`: استلم تنبيهات المنظّمين برسالة خاصة أيضاً.",
+        },
+        "help_unsubscribe": {
+            "en": "`unsubscribe [alerts] [tag]`: stop alerts by direct message.",
+            "ar": "`unsubscribe [alerts] [tag]`: أوقف التنبيهات بالرسائل الخاصة.",
+        },
+        "alert_usage": {
+            "en": "Write the alert after the command:\n"
+                  "{prefix}alert [--urgent] [--rooms all|tag1,tag2|none] [--dm] <text>\n"
+                  "Per-language versions: start lines with [en] and [ar]; members read their "
+                  "language, or the first text.\n"
+                  "Then {prefix}alert send (or {prefix}alert discard).\n"
+                  "Later: {prefix}alert at <+30m|HH:MM|YYYY-MM-DD HH:MM> ..., "
+                  "{prefix}alert status <id>, {prefix}alert edit <id> <text>, "
+                  "{prefix}alert retract <id>, {prefix}alert cancel <id>, {prefix}alert list, "
+                  "{prefix}alert log.",
+            "ar": "اكتب التنبيه بعد الأمر:\n"
+                  "{prefix}alert [--urgent] [--rooms all|tag1,tag2|none] [--dm] <text>\n"
+                  "نُسخ بعدة لغات: ابدأ الأسطر بـ [en] و[ar]؛ يقرأ كل عضو لغته، "
+                  "أو النص الأول.\n"
+                  "ثم {prefix}alert send (أو {prefix}alert discard).\n"
+                  "لاحقاً: {prefix}alert at <+30m|HH:MM|YYYY-MM-DD HH:MM> ...، "
+                  "{prefix}alert status <id>، {prefix}alert edit <id> <text>، "
+                  "{prefix}alert retract <id>، {prefix}alert cancel <id>، {prefix}alert list، "
+                  "{prefix}alert log.",
+        },
+        # -- who may ---------------------------------------------------------------
+        "not_organizer": {
+            "en": "Sorry, only the network's organizers can send alerts.",
+            "ar": "عذراً، إرسال التنبيهات متاح لمنظّمي الشبكة فقط.",
+        },
+        "no_organizers_room": {
+            "en": "No organizers room is configured, so alerts cannot be composed yet. "
+                  "Ask the bot's operator to set plugins.alerts.organizers_room.",
+            "ar": "لم تُحدَّد غرفة المنظّمين بعد، لذا لا يمكن كتابة التنبيهات. "
+                  "اطلب من مشغّل البوت ضبط plugins.alerts.organizers_room.",
+        },
+        "only_in_organizers_room": {
+            "en": "Alerts are composed in the organizers room only. Please write it there.",
+            "ar": "تُكتب التنبيهات في غرفة المنظّمين فقط. من فضلك اكتبه هناك.",
+        },
+        # -- composing ------------------------------------------------------------
+        "bad_tag": {
+            "en": "{tag} is not a usable tag: use up to 32 letters, digits, - or _.",
+            "ar": "{tag} ليس وسماً صالحاً: استخدم حتى 32 حرفاً أو رقماً أو - أو _.",
+        },
+        "bad_rooms": {
+            "en": "--rooms needs all, none or tags separated by commas (e.g. --rooms syria,legal); "
+                  "got {value}.",
+            "ar": "يحتاج --rooms إلى all أو none أو وسوم تفصلها فواصل (مثل --rooms syria,legal)؛ "
+                  "وصلني {value}.",
+        },
+        "unknown_flag": {
+            "en": "Unknown option {flag}. Options: --urgent, --rooms, --dm.",
+            "ar": "خيار غير معروف {flag}. الخيارات: --urgent و--rooms و--dm.",
+        },
+        "no_targets": {
+            "en": "--rooms none without --dm would reach nobody. Add --dm or choose rooms.",
+            "ar": "‏--rooms none بدون --dm لن يصل إلى أحد. أضف --dm أو اختر غرفاً.",
+        },
+        "unknown_language": {
+            "en": "{marker} is not a language the bot speaks. Use one of: {languages}.",
+            "ar": "{marker} ليست لغة يتحدثها البوت. استخدم إحدى: {languages}.",
+        },
+        "empty_version": {
+            "en": "The [{language}] version is empty. Write its text after the marker, or remove it.",
+            "ar": "النسخة [{language}] فارغة. اكتب نصها بعد العلامة أو احذفها.",
+        },
+        "duplicate_version": {
+            "en": "There are two [{language}] versions. Keep one.",
+            "ar": "هناك نسختان [{language}]. أبقِ واحدة.",
+        },
+        "empty_alert": {
+            "en": "The alert is empty. Write its text after the command, e.g. "
+                  "!alert Meeting point moved to the library.",
+            "ar": "التنبيه فارغ. اكتب نصه بعد الأمر، مثلاً: "
+                  "!alert انتقل مكان اللقاء إلى المكتبة.",
+        },
+        "too_long": {
+            "en": "The alert is too long: keep each version under {limit} characters.",
+            "ar": "التنبيه طويل جداً: اجعل كل نسخة أقل من {limit} حرفاً.",
+        },
+        "bad_time": {
+            "en": "{value} is not a time I understand. Use +30m, +2h, +1d, HH:MM or "
+                  "YYYY-MM-DD HH:MM.",
+            "ar": "{value} ليس وقتاً أفهمه. استخدم +30m أو +2h أو +1d أو HH:MM أو "
+                  "YYYY-MM-DD HH:MM.",
+        },
+        "time_past": {
+            "en": "That time has already passed. Choose a time in the future.",
+            "ar": "هذا الوقت قد مضى. اختر وقتاً في المستقبل.",
+        },
+        "time_far": {
+            "en": "Alerts can be scheduled at most {days} days ahead.",
+            "ar": "يمكن جدولة التنبيهات قبل {days} يوماً كحد أقصى.",
+        },
+        "unknown_tags": {
+            "en": "No room carries the tag {tags}. Tags in use: {known}. Nothing was saved.",
+            "ar": "لا توجد غرفة تحمل الوسم {tags}. الوسوم المستخدمة: {known}. لم يُحفظ شيء.",
+        },
+        "no_tags_yet": {
+            "en": "no room is tagged yet (room admins use !network tag <tag>)",
+            "ar": "لا توجد غرفة موسومة بعد (يستخدم مشرفو الغرف ‎!network tag <tag>‎)",
+        },
+        "no_recipients": {
+            "en": "This alert would reach no room and no member: the bot is in no matching "
+                  "encrypted room and nobody subscribed. Nothing will be sent.",
+            "ar": "لن يصل هذا التنبيه إلى أي غرفة أو عضو: البوت ليس في أي غرفة مشفّرة مطابقة "
+                  "ولم يشترك أحد. لن يُرسل شيء.",
+        },
+        "preview_header": {
+            "en": "Preview of alert {alert_id} (nothing sent yet):",
+            "ar": "معاينة التنبيه {alert_id} (لم يُرسل شيء بعد):",
+        },
+        "preview_header_urgent": {
+            "en": "Preview of URGENT alert {alert_id} (nothing sent yet; it will notify everyone):",
+            "ar": "معاينة التنبيه العاجل {alert_id} (لم يُرسل شيء بعد؛ سيُنبّه الجميع):",
+        },
+        "preview_fallback": {
+            "en": "Everyone else reads",
+            "ar": "يقرأ الباقون",
+        },
+        "preview_targets": {
+            "en": "Goes to {rooms} rooms and {users} members by direct message.",
+            "ar": "يُرسل إلى {rooms} غرفة و{users} عضواً برسالة خاصة.",
+        },
+        "preview_tags": {
+            "en": "Rooms tagged: {tags}",
+            "ar": "الغرف الموسومة بـ: {tags}",
+        },
+        "skip_not_joined": {
+            "en": "Skipped {room}: the bot is no longer in it.",
+            "ar": "تُخطّيت {room}: البوت لم يعد فيها.",
+        },
+        "skip_unencrypted": {
+            "en": "Skipped {room}: it is not encrypted.",
+            "ar": "تُخطّيت {room}: ليست مشفّرة.",
+        },
+        "skip_disabled": {
+            "en": "Skipped {room}: its admins turned alerts off there.",
+            "ar": "تُخطّيت {room}: أوقف مشرفوها التنبيهات فيها.",
+        },
+        "preview_scheduled": {
+            "en": "It will be sent at {when}.",
+            "ar": "سيُرسل في {when}.",
+        },
+        "preview_confirm": {
+            "en": "Send it with {send}, or throw it away with {discard}.",
+            "ar": "أرسله بـ {send}، أو تخلّص منه بـ {discard}.",
+        },
+        "no_draft": {
+            "en": "You have no alert waiting. Write one first: {prefix}alert <text>",
+            "ar": "لا يوجد لديك تنبيه بانتظار الإرسال. اكتب واحداً أولاً: {prefix}alert <text>",
+        },
+        "discarded": {
+            "en": "Discarded. Nothing was sent.",
+            "ar": "حُذف. لم يُرسل شيء.",
+        },
+        "sending": {
+            "en": "Alert {alert_id} is on its way to {rooms} rooms and {users} members. "
+                  "The status message above follows its delivery.",
+            "ar": "التنبيه {alert_id} في طريقه إلى {rooms} غرفة و{users} عضواً. "
+                  "رسالة الحالة أعلاه تتابع وصوله.",
+        },
+        "scheduled": {
+            "en": "Alert {alert_id} will be sent at {when}.",
+            "ar": "سيُرسل التنبيه {alert_id} في {when}.",
+        },
+        # -- the alert itself -----------------------------------------------------
+        "alert_header": {
+            "en": "📣 Alert from the organizers",
+            "ar": "📣 تنبيه من المنظّمين",
+        },
+        "alert_header_urgent": {
+            "en": "🚨 URGENT alert from the organizers",
+            "ar": "🚨 تنبيه عاجل من المنظّمين",
+        },
+        "alert_footer": {
+            "en": "React ✅ or send {ack} to confirm you have read it. (alert {alert_id})",
+            "ar": "تفاعل بـ ✅ أو أرسل {ack} لتأكيد قراءته. (التنبيه {alert_id})",
+        },
+        "reminder": {
+            "en": "Reminder: nobody here has confirmed this alert yet. React ✅ or send {ack}. "
+                  "(alert {alert_id})",
+            "ar": "تذكير: لم يؤكّد أحد هنا قراءة هذا التنبيه بعد. تفاعل بـ ✅ أو أرسل {ack}. "
+                  "(التنبيه {alert_id})",
+        },
+        # -- delivery status ------------------------------------------------------
+        "status_progress": {
+            "en": "Alert {alert_id}: {sent} of {total} delivered, {failed} failed, "
+                  "{pending} on the way.",
+            "ar": "التنبيه {alert_id}: وصل {sent} من {total}، فشل {failed}، "
+                  "و{pending} في الطريق.",
+        },
+        "status_done": {
+            "en": "Delivery finished.",
+            "ar": "انتهى الإرسال.",
+        },
+        "status_edited": {
+            "en": "Edited (version {version}).",
+            "ar": "عُدّل (النسخة {version}).",
+        },
+        "status_retracted": {
+            "en": "Retracted: removed from every room it reached.",
+            "ar": "سُحب: حُذف من كل غرفة وصل إليها.",
+        },
+        "status_failures": {
+            "en": "Not delivered:",
+            "ar": "لم يصل:",
+        },
+        "failure_line": {
+            "en": "✗ {where}: {reason}",
+            "ar": "✗ {where}: {reason}",
+        },
+        "and_more": {
+            "en": "… and {count} more.",
+            "ar": "… و{count} غيرها.",
+        },
+        "unknown_alert": {
+            "en": "There is no alert {alert_id}. {list} shows the recent ones.",
+            "ar": "لا يوجد تنبيه {alert_id}. يعرض {list} آخر التنبيهات.",
+        },
+        "report_header": {
+            "en": "Alert {alert_id} ({state}) by {author}, {when}:",
+            "ar": "التنبيه {alert_id} ({state}) من {author}، {when}:",
+        },
+        "report_room_sent": {
+            "en": "✓ {room}: delivered, {acks} acknowledged",
+            "ar": "✓ {room}: وصل، أكّد {acks}",
+        },
+        "report_room_pending": {
+            "en": "… {room}: on the way",
+            "ar": "… {room}: في الطريق",
+        },
+        "report_dms": {
+            "en": "Direct messages: {sent} of {total} delivered, {failed} failed, "
+                  "{acks} acknowledged.",
+            "ar": "الرسائل الخاصة: وصلت {sent} من {total}، فشلت {failed}، "
+                  "وأكّد {acks}.",
+        },
+        "report_totals": {
+            "en": "Acknowledged by {acks} members, in {acked} of {rooms} rooms.",
+            "ar": "أكّده {acks} عضواً، في {acked} من {rooms} غرفة.",
+        },
+        "state_draft": {"en": "draft", "ar": "مسودّة"},
+        "state_scheduled": {"en": "scheduled", "ar": "مُجدول"},
+        "state_sending": {"en": "sending", "ar": "قيد الإرسال"},
+        "state_done": {"en": "delivered", "ar": "أُرسل"},
+        "state_cancelled": {"en": "cancelled", "ar": "أُلغي"},
+        "list_empty": {"en": "No alerts yet.", "ar": "لا توجد تنبيهات بعد."},
+        "list_header": {"en": "Recent alerts:", "ar": "آخر التنبيهات:"},
+        "list_line": {
+            "en": "• {alert_id} — {state}, {when}, by {author}",
+            "ar": "• {alert_id} — {state}، {when}، من {author}",
+        },
+        # -- lifecycle ------------------------------------------------------------
+        "cancel_too_late": {
+            "en": "Alert {alert_id} has already gone out; to remove it everywhere use {retract}.",
+            "ar": "التنبيه {alert_id} أُرسل بالفعل؛ لحذفه من كل مكان استخدم {retract}.",
+        },
+        "already_cancelled": {
+            "en": "Alert {alert_id} was already cancelled.",
+            "ar": "التنبيه {alert_id} أُلغي من قبل.",
+        },
+        "cancelled": {
+            "en": "Alert {alert_id} is cancelled; it will not be sent.",
+            "ar": "أُلغي التنبيه {alert_id}؛ لن يُرسل.",
+        },
+        "edit_gone": {
+            "en": "Alert {alert_id} was cancelled or retracted; there is nothing to change.",
+            "ar": "التنبيه {alert_id} أُلغي أو سُحب؛ لا يوجد ما يُغيَّر.",
+        },
+        "edited_before_send": {
+            "en": "Alert {alert_id} is changed; the new text goes out at the scheduled time.",
+            "ar": "عُدّل التنبيه {alert_id}؛ سيُرسل النص الجديد في الموعد المحدد.",
+        },
+        "edited_everywhere": {
+            "en": "Alert {alert_id} edited in {count} places. Messages still on their way "
+                  "will be edited when they arrive.",
+            "ar": "عُدّل التنبيه {alert_id} في {count} مكاناً. الرسائل التي ما زالت في الطريق "
+                  "ستُعدَّل عند وصولها.",
+        },
+        "retracted_everywhere": {
+            "en": "Alert {alert_id} removed from {count} places. Messages still on their way "
+                  "will be removed when they arrive.",
+            "ar": "حُذف التنبيه {alert_id} من {count} مكاناً. الرسائل التي ما زالت في الطريق "
+                  "ستُحذف عند وصولها.",
+        },
+        "will_retry": {
+            "en": "These will be tried again when the bot restarts; check !alert status.",
+            "ar": "ستُعاد محاولتها عند إعادة تشغيل البوت؛ راجع ‎!alert status‎.",
+        },
+        # -- audit ---------------------------------------------------------------
+        "audit_empty": {"en": "The audit log is empty.", "ar": "سجل التدقيق فارغ."},
+        "audit_header": {"en": "Audit log (newest first):", "ar": "سجل التدقيق (الأحدث أولاً):"},
+        "audit_line": {
+            "en": "• {when} — {actor} {action} {alert_id}",
+            "ar": "• {when} — {actor} {action} {alert_id}",
+        },
+        "action_composed": {"en": "composed", "ar": "كتب"},
+        "action_sent": {"en": "sent", "ar": "أرسل"},
+        "action_scheduled": {"en": "scheduled", "ar": "جدول"},
+        "action_delivered": {"en": "started delivery of", "ar": "بدأ إرسال"},
+        "action_cancelled": {"en": "cancelled", "ar": "ألغى"},
+        "action_edited": {"en": "edited", "ar": "عدّل"},
+        "action_retracted": {"en": "retracted", "ar": "سحب"},
+        "action_discarded": {"en": "discarded", "ar": "تخلّص من"},
+        # -- acknowledgements -----------------------------------------------------
+        "nothing_to_ack": {
+            "en": "There is no alert here to acknowledge.",
+            "ar": "لا يوجد تنبيه هنا لتأكيد قراءته.",
+        },
+        "acked": {
+            "en": "Thank you, your acknowledgement of alert {alert_id} is recorded.",
+            "ar": "شكراً، سُجّل تأكيدك لقراءة التنبيه {alert_id}.",
+        },
+        "already_acked": {
+            "en": "You had already acknowledged alert {alert_id}.",
+            "ar": "سبق أن أكّدت قراءة التنبيه {alert_id}.",
+        },
+        # -- tags ------------------------------------------------------------------
+        "network_admins_only": {
+            "en": "Only this room's admins can change or see its tags.",
+            "ar": "مشرفو هذه الغرفة فقط يمكنهم تغيير وسومها أو رؤيتها.",
+        },
+        "tag_missing": {
+            "en": "Which tag? For example: {prefix}network tag legal",
+            "ar": "أي وسم؟ مثلاً: {prefix}network tag legal",
+        },
+        "tag_added": {
+            "en": "This room is now tagged {tag}.",
+            "ar": "أصبحت هذه الغرفة موسومة بـ {tag}.",
+        },
+        "tag_exists": {
+            "en": "This room was already tagged {tag}.",
+            "ar": "هذه الغرفة موسومة بـ {tag} من قبل.",
+        },
+        "tag_removed": {
+            "en": "Tag {tag} removed from this room.",
+            "ar": "أُزيل الوسم {tag} عن هذه الغرفة.",
+        },
+        "tag_absent": {
+            "en": "This room has no tag {tag}.",
+            "ar": "هذه الغرفة لا تحمل الوسم {tag}.",
+        },
+        "room_tags": {
+            "en": "This room's tags: {tags}",
+            "ar": "وسوم هذه الغرفة: {tags}",
+        },
+        "room_no_tags": {
+            "en": "This room has no tags.",
+            "ar": "هذه الغرفة بلا وسوم.",
+        },
+        "all_tags_header": {
+            "en": "Tags of the network's rooms:",
+            "ar": "وسوم غرف الشبكة:",
+        },
+        "tag_line": {
+            "en": "• {tag} ({count}): {rooms}",
+            "ar": "• {tag} ({count}): {rooms}",
+        },
+        # -- subscriptions ----------------------------------------------------------
+        "subscribe_unknown_tag": {
+            "en": "No room carries the tag {tag}. Ask your room's admins which tags exist.",
+            "ar": "لا توجد غرفة تحمل الوسم {tag}. اسأل مشرفي غرفتك عن الوسوم الموجودة.",
+        },
+        "subscribed_all": {
+            "en": "You will also get every alert by direct message. Stop with {unsubscribe}.",
+            "ar": "ستصلك كل التنبيهات برسالة خاصة أيضاً. للإيقاف: {unsubscribe}.",
+        },
+        "subscribed_tag": {
+            "en": "You will also get alerts for {tag} by direct message. Stop with {unsubscribe}.",
+            "ar": "ستصلك تنبيهات {tag} برسالة خاصة أيضاً. للإيقاف: {unsubscribe}.",
+        },
+        "already_subscribed": {
+            "en": "You were already subscribed. Stop with {unsubscribe}.",
+            "ar": "أنت مشترك من قبل. للإيقاف: {unsubscribe}.",
+        },
+        "unsubscribed": {
+            "en": "Done: no more alerts by direct message.",
+            "ar": "تم: لن تصلك تنبيهات برسائل خاصة بعد الآن.",
+        },
+        "not_subscribed": {
+            "en": "You were not subscribed to alerts by direct message.",
+            "ar": "لم تكن مشتركاً في التنبيهات بالرسائل الخاصة.",
+        },
+    },
+)

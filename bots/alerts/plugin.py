@@ -1,0 +1,442 @@
+"""Organizer alerts: `!alert` (compose, send, schedule, edit, retract), `!ack`, tags, subscriptions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+
+from bots.alerts.compose import ALERT_ID, ComposeError, normalise_tag, parse_draft, parse_versions, parse_when
+from bots.alerts.content import ACK_KEYS
+from bots.alerts.fanout import OWNER, FanOut
+from bots.alerts.messages import CATALOG
+from bots.alerts.report import alert_list, audit_text, delivery_report, preview_text, when
+from bots.alerts.store import CANCELLED, DONE, DRAFT, SCHEDULED, SENDING, Alert, AlertStore
+from core.events import Message, Reaction
+from core.i18n import Trusted
+from core.plugin import Context, Plugin, PluginSettings, command
+from core.roles import Role
+from core.room_settings import plugin_defaults
+from core.scheduler import Job
+
+log = logging.getLogger(__name__)
+
+ROOM_ID = re.compile(r"![^:\s]+:\S+")
+
+
+class AlertsPlugin(Plugin):
+    """Organizers broadcast alerts to every room of the network; members acknowledge them."""
+
+    name = "alerts"
+    catalog = CATALOG
+    sensitive = True
+
+    class Settings(PluginSettings):
+        organizers_room: str | None = Field(
+            None, description="room id where organizers compose alerts (the only place they can)")
+        organizer_power_level: int = Field(
+            50, description="members of the organizers room at this power level are organizers")
+        remind_after_minutes: int = Field(
+            0, ge=0, le=10080, description="remind rooms without acknowledgement after this (0: off)")
+        audit_retention_days: int = Field(
+            90, ge=1, description="days the audit and sent alerts' texts are kept")
+        timezone: str = Field("UTC", description="time zone of `!alert at HH:MM` and shown times")
+        status_edit_seconds: float = Field(
+            1.0, ge=0.1, le=60, description="at most one status message edit per this many seconds")
+
+        @field_validator("organizers_room")
+        @classmethod
+        def _room_id(cls, value: str | None) -> str | None:
+            if value is not None and not ROOM_ID.fullmatch(value):
+                raise ValueError("must be a room id like !abc:example.org")
+            return value
+
+        @field_validator("timezone")
+        @classmethod
+        def _zone(cls, value: str) -> str:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError("unknown time zone (use a name like UTC or Europe/Berlin)") from None
+            return value
+
+    async def setup(self) -> None:
+        self.store = AlertStore(self.runtime.db)
+        await self.store.migrate()
+        self.fanout = FanOut(self.runtime, self.store, type(self), self.global_settings)
+        self.runtime.outbox.on_result(OWNER, self.fanout.on_result)
+        scheduler = self.runtime.scheduler
+        scheduler.register(OWNER, "send", self._scheduled_send)
+        scheduler.register(OWNER, "remind", self._remind)
+        scheduler.register(OWNER, "catch_up", self._catch_up)
+        scheduler.register(OWNER, "prune", self._prune)
+        now = self.runtime.clock.now()
+        # Jobs, so they run once the connection is up (setup precedes it).
+        await scheduler.schedule(OWNER, "catch_up", now, job_id="alerts-catch-up")
+        await scheduler.schedule(OWNER, "prune", now + 3600, job_id="alerts-prune")
+
+    async def teardown(self) -> None:
+        fanout = getattr(self, "fanout", None)
+        if fanout is not None:
+            await fanout.close()
+
+    def global_settings(self) -> Settings:
+        """The config's settings: who organizes is network-wide, never a per-room override."""
+        block = self.runtime.config.plugins.get(self.name, {})
+        return self.Settings.model_validate(plugin_defaults(block))
+
+    # -- who may -------------------------------------------------------------
+
+    def is_organizer(self, user_id: str, named_in_config: bool) -> bool:
+        if named_in_config:
+            return True
+        settings = self.global_settings()
+        room = settings.organizers_room
+        if room is None or user_id not in self.runtime.rooms.members(room):
+            return False
+        return self.runtime.rooms.power_level(room, user_id) >= settings.organizer_power_level
+
+    async def _organizer_here(self, ctx: Context) -> bool:
+        """True in the organizers room for an organizer; otherwise answers why not."""
+        if not self.is_organizer(ctx.sender, ctx.is_organizer):
+            # Never say where organizers meet: the room's existence is theirs to share.
+            await ctx.reply(ctx.t("not_organizer"))
+            return False
+        room = self.global_settings().organizers_room
+        if room is None:
+            await ctx.reply(ctx.t("no_organizers_room"))
+            return False
+        if ctx.room_id != room:
+            await ctx.reply(ctx.t("only_in_organizers_room"))
+            return False
+        return True
+
+    # -- !alert ----------------------------------------------------------------
+
+    @command("alert", help="help_alert", encrypted_only=True)
+    async def alert(self, ctx: Context, *, text: str = "") -> None:
+        """Compose (preview), send, schedule, edit, retract and follow alerts."""
+        if not await self._organizer_here(ctx):
+            return
+        word, _, rest = text.strip().partition(" ")
+        word, rest = word.strip().lower(), rest.strip()
+        one_id = ALERT_ID.fullmatch(rest.lower()) is not None
+        try:
+            if not text.strip():
+                await ctx.reply(ctx.t("alert_usage", prefix=Trusted(self._prefix)))
+            elif word == "send" and not rest:
+                await self._send(ctx)
+            elif word == "discard" and not rest:
+                await self._discard(ctx)
+            elif word == "list" and not rest:
+                zone = self.global_settings().timezone
+                await ctx.reply(alert_list(await self.store.recent(15), ctx.language, zone))
+            elif word == "log" and not rest:
+                zone = self.global_settings().timezone
+                await ctx.reply(audit_text(await self.store.audit_log(30), ctx.language, zone))
+            elif word in ("status", "cancel", "retract") and one_id:
+                found = await self._known(ctx, rest.lower())
+                if found is not None:
+                    await {"status": self._status, "cancel": self._cancel,
+                           "retract": self._retract}[word](ctx, found)
+            elif word == "edit" and ALERT_ID.fullmatch(rest.split(None, 1)[0].lower() if rest else ""):
+                alert_id, _, new_text = rest.partition(" ")
+                found = await self._known(ctx, alert_id.lower())
+                if found is not None:
+                    await self._edit(ctx, found, new_text)
+            elif word == "at":
+                await self._compose(ctx, rest, scheduled=True)
+            else:
+                await self._compose(ctx, text, scheduled=False)
+        except ComposeError as error:
+            await ctx.reply(ctx.t(error.key, **error.values))
+
+    @property
+    def _prefix(self) -> str:
+        return self.runtime.config.bot.command_prefix
+
+    async def _known(self, ctx: Context, alert_id: str) -> Alert | None:
+        found = await self.store.alert(alert_id)
+        if found is None or found.state == DRAFT:
+            await ctx.reply(ctx.t("unknown_alert", alert_id=alert_id,
+                                  list=Trusted(f"{self._prefix}alert list")))
+            return None
+        return found
+
+    async def _compose(self, ctx: Context, text: str, *, scheduled: bool) -> None:
+        settings = self.global_settings()
+        due_at = None
+        if scheduled:
+            zone = ZoneInfo(settings.timezone)
+            now = dt.datetime.fromtimestamp(self.runtime.clock.now(), dt.UTC)
+            moment, text = parse_when(text, now, zone)
+            due_at = moment.timestamp()
+        draft = parse_draft(text, self.runtime.config.bot.default_language)
+        if draft.targets.tags:
+            known = await self.store.all_tags()
+            unknown = [tag for tag in draft.targets.tags if tag not in known]
+            if unknown:
+                names = ", ".join(sorted(known)) or ctx.t("no_tags_yet")
+                await ctx.reply(ctx.t("unknown_tags", tags=", ".join(unknown), known=names))
+                return
+        now_ts = self.runtime.clock.now()
+        alert_id = await self.store.save_draft(ctx.sender, now_ts, draft.urgent, draft.targets,
+                                               draft.versions, due_at)
+        await self.store.record(ctx.sender, "composed", alert_id, now_ts)
+        alert = await self.store.alert(alert_id)
+        assert alert is not None
+        targets = await self.fanout.targets(alert)
+        if not targets.count:
+            await ctx.reply(ctx.t("no_recipients"))
+            return
+        await ctx.reply(preview_text(
+            alert, ctx.language, rooms=len(targets.rooms), users=len(targets.users),
+            skipped=targets.skipped, names=self.runtime.actions.room_name, prefix=self._prefix,
+            zone=settings.timezone))
+
+    async def _send(self, ctx: Context) -> None:
+        draft = await self.store.draft_of(ctx.sender)
+        if draft is None:
+            await ctx.reply(ctx.t("no_draft", prefix=Trusted(self._prefix)))
+            return
+        now = self.runtime.clock.now()
+        if draft.due_at is not None:
+            if draft.due_at <= now:
+                await ctx.reply(ctx.t("time_past"))
+                return
+            await self.runtime.db.transaction([
+                self.store.set_state(draft.id, SCHEDULED, DRAFT),
+                self.store.audit(ctx.sender, "scheduled", draft.id, now),
+            ])
+            await self._schedule_job(draft)
+            zone = self.global_settings().timezone
+            await ctx.reply(ctx.t("scheduled", alert_id=Trusted(draft.id),
+                                  when=when(draft.due_at, zone)))
+            return
+        await self.store.record(ctx.sender, "sent", draft.id, now)
+        targets = await self.fanout.start(draft.id, DRAFT, ctx.room_id, ctx.language)
+        if targets is None:
+            await ctx.reply(ctx.t("no_draft", prefix=Trusted(self._prefix)))
+            return
+        await ctx.reply(ctx.t("sending", alert_id=Trusted(draft.id), rooms=len(targets.rooms),
+                              users=len(targets.users)))
+
+    async def _schedule_job(self, alert: Alert) -> None:
+        assert alert.due_at is not None
+        await self.runtime.scheduler.schedule(OWNER, "send", alert.due_at,
+                                              {"alert_id": alert.id},
+                                              job_id=f"alerts-send-{alert.id}")
+
+    async def _discard(self, ctx: Context) -> None:
+        draft = await self.store.draft_of(ctx.sender)
+        if draft is None or not await self.store.discard_draft(ctx.sender):
+            await ctx.reply(ctx.t("no_draft", prefix=Trusted(self._prefix)))
+            return
+        await self.store.record(ctx.sender, "discarded", draft.id, self.runtime.clock.now())
+        await ctx.reply(ctx.t("discarded"))
+
+    async def _status(self, ctx: Context, alert: Alert) -> None:
+        deliveries = await self.store.deliveries(alert.id)
+        acks = await self.store.ack_counts(alert.id)
+        await ctx.reply(delivery_report(alert, deliveries, acks, ctx.language,
+                                        self.runtime.actions.room_name,
+                                        self.global_settings().timezone))
+
+    async def _cancel(self, ctx: Context, alert: Alert) -> None:
+        if alert.state in (SENDING, DONE):
+            await ctx.reply(ctx.t("cancel_too_late", alert_id=Trusted(alert.id),
+                                  retract=Trusted(f"{self._prefix}alert retract {alert.id}")))
+            return
+        if alert.state == CANCELLED:
+            await ctx.reply(ctx.t("already_cancelled", alert_id=Trusted(alert.id)))
+            return
+        # Under the fan-out's lock: a scheduled send cannot start half-way through.
+        async with self.fanout.lock:
+            if not await self.store.change_state(alert.id, CANCELLED, SCHEDULED):
+                await ctx.reply(ctx.t("cancel_too_late", alert_id=Trusted(alert.id),
+                                      retract=Trusted(f"{self._prefix}alert retract {alert.id}")))
+                return
+            await self.runtime.scheduler.cancel(f"alerts-send-{alert.id}")
+        await self.store.record(ctx.sender, "cancelled", alert.id, self.runtime.clock.now())
+        await ctx.reply(ctx.t("cancelled", alert_id=Trusted(alert.id)))
+
+    async def _edit(self, ctx: Context, alert: Alert, text: str) -> None:
+        if alert.retracted or alert.state == CANCELLED:
+            await ctx.reply(ctx.t("edit_gone", alert_id=Trusted(alert.id)))
+            return
+        versions = parse_versions(text, self.runtime.config.bot.default_language)
+        await self.store.replace_text(alert.id, versions)
+        await self.store.record(ctx.sender, "edited", alert.id, self.runtime.clock.now())
+        if alert.state == SCHEDULED:
+            await ctx.reply(ctx.t("edited_before_send", alert_id=Trusted(alert.id)))
+            return
+        outcome = await self.fanout.converge_all(alert.id)
+        await ctx.reply(self._outcome(ctx, "edited", alert.id, outcome.done, outcome.failed))
+
+    async def _retract(self, ctx: Context, alert: Alert) -> None:
+        if alert.state == SCHEDULED:
+            await self._cancel(ctx, alert)
+            return
+        if alert.retracted or alert.state == CANCELLED:
+            await ctx.reply(ctx.t("edit_gone", alert_id=Trusted(alert.id)))
+            return
+        await self.store.mark_retracted(alert.id)
+        await self.store.record(ctx.sender, "retracted", alert.id, self.runtime.clock.now())
+        outcome = await self.fanout.converge_all(alert.id)
+        await ctx.reply(self._outcome(ctx, "retracted", alert.id, outcome.done, outcome.failed))
+
+    def _outcome(self, ctx: Context, what: str, alert_id: str, done: int,
+                 failed: list[tuple[str, str]]) -> str:
+        lines = [ctx.t(f"{what}_everywhere", alert_id=Trusted(alert_id), count=done)]
+        if failed:
+            lines.append(ctx.t("status_failures"))
+            names = self.runtime.actions.room_name
+            lines += [ctx.t("failure_line", where=names(where) or where, reason=reason)
+                      for where, reason in failed]
+            lines.append(ctx.t("will_retry"))
+        return "\n".join(lines)
+
+    # -- jobs --------------------------------------------------------------------
+
+    async def _scheduled_send(self, job: Job) -> None:
+        alert = await self.store.alert(str(job.payload.get("alert_id", "")))
+        if alert is None or alert.state != SCHEDULED:
+            return  # cancelled meanwhile, or a rerun after it started: nothing twice
+        language = self.runtime.languages.for_reader(alert.author, None)
+        room = self.global_settings().organizers_room
+        if room is None:
+            log.warning("scheduled alert %s: no organizers room configured; sending anyway",
+                        alert.id)
+            room = ""
+        await self.fanout.start(alert.id, SCHEDULED, room, language)
+
+    async def _remind(self, job: Job) -> None:
+        await self.fanout.remind(str(job.payload.get("alert_id", "")))
+
+    async def _catch_up(self, job: Job) -> None:
+        for alert in await self.store.in_state(SCHEDULED):
+            pending = {j.id for j in await self.runtime.scheduler.pending(OWNER, "send")}
+            if f"alerts-send-{alert.id}" not in pending and alert.due_at is not None:
+                await self._schedule_job(alert)
+        await self.fanout.catch_up()
+
+    async def _prune(self, job: Job) -> None:
+        days = self.global_settings().audit_retention_days
+        await self.store.prune(self.runtime.clock.now() - days * 86400)
+        await self.runtime.scheduler.schedule(OWNER, "prune", self.runtime.clock.now() + 86400,
+                                              job_id="alerts-prune")
+
+    # -- acknowledgements ----------------------------------------------------------
+
+    @command("ack", help="help_ack")
+    async def ack(self, ctx: Context, alert_id: str | None = None) -> None:
+        """Acknowledge the latest alert here (or the one replied to, or named)."""
+        delivery = None
+        if isinstance(ctx.event, Message) and ctx.event.reply_to:
+            delivery = await self.store.by_event(ctx.event.reply_to)
+        if delivery is None and alert_id is not None:
+            for candidate in await self.store.deliveries(alert_id.lower()):
+                if candidate.room_id == ctx.room_id and candidate.state == "sent":
+                    delivery = candidate
+        if delivery is None and alert_id is None:
+            delivery = await self.store.latest_in_room(ctx.room_id)
+        if delivery is None or delivery.room_id != ctx.room_id:
+            await ctx.reply(ctx.t("nothing_to_ack"))
+            return
+        fresh = await self.store.acknowledge(delivery.alert_id, ctx.room_id, ctx.sender,
+                                             self.runtime.clock.now())
+        await ctx.reply(ctx.t("acked" if fresh else "already_acked",
+                              alert_id=Trusted(delivery.alert_id)))
+
+    async def on_reaction(self, ctx: Context, event: Reaction) -> None:
+        if event.key not in ACK_KEYS:
+            return
+        delivery = await self.store.by_event(event.relates_to)
+        if delivery is None or delivery.room_id != event.room_id:
+            return
+        await self.store.acknowledge(delivery.alert_id, event.room_id, event.sender,
+                                     self.runtime.clock.now())
+
+    # -- room tags -------------------------------------------------------------------
+
+    @command("network", help="help_network")
+    async def network(self, ctx: Context, action: Literal["tag", "untag", "tags"],
+                      tag: str | None = None) -> None:
+        """Room admins tag their room (country, topic) so organizers can target it."""
+        organizers = self.global_settings().organizers_room
+        if action == "tags" and ctx.room_id == organizers and self.is_organizer(
+                ctx.sender, ctx.is_organizer):
+            await self._all_tags(ctx)
+            return
+        if ctx.role < Role.ADMIN:
+            await ctx.reply(ctx.t("network_admins_only"))
+            return
+        if action == "tags":
+            tags = await self.store.tags_of(ctx.room_id)
+            await ctx.reply(ctx.t("room_tags", tags=", ".join(tags)) if tags
+                            else ctx.t("room_no_tags"))
+            return
+        if tag is None:
+            await ctx.reply(ctx.t("tag_missing", prefix=Trusted(self._prefix)))
+            return
+        try:
+            cleaned = normalise_tag(tag)
+        except ComposeError as error:
+            await ctx.reply(ctx.t(error.key, **error.values))
+            return
+        if action == "tag":
+            added = await self.store.add_tag(ctx.room_id, cleaned, ctx.sender)
+            await ctx.reply(ctx.t("tag_added" if added else "tag_exists", tag=cleaned))
+        else:
+            removed = await self.store.remove_tag(ctx.room_id, cleaned)
+            await ctx.reply(ctx.t("tag_removed" if removed else "tag_absent", tag=cleaned))
+
+    async def _all_tags(self, ctx: Context) -> None:
+        tagged = await self.store.all_tags()
+        if not tagged:
+            await ctx.reply(ctx.t("no_tags_yet"))
+            return
+        names = self.runtime.actions.room_name
+        lines = [ctx.t("all_tags_header")]
+        for tag, rooms in tagged.items():
+            shown = ", ".join(names(room) or room for room in rooms)
+            lines.append(ctx.t("tag_line", tag=tag, count=len(rooms), rooms=shown))
+        await ctx.reply("\n".join(lines))
+
+    # -- DM subscriptions ------------------------------------------------------------
+
+    @command("subscribe", help="help_subscribe")
+    async def subscribe(self, ctx: Context, what: Literal["alerts"], tag: str | None = None) -> None:
+        """Get organizers' alerts by direct message (all, or those for one tag)."""
+        cleaned = ""
+        if tag is not None:
+            try:
+                cleaned = normalise_tag(tag)
+            except ComposeError as error:
+                await ctx.reply(ctx.t(error.key, **error.values))
+                return
+            if cleaned not in await self.store.all_tags():
+                await ctx.reply(ctx.t("subscribe_unknown_tag", tag=cleaned))
+                return
+        added = await self.store.subscribe(ctx.sender, cleaned)
+        key = "subscribed_tag" if cleaned else "subscribed_all"
+        await ctx.reply(ctx.t(key if added else "already_subscribed", tag=cleaned,
+                              unsubscribe=Trusted(f"{self._prefix}unsubscribe")))
+
+    @command("unsubscribe", help="help_unsubscribe")
+    async def unsubscribe(self, ctx: Context, what: Literal["alerts"] | None = None,
+                          tag: str | None = None) -> None:
+        """Stop alerts by direct message (all, or one tag's)."""
+        cleaned = None
+        if tag is not None:
+            try:
+                cleaned = normalise_tag(tag)
+            except ComposeError as error:
+                await ctx.reply(ctx.t(error.key, **error.values))
+                return
+        removed = await self.store.unsubscribe(ctx.sender, cleaned)
+        await ctx.reply(ctx.t("unsubscribed" if removed else "not_subscribed"))
