@@ -1,0 +1,84 @@
+"""The room directory: the network's rooms from a space's children and config, as matrix.to links."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from core.actions import ActionError, RoomActions
+
+log = logging.getLogger(__name__)
+
+SPACE_CHILD = "m.space.child"
+
+
+@dataclass(frozen=True)
+class ListedRoom:
+    """A room `!rooms` shows: its id or alias, a name to show, and a matrix.to link."""
+
+    address: str
+    name: str
+    link: str
+
+
+def matrix_to(address: str, via: Iterable[str] = ()) -> str:
+    link = "https://matrix.to/#/" + quote(address, safe="!#:@.")
+    servers = [server for server in via if server]
+    if address.startswith("!") and not servers and ":" in address:
+        servers = [address.split(":", 1)[1]]
+    if servers and address.startswith("!"):
+        link += "?" + "&".join("via=" + quote(server, safe=".:") for server in servers[:3])
+    return link
+
+
+def space_children(state: list[dict[str, object]]) -> list[tuple[str, list[str]]]:
+    """Child room ids of a space with their `via` servers; removed children (no via) skipped."""
+    children = []
+    for event in state:
+        if event.get("type") != SPACE_CHILD:
+            continue
+        room_id = event.get("state_key")
+        content = event.get("content")
+        via = content.get("via") if isinstance(content, dict) else None
+        if isinstance(room_id, str) and room_id and isinstance(via, list) and via:
+            children.append((room_id, [str(server) for server in via if isinstance(server, str)]))
+    return sorted(children)
+
+
+class Directory:
+    """Builds the list of rooms a member may join, from space children and configured rooms."""
+
+    def __init__(self, actions: RoomActions) -> None:
+        self.actions = actions
+
+    async def rooms(self, spaces: Iterable[str], extra: Iterable[str]) -> list[ListedRoom]:
+        found: dict[str, list[str]] = {}
+        for space in dict.fromkeys(spaces):
+            try:
+                state = await self.actions.room_state(space)
+            except ActionError:
+                # The bot may have left the space; the configured rooms still show.
+                log.info("space %s is not readable; listing configured rooms only", space)
+                continue
+            for room_id, via in space_children(state):
+                found.setdefault(room_id, via)
+        for address in extra:
+            found.setdefault(address, [])
+        listed = [ListedRoom(address, await self._name(address), matrix_to(address, via))
+                  for address, via in found.items()]
+        return sorted(listed, key=lambda room: room.name.casefold())
+
+    async def _name(self, address: str) -> str:
+        if not address.startswith("!"):
+            return address
+        name = self.actions.room_name(address)
+        if name:
+            return name
+        try:
+            content = await self.actions.get_state(address, "m.room.name")
+        except ActionError:
+            return address  # the bot is not in that room; its id is still a working link
+        value = content.get("name") if content else None
+        return value if isinstance(value, str) and value.strip() else address

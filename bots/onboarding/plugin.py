@@ -1,0 +1,296 @@
+"""The onboarding plugin: members' commands and the listeners that start and end an onboarding."""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal, cast
+
+from bots.onboarding.directory import Directory
+from bots.onboarding.flow import Flow
+from bots.onboarding.introductions import (
+    ANSWER_MAX,
+    Introductions,
+    introduction,
+    question_text,
+    too_long,
+)
+from bots.onboarding.messages import CATALOG
+from bots.onboarding.settings import OnboardingSettings
+from bots.onboarding.store import Newcomer, OnboardingStore
+from bots.onboarding.texts import PrivateWelcome, commands, private_welcome, room_welcome, rules_text
+from core.events import MemberJoined, MemberLeft, Message, Reaction
+from core.i18n import LANGUAGE_NAMES, Trusted, isolate, normalise_language
+from core.logsafe import log_exception, new_error_id
+from core.plugin import Context, Plugin, command, trusted
+from core.roles import Role
+
+log = logging.getLogger(__name__)
+
+PRONOUNS_MAX = 40
+ACCEPT_REACTIONS = frozenset({"✅", "✔", "☑"})
+
+
+class OnboardingPlugin(Plugin):
+    """Welcomes newcomers, holds them to the code of conduct, introductions and the room directory."""
+
+    name = "onboarding"
+    catalog = CATALOG
+    Settings = OnboardingSettings
+    # Greeting every room the bot is in would surprise admins: they turn it on per room.
+    enabled_by_default = False
+
+    async def setup(self) -> None:
+        self.store = OnboardingStore(self.runtime.db)
+        await self.store.migrate()
+        self.flow = Flow(self.runtime, self.store, type(self))
+        self.directory = Directory(self.runtime.actions)
+        self.intros = Introductions()
+        self.flow.register()
+
+    @property
+    def prefix(self) -> str:
+        return self.runtime.config.bot.command_prefix
+
+    def _in_dm(self, ctx: Context) -> bool:
+        return self.runtime.dms.user_of(ctx.room_id) == ctx.sender
+
+    # -- listeners ----------------------------------------------------------------
+
+    async def on_member_joined(self, ctx: Context, event: MemberJoined) -> None:
+        await self.flow.joined(event)
+
+    async def on_member_left(self, ctx: Context, event: MemberLeft) -> None:
+        forgotten = await self.flow.left(event)
+        if forgotten:
+            self.intros.drop(event.user_id)
+
+    async def on_reaction(self, ctx: Context, event: Reaction) -> None:
+        if event.key.replace("\ufe0f", "") not in ACCEPT_REACTIONS:
+            return
+        newcomer = await self.store.by_rules_event(event.relates_to)
+        if newcomer is None or newcomer.user_id != event.sender or not newcomer.pending:
+            return
+        await self._accept(ctx, [newcomer])
+
+    async def on_message(self, ctx: Context, event: Message) -> None:
+        draft = self.intros.drafts.get(ctx.sender)
+        if draft is None or draft.complete or not self._in_dm(ctx):
+            return
+        if too_long(event.body):
+            await ctx.reply(ctx.t("intro_answer_too_long", length=len(event.body.strip()),
+                                  limit=ANSWER_MAX))
+            return
+        self.intros.answer(ctx.sender, event.body)
+        await self._next_question(ctx)
+
+    # -- members' commands ------------------------------------------------------------
+
+    @command("agree", help="help_agree", aliases=("accept",))
+    async def agree(self, ctx: Context) -> None:
+        """Accept the rules waiting for you (all of them from the DM, this room's elsewhere)."""
+        if self._in_dm(ctx):
+            waiting = await self.store.of_user(ctx.sender, "pending")
+        else:
+            own = await self.store.get(ctx.room_id, ctx.sender)
+            waiting = [own] if own is not None and own.pending else []
+        if not waiting:
+            await ctx.reply(ctx.t("agree_nothing"))
+            return
+        await self._accept(ctx, waiting)
+
+    async def _accept(self, ctx: Context, waiting: list[Newcomer]) -> None:
+        outcome = await self.flow.accept(waiting)
+        lines = []
+        if outcome.released or outcome.plain:
+            key = "agreed_gate" if outcome.released else "agreed"
+            lines.append(ctx.t(key, rooms=self._room_names(outcome.released + outcome.plain)))
+        if outcome.stuck:
+            lines.append(ctx.t("agree_power_failed", rooms=self._room_names(outcome.stuck)))
+        lines.append(await self._directory_text(ctx, [n.room_id for n in waiting]))
+        await ctx.reply("\n\n".join(lines))
+
+    def _room_names(self, room_ids: list[str]) -> Trusted:
+        # Each name is the admins' text: isolated one by one, then joined by the bot.
+        return trusted(", ".join(isolate(self.flow.room_label(room_id)) for room_id in room_ids))
+
+    @command("rules", help="help_rules")
+    async def rules(self, ctx: Context) -> None:
+        """This room's rules; from the DM, those of every room you joined."""
+        if self._in_dm(ctx):
+            rooms = [n.room_id for n in await self.store.of_user(ctx.sender)]
+        else:
+            rooms = [ctx.room_id]
+        parts = []
+        for room_id in rooms:
+            text, _ = rules_text(self.flow.settings(room_id), ctx.language)
+            parts.append(ctx.t("dm_rules_header", room=self.flow.room_label(room_id)) + "\n" + text)
+        if not parts:
+            await ctx.reply(ctx.t("agree_nothing"))
+            return
+        await ctx.reply("\n\n".join(parts))
+
+    @command("rooms", help="help_rooms")
+    async def rooms(self, ctx: Context) -> None:
+        """The rooms of the network you may join, with links."""
+        rooms = [n.room_id for n in await self.store.of_user(ctx.sender)]
+        if not self._in_dm(ctx):
+            rooms.insert(0, ctx.room_id)
+        await ctx.reply(await self._directory_text(ctx, rooms))
+
+    async def _directory_text(self, ctx: Context, rooms: list[str]) -> str:
+        spaces: list[str] = []
+        extra: list[str] = []
+        for room_id in dict.fromkeys(rooms):
+            settings = self.flow.settings(room_id)
+            if settings.directory_space:
+                spaces.append(settings.directory_space)
+            extra.extend(settings.directory_rooms)
+        listed = await self.directory.rooms(spaces, extra)
+        members = self.runtime.rooms
+        listed = [room for room in listed if ctx.sender not in members.members(room.address)]
+        if not listed:
+            return ctx.t("rooms_none", command=commands(self.prefix, "config onboarding directory_rooms",
+                                                         "[\"#room:example.org\"]"))
+        lines = [ctx.t("rooms_header")]
+        lines += [f"• {room.name} — {room.link}" for room in listed]
+        return "\n".join(lines)
+
+    @command("pronouns", help="help_pronouns")
+    async def pronouns(self, ctx: Context, *, value: str = "") -> None:
+        """Pronouns are stored only when you set them, and removed with `clear`."""
+        clear = commands(self.prefix, "pronouns", "clear")
+        example = commands(self.prefix, "pronouns", "they/them")
+        wanted = " ".join(value.split())
+        if not wanted:
+            current = await self.store.pronouns(ctx.sender)
+            if current is None:
+                await ctx.reply(ctx.t("pronouns_none", example=example))
+            else:
+                await ctx.reply(ctx.t("pronouns_current", pronouns=current, clear=clear))
+            return
+        if wanted.lower() in ("clear", "remove", "none", "حذف"):
+            await self.store.clear_pronouns(ctx.sender)
+            await ctx.reply(ctx.t("pronouns_cleared"))
+            return
+        if len(wanted) > PRONOUNS_MAX:
+            await ctx.reply(ctx.t("pronouns_too_long", limit=PRONOUNS_MAX, example=example))
+            return
+        await self.store.set_pronouns(ctx.sender, wanted)
+        await ctx.reply(ctx.t("pronouns_set", pronouns=wanted, clear=clear))
+
+    # -- introductions -------------------------------------------------------------------
+
+    @command("intro", help="help_intro")
+    async def intro(self, ctx: Context, action: Literal["post", "cancel"] | None = None) -> None:
+        """Answer a few questions in the DM; nothing is posted or kept without `intro post`."""
+        intro = commands(self.prefix, "intro")
+        if not self._in_dm(ctx):
+            await ctx.reply(ctx.t("intro_only_dm", intro=intro))
+            return
+        if action == "cancel":
+            self.intros.drop(ctx.sender)
+            await ctx.reply(ctx.t("intro_cancelled"))
+            return
+        if action == "post":
+            await self._post_intro(ctx)
+            return
+        target = None
+        for newcomer in reversed(await self.store.of_user(ctx.sender)):
+            settings = self.flow.settings(newcomer.room_id)
+            if settings.introductions_room and settings.intro_questions:
+                target = settings
+                break
+        if target is None:
+            await ctx.reply(ctx.t("intro_unavailable"))
+            return
+        self.intros.start(ctx.sender, target.introductions_room, list(target.intro_questions))
+        await ctx.reply(ctx.t("intro_start", room=self.flow.room_label(target.introductions_room)))
+        await self._next_question(ctx)
+
+    async def _next_question(self, ctx: Context) -> None:
+        draft = self.intros.drafts[ctx.sender]
+        if draft.current is not None:
+            await ctx.reply(question_text(ctx.language, draft.current))
+            return
+        if not draft.answers:
+            self.intros.drop(ctx.sender)
+            await ctx.reply(ctx.t("intro_nothing"))
+            return
+        language = self.runtime.languages.for_reader(None, draft.room_id)
+        await ctx.reply(ctx.t(
+            "intro_preview", room=self.flow.room_label(draft.room_id),
+            text=trusted(introduction(language, ctx.sender, draft)),
+            post=commands(self.prefix, "intro", "post"), cancel=commands(self.prefix, "intro", "cancel"),
+        ))
+
+    async def _post_intro(self, ctx: Context) -> None:
+        draft = self.intros.drafts.get(ctx.sender)
+        if draft is None or not draft.complete or not draft.answers:
+            await ctx.reply(ctx.t("intro_no_draft", intro=commands(self.prefix, "intro")))
+            return
+        language = self.runtime.languages.for_reader(None, draft.room_id)
+        try:
+            await ctx.send(introduction(language, ctx.sender, draft), room_id=draft.room_id,
+                           mentions=[ctx.sender], notice=False)
+        except Exception as exc:  # not in the room, or not allowed to write there
+            log_exception(log, "introduction post", exc, new_error_id())
+            await ctx.reply(ctx.t("intro_post_failed", room=self.flow.room_label(draft.room_id),
+                                  post=commands(self.prefix, "intro", "post"),
+                                  cancel=commands(self.prefix, "intro", "cancel")))
+            return
+        self.intros.drop(ctx.sender)
+        await ctx.reply(ctx.t("intro_posted", room=self.flow.room_label(draft.room_id)))
+
+    # -- room admins ------------------------------------------------------------------------
+
+    @command("onboarding", help="help_onboarding", min_role=Role.MODERATOR)
+    async def onboarding(
+        self, ctx: Context, action: Literal["preview", "status"] | None = None,
+        language: str | None = None,
+    ) -> None:
+        """`preview [en|ar]`: exactly what a newcomer sees; `status`: the gate and who waits."""
+        if action == "preview":
+            code = normalise_language(language) if language else None
+            await ctx.reply(self._preview(ctx, code or ctx.language))
+            return
+        if action == "status":
+            await ctx.reply(await self._status(ctx))
+            return
+        await ctx.reply(ctx.t("onboarding_usage", preview=commands(self.prefix, "onboarding preview"),
+                              status=commands(self.prefix, "onboarding status")))
+
+    def _preview(self, ctx: Context, language: str) -> str:
+        settings = cast(OnboardingSettings, ctx.settings)
+        shown = Trusted(LANGUAGE_NAMES[language])
+        parts = []
+        if settings.welcome_in_room:
+            welcome = room_welcome(settings, language, [ctx.sender])
+            parts.append(ctx.t("preview_room", language=shown) + "\n" + welcome.text)
+        else:
+            parts.append(ctx.t("preview_room_off"))
+        intro_room = (self.flow.room_label(settings.introductions_room)
+                      if settings.introductions_room else None)
+        dm = private_welcome(settings, PrivateWelcome(
+            room_name=self.flow.room_label(ctx.room_id), language=language,
+            offer_languages=True, gated=settings.gate, intro_room_name=intro_room,
+            prefix=self.prefix,
+        ))
+        parts.append(ctx.t("preview_dm", language=shown) + "\n" + dm)
+        _, default_rules = rules_text(settings, language)
+        if default_rules:
+            parts.append(ctx.t("preview_default_rules", language=shown, command=commands(
+                self.prefix, f"config onboarding rules_{language}", "…")))
+        return "\n\n———\n\n".join(parts)
+
+    async def _status(self, ctx: Context) -> str:
+        settings = cast(OnboardingSettings, ctx.settings)
+        counts = await self.store.counts(ctx.room_id)
+        gate = Trusted(ctx.t("status_on" if settings.gate else "status_off"))
+        text = ctx.t("status", gate=gate, waiting=counts.get("pending", 0),
+                     done=counts.get("agreed", 0))
+        if settings.gate:
+            needed = await self.flow.power_missing(ctx.room_id)
+            if needed is not None:
+                text += "\n" + ctx.t("status_no_power", level=needed)
+        return text
+
