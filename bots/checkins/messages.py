@@ -1,0 +1,335 @@
+"""The check-ins plugin's messages, English and Arabic side by side."""
+
+from core.i18n import Catalog
+
+CATALOG = Catalog(
+    "checkins",
+    {
+        # -- help -----------------------------------------------------------
+        "help_checkin": {
+            "en": "Start a safety check-in (private chat only): `checkin 2h [note]`, "
+                  "`checkin 18:30 [note]`, `checkin status`.",
+            "ar": "ابدأ تسجيل سلامة (في المحادثة الخاصة فقط): `checkin 2h [ملاحظة]`، "
+                  "`checkin 18:30 [ملاحظة]`، `checkin status`.",
+        },
+        "help_safe": {"en": "Confirm you are safe (add your PIN if you set one).",
+                      "ar": "أكّد أنك بأمان (أضف رمزك السري إن كنت قد عيّنته)."},
+        "help_extend": {"en": "Push your check-in's deadline back, e.g. `extend 30m`.",
+                        "ar": "أجّل موعد تسجيلك، مثلاً `extend 30m`."},
+        "help_cancel": {"en": "Stop your running check-in without alerting anyone.",
+                        "ar": "أوقف تسجيلك الجاري دون تنبيه أحد."},
+        "help_timezone": {"en": "Show or set your timezone, e.g. `timezone Europe/Istanbul`.",
+                          "ar": "اعرض منطقتك الزمنية أو عيّنها، مثلاً `timezone Europe/Istanbul`."},
+        "help_contacts": {
+            "en": "Your trusted contacts: `contacts`, `contacts add @name:server`, "
+                  "`contacts remove @name:server`.",
+            "ar": "جهات اتصالك الموثوقة: `contacts`، `contacts add @name:server`، "
+                  "`contacts remove @name:server`.",
+        },
+        "help_duress": {"en": "Set a duress PIN: `duress set <pin>` (or `duress clear <pin>`).",
+                        "ar": "عيّن رمز الإكراه: `duress set <pin>` (أو `duress clear <pin>`)."},
+        "help_safepin": {"en": "Require a PIN with `safe`: `safepin set <pin>` (or `safepin clear <pin>`).",
+                         "ar": "اطلب رمزاً سرياً مع `safe`: `safepin set <pin>` (أو `safepin clear <pin>`)."},
+        "help_ack": {"en": "Tell the others you are taking care of an alert: `ack <id>`.",
+                     "ar": "أخبر الآخرين أنك تتابع التنبيه: `ack <id>`."},
+        "help_rollcall": {"en": "Organizers: start a roll call here, e.g. `rollcall 30m [note]`.",
+                          "ar": "للمنظّمين: ابدأ تفقّد الحضور هنا، مثلاً `rollcall 30m [ملاحظة]`."},
+        "help_here": {"en": "Answer the roll call running in this room.",
+                      "ar": "أجب على تفقّد الحضور الجاري في هذه الغرفة."},
+        # -- where check-ins live ---------------------------------------------
+        "dm_only": {
+            "en": "For your safety, check-ins only work in a private encrypted chat with me. "
+                  "I have sent you one: please write there. If your message held private "
+                  "details, consider deleting it here.",
+            "ar": "حفاظاً على سلامتك، لا يعمل تسجيل السلامة إلا في محادثة خاصة مشفّرة معي. "
+                  "أرسلت لك واحدة: اكتب هناك من فضلك. وإن كانت رسالتك تحوي تفاصيل خاصة "
+                  "ففكّر في حذفها من هنا.",
+        },
+        "dm_hello": {
+            "en": "This is our private chat for safety check-ins. Send `!help` to see the commands.",
+            "ar": "هذه محادثتنا الخاصة لتسجيلات السلامة. أرسل `!help` لترى الأوامر.",
+        },
+        # -- times --------------------------------------------------------------
+        "bad_duration": {
+            "en": "I can't read {value} as a duration. Write it like 2h, 45m or 1h30m.",
+            "ar": "لم أفهم {value} كمدة. اكتبها هكذا: 2h أو 45m أو 1h30m.",
+        },
+        "bad_time": {
+            "en": "I can't read {value} as a time. Write a duration (2h, 45m) or a time like 18:30.",
+            "ar": "لم أفهم {value} كوقت. اكتب مدة (2h أو 45m) أو وقتاً مثل 18:30.",
+        },
+        "deadline_too_soon": {
+            "en": "That deadline is too close. Give at least {min} from now.",
+            "ar": "هذا الموعد قريب جداً. اجعله بعد {min} على الأقل من الآن.",
+        },
+        "deadline_too_far": {
+            "en": "That deadline is too far away. The longest check-in is {max}; "
+                  "you can extend it later.",
+            "ar": "هذا الموعد بعيد جداً. أطول تسجيل هو {max}، ويمكنك تمديده لاحقاً.",
+        },
+        # -- check-ins -----------------------------------------------------------
+        "already_running": {
+            "en": "You already have a check-in running. Use {extend} to change its deadline, "
+                  "{cancel} to stop it, or {safe} when you are safe.",
+            "ar": "لديك تسجيل جارٍ بالفعل. استخدم {extend} لتغيير موعده، أو {cancel} لإيقافه، "
+                  "أو {safe} عندما تكون بأمان.",
+        },
+        "checkin_set": {
+            "en": "Check-in set. I expect to hear from you by {deadline} (in {left}). "
+                  "Send {safe} when you are safe.",
+            "ar": "تم تسجيلك. أنتظر أن تطمئنني قبل {deadline} (خلال {left}). "
+                  "أرسل {safe} عندما تكون بأمان.",
+        },
+        "will_alert_contacts": {
+            "en": "If you don't, I will alert your trusted contacts ({count}).",
+            "ar": "إن لم تفعل، سأنبّه جهات اتصالك الموثوقة ({count}).",
+        },
+        "will_alert_team": {
+            "en": "If you don't, I will alert the network's safety team.",
+            "ar": "إن لم تفعل، سأنبّه فريق السلامة في الشبكة.",
+        },
+        "will_alert_nobody": {
+            "en": "Warning: you have no accepted trusted contact and there is no safety team, "
+                  "so nobody could be alerted. Add someone with {contacts} add @name:server.",
+            "ar": "تنبيه: ليست لديك جهة اتصال موثوقة قبلت الطلب ولا يوجد فريق سلامة، "
+                  "فلن يُنبَّه أحد. أضف شخصاً بالأمر {contacts} add @name:server.",
+        },
+        "no_checkin": {"en": "You have no check-in running.", "ar": "ليس لديك تسجيل جارٍ."},
+        "status_active": {
+            "en": "Your check-in runs until {deadline} ({left} left).",
+            "ar": "تسجيلك جارٍ حتى {deadline} (متبقٍّ {left}).",
+        },
+        "status_escalated": {
+            "en": "Your deadline ({deadline}) has passed and the people you chose were alerted.",
+            "ar": "انقضى موعدك ({deadline}) وتم تنبيه الأشخاص الذين اخترتهم.",
+        },
+        "status_note": {"en": "Note: {note}", "ar": "ملاحظة: {note}"},
+        "wrong_pin": {
+            "en": "That isn't right. Nothing was changed. Try {safe} again with your PIN.",
+            "ar": "هذا غير صحيح. لم يتغيّر شيء. جرّب {safe} مرة أخرى مع رمزك السري.",
+        },
+        "pin_needed": {
+            "en": "You set a PIN: send {safe} followed by your PIN. Nothing was changed.",
+            "ar": "لقد عيّنت رمزاً سرياً: أرسل {safe} متبوعاً برمزك. لم يتغيّر شيء.",
+        },
+        "safe_ok": {
+            "en": "Glad you're safe. Your check-in is closed.",
+            "ar": "يسعدني أنك بأمان. تم إغلاق تسجيلك.",
+        },
+        "safe_after_alert": {
+            "en": "Glad you're safe. I have told everyone who was alerted.",
+            "ar": "يسعدني أنك بأمان. أبلغت كل من تم تنبيهه.",
+        },
+        "extend_after_alert": {
+            "en": "Your deadline has passed and the people you chose were alerted. "
+                  "Send {safe} so they know you are safe.",
+            "ar": "انقضى موعدك وتم تنبيه الأشخاص الذين اخترتهم. أرسل {safe} ليعرفوا أنك بأمان.",
+        },
+        "extended": {
+            "en": "Extended. New deadline: {deadline} (in {left}).",
+            "ar": "تم التمديد. الموعد الجديد: {deadline} (خلال {left}).",
+        },
+        "cancel_after_alert": {
+            "en": "The people you chose were already alerted. Send {safe} so they know you are safe.",
+            "ar": "تم تنبيه الأشخاص الذين اخترتهم بالفعل. أرسل {safe} ليعرفوا أنك بأمان.",
+        },
+        "cancelled": {"en": "Check-in cancelled. Nobody was alerted.",
+                      "ar": "أُلغي التسجيل. لم يُنبَّه أحد."},
+        "reminder": {
+            "en": "Reminder: your check-in ends at {deadline} (in {left}). Send {safe} when you "
+                  "are safe, or {extend} 30m for more time.",
+            "ar": "تذكير: ينتهي تسجيلك عند {deadline} (خلال {left}). أرسل {safe} عندما تكون "
+                  "بأمان، أو {extend} 30m لمزيد من الوقت.",
+        },
+        # -- timezone ---------------------------------------------------------------
+        "timezone_is": {
+            "en": "Your timezone is {zone}. Change it with e.g. {example} Europe/Istanbul.",
+            "ar": "منطقتك الزمنية هي {zone}. غيّرها مثلاً بالأمر {example} Asia/Beirut.",
+        },
+        "timezone_unknown": {
+            "en": "I don't know the timezone {zone}. Use a name like Europe/Istanbul or "
+                  "America/Mexico_City ({example} Europe/Istanbul).",
+            "ar": "لا أعرف المنطقة الزمنية {zone}. استخدم اسماً مثل Asia/Beirut أو "
+                  "Africa/Cairo ({example} Asia/Beirut).",
+        },
+        "timezone_set": {
+            "en": "Timezone set to {zone}. It is now {time}.",
+            "ar": "تم تعيين المنطقة الزمنية إلى {zone}. الوقت الآن {time}.",
+        },
+        # -- contacts ---------------------------------------------------------------
+        "contacts_usage": {
+            "en": "Use {contacts}, {contacts} add @name:server or {contacts} remove @name:server.",
+            "ar": "استخدم {contacts} أو {contacts} add @name:server أو {contacts} remove @name:server.",
+        },
+        "not_a_user": {
+            "en": "{user} is not a Matrix user id. It looks like @name:server.",
+            "ar": "{user} ليس معرّف مستخدم في ماتريكس. شكله هكذا: @name:server.",
+        },
+        "contact_is_you": {"en": "You can't be your own trusted contact.",
+                           "ar": "لا يمكنك أن تكون جهة اتصالك الموثوقة."},
+        "contact_is_bot": {"en": "I can't be your trusted contact; choose a person.",
+                           "ar": "لا يمكنني أن أكون جهة اتصالك الموثوقة؛ اختر شخصاً."},
+        "contact_exists": {"en": "{user} is already on your list.",
+                           "ar": "{user} موجود في قائمتك بالفعل."},
+        "too_many_contacts": {"en": "You can have at most {max} trusted contacts.",
+                              "ar": "يمكنك أن تضيف {max} جهات اتصال موثوقة على الأكثر."},
+        "contact_requested": {
+            "en": "I asked {user} to be your trusted contact. They will only be alerted once "
+                  "they accept.",
+            "ar": "طلبت من {user} أن يكون جهة اتصالك الموثوقة. لن يُنبَّه إلا بعد أن يقبل.",
+        },
+        "contact_request": {
+            "en": "{user} asks you to be one of their trusted contacts for safety check-ins. "
+                  "If they miss a check-in, I will alert you here. "
+                  "Reply {accept} to accept, or {decline} to decline.",
+            "ar": "يطلب منك {user} أن تكون إحدى جهات اتصاله الموثوقة لتسجيلات السلامة. "
+                  "إن فاته موعد تسجيل فسأنبّهك هنا. "
+                  "أرسل {accept} للقبول، أو {decline} للرفض.",
+        },
+        "accepted": {"en": "Thank you. You will be alerted if {user} misses a check-in.",
+                     "ar": "شكراً لك. ستُنبَّه إن فات {user} موعد تسجيل."},
+        "contact_accepted_you": {"en": "{user} accepted to be your trusted contact.",
+                                 "ar": "قبل {user} أن يكون جهة اتصالك الموثوقة."},
+        "declined": {"en": "Declined. {user} will not be able to alert you.",
+                     "ar": "تم الرفض. لن تصلك تنبيهات {user}."},
+        "no_request": {"en": "There is no request from {user}.",
+                       "ar": "لا يوجد طلب من {user}."},
+        "contact_removed": {"en": "{user} is no longer your trusted contact.",
+                            "ar": "لم يعد {user} جهة اتصالك الموثوقة."},
+        "contact_unknown": {"en": "{user} is not on your list.", "ar": "{user} ليس في قائمتك."},
+        "no_contacts": {
+            "en": "You have no trusted contacts yet. Add one with {contacts} add @name:server.",
+            "ar": "ليست لديك جهات اتصال موثوقة بعد. أضف واحدة بالأمر {contacts} add @name:server.",
+        },
+        "contacts_header": {"en": "Your trusted contacts:", "ar": "جهات اتصالك الموثوقة:"},
+        "contact_line_accepted": {"en": "• {user}: accepted", "ar": "• {user}: قبِل"},
+        "contact_line_pending": {"en": "• {user}: has not accepted yet (not alerted)",
+                                 "ar": "• {user}: لم يقبل بعد (لن يُنبَّه)"},
+        # -- PINs ---------------------------------------------------------------------
+        "duress_usage": {
+            "en": "Use {command} set <pin> or {command} clear <pin>. A duress PIN is "
+                  "4 to 32 characters without spaces.",
+            "ar": "استخدم {command} set <pin> أو {command} clear <pin>. رمز الإكراه من "
+                  "4 إلى 32 محرفاً بلا مسافات.",
+        },
+        "safepin_usage": {
+            "en": "Use {command} set <pin> or {command} clear <pin>. A PIN is 4 to 32 "
+                  "characters without spaces.",
+            "ar": "استخدم {command} set <pin> أو {command} clear <pin>. الرمز السري من "
+                  "4 إلى 32 محرفاً بلا مسافات.",
+        },
+        "pin_invalid": {"en": "A PIN must be {min} to {max} characters without spaces.",
+                        "ar": "يجب أن يكون الرمز من {min} إلى {max} محرفاً بلا مسافات."},
+        "pins_must_differ": {"en": "Your two PINs must be different.",
+                             "ar": "يجب أن يختلف رمزاك السريان."},
+        "safepin_exists": {
+            "en": "You already have a PIN. Clear it first with {command} clear <pin>.",
+            "ar": "لديك رمز سري بالفعل. امسحه أولاً بالأمر {command} clear <pin>.",
+        },
+        "duress_set": {
+            "en": "Duress PIN saved. If you are forced to check in, send {safe} <duress PIN>: "
+                  "my answer will look normal and your contacts will be alerted at once. "
+                  "Please delete your message with the PIN.",
+            "ar": "حُفظ رمز الإكراه. إن أُجبرت على التسجيل فأرسل {safe} <رمز الإكراه>: "
+                  "سيبدو ردّي عادياً وستُنبَّه جهات اتصالك فوراً. "
+                  "احذف رسالتك التي فيها الرمز من فضلك.",
+        },
+        "safepin_set": {
+            "en": "PIN saved. From now on send {safe} <PIN>. Please delete your message with the PIN.",
+            "ar": "حُفظ الرمز السري. من الآن أرسل {safe} <الرمز>. احذف رسالتك التي فيها الرمز من فضلك.",
+        },
+        "duress_cleared": {"en": "Duress PIN removed.", "ar": "أُزيل رمز الإكراه."},
+        "safepin_cleared": {"en": "PIN removed.", "ar": "أُزيل الرمز السري."},
+        # -- alerts ---------------------------------------------------------------------
+        "alert": {
+            "en": "⚠️ Safety alert: {member} has not checked in.\nCheck-in set at {set_at}, "
+                  "expected safe by {deadline}. Last seen active: {last_seen}. (Alert {id})",
+            "ar": "⚠️ تنبيه سلامة: لم يسجّل {member} وصوله بأمان.\nسُجّل عند {set_at}، "
+                  "وكان متوقعاً قبل {deadline}. آخر نشاط: {last_seen}. (تنبيه {id})",
+        },
+        "alert_urgent": {
+            "en": "🚨 URGENT safety alert: {member} signalled that they are in danger and may "
+                  "be under pressure. Do not contact them in a way that could expose them; "
+                  "check on them in person if you can.\nCheck-in set at {set_at}, deadline "
+                  "{deadline}. Last seen active: {last_seen}. (Alert {id})",
+            "ar": "🚨 تنبيه سلامة عاجل: أشار {member} إلى أنه في خطر وقد يكون تحت الضغط. "
+                  "لا تتواصل معه بطريقة قد تكشفه؛ اطمئن عليه شخصياً إن استطعت.\n"
+                  "سُجّل عند {set_at}، والموعد {deadline}. آخر نشاط: {last_seen}. (تنبيه {id})",
+        },
+        "alert_note": {"en": "Their note: {note}", "ar": "ملاحظته: {note}"},
+        "alert_no_note": {"en": "They left no note.", "ar": "لم يترك ملاحظة."},
+        "alert_late": {
+            "en": "I was offline at the deadline: this alert is {late} late.",
+            "ar": "كنت متوقفاً عند الموعد: هذا التنبيه متأخر {late}.",
+        },
+        "alert_how_to_ack": {
+            "en": "Reply !ack {id} or react ✅ to this message so the others know someone is on it.",
+            "ar": "أرسل !ack {id} أو تفاعل بـ ✅ على هذه الرسالة ليعرف الآخرون أن أحداً يتابع.",
+        },
+        "member_escalated": {
+            "en": "You did not check in, so I alerted {count} of the people you chose. "
+                  "Send !safe as soon as you can.",
+            "ar": "لم تسجّل وصولك، فنبّهت {count} من الأشخاص الذين اخترتهم. أرسل !safe في أقرب وقت.",
+        },
+        "nobody_alerted": {
+            "en": "You did not check in, but I had nobody to alert: you have no accepted "
+                  "trusted contact and there is no safety team.",
+            "ar": "لم تسجّل وصولك، لكن لم يكن لدي أحد أنبّهه: ليست لديك جهة اتصال موثوقة "
+                  "قبلت الطلب ولا يوجد فريق سلامة.",
+        },
+        "acked": {
+            "en": "{acker} is on it: they are taking care of the alert about {member} ({id}).",
+            "ar": "{acker} يتابع الأمر: يتولّى التنبيه الخاص بـ {member} ({id}).",
+        },
+        "all_clear": {
+            "en": "✅ All clear: {member} checked in safe at {time}. (Alert {id})",
+            "ar": "✅ زال الخطر: أكّد {member} أنه بأمان عند {time}. (تنبيه {id})",
+        },
+        "ack_unknown": {"en": "There is no alert {id} for you.", "ar": "لا يوجد تنبيه {id} يخصّك."},
+        "ack_resolved": {"en": "That alert is already over: they checked in safe.",
+                         "ar": "انتهى هذا التنبيه بالفعل: لقد أكّد أنه بأمان."},
+        "ack_already": {"en": "{user} is already on it.", "ar": "{user} يتابع الأمر بالفعل."},
+        "ack_thanks": {"en": "Thank you. The others know you are taking care of {member}.",
+                       "ar": "شكراً لك. يعرف الآخرون أنك تتابع أمر {member}."},
+        # -- roll calls ----------------------------------------------------------------
+        "rollcall_not_allowed": {
+            "en": "Only organizers and moderators can start a roll call with {command}.",
+            "ar": "لا يبدأ تفقّد الحضور بالأمر {command} إلا المنظّمون والمشرفون.",
+        },
+        "rollcall_room_only": {
+            "en": "Roll calls run in encrypted group rooms, not here.",
+            "ar": "يجري تفقّد الحضور في الغرف الجماعية المشفّرة، لا هنا.",
+        },
+        "rollcall_bad_length": {
+            "en": "A roll call lasts between {min} and {max}.",
+            "ar": "يستمر تفقّد الحضور بين {min} و{max}.",
+        },
+        "rollcall_started": {
+            "en": "📋 Roll call from {organizer}: please answer {here} or react ✅ to this "
+                  "message within {left}.",
+            "ar": "📋 تفقّد حضور من {organizer}: أجب بالأمر {here} أو تفاعل بـ ✅ على هذه "
+                  "الرسالة خلال {left}.",
+        },
+        "rollcall_note": {"en": "Note: {note}", "ar": "ملاحظة: {note}"},
+        "rollcall_none": {"en": "There is no roll call running here.",
+                          "ar": "لا يوجد تفقّد حضور جارٍ هنا."},
+        "rollcall_thanks": {"en": "Thanks, you are marked present.", "ar": "شكراً، سُجّل حضورك."},
+        "rollcall_nudge": {
+            "en": "Roll call in {room}: please answer {here} there within {left}.",
+            "ar": "تفقّد حضور في {room}: أجب بالأمر {here} هناك خلال {left}.",
+        },
+        "rollcall_report_missing": {
+            "en": "Roll call in {room} is over: {answered} of {total} answered. No answer from:\n"
+                  "{missing}",
+            "ar": "انتهى تفقّد الحضور في {room}: أجاب {answered} من {total}. لم يُجب:\n{missing}",
+        },
+        "rollcall_report_all": {
+            "en": "Roll call in {room} is over: all {total} answered.",
+            "ar": "انتهى تفقّد الحضور في {room}: أجاب الجميع ({total}).",
+        },
+        "rollcall_closed": {
+            "en": "Roll call closed: {answered} of {total} answered.",
+            "ar": "أُغلق تفقّد الحضور: أجاب {answered} من {total}.",
+        },
+    },
+)

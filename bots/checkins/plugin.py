@@ -1,0 +1,620 @@
+"""Safety check-ins: personal deadlines with escalation to trusted contacts, duress PINs, roll calls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, Literal
+
+from pydantic import Field
+
+from bots.checkins.escalation import OWNER, Escalator, Policy
+from bots.checkins.messages import CATALOG
+from bots.checkins.pins import hash_pin, valid_pin, verify_pin
+from bots.checkins.rollcall import RollCalls
+from bots.checkins.store import ACTIVE, ESCALATED, Checkin, CheckinStore, new_id
+from bots.checkins.timeparse import (
+    DeadlineLimits,
+    TimeInputError,
+    format_duration,
+    format_time,
+    parse_deadline,
+    parse_duration,
+    zone_named,
+)
+from core.commands import UserId
+from core.events import Message, Reaction
+from core.i18n import Trusted
+from core.plugin import Context, Plugin, PluginSettings, command, message_content
+from core.scheduler import Job
+
+log = logging.getLogger(__name__)
+
+MAX_CONTACTS = 10
+CHECK_MARKS = ("✅", "✔️", "✔", "☑️")
+
+
+def is_check_mark(key: str) -> bool:
+    return key.replace("\ufe0f", "") in {mark.replace("\ufe0f", "") for mark in CHECK_MARKS}
+
+
+class CheckinsPlugin(Plugin):
+    """Personal safety check-ins in encrypted DMs, and roll calls for organizers."""
+
+    name = "checkins"
+    catalog = CATALOG
+    sensitive = True
+
+    class Settings(PluginSettings):
+        reminder_minutes: int = Field(
+            10, ge=0, le=720, description="DM reminder this many minutes before a deadline (0: none)")
+        grace_minutes: int = Field(
+            5, ge=0, le=120, description="minutes after a missed deadline before anyone is alerted")
+        escalation: Literal["contacts", "team", "contacts_then_team", "contacts_and_team"] = Field(
+            "contacts_then_team", description="who is alerted: contacts, the safety-team room, "
+            "contacts then the team if nobody acknowledges, or both at once")
+        team_after_minutes: int = Field(
+            15, ge=0, le=1440, description="contacts_then_team: minutes before the team is alerted")
+        team_room: str = Field(
+            "", description="room id of the network's encrypted safety-team room ('' for none)")
+        default_timezone: str = Field("UTC", description="IANA zone for members who set none")
+        min_minutes: int = Field(1, ge=1, description="shortest check-in, in minutes")
+        max_hours: int = Field(72, ge=1, le=24 * 30, description="longest check-in, in hours")
+        note_retention_hours: int = Field(
+            0, ge=0, le=24 * 30, description="hours a note is kept after a check-in ends (0: delete at once)")
+        rollcall_max_hours: int = Field(24, ge=1, le=168, description="longest roll call, in hours")
+
+    async def setup(self) -> None:
+        self.store = CheckinStore(self.runtime.db)
+        await self.store.migrate()
+        self.escalator = Escalator(self.runtime, self.store)
+        self.rollcalls = RollCalls(self.runtime, self.store)
+        self._locks: dict[str, asyncio.Lock] = {}
+        # Members whose activity is recorded as "last seen" (those with a running check-in).
+        self._tracked = await self.store.tracked_users()
+        scheduler = self.runtime.scheduler
+        scheduler.register(OWNER, "remind", self._on_remind)
+        scheduler.register(OWNER, "escalate", self._on_escalate)
+        scheduler.register(OWNER, "team", self._on_team_step)
+        scheduler.register(OWNER, "purge", self._on_purge)
+        scheduler.register(OWNER, "rollcall_nudge", self.rollcalls.on_nudge)
+        scheduler.register(OWNER, "rollcall_close", self.rollcalls.on_close)
+        self.runtime.outbox.on_result(OWNER, self._on_outbox_result)
+        if not await scheduler.pending(OWNER, "purge"):
+            await scheduler.schedule(OWNER, "purge", self.runtime.clock.now() + 3600,
+                                     job_id="checkins-purge")
+
+    # -- helpers -------------------------------------------------------------
+
+    def _lock(self, user_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(user_id, asyncio.Lock())
+
+    def _settings(self, room_id: str) -> Settings:
+        return self.runtime.settings.effective(room_id, type(self))  # type: ignore[return-value]
+
+    def _network(self) -> Settings:
+        # Network-wide choices (the team room) come from config, never a room override.
+        return self.runtime.settings.effective("", type(self))  # type: ignore[return-value]
+
+    def _policy(self, room_id: str) -> Policy:
+        room = self._settings(room_id)
+        return Policy(mode=room.escalation, team_room=self._network().team_room,
+                      team_after=room.team_after_minutes * 60.0,
+                      default_timezone=self._network().default_timezone)
+
+    async def _zone(self, user_id: str) -> Any:
+        return await self.escalator.zone_of(user_id, self._network().default_timezone)
+
+    def _shown(self, name: str) -> Trusted:
+        return Trusted(self.runtime.config.bot.command_prefix + name)
+
+    async def _in_private(self, ctx: Context) -> bool:
+        """Check-ins live only in an encrypted DM; elsewhere refuse and open one."""
+        if self.runtime.dms.is_dm(ctx.room_id) and ctx.encrypted_room:
+            if ctx.sender in self._tracked:
+                await self.store.touch(ctx.sender, self.runtime.clock.now())
+            return True
+        await ctx.reply(ctx.t("dm_only"))
+        language = self.runtime.languages.for_reader(ctx.sender, None)
+        with contextlib.suppress(Exception):
+            await self.runtime.outbox.enqueue(
+                OWNER, f"hello/{ctx.sender}",
+                message_content(CATALOG.text("dm_hello", language)), user_id=ctx.sender)
+        return False
+
+    async def _pin_outcome(self, user_id: str, pin: str | None) -> str:
+        """"ok", "duress" or "wrong"; both hashes are always checked so timing tells nothing."""
+        member = await self.store.member(user_id)
+        if pin is None:
+            return "wrong" if member["pin_hash"] else "ok"
+        duress = await verify_pin(pin, member["duress_hash"])
+        normal = await verify_pin(pin, member["pin_hash"])
+        if duress:
+            return "duress"
+        if normal:
+            return "ok"
+        return "wrong"
+
+    async def _forget_pin_message(self, ctx: Context) -> None:
+        actions = getattr(self.runtime, "actions", None)
+        if actions is None:
+            return
+        with contextlib.suppress(Exception):
+            await actions.redact(ctx.room_id, ctx.event.event_id)
+
+    def _job_ids(self, checkin_id: str) -> tuple[str, str, str]:
+        return (f"checkins-remind-{checkin_id}", f"checkins-due-{checkin_id}",
+                f"checkins-team-{checkin_id}")
+
+    async def _schedule(self, checkin: Checkin) -> None:
+        settings = self._settings(checkin.room_id)
+        remind_id, due_id, _ = self._job_ids(checkin.id)
+        scheduler = self.runtime.scheduler
+        remind_at = checkin.deadline - settings.reminder_minutes * 60
+        if settings.reminder_minutes and remind_at > self.runtime.clock.now():
+            await scheduler.schedule(OWNER, "remind", remind_at,
+                                     {"id": checkin.id, "deadline": checkin.deadline},
+                                     job_id=remind_id)
+        else:
+            await scheduler.cancel(remind_id)
+        await scheduler.schedule(OWNER, "escalate", checkin.deadline + settings.grace_minutes * 60,
+                                 {"id": checkin.id}, job_id=due_id)
+
+    async def _unschedule(self, checkin_id: str) -> None:
+        for job_id in self._job_ids(checkin_id):
+            await self.runtime.scheduler.cancel(job_id)
+
+    # -- personal check-ins --------------------------------------------------
+
+    @command("checkin", help="help_checkin")
+    async def checkin(self, ctx: Context, when: str, *, note: str = "") -> None:
+        """`!checkin 2h [note]`, `!checkin 18:30 [note]`, `!checkin status`."""
+        if not await self._in_private(ctx):
+            return
+        if when.lower() in ("status", "الحالة", "حالة"):
+            await self._status(ctx)
+            return
+        settings = self._settings(ctx.room_id)
+        now = self.runtime.clock.now()
+        zone = await self._zone(ctx.sender)
+        limits = DeadlineLimits(settings.min_minutes * 60.0, settings.max_hours * 3600.0)
+        try:
+            deadline = parse_deadline(when, now, zone, limits)
+        except TimeInputError as error:
+            await ctx.reply(ctx.t(error.key, value=when[:40],
+                                  min=Trusted(format_duration(limits.minimum)),
+                                  max=Trusted(format_duration(limits.maximum))))
+            return
+        async with self._lock(ctx.sender):
+            if await self.store.open_checkin(ctx.sender) is not None:
+                await ctx.reply(ctx.t("already_running", extend=self._shown("extend"),
+                                      cancel=self._shown("cancel"), safe=self._shown("safe")))
+                return
+            checkin = Checkin(
+                id=new_id(), user_id=ctx.sender, room_id=ctx.room_id, note=note.strip() or None,
+                created_at=now, deadline=deadline, state=ACTIVE, urgent=False, escalated_at=None,
+                late_by=0.0, acked_by=None, resolved_at=None, last_seen=now,
+            )
+            await self.runtime.db.transaction([self.store.insert_checkin_statement(checkin)])
+            await self._schedule(checkin)
+            self._tracked.add(ctx.sender)
+        lines = [ctx.t("checkin_set", deadline=Trusted(format_time(deadline, zone, now)),
+                       left=Trusted(format_duration(deadline - now)), safe=self._shown("safe"))]
+        contacts = await self.store.accepted_contacts(ctx.sender)
+        if contacts:
+            lines.append(ctx.t("will_alert_contacts", count=len(contacts)))
+        elif self.escalator.team_room_usable(self._policy(ctx.room_id)):
+            lines.append(ctx.t("will_alert_team"))
+        else:
+            lines.append(ctx.t("will_alert_nobody", contacts=self._shown("contacts")))
+        await ctx.reply("\n".join(lines))
+
+    async def _status(self, ctx: Context) -> None:
+        checkin = await self.store.open_checkin(ctx.sender)
+        if checkin is None:
+            await ctx.reply(ctx.t("no_checkin"))
+            return
+        now = self.runtime.clock.now()
+        zone = await self._zone(ctx.sender)
+        key = "status_escalated" if checkin.state == ESCALATED else "status_active"
+        lines = [ctx.t(key, deadline=Trusted(format_time(checkin.deadline, zone, now)),
+                       left=Trusted(format_duration(checkin.deadline - now)))]
+        if checkin.note:
+            lines.append(ctx.t("status_note", note=checkin.note))
+        await ctx.reply("\n".join(lines))
+
+    @command("safe", help="help_safe")
+    async def safe(self, ctx: Context, pin: str | None = None) -> None:
+        """Confirm you are safe; with a PIN when you set one."""
+        if not await self._in_private(ctx):
+            return
+        if pin is not None:
+            await self._forget_pin_message(ctx)
+        async with self._lock(ctx.sender):
+            outcome = await self._pin_outcome(ctx.sender, pin)
+            checkin = await self.store.open_checkin(ctx.sender)
+            if outcome == "wrong":
+                await ctx.reply(ctx.t("wrong_pin" if pin is not None else "pin_needed",
+                                      safe=self._shown("safe")))
+                return
+            # The reply depends only on what a normal `!safe` would see, so the
+            # duress answer is the same text, byte for byte.
+            if checkin is None:
+                reply = ctx.t("no_checkin")
+            elif checkin.state == ESCALATED:
+                reply = ctx.t("safe_after_alert")
+            else:
+                reply = ctx.t("safe_ok")
+            if outcome == "duress":
+                await self._duress(ctx, checkin)
+            elif checkin is not None:
+                await self._resolve(checkin, all_clear=checkin.state == ESCALATED)
+        await ctx.reply(reply)
+
+    async def _resolve(self, checkin: Checkin, *, all_clear: bool) -> None:
+        settings = self._settings(checkin.room_id)
+        await self._unschedule(checkin.id)
+        if all_clear:
+            await self.escalator.notify_alerted(checkin, "all_clear", None,
+                                                self._policy(checkin.room_id))
+        await self.runtime.db.transaction([self.store.resolve_statement(
+            checkin.id, self.runtime.clock.now(), keep_note=settings.note_retention_hours > 0)])
+
+    async def _duress(self, ctx: Context, checkin: Checkin | None) -> None:
+        """Escalate at once, marked urgent; nothing visible changes for whoever holds the phone."""
+        now = self.runtime.clock.now()
+        if checkin is None:
+            checkin = Checkin(
+                id=new_id(), user_id=ctx.sender, room_id=ctx.room_id, note=None, created_at=now,
+                deadline=now, state=ACTIVE, urgent=True, escalated_at=None, late_by=0.0,
+                acked_by=None, resolved_at=None, last_seen=now)
+            await self.runtime.db.transaction([self.store.insert_checkin_statement(checkin)])
+        await self._unschedule(checkin.id)
+        await self.escalator.escalate(checkin, self._policy(checkin.room_id), 0.0, urgent=True)
+
+    @command("extend", help="help_extend")
+    async def extend(self, ctx: Context, duration: str, pin: str | None = None) -> None:
+        """Push the deadline of your running check-in back."""
+        if not await self._in_private(ctx):
+            return
+        if pin is not None:
+            await self._forget_pin_message(ctx)
+        try:
+            seconds = parse_duration(duration)
+        except TimeInputError as error:
+            await ctx.reply(ctx.t(error.key, value=duration[:40], min=Trusted(""), max=Trusted("")))
+            return
+        settings = self._settings(ctx.room_id)
+        now = self.runtime.clock.now()
+        zone = await self._zone(ctx.sender)
+        async with self._lock(ctx.sender):
+            outcome = await self._pin_outcome(ctx.sender, pin)
+            if outcome == "wrong":
+                await ctx.reply(ctx.t("wrong_pin" if pin is not None else "pin_needed",
+                                      safe=self._shown("extend")))
+                return
+            checkin = await self.store.open_checkin(ctx.sender)
+            if checkin is None:
+                reply = ctx.t("no_checkin")
+            elif checkin.state == ESCALATED:
+                reply = ctx.t("extend_after_alert", safe=self._shown("safe"))
+            else:
+                deadline = max(checkin.deadline, now) + seconds
+                if deadline - now > settings.max_hours * 3600:
+                    await ctx.reply(ctx.t("deadline_too_far", value=duration[:40], min=Trusted(""),
+                                          max=Trusted(format_duration(settings.max_hours * 3600))))
+                    return
+                reply = ctx.t("extended", deadline=Trusted(format_time(deadline, zone, now)),
+                              left=Trusted(format_duration(deadline - now)))
+                if outcome == "ok":
+                    await self.store.set_deadline(checkin.id, deadline)
+                    updated = await self.store.checkin(checkin.id)
+                    if updated is not None:
+                        await self._schedule(updated)
+            if outcome == "duress":
+                await self._duress(ctx, checkin)
+        await ctx.reply(reply)
+
+    @command("cancel", help="help_cancel")
+    async def cancel(self, ctx: Context, pin: str | None = None) -> None:
+        """Stop your running check-in without alerting anyone."""
+        if not await self._in_private(ctx):
+            return
+        if pin is not None:
+            await self._forget_pin_message(ctx)
+        async with self._lock(ctx.sender):
+            outcome = await self._pin_outcome(ctx.sender, pin)
+            if outcome == "wrong":
+                await ctx.reply(ctx.t("wrong_pin" if pin is not None else "pin_needed",
+                                      safe=self._shown("cancel")))
+                return
+            checkin = await self.store.open_checkin(ctx.sender)
+            if checkin is None:
+                reply = ctx.t("no_checkin")
+            elif checkin.state == ESCALATED:
+                reply = ctx.t("cancel_after_alert", safe=self._shown("safe"))
+            else:
+                reply = ctx.t("cancelled")
+                if outcome == "ok":
+                    await self._resolve(checkin, all_clear=False)
+            if outcome == "duress":
+                await self._duress(ctx, checkin)
+        await ctx.reply(reply)
+
+    @command("timezone", help="help_timezone")
+    async def timezone(self, ctx: Context, zone: str | None = None) -> None:
+        """Show or set the timezone your times are read and shown in (IANA name)."""
+        if zone is None:
+            current = await self._zone(ctx.sender)
+            await ctx.reply(ctx.t("timezone_is", zone=Trusted(current.key),
+                                  example=self._shown("timezone")))
+            return
+        found = zone_named(zone)
+        if found is None:
+            await ctx.reply(ctx.t("timezone_unknown", zone=zone[:60],
+                                  example=self._shown("timezone")))
+            return
+        await self.store.set_member_field(ctx.sender, "timezone", found.key)
+        now = self.runtime.clock.now()
+        await ctx.reply(ctx.t("timezone_set", zone=Trusted(found.key),
+                              time=Trusted(format_time(now, found, now))))
+
+    # -- trusted contacts ------------------------------------------------------
+
+    @command("contacts", help="help_contacts")
+    async def contacts(self, ctx: Context, action: str | None = None,
+                       user: str | None = None) -> None:
+        """`!contacts`, `!contacts add|remove @x:server`, `!contacts accept|decline @member`."""
+        if not await self._in_private(ctx):
+            return
+        verb = (action or "list").lower()
+        if verb == "list":
+            await self._list_contacts(ctx)
+            return
+        if verb not in ("add", "remove", "accept", "decline") or user is None:
+            await ctx.reply(ctx.t("contacts_usage", contacts=self._shown("contacts")))
+            return
+        target = UserId(user.strip())
+        if not _looks_like_user(target):
+            await ctx.reply(ctx.t("not_a_user", user=user[:80]))
+            return
+        if verb == "add":
+            await self._add_contact(ctx, target)
+        elif verb == "remove":
+            removed = await self.store.remove_contact(ctx.sender, target)
+            await ctx.reply(ctx.t("contact_removed" if removed else "contact_unknown",
+                                  user=target))
+        elif verb == "accept":
+            accepted = await self.store.set_contact_accepted(target, ctx.sender)
+            if not accepted:
+                await ctx.reply(ctx.t("no_request", user=target))
+                return
+            await ctx.reply(ctx.t("accepted", user=target))
+            language = self.runtime.languages.for_reader(target, None)
+            await self.runtime.outbox.enqueue(
+                OWNER, f"accepted/{target}/{ctx.sender}/{self.runtime.clock.now()}",
+                message_content(CATALOG.text("contact_accepted_you", language, user=ctx.sender)),
+                user_id=target)
+        else:
+            state = await self.store.contact_state(target, ctx.sender)
+            if state is None:
+                await ctx.reply(ctx.t("no_request", user=target))
+                return
+            await self.store.remove_contact(target, ctx.sender)
+            await ctx.reply(ctx.t("declined", user=target))
+
+    async def _list_contacts(self, ctx: Context) -> None:
+        contacts = await self.store.contacts(ctx.sender)
+        if not contacts:
+            await ctx.reply(ctx.t("no_contacts", contacts=self._shown("contacts")))
+            return
+        lines = [ctx.t("contacts_header")]
+        for contact, state in contacts:
+            lines.append(ctx.t("contact_line_accepted" if state == "accepted"
+                               else "contact_line_pending", user=contact))
+        await ctx.reply("\n".join(lines))
+
+    async def _add_contact(self, ctx: Context, target: str) -> None:
+        if target == ctx.sender:
+            await ctx.reply(ctx.t("contact_is_you"))
+            return
+        if target == self.runtime.bot_user_id:
+            await ctx.reply(ctx.t("contact_is_bot"))
+            return
+        existing = await self.store.contacts(ctx.sender)
+        if any(contact == target for contact, _ in existing):
+            await ctx.reply(ctx.t("contact_exists", user=target))
+            return
+        if len(existing) >= MAX_CONTACTS:
+            await ctx.reply(ctx.t("too_many_contacts", max=MAX_CONTACTS))
+            return
+        language = self.runtime.languages.for_reader(target, None)
+        request = CATALOG.text("contact_request", language, user=ctx.sender,
+                               accept=Trusted(f"{self._shown('contacts')} accept {ctx.sender}"),
+                               decline=Trusted(f"{self._shown('contacts')} decline {ctx.sender}"))
+        now = self.runtime.clock.now()
+        await self.runtime.db.transaction([
+            self.store.add_contact_statement(ctx.sender, target, now),
+            *self.runtime.outbox.enqueue_statements(
+                OWNER, f"request/{ctx.sender}/{target}/{now}", message_content(request),
+                user_id=target),
+        ])
+        self.runtime.outbox.wake()
+        await ctx.reply(ctx.t("contact_requested", user=target))
+
+    # -- PINs ------------------------------------------------------------------
+
+    @command("duress", help="help_duress")
+    async def duress(self, ctx: Context, action: str | None = None, pin: str | None = None) -> None:
+        """`!duress set <pin>`: a PIN that looks like `!safe` but silently raises the alarm."""
+        await self._pin_command(ctx, "duress_hash", action, pin)
+
+    @command("safepin", help="help_safepin")
+    async def safepin(self, ctx: Context, action: str | None = None, pin: str | None = None) -> None:
+        """`!safepin set <pin>`: require this PIN with `!safe`, `!extend` and `!cancel`."""
+        await self._pin_command(ctx, "pin_hash", action, pin)
+
+    async def _pin_command(self, ctx: Context, field: str, action: str | None,
+                           pin: str | None) -> None:
+        if not await self._in_private(ctx):
+            return
+        if pin is not None:
+            await self._forget_pin_message(ctx)
+        command_name = "duress" if field == "duress_hash" else "safepin"
+        verb = (action or "").lower()
+        if verb not in ("set", "clear") or pin is None:
+            await ctx.reply(ctx.t(f"{command_name}_usage", command=self._shown(command_name)))
+            return
+        async with self._lock(ctx.sender):
+            member = await self.store.member(ctx.sender)
+            other = member["pin_hash" if field == "duress_hash" else "duress_hash"]
+            if verb == "clear":
+                # Clearing needs the PIN itself, so a phone taken from the member
+                # cannot switch protection off.
+                if not await verify_pin(pin, member[field]):
+                    await ctx.reply(ctx.t("wrong_pin", safe=self._shown("safe")))
+                    return
+                await self.store.set_member_field(ctx.sender, field, None)
+                await ctx.reply(ctx.t(f"{command_name}_cleared"))
+                return
+            if not valid_pin(pin):
+                await ctx.reply(ctx.t("pin_invalid", min=4, max=32))
+                return
+            if field == "pin_hash" and member["pin_hash"]:
+                await ctx.reply(ctx.t("safepin_exists", command=self._shown("safepin")))
+                return
+            if await verify_pin(pin, other):
+                await ctx.reply(ctx.t("pins_must_differ"))
+                return
+            await self.store.set_member_field(ctx.sender, field, await hash_pin(pin))
+        await ctx.reply(ctx.t(f"{command_name}_set", safe=self._shown("safe")))
+
+    # -- acknowledgements ------------------------------------------------------
+
+    @command("ack", help="help_ack")
+    async def ack(self, ctx: Context, checkin_id: str) -> None:
+        """Tell the others you are taking care of an alert."""
+        checkin = await self.store.checkin(checkin_id.strip().lower())
+        if checkin is None or not await self._may_ack(checkin.id, ctx.sender, ctx.room_id):
+            await ctx.reply(ctx.t("ack_unknown", id=checkin_id[:20]))
+            return
+        await self._ack(ctx, checkin)
+
+    async def _may_ack(self, checkin_id: str, user_id: str, room_id: str) -> bool:
+        for alert in await self.store.alerts(checkin_id):
+            if alert.kind == "contact" and alert.recipient == user_id:
+                return True
+            if alert.kind == "team" and alert.recipient == room_id:
+                return True
+        return False
+
+    async def _ack(self, ctx: Context, checkin: Checkin) -> None:
+        if checkin.state != ESCALATED:
+            await ctx.reply(ctx.t("ack_resolved"))
+            return
+        if not await self.store.ack(checkin.id, ctx.sender):
+            await ctx.reply(ctx.t("ack_already", user=checkin.acked_by or ""))
+            return
+        await self.runtime.scheduler.cancel(self._job_ids(checkin.id)[2])
+        policy = self._policy(checkin.room_id)
+        await self.escalator.notify_alerted(checkin, "acked", ctx.room_id if ctx.room_id ==
+                                            policy.team_room else ctx.sender, policy,
+                                            acker=ctx.sender)
+        await ctx.reply(ctx.t("ack_thanks", member=checkin.user_id))
+
+    async def on_reaction(self, ctx: Context, event: Reaction) -> None:
+        if not is_check_mark(event.key):
+            return
+        alert = await self.store.alert_by_event(event.relates_to)
+        if alert is not None:
+            if (alert.kind == "contact" and alert.recipient == event.sender) or (
+                    alert.kind == "team" and alert.recipient == event.room_id):
+                checkin = await self.store.checkin(alert.checkin_id)
+                if checkin is not None:
+                    await self._ack(ctx, checkin)
+            return
+        await self.rollcalls.on_reaction(ctx, event)
+
+    async def on_message(self, ctx: Context, event: Message) -> None:
+        # "Last seen active" for contacts: only members with a running check-in are tracked.
+        if event.sender in self._tracked:
+            await self.store.touch(event.sender, self.runtime.clock.now())
+
+    # -- roll calls -------------------------------------------------------------
+
+    @command("rollcall", help="help_rollcall")
+    async def rollcall(self, ctx: Context, duration: str, *, note: str = "") -> None:
+        """Start a roll call in this room: members answer `!here` or react ✅."""
+        settings = self._settings(ctx.room_id)
+        await self.rollcalls.start(ctx, duration, note, settings.rollcall_max_hours * 3600.0)
+
+    @command("here", help="help_here")
+    async def here(self, ctx: Context) -> None:
+        """Answer the roll call running in this room."""
+        await self.rollcalls.answer(ctx)
+
+    # -- jobs ------------------------------------------------------------------
+
+    async def _on_remind(self, job: Job) -> None:
+        checkin = await self.store.checkin(job.payload["id"])
+        if checkin is None or checkin.state != ACTIVE or checkin.deadline != job.payload["deadline"]:
+            return
+        language = self.runtime.languages.for_reader(checkin.user_id, checkin.room_id)
+        zone = await self._zone(checkin.user_id)
+        now = self.runtime.clock.now()
+        text = CATALOG.text("reminder", language,
+                            deadline=Trusted(format_time(checkin.deadline, zone, now)),
+                            left=Trusted(format_duration(checkin.deadline - now)),
+                            safe=self._shown("safe"), extend=self._shown("extend"))
+        await self.runtime.outbox.enqueue(OWNER, f"remind/{checkin.id}/{checkin.deadline}",
+                                          message_content(text), room_id=checkin.room_id)
+
+    async def _on_escalate(self, job: Job) -> None:
+        checkin = await self.store.checkin(job.payload["id"])
+        if checkin is None:
+            return
+        async with self._lock(checkin.user_id):
+            checkin = await self.store.checkin(checkin.id)
+            if checkin is None or checkin.state != ACTIVE:
+                return
+            policy = self._policy(checkin.room_id)
+            _, team_next = await self.escalator.escalate(checkin, policy, job.late_by)
+        if team_next:
+            await self.runtime.scheduler.schedule(
+                OWNER, "team", self.runtime.clock.now() + policy.team_after,
+                {"id": checkin.id}, job_id=self._job_ids(checkin.id)[2])
+        log.info("check-in escalated (late by %.1fs)", job.late_by)
+
+    async def _on_team_step(self, job: Job) -> None:
+        checkin = await self.store.checkin(job.payload["id"])
+        if checkin is None:
+            return
+        await self.escalator.team_step(checkin, self._policy(checkin.room_id), job.late_by)
+
+    async def _on_purge(self, job: Job) -> None:
+        retention = self._network().note_retention_hours * 3600.0
+        await self.store.purge(self.runtime.clock.now(), retention, max(retention, 7 * 86400.0))
+        await self.runtime.scheduler.schedule(OWNER, "purge", self.runtime.clock.now() + 3600,
+                                              job_id="checkins-purge")
+
+    async def _on_outbox_result(self, item: Any) -> None:
+        if item.state == "sent" and item.event_id and item.key.startswith("alert/"):
+            await self.store.set_alert_event(item.key, item.event_id)
+            return
+        if item.state == "failed" and item.key.startswith("alert/") and item.user_id:
+            alert = await self.store.alert_by_key(item.key)
+            checkin = await self.store.checkin(alert.checkin_id) if alert else None
+            if checkin is not None:
+                used = await self.escalator.fallback_to_team(
+                    checkin, item.user_id, self._policy(checkin.room_id))
+                log.warning("a contact alert DM failed; team room fallback %s",
+                            "used" if used else "unavailable")
+
+
+def _looks_like_user(value: str) -> bool:
+    from core.plugin import MATRIX_USER
+
+    return MATRIX_USER.fullmatch(value) is not None
+
+
