@@ -88,6 +88,15 @@ class SyncConfig(Strict):
     timeline_limit: int = Field(100, ge=1, le=1000)
 
 
+class OutboxConfig(Strict):
+    concurrency: int = Field(4, ge=1, le=64, description="messages in flight at once")
+    per_second: float = Field(10.0, gt=0, description="sends per second at most, all rooms together")
+    max_attempts: int = Field(8, ge=1, description="tries before a message is reported failed")
+    backoff_initial_seconds: float = Field(2.0, gt=0)
+    backoff_max_seconds: float = Field(300.0, gt=0)
+    retention_days: int = Field(7, ge=1, description="days delivered/failed items are kept")
+
+
 class BotConfig(Strict):
     command_prefix: str = Field("!", min_length=1, max_length=3)
     default_language: Literal["en", "ar"] = "en"
@@ -96,6 +105,7 @@ class BotConfig(Strict):
     roles: RolesConfig = RolesConfig()
     rate_limit: RateLimitConfig = RateLimitConfig()
     sync: SyncConfig = SyncConfig()
+    outbox: OutboxConfig = OutboxConfig()
 
 
 class CryptoConfig(Strict):
@@ -103,6 +113,20 @@ class CryptoConfig(Strict):
         True, description="publish a cross-signed identity so Element trusts the bot's device"
     )
     recovery_key: Secret = Secret(env="SOLIDARITY_RECOVERY_KEY")
+    trust: Literal["cross_signed", "verified", "all"] = Field(
+        "cross_signed",
+        description="which members' devices get the bot's room keys and may use sensitive "
+        "plugins: cross_signed (signed by their owner, owner trusted on first use), "
+        "verified (owner verified by the bot too), all (development only)",
+    )
+    verification: Literal["auto", "operator", "off"] = Field(
+        "auto",
+        description="when a member verifies the bot (emoji): confirm automatically, wait for "
+        "`solidarity verify confirm`, or refuse",
+    )
+    verification_timeout_seconds: float = Field(
+        600, gt=0, description="cancel a verification that is silent this long (spec: 10 min)"
+    )
 
 
 class LoggingConfig(Strict):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.commands import BadArgument, CommandError, Invocation, find_invocation
-from core.events import MemberJoined, MemberLeft, Message, Reaction, RoomEvent
+from core.events import MemberJoined, MemberLeft, Message, Reaction, RoomEvent, StateChanged
 from core.i18n import Trusted
 from core.logsafe import log_exception, new_error_id
 from core.messages import CATALOG
@@ -125,7 +125,11 @@ class Dispatcher:
         ):
             log.debug("skipping already handled %s", event.event_id)
             return
-        if self._refuse_unencrypted(event):
+        if isinstance(event, StateChanged):
+            # State is public to the homeserver anyway (policy lists, power
+            # levels); plugins see it in unencrypted rooms too, without a notice.
+            await self._listeners(event, "on_state")
+        elif self._refuse_unencrypted(event):
             await self._notice_unencrypted(event.room_id)
         elif event.sender != self.runtime.bot_user_id:
             await self._route(event)

@@ -63,6 +63,19 @@ class Redaction(RoomEvent):
 
 
 @dataclass(frozen=True)
+class StateChanged(RoomEvent):
+    """A state event the framework does not model otherwise (power levels,
+    policy rules, space children, join rules...), with its new content.
+
+    An empty content means the state was removed (e.g. a revoked policy rule).
+    """
+
+    type: str = ""
+    state_key: str = ""
+    content: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class UnknownEvent(RoomEvent):
     """An event type the framework does not model; plugins may ignore it."""
 
@@ -142,6 +155,10 @@ def from_matrix(
     if event_type == "m.room.redaction":
         redacts = source.get("redacts") or content.get("redacts")
         return Redaction(**common, redacts=str(redacts or ""))  # type: ignore[arg-type]
+    state_key = source.get("state_key")
+    if isinstance(state_key, str):
+        return StateChanged(**common, type=event_type, state_key=state_key,  # type: ignore[arg-type]
+                            content=dict(content))
     return UnknownEvent(**common, type=event_type)  # type: ignore[arg-type]
 
 

@@ -17,6 +17,7 @@ from core.i18n import Catalog, Trusted
 from core.roles import Role
 
 if TYPE_CHECKING:
+    from core.actions import RoomActions
     from core.runtime import Runtime
 
 
@@ -78,8 +79,9 @@ def command(
 class Plugin:
     """Base class of a plugin: set `name`, `catalog`, optionally `Settings` and migrations.
 
-    Listeners (`on_message`, `on_reaction`, `on_member_joined`, `on_member_left`)
-    are optional; commands are methods marked with @command.
+    Listeners (`on_message`, `on_reaction`, `on_member_joined`, `on_member_left`,
+    `on_state`) are optional, each `async (ctx, event)`; commands are methods
+    marked with @command.
     """
 
     name: ClassVar[str]
@@ -190,6 +192,11 @@ class Context:
     @property
     def sender(self) -> str:
         return self.event.sender
+
+    @property
+    def actions(self) -> RoomActions:
+        """Room operations beyond replying (ban, state, DMs' rooms...)."""
+        return self.plugin.runtime.actions
 
     @property
     def encrypted_room(self) -> bool:

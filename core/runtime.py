@@ -13,6 +13,9 @@ from core.scheduler import Scheduler
 from core.storage import Database
 
 if TYPE_CHECKING:
+    from core.actions import RoomActions
+    from core.dms import DirectMessages
+    from core.outbox import Outbox
     from core.plugin import Plugin, RoomView, Sender
 
 
@@ -26,6 +29,9 @@ class Runtime:
     languages: LanguagePreferences
     sender: Sender
     rooms: RoomView
+    actions: RoomActions
+    dms: DirectMessages
+    outbox: Outbox
     bot_user_id: str
     plugins: dict[str, Plugin] = field(default_factory=dict)
 

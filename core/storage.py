@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -37,6 +38,9 @@ class Database:
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
         self._conn: aiosqlite.Connection | None = None
+        # One connection is shared by every task: a write from one task must
+        # not land inside (or be rolled back with) another task's transaction.
+        self._writing = asyncio.Lock()
 
     async def open(self) -> None:
         self._conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -68,9 +72,10 @@ class Database:
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; returns the number of changed rows."""
-        cursor = await self.conn.execute(sql, params)
-        changed = cursor.rowcount
-        await cursor.close()
+        async with self._writing:
+            cursor = await self.conn.execute(sql, params)
+            changed = cursor.rowcount
+            await cursor.close()
         return changed
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
@@ -83,14 +88,15 @@ class Database:
 
     async def transaction(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
         """Run statements all-or-nothing."""
-        await self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            for sql, params in statements:
-                await self.conn.execute(sql, params)
-        except BaseException:
-            await self.conn.execute("ROLLBACK")
-            raise
-        await self.conn.execute("COMMIT")
+        async with self._writing:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in statements:
+                    await self.conn.execute(sql, params)
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
 
     async def schema_version(self, owner: str) -> int:
         row = await self.fetchone("SELECT version FROM schema_version WHERE owner = ?", (owner,))
@@ -108,28 +114,32 @@ class Database:
                 f"({len(migrations)}); upgrade Solidarity"
             )
         for migration in migrations[current:]:
-            await self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _statements(migration.sql):
-                    await self.conn.execute(statement)
-                await self.conn.execute(
-                    "INSERT INTO schema_version (owner, version) VALUES (?, ?) "
-                    "ON CONFLICT(owner) DO UPDATE SET version = excluded.version",
-                    (owner, migration.version),
-                )
-                await self.conn.execute(
-                    "INSERT INTO schema_history (owner, version, description) VALUES (?, ?, ?)",
-                    (owner, migration.version, migration.description),
-                )
-            except BaseException as exc:
-                await self.conn.execute("ROLLBACK")
-                if not isinstance(exc, Exception):
-                    raise  # cancellation stays cancellation
-                raise MigrationError(
-                    f"{owner} migration {migration.version} ({migration.description}) failed: {exc}"
-                ) from exc
-            await self.conn.execute("COMMIT")
-            log.info("applied migration %s %d: %s", owner, migration.version, migration.description)
+            async with self._writing:
+                await self._apply(owner, migration)
+
+    async def _apply(self, owner: str, migration: Migration) -> None:
+        await self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(migration.sql):
+                await self.conn.execute(statement)
+            await self.conn.execute(
+                "INSERT INTO schema_version (owner, version) VALUES (?, ?) "
+                "ON CONFLICT(owner) DO UPDATE SET version = excluded.version",
+                (owner, migration.version),
+            )
+            await self.conn.execute(
+                "INSERT INTO schema_history (owner, version, description) VALUES (?, ?, ?)",
+                (owner, migration.version, migration.description),
+            )
+        except BaseException as exc:
+            await self.conn.execute("ROLLBACK")
+            if not isinstance(exc, Exception):
+                raise  # cancellation stays cancellation
+            raise MigrationError(
+                f"{owner} migration {migration.version} ({migration.description}) failed: {exc}"
+            ) from exc
+        await self.conn.execute("COMMIT")
+        log.info("applied migration %s %d: %s", owner, migration.version, migration.description)
 
 
 def _statements(sql: str) -> list[str]:
@@ -174,6 +184,22 @@ CORE_MIGRATIONS = [
         CREATE TABLE core_undecrypted (
             event_id TEXT PRIMARY KEY, room_id TEXT NOT NULL, session_id TEXT NOT NULL,
             source TEXT NOT NULL, first_seen REAL NOT NULL, notified INTEGER NOT NULL DEFAULT 0)
+        """,
+    ),
+    Migration(
+        2,
+        "outbox of durable sends, DM rooms of members",
+        """
+        CREATE TABLE core_outbox (
+            owner TEXT NOT NULL, key TEXT NOT NULL,
+            room_id TEXT, user_id TEXT, event_type TEXT NOT NULL, content TEXT NOT NULL,
+            txn_id TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+            next_attempt_at REAL NOT NULL, created_at REAL NOT NULL,
+            event_id TEXT, error TEXT, delivered_to TEXT,
+            PRIMARY KEY (owner, key));
+        CREATE INDEX core_outbox_due ON core_outbox (state, next_attempt_at);
+        CREATE TABLE core_dm_rooms (
+            user_id TEXT PRIMARY KEY, room_id TEXT NOT NULL, created_at REAL NOT NULL)
         """,
     ),
 ]
