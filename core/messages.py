@@ -91,6 +91,31 @@ CATALOG = Catalog(
             "ar": "{user}: لم أستطع قراءة رسالتك الأخيرة لأن مفتاح تشفيرها لم يصلني. "
                   "أعد إرسالها من فضلك، وإن تكرّر ذلك فأخبر مشغّل البوت.",
         },
+        "verification_sas_auto": {
+            "en": "{user}: verifying me. Your app should show these emoji: {emoji} "
+                  "(or the numbers {numbers}). I have confirmed on my side; if your app shows "
+                  "the same, confirm there. If not, cancel: someone may be in between.",
+            "ar": "{user}: جارٍ التحقق مني. يجب أن يعرض تطبيقك هذه الرموز: {emoji} "
+                  "(أو الأرقام {numbers}). أكّدتُ من جهتي؛ إن عرض تطبيقك الرموز نفسها فأكّد "
+                  "هناك، وإلا فألغِ التحقق: قد يكون هناك من يعترض الاتصال.",
+        },
+        "verification_sas_operator": {
+            "en": "{user}: verifying me. Your app should show these emoji: {emoji} "
+                  "(or the numbers {numbers}). Confirm in your app if they match; the bot's "
+                  "operator confirms on my side (verification {number}).",
+            "ar": "{user}: جارٍ التحقق مني. يجب أن يعرض تطبيقك هذه الرموز: {emoji} "
+                  "(أو الأرقام {numbers}). أكّد في تطبيقك إن تطابقت؛ ويؤكّد مشغّل البوت من "
+                  "جهتي (التحقق رقم {number}).",
+        },
+        "verification_done": {
+            "en": "{user}: verification done. Your app now shows this bot as verified.",
+            "ar": "{user}: اكتمل التحقق. يعرض تطبيقك الآن هذا البوت كجهة موثّقة.",
+        },
+        "verification_cancelled": {
+            "en": "{user}: the verification stopped ({code}: {reason}). Start it again from "
+                  "your app when you are ready.",
+            "ar": "{user}: توقّف التحقق ({code}: {reason}). ابدأه من جديد من تطبيقك متى شئت.",
+        },
         "help_header": {
             "en": "Commands you can use here:",
             "ar": "الأوامر التي يمكنك استخدامها هنا:",

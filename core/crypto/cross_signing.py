@@ -43,6 +43,7 @@ __all__ = [
     "PublishedIdentity",
     "build_key_objects",
     "fetch_published_identity",
+    "parse_identity",
     "sign_other_master_key",
     "sign_own_device",
     "upload_cross_signing_keys",
@@ -180,7 +181,12 @@ def _single_key(obj: Any, usage: str, user_id: str) -> str | None:
     return public
 
 
-def _parse_identity(response: Mapping[str, Any], user_id: str) -> PublishedIdentity | None:
+def parse_identity(response: Mapping[str, Any], user_id: str) -> PublishedIdentity | None:
+    """``user_id``'s cross-signing keys from a ``/keys/query`` answer (None if it has none).
+
+    Raises :class:`IdentityMismatchError` for a malformed master key or a
+    sub-key the master key did not sign.
+    """
     master_obj = (response.get("master_keys") or {}).get(user_id)
     if master_obj is None:
         return None
@@ -212,7 +218,7 @@ def _parse_identity(response: Mapping[str, Any], user_id: str) -> PublishedIdent
 async def fetch_published_identity(api: MatrixApi, user_id: str) -> PublishedIdentity | None:
     """The cross-signing keys the homeserver publishes for ``user_id`` (None if none)."""
     response = await api.query_keys([user_id])
-    return _parse_identity(response, user_id)
+    return parse_identity(response, user_id)
 
 
 async def upload_cross_signing_keys(
@@ -344,7 +350,7 @@ async def sign_other_master_key(
     if target_user_id == session.user_id:
         raise ValueError("use sign_own_device for our own keys; the user-signing key signs others")
     response = await api.query_keys([target_user_id])
-    published = _parse_identity(response, target_user_id)
+    published = parse_identity(response, target_user_id)
     if published is None:
         raise IdentityMismatchError(f"{target_user_id} has no cross-signing identity to sign")
     if expected_master_key is not None and published.master != expected_master_key:

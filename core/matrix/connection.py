@@ -33,6 +33,8 @@ from nio import (
     RoomMessagesResponse,
     RoomSendResponse,
     SyncResponse,
+    ToDeviceError,
+    ToDeviceMessage,
     UnknownToDeviceEvent,
     WhoamiResponse,
 )
@@ -52,6 +54,9 @@ EventSink = Callable[[RoomEvent, Callable[[], None]], None]
 # Told (room, sender, withheld code or None) when a member's message stays
 # unreadable; the bot explains it to them once.
 UndecryptableSink = Callable[[str, str, str | None], Awaitable[None]]
+# Verification events go to core.crypto.verification (raw dicts; room id for in-room ones).
+VerificationSink = Callable[[dict[str, Any]], None]
+RoomVerificationSink = Callable[[str, dict[str, Any]], None]
 # The most history one limited room timeline is back-filled with; beyond it a
 # gap is logged (never silently skipped).
 BACKFILL_CAP = 5000
@@ -148,6 +153,10 @@ class MatrixConnection:
         # drops m.room_key.withheld as an unknown to-device event.
         self._withheld: dict[str, str] = {}
         self.on_undecryptable: UndecryptableSink | None = None
+        self.on_verification: VerificationSink | None = None
+        self.on_room_verification: RoomVerificationSink | None = None
+        # Told (room, member) after joining a room a member opened as a DM with the bot.
+        self.on_direct_invite: Callable[[str, str], Awaitable[None]] | None = None
         self._timers: set[asyncio.Task[None]] = set()
         self.undecryptable_grace_seconds = 60.0
         self.withheld_received = 0
@@ -198,9 +207,17 @@ class MatrixConnection:
             log.info("restored device %s", saved.device_id)
         else:
             await self._first_login()
+        self._silence_nio_verification()
         if self.client.should_upload_keys:
             await self.client.keys_upload()
 
+    def _silence_nio_verification(self) -> None:
+        # nio answers to-device SAS messages itself, with a MAC encoding that
+        # is wrong for hkdf-hmac-sha256.v2, and would send a second key event
+        # beside ours; core.crypto.verification handles them instead.
+        olm = self.nio.olm
+        if olm is not None:
+            olm.handle_key_verification = lambda event: None
     async def _first_login(self) -> None:
         cfg = self.config.matrix
         client = self.nio
@@ -334,6 +351,14 @@ class MatrixConnection:
             raise SendError(room_id, _reason(response))
         return str(response.event_id)
 
+    async def send_to_device(
+        self, event_type: str, user_id: str, device_id: str, content: dict[str, Any]
+    ) -> None:
+        """One unencrypted to-device message (verification messages travel that way)."""
+        response = await self.nio.to_device(ToDeviceMessage(event_type, user_id, device_id, content))
+        if isinstance(response, ToDeviceError):
+            raise SendError(user_id, _reason(response))
+
     async def _prepare_encryption(self, room_id: str) -> None:
         # Concurrent replies to one room must not each start sharing a new
         # Megolm session; one task shares it, the others wait for it.
@@ -449,9 +474,20 @@ class MatrixConnection:
         for item in batch:
             self.sink(item, done)
         self._note_withheld(response)
+        self._route_verification(response)
         await self._retry_parked(response)
         await self._report_unreadable()
         self._start_maintenance()
+
+    def _route_verification(self, response: SyncResponse) -> None:
+        if self.on_verification is None:
+            return
+        for event in response.to_device_events:
+            source = getattr(event, "source", None)
+            if isinstance(source, dict) and str(source.get("type", "")).startswith(
+                "m.key.verification."
+            ):
+                self.on_verification(source)
 
     def _start_maintenance(self) -> None:
         # Key upload/query/claim and queued to-device messages run beside the
@@ -508,6 +544,9 @@ class MatrixConnection:
         source = getattr(event, "source", None)
         if not isinstance(source, dict) or "event_id" not in source:
             return None
+        if self.on_room_verification is not None and _is_verification(source):
+            self.on_room_verification(room_id, source)
+            return None
         encrypted = bool(getattr(event, "decrypted", False))
         device = self._device_of(source.get("sender"), getattr(event, "sender_key", None))
         return from_matrix(source, room_id, encrypted=encrypted, sender_device=device)
@@ -531,6 +570,8 @@ class MatrixConnection:
                     log.warning("could not join %s: %s", room_id, _reason(joined))
                 else:
                     log.info("joined %s (invited by an allowed user)", room_id)
+                    if self.on_direct_invite and _is_direct(info.invite_state, self.user_id):
+                        await self.on_direct_invite(room_id, inviter)
             else:
                 await self.nio.room_leave(room_id)
                 log.info("rejected invite to %s from a user not allowed by config", room_id)
@@ -663,6 +704,18 @@ def _reason(response: object) -> str:
     return type(response).__name__
 
 
+def _is_verification(source: dict[str, Any]) -> bool:
+    event_type = str(source.get("type", ""))
+    if event_type.startswith("m.key.verification."):
+        return True
+    content = source.get("content")
+    return (
+        event_type == "m.room.message"
+        and isinstance(content, dict)
+        and content.get("msgtype") == "m.key.verification.request"
+    )
+
+
 def _own_join(event: Any, user_id: str) -> bool:
     source = getattr(event, "source", None)
     return (
@@ -685,6 +738,18 @@ def _after_own_join(events: list[Any], user_id: str) -> list[Any]:
         if _own_join(events[index], user_id):
             return events[index:]
     return events
+
+
+def _is_direct(invite_state: list[Any], user_id: str) -> bool:
+    for event in invite_state:
+        source = getattr(event, "source", None)
+        if (
+            isinstance(source, dict)
+            and source.get("type") == "m.room.member"
+            and source.get("state_key") == user_id
+        ):
+            return bool((source.get("content") or {}).get("is_direct"))
+    return False
 
 
 def _inviter(invite_state: list[Any], user_id: str) -> str | None:

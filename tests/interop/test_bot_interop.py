@@ -63,6 +63,7 @@ class InteropBot:
     secret_dir: Path
     user_id: str
     cross_signing: bool = True
+    crypto: dict[str, Any] = field(default_factory=dict)  # more crypto.* settings
     data_dirs: list[Path] = field(default_factory=list)
     bot: Bot | None = None
     task: asyncio.Task[None] | None = None
@@ -83,7 +84,7 @@ class InteropBot:
                 "store_passphrase": {"file": str(self.secret_dir / "passphrase")},
             },
             "bot": {"invites": {"allowed_servers": ["localhost"]}},
-            "crypto": {"cross_signing": self.cross_signing},
+            "crypto": {"cross_signing": self.cross_signing, **self.crypto},
         })
 
     async def start(self, *, recovery_key: str | None = None) -> Bot:
@@ -132,10 +133,10 @@ MakeBot = Callable[..., Awaitable[InteropBot]]
 async def make_bot(
     interop_synapse: LocalSynapse, register_user: RegisterUser, tmp_path: Path
 ) -> AsyncIterator[MakeBot]:
-    """``await make_bot(cross_signing=True)`` -> a started :class:`InteropBot`."""
+    """``await make_bot(cross_signing=True, **crypto)`` -> a started :class:`InteropBot`."""
     bots: list[InteropBot] = []
 
-    async def factory(*, cross_signing: bool = True) -> InteropBot:
+    async def factory(*, cross_signing: bool = True, **crypto: Any) -> InteropBot:
         user = await register_user("bot")
         secret_dir = tmp_path / user.user_id.split(":")[0].lstrip("@")
         secret_dir.mkdir()
@@ -146,6 +147,7 @@ async def make_bot(
             secret_dir,
             user.user_id,
             cross_signing=cross_signing,
+            crypto=crypto,
             data_dirs=[secret_dir / "data0"],
         )
         bots.append(running)
