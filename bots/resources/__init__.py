@@ -1,0 +1,5 @@
+"""Resource directory: multilingual, searchable, curated help resources."""
+
+from bots.resources.plugin import ResourcesPlugin
+
+__all__ = ["ResourcesPlugin"]

@@ -1,0 +1,268 @@
+"""Every string the resource directory shows, in English and Arabic side by side."""
+
+from __future__ import annotations
+
+from core.i18n import Catalog
+
+CATALOG = Catalog(
+    "resources",
+    {
+        # -- help --------------------------------------------------------------
+        "help_find": {
+            "en": "Search the help directory: !find <words> [country:XX] [lang:xx] [category:name]",
+            "ar": "ابحث في دليل المساعدة: ‎!find <كلمات> [country:XX] [lang:xx] [category:الاسم]",
+        },
+        "help_more": {"en": "The next results of your last search.", "ar": "النتائج التالية لآخر بحث."},
+        "help_resource": {
+            "en": "Show an entry (!resource <id>); curators: add, edit, remove, verify, stale.",
+            "ar": "اعرض مدخلاً (‎!resource <رقم>)؛ للقيّمين: add وedit وremove وverify وstale.",
+        },
+        "help_categories": {"en": "The directory's categories.", "ar": "فئات الدليل."},
+        "help_countries": {"en": "Countries that have entries.", "ar": "الدول التي لها مدخلات."},
+        "help_suggest": {
+            "en": "Suggest an organization to the curators: !suggest <url> [note]",
+            "ar": "اقترح منظمة على القيّمين: ‎!suggest <رابط> [ملاحظة]",
+        },
+        # -- searching ---------------------------------------------------------
+        "query_empty": {
+            "en": "What are you looking for? For example: !find asylum lawyer country:TR",
+            "ar": "عمّ تبحث؟ مثلاً: ‎!find محامي لجوء country:TR",
+        },
+        "query_too_long": {
+            "en": "That search is too long (at most {limit} characters). Use a few key words.",
+            "ar": "البحث طويل جداً (الحد {limit} حرفاً). استخدم بضع كلمات أساسية.",
+        },
+        "query_too_many_words": {
+            "en": "That search has too many words (at most {limit}). Use a few key words.",
+            "ar": "في البحث كلمات كثيرة (الحد {limit}). استخدم بضع كلمات أساسية.",
+        },
+        "filter_empty": {
+            "en": "The filter {name}: needs a value, for example country:TR.",
+            "ar": "المرشّح {name}: يحتاج قيمة، مثلاً country:TR.",
+        },
+        "unknown_country": {
+            "en": "I don't know the country {value}. Use a two-letter code like TR, DE or LB, or global.",
+            "ar": "لا أعرف الدولة {value}. استخدم رمزاً من حرفين مثل TR أو DE أو LB، أو global.",
+        },
+        "unknown_country_hint": {
+            "en": "I don't know the country {value}. Did you mean {hint}? (!countries lists them)",
+            "ar": "لا أعرف الدولة {value}. هل تقصد {hint}؟ (‎!countries يعرضها)",
+        },
+        "unknown_category": {
+            "en": "I don't know the category {value}. !categories lists them.",
+            "ar": "لا أعرف الفئة {value}. ‎!categories يعرضها.",
+        },
+        "unknown_category_hint": {
+            "en": "I don't know the category {value}. Did you mean {hint}? (!categories lists them)",
+            "ar": "لا أعرف الفئة {value}. هل تقصد {hint}؟ (‎!categories يعرضها)",
+        },
+        "unknown_language": {
+            "en": "{value} is not a language code. Use one like en or ar.",
+            "ar": "{value} ليس رمز لغة. استخدم رمزاً مثل en أو ar.",
+        },
+        "no_results": {
+            "en": "Nothing found. Try other words, fewer filters, or !categories.",
+            "ar": "لم أجد شيئاً. جرّب كلمات أخرى أو مرشّحات أقل أو ‎!categories.",
+        },
+        "results_header": {
+            "en": "Results {first}–{last} of {total}:",
+            "ar": "النتائج {first}–{last} من {total}:",
+        },
+        "results_fuzzy_header": {
+            "en": "No exact match; closest results {first}–{last} of {total}:",
+            "ar": "لا تطابق تاماً؛ أقرب النتائج {first}–{last} من {total}:",
+        },
+        "results_more": {
+            "en": "Send !more for the next results.",
+            "ar": "أرسل ‎!more للنتائج التالية.",
+        },
+        "no_more": {
+            "en": "No more results. Start a new search with !find.",
+            "ar": "لا مزيد من النتائج. ابدأ بحثاً جديداً بـ ‎!find.",
+        },
+        "entry_line": {
+            "en": "#{id} {title} — {url}",
+            "ar": "#{id} {title} — {url}",
+        },
+        "entry_details": {
+            "en": "{categories} · {countries} · {languages}",
+            "ar": "{categories} · {countries} · {languages}",
+        },
+        "entry_verified": {
+            "en": "verified {date} by {by}",
+            "ar": "تم التحقق في {date} بواسطة {by}",
+        },
+        "entry_stale": {
+            "en": "⚠ not verified since {date}: check before relying on it",
+            "ar": "⚠ لم يُتحقق منه منذ {date}: تأكّد قبل الاعتماد عليه",
+        },
+        "entry_never_verified": {
+            "en": "⚠ never verified: check before relying on it",
+            "ar": "⚠ لم يُتحقق منه أبداً: تأكّد قبل الاعتماد عليه",
+        },
+        "entry_contact": {"en": "Contact: {contact}", "ar": "للتواصل: {contact}"},
+        "entry_removed": {
+            "en": "Entry #{id} was removed from the directory.",
+            "ar": "أُزيل المدخل #{id} من الدليل.",
+        },
+        "entry_unknown": {
+            "en": "There is no entry #{id}.",
+            "ar": "لا يوجد مدخل #{id}.",
+        },
+        "entry_id_expected": {
+            "en": "{value} is not an entry number. Use !resource 12, or add, edit, remove, verify, stale.",
+            "ar": "{value} ليس رقم مدخل. استخدم ‎!resource 12، أو add أو edit أو remove أو verify أو stale.",
+        },
+        "global": {"en": "global", "ar": "عالمي"},
+        # -- privacy -----------------------------------------------------------
+        "lookup_unencrypted": {
+            "en": "I don't answer lookups in rooms that are not end-to-end encrypted, so nobody "
+            "else can read what you look for. Ask me in an encrypted room or a direct message.",
+            "ar": "لا أجيب على عمليات البحث في الغرف غير المشفّرة تشفيراً تاماً، حتى لا يقرأ أحد "
+            "ما تبحث عنه. اسألني في غرفة مشفّرة أو في رسالة مباشرة.",
+        },
+        "sent_by_dm": {
+            "en": "I sent you the answer in a direct message.",
+            "ar": "أرسلت لك الإجابة في رسالة مباشرة.",
+        },
+        "dm_failed": {
+            "en": "I couldn't open a direct message with you. Start one with me and ask there.",
+            "ar": "لم أتمكن من فتح رسالة مباشرة معك. ابدأ واحدة معي واسألني هناك.",
+        },
+        # -- listings ----------------------------------------------------------
+        "categories_header": {
+            "en": "Categories (use category:name):",
+            "ar": "الفئات (استخدم category:الاسم):",
+        },
+        "countries_header": {
+            "en": "Countries with entries (use country:XX):",
+            "ar": "الدول التي لها مدخلات (استخدم country:XX):",
+        },
+        "countries_none": {"en": "The directory is empty.", "ar": "الدليل فارغ."},
+        "count_line": {"en": "• {name} ({code}): {count}", "ar": "• {name} ({code}): {count}"},
+        "cat_health": {"en": "health", "ar": "صحة"},
+        "cat_mental_health": {"en": "mental health", "ar": "صحة نفسية"},
+        "cat_legal": {"en": "legal", "ar": "قانوني"},
+        "cat_asylum": {"en": "asylum and relocation", "ar": "لجوء وانتقال"},
+        "cat_housing": {"en": "housing", "ar": "سكن"},
+        "cat_education": {"en": "education", "ar": "تعليم"},
+        "cat_community": {"en": "community", "ar": "مجتمع"},
+        "cat_emergency": {"en": "emergency", "ar": "طوارئ"},
+        # -- curation ----------------------------------------------------------
+        "not_curator": {
+            "en": "Only curators (moderators, or people named in the bot's config) can do that.",
+            "ar": "هذا متاح للقيّمين فقط (المشرفون، أو من ذُكروا في إعدادات البوت).",
+        },
+        "fields_problem": {
+            "en": "Nothing was saved:\n{problems}",
+            "ar": "لم يُحفظ شيء:\n{problems}",
+        },
+        "fields_syntax": {
+            "en": "Write fields as key=value, quoting values with spaces: title=\"Name\" "
+            "url=https://… categories=legal,asylum countries=TR languages=en,ar summary=\"…\". "
+            "Known keys: {keys}",
+            "ar": "اكتب الحقول بصيغة مفتاح=قيمة، مع علامات اقتباس للقيم التي فيها مسافات: "
+            "title=\"الاسم\" url=https://… categories=legal,asylum countries=TR languages=en,ar "
+            "summary=\"…\". المفاتيح المعروفة: {keys}",
+        },
+        "duplicate_url": {
+            "en": "Nothing was saved: this URL is already entry #{id}.",
+            "ar": "لم يُحفظ شيء: هذا الرابط موجود في المدخل #{id}.",
+        },
+        "added": {"en": "Added entry #{id}.", "ar": "أُضيف المدخل #{id}."},
+        "edited": {"en": "Entry #{id} updated.", "ar": "حُدّث المدخل #{id}."},
+        "removed": {"en": "Entry #{id} removed.", "ar": "أُزيل المدخل #{id}."},
+        "verified": {
+            "en": "Entry #{id} marked as verified today.",
+            "ar": "عُلّم المدخل #{id} كمُتحقَّق منه اليوم.",
+        },
+        "stale_header": {
+            "en": "Entries not verified for more than {days} days:",
+            "ar": "مدخلات لم يُتحقق منها منذ أكثر من {days} يوماً:",
+        },
+        "stale_none": {
+            "en": "Every entry was verified in the last {days} days.",
+            "ar": "تم التحقق من كل المدخلات خلال آخر {days} يوماً.",
+        },
+        "stale_line": {"en": "• #{id} {title} — {date}", "ar": "• #{id} {title} — {date}"},
+        "never": {"en": "never verified", "ar": "لم يُتحقق منه"},
+        "resource_usage": {
+            "en": "Use !resource <id>, or: add key=value…, edit <id> key=value…, remove <id>, "
+            "verify <id>, stale.",
+            "ar": "استخدم ‎!resource <رقم>، أو: add مفتاح=قيمة…، edit <رقم> مفتاح=قيمة…، "
+            "remove <رقم>، verify <رقم>، stale.",
+        },
+        # -- guided add ----------------------------------------------------------
+        "guided_start": {
+            "en": "Let's add an entry. Answer each question; send \"skip\" for optional ones and "
+            "\"cancel\" to stop.",
+            "ar": "لنضف مدخلاً. أجب عن كل سؤال؛ أرسل \"skip\" للأسئلة الاختيارية و\"cancel\" للإلغاء.",
+        },
+        "ask_title": {"en": "Name of the organization?", "ar": "اسم المنظمة؟"},
+        "ask_url": {"en": "Its website (https://…)?", "ar": "موقعها (https://…)؟"},
+        "ask_categories": {
+            "en": "Categories, separated by commas ({choices})?",
+            "ar": "الفئات، مفصولة بفواصل ({choices})؟",
+        },
+        "ask_countries": {
+            "en": "Countries it serves (codes like TR, DE, or global)?",
+            "ar": "الدول التي تخدمها (رموز مثل TR أو DE أو global)؟",
+        },
+        "ask_languages": {
+            "en": "Languages it works in (like en, ar)?",
+            "ar": "اللغات التي تعمل بها (مثل en وar)؟",
+        },
+        "ask_summary": {
+            "en": "One or two sentences about what it does (optional)?",
+            "ar": "جملة أو جملتان عمّا تقدمه (اختياري)؟",
+        },
+        "ask_contact": {
+            "en": "Contact (phone, e-mail; optional)?",
+            "ar": "وسيلة تواصل (هاتف، بريد؛ اختياري)؟",
+        },
+        "ask_title_ar": {"en": "Name in Arabic (optional)?", "ar": "الاسم بالعربية (اختياري)؟"},
+        "ask_summary_ar": {"en": "Summary in Arabic (optional)?", "ar": "الوصف بالعربية (اختياري)؟"},
+        "guided_invalid": {
+            "en": "That doesn't work: {problem}\nPlease try again.",
+            "ar": "هذا غير صالح: {problem}\nحاول مرة أخرى.",
+        },
+        "guided_required": {
+            "en": "This one is needed; please answer it (or \"cancel\").",
+            "ar": "هذا السؤال مطلوب؛ أجب عنه من فضلك (أو \"cancel\").",
+        },
+        "guided_cancelled": {"en": "Cancelled; nothing was saved.", "ar": "أُلغي؛ لم يُحفظ شيء."},
+        # -- suggestions -------------------------------------------------------
+        "suggest_bad_url": {
+            "en": "That link doesn't look right: {problem}. Example: "
+                "!suggest https://example.org Legal aid in Izmir",
+            "ar": "الرابط لا يبدو صحيحاً: {problem}. مثال: ‎!suggest "
+                "https://example.org مساعدة قانونية في إزمير",
+        },
+        "suggest_no_room": {
+            "en": "Suggestions are not set up yet: an admin must set "
+                "curators_room in the resources settings.",
+            "ar": "الاقتراحات غير مفعّلة بعد: على المدير ضبط curators_room في إعدادات resources.",
+        },
+        "suggest_known": {
+            "en": "Thanks! That site is already in the directory as #{id}.",
+            "ar": "شكراً! هذا الموقع موجود في الدليل كمدخل #{id}.",
+        },
+        "suggest_sent": {
+            "en": "Thanks! Your suggestion went to the curators.",
+            "ar": "شكراً! وصل اقتراحك إلى القيّمين.",
+        },
+        "suggest_post": {
+            "en": "Suggestion for the directory: {url}\nNote: {note}\nReact ✅ to add it or ❌ to reject it.",
+            "ar": "اقتراح للدليل: {url}\nملاحظة: {note}\nتفاعل بـ ✅ لإضافته أو ❌ لرفضه.",
+        },
+        "suggest_approved": {
+            "en": "Added as entry #{id} (please complete it with !resource edit {id} …).",
+            "ar": "أُضيف كمدخل #{id} (أكمله من فضلك بـ ‎!resource edit {id} …).",
+        },
+        "suggest_rejected": {"en": "Suggestion rejected.", "ar": "رُفض الاقتراح."},
+        "suggest_duplicate": {
+            "en": "Not added: that URL is already entry #{id}.",
+            "ar": "لم يُضف: هذا الرابط موجود في المدخل #{id}.",
+        },
+    },
+)
