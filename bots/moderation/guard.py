@@ -1,0 +1,168 @@
+"""Protections applied to members' messages and joins, with escalating responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bots.moderation.enforce import Enforcer, Outcome, required_level
+from bots.moderation.messages import CATALOG
+from bots.moderation.network import Network
+from bots.moderation.protections import Hit, Protections, check_mentions, check_newcomer_link
+from bots.moderation.settings import ModerationSettings
+from bots.moderation.store import LogEntry, ModerationStore
+from bots.moderation.textrules import TextRules
+from core.actions import ActionError, RoomActions
+from core.events import Message
+from core.plugin import message_content
+from core.roles import Role, role_for_level
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def evaluate(protections: Protections, settings: ModerationSettings, event: Message, now: float,
+             joined_at: float | None) -> Hit | None:
+    """The first protection this message trips, cheapest checks last-but-one (pure)."""
+    room, user = event.room_id, event.sender
+    flood = protections.check_flood(room, user, now, settings.flood_messages, settings.flood_seconds)
+    repeat = protections.check_repeat(room, user, event.body, now, settings.repeat_messages,
+                                      settings.repeat_seconds)
+    rules = TextRules.build(settings.words, settings.patterns)
+    hit = rules.match(event.body) if rules else None
+    if hit is not None:
+        return Hit(f"{hit.kind}_list", f"{hit.kind} #{hit.index + 1}")
+    return (flood or repeat or check_mentions(event.body, event.mentions, settings.max_mentions)
+            or check_newcomer_link(event.body, joined_at, now, settings.newcomer_hours))
+
+
+def step_for(settings: ModerationSettings, strikes: int) -> list[str]:
+    step = settings.escalation[min(strikes, len(settings.escalation)) - 1]
+    return [part for part in step.split("+") if part]
+
+
+class Guard:
+    """Runs the protections of a protected room and carries out their responses."""
+
+    def __init__(self, runtime: Runtime, store: ModerationStore, network: Network,
+                 enforcer: Enforcer) -> None:
+        self.runtime = runtime
+        self.store = store
+        self.network = network
+        self.enforcer = enforcer
+        self.protections = Protections()
+
+    @property
+    def actions(self) -> RoomActions:
+        return self.runtime.actions
+
+    def exempt(self, room_id: str, user_id: str) -> bool:
+        level = self.runtime.rooms.power_level(room_id, user_id)
+        return role_for_level(level, self.runtime.config.bot.roles) >= Role.MODERATOR
+
+    async def on_message(self, event: Message, settings: ModerationSettings) -> list[Outcome]:
+        if event.is_edit and not event.body:
+            return []
+        if self.exempt(event.room_id, event.sender):
+            return []
+        now = self.runtime.clock.now()
+        joined_at = None
+        if settings.newcomer_hours > 0:
+            joined_at = await self.store.joined_at(event.room_id, event.sender)
+        hit = evaluate(self.protections, settings, event, now, joined_at)
+        if hit is None:
+            return []
+        strikes = await self.store.add_strike(event.room_id, event.sender, now, hit.protection,
+                                              settings.strike_hours * 3600)
+        return await self.respond(event, settings, hit, strikes)
+
+    async def respond(self, event: Message, settings: ModerationSettings, hit: Hit,
+                      strikes: int) -> list[Outcome]:
+        room, user = event.room_id, event.sender
+        trigger = f"{hit.protection} ({hit.detail}), strike {strikes}"
+        levels = await self.enforcer.power_levels(room)
+        outcomes = []
+        for action in step_for(settings, strikes):
+            if action == "warn":
+                outcome = await self.enforcer.act(room, "warn", user, actor=None, levels=levels,
+                                                  reason=hit.protection, trigger=trigger)
+                if outcome.done:
+                    await self.warn_by_dm(user, room, hit.protection, seed=event.event_id)
+            else:
+                outcome = await self.enforcer.act(
+                    room, action, user, actor=None, levels=levels, reason=hit.protection,
+                    trigger=trigger, event_id=event.event_id if action == "redact" else None)
+            outcomes.append(outcome)
+        done = [o.action for o in outcomes if o.done]
+        failed = [o for o in outcomes if not o.done]
+        await self.network.post(
+            self.network.modlog_room(), "log_protection", seed=f"prot/{event.event_id}",
+            user=user, room=self.network.room_label(room), protection=hit.protection,
+            detail=hit.detail, actions=", ".join(done) or "-")
+        for outcome in failed:
+            await self.network.post(
+                self.network.management_room(), "protection_failed",
+                seed=f"protfail/{event.event_id}/{outcome.action}", room=self.network.room_label(room),
+                action=outcome.action, problem=self.network.text(
+                    self.network.management_room(), outcome.problem, **outcome.values)
+                if outcome.problem else "-")
+        return outcomes
+
+    async def warn_by_dm(self, user_id: str, room_id: str, reason: str, *, seed: str) -> bool:
+        """Tell the member privately (their DM with the bot), exactly once per seed."""
+        language = self.runtime.languages.for_reader(user_id, None)
+        text = CATALOG.text("warning_dm", language, room=self.network.room_label(room_id),
+                            reason=reason)
+        try:
+            return bool(await self.runtime.outbox.enqueue(
+                "moderation", f"warn:{seed}:{user_id}", message_content(text), user_id=user_id))
+        except ActionError as error:
+            log.warning("warning DM not queued (%s)", error.reason[:80])
+            return False
+
+    async def on_join(self, room_id: str, user_id: str, settings: ModerationSettings) -> int | None:
+        """Record the join; return the join count when it completes a raid wave."""
+        now = self.runtime.clock.now()
+        await self.store.joined(room_id, user_id, now)
+        return self.protections.join_wave(room_id, now, settings.joinwave_joins,
+                                          settings.joinwave_seconds)
+
+    async def start_raid_mode(self, room_id: str, mode: str) -> tuple[bool, str]:
+        """Switch the room to invite-only or knock; (changed, problem key or '')."""
+        if await self.store.raid(room_id) is not None:
+            return False, ""
+        levels = await self.enforcer.power_levels(room_id)
+        needed = required_level("join_rules", levels)
+        if self.enforcer.level(room_id, self.enforcer.bot) < needed:
+            return False, "bot_lacks_power"
+        try:
+            current = await self.actions.get_state(room_id, "m.room.join_rules") or {}
+        except ActionError:
+            current = {}
+        rule = current.get("join_rule")
+        previous = rule if isinstance(rule, str) else "public"
+        if previous == mode or previous == "invite":
+            # Already closed: nothing to switch, nothing to revert later.
+            return False, "raid_already_closed"
+        try:
+            await self.actions.send_state(room_id, "m.room.join_rules", {"join_rule": mode})
+        except ActionError as error:
+            return False, "homeserver_forbidden" if error.forbidden else "homeserver_failed"
+        await self.store.start_raid(room_id, previous, self.runtime.clock.now())
+        await self.store.log(LogEntry(self.runtime.clock.now(), room_id, self.enforcer.bot,
+                                      room_id, f"raid_{mode}", "", "join wave"))
+        return True, ""
+
+    async def end_raid_mode(self, room_id: str) -> tuple[bool, str]:
+        previous = await self.store.raid(room_id)
+        if previous is None:
+            return False, "no_raid"
+        try:
+            await self.actions.send_state(room_id, "m.room.join_rules", {"join_rule": previous})
+        except ActionError as error:
+            return False, "homeserver_forbidden" if error.forbidden else "homeserver_failed"
+        await self.store.end_raid(room_id)
+        self.protections.joins.reset(room_id)
+        return True, ""

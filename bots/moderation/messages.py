@@ -1,0 +1,277 @@
+"""The moderation plugin's messages, English and Arabic side by side."""
+
+from core.i18n import Catalog
+
+CATALOG = Catalog(
+    "moderation",
+    {
+        # -- help --------------------------------------------------------------
+        "help_ban": {
+            "en": "Ban a member: `ban @user [reason]`; add --all for every protected room "
+                  "(published to our policy list).",
+            "ar": "حظر عضو: `ban @user [reason]`؛ أضف ‎--all‎ لكل الغرف المحمية "
+                  "(ويُنشر في قائمة الحظر الخاصة بنا).",
+        },
+        "help_unban": {"en": "Lift a ban: `unban @user`; --all for every protected room.",
+                       "ar": "رفع الحظر: `unban @user`؛ ‎--all‎ لكل الغرف المحمية."},
+        "help_kick": {"en": "Remove a member from the room: `kick @user [reason]` (--all too).",
+                      "ar": "إخراج عضو من الغرفة: `kick @user [reason]` (و‎--all‎ أيضاً)."},
+        "help_mute": {"en": "Stop a member from posting: `mute @user` (--all too).",
+                      "ar": "منع عضو من النشر: `mute @user` (و‎--all‎ أيضاً)."},
+        "help_unmute": {"en": "Let a muted member post again: `unmute @user` (--all too).",
+                        "ar": "السماح لعضو مكتوم بالنشر مجدداً: `unmute @user` (و‎--all‎ أيضاً)."},
+        "help_redact": {
+            "en": "Remove a member's recent messages: `redact @user [N | since 1h]` (--all too).",
+            "ar": "حذف رسائل عضو الأخيرة: `redact @user [N | since 1h]` (و‎--all‎ أيضاً).",
+        },
+        "help_warn": {"en": "Warn a member privately by direct message: `warn @user reason`.",
+                      "ar": "تنبيه عضو سراً برسالة خاصة: `warn @user reason`."},
+        "help_modlog": {"en": "Recent moderation actions, optionally for one member.",
+                        "ar": "آخر إجراءات الإشراف، ويمكن تحديد عضو واحد."},
+        "help_raid": {"en": "Raid mode: `raid on`, `raid off` (reopen the room) or `raid` for status.",
+                      "ar": "وضع الهجوم: `raid on` أو `raid off` (إعادة فتح الغرفة) "
+                            "أو `raid` لمعرفة الحالة."},
+        "help_modroom": {
+            "en": "Make this encrypted room the moderators' room for reports (`modroom`) "
+                  "or for the mod log (`modroom log`).",
+            "ar": "جعل هذه الغرفة المشفّرة غرفة المشرفين للبلاغات (`modroom`) "
+                  "أو لسجل الإشراف (`modroom log`).",
+        },
+        "help_policy": {
+            "en": "Policy lists: `policy list`, `policy subscribe <room>`, "
+                  "`policy unsubscribe <room>`, `policy publish <room>` (where our bans go).",
+            "ar": "قوائم الحظر: `policy list` و`policy subscribe <room>` "
+                  "و`policy unsubscribe <room>` و`policy publish <room>` (حيث تُنشر حظوراتنا).",
+        },
+        "help_report": {
+            "en": "Reply to a message with `report [reason]` to tell the moderators privately.",
+            "ar": "ردّ على رسالة بـ`report [reason]` لإبلاغ المشرفين بشكل سري.",
+        },
+        # -- argument problems --------------------------------------------------
+        "bad_user": {
+            "en": "{user} is not a Matrix user id. Write it in full, like @name:example.org.",
+            "ar": "{user} ليس معرّف مستخدم في ماتريكس. اكتبه كاملاً مثل ‎@name:example.org‎.",
+        },
+        "bad_room": {
+            "en": "{room} is not a room id or alias. Write it like !abc:example.org or "
+                  "#list:example.org.",
+            "ar": "{room} ليس معرّف غرفة أو اسماً مستعاراً لها. اكتبه مثل ‎!abc:example.org‎ أو "
+                  "‎#list:example.org‎.",
+        },
+        "bad_duration": {
+            "en": "{value} is not a duration. Use for example 30m, 2h or 1d.",
+            "ar": "{value} ليست مدة صالحة. استخدم مثلاً 30m أو 2h أو 1d.",
+        },
+        "redact_usage": {
+            "en": "Say how many messages (1 to {most}) or since when, like `since 1h`.",
+            "ar": "حدّد عدد الرسائل (من 1 إلى {most}) أو منذ متى، مثل `since 1h`.",
+        },
+        "warn_needs_reason": {"en": "A warning needs a reason: `warn @user reason`.",
+                              "ar": "يحتاج التنبيه إلى سبب: `warn @user reason`."},
+        "no_protected_rooms": {
+            "en": "There are no protected rooms yet: turn moderation on in a room with "
+                  "`enable moderation`.",
+            "ar": "لا توجد غرف محمية بعد: فعّل الإشراف في غرفة بالأمر `enable moderation`.",
+        },
+        # -- refusals -------------------------------------------------------------
+        "target_is_bot": {"en": "I won't act against myself.", "ar": "لن أتخذ إجراءً ضد نفسي."},
+        "target_is_self": {"en": "You can't do that to yourself.", "ar": "لا يمكنك فعل ذلك بنفسك."},
+        "target_too_powerful": {
+            "en": "Refused: that member's power level ({level}) is equal to or above yours.",
+            "ar": "مرفوض: مستوى صلاحية هذا العضو ({level}) يساوي مستواك أو يفوقه.",
+        },
+        "target_above_bot": {
+            "en": "I can't: that member's power level ({level}) is equal to or above mine.",
+            "ar": "لا أستطيع: مستوى صلاحية هذا العضو ({level}) يساوي مستواي أو يفوقه.",
+        },
+        "bot_lacks_power": {
+            "en": "I don't have the power for this here: I need power level {needed} and have "
+                  "{have}. A room admin can raise mine.",
+            "ar": "لا أملك الصلاحية لهذا هنا: أحتاج مستوى {needed} ولديّ {have}. "
+                  "يمكن لمسؤول الغرفة رفع مستواي.",
+        },
+        "homeserver_forbidden": {
+            "en": "The homeserver refused: I lack the power for this in that room.",
+            "ar": "رفض الخادم: لا أملك الصلاحية لهذا في تلك الغرفة.",
+        },
+        "homeserver_failed": {
+            "en": "The homeserver did not accept it; try again in a moment.",
+            "ar": "لم يقبل الخادم الطلب؛ حاول مجدداً بعد قليل.",
+        },
+        "room_problem": {"en": "• {room}: {problem}", "ar": "• {room}: {problem}"},
+        # -- results ----------------------------------------------------------------
+        "done_ban": {"en": "Banned {user} in {rooms} room(s).", "ar": "حُظر {user} في {rooms} غرفة."},
+        "done_unban": {"en": "Lifted the ban on {user} in {rooms} room(s).",
+                       "ar": "رُفع الحظر عن {user} في {rooms} غرفة."},
+        "done_kick": {"en": "Removed {user} from {rooms} room(s).",
+                      "ar": "أُخرج {user} من {rooms} غرفة."},
+        "done_mute": {"en": "Muted {user} in {rooms} room(s).", "ar": "كُتم {user} في {rooms} غرفة."},
+        "done_unmute": {"en": "{user} can post again in {rooms} room(s).",
+                        "ar": "يمكن لـ{user} النشر مجدداً في {rooms} غرفة."},
+        "done_redact": {"en": "Removed {count} message(s) of {user} in {rooms} room(s).",
+                        "ar": "حُذفت {count} رسالة لـ{user} في {rooms} غرفة."},
+        "done_warn": {"en": "Warned {user} by direct message.", "ar": "نُبّه {user} برسالة خاصة."},
+        "warning_dm": {
+            "en": "A warning from the moderators of {room}: {reason}\n"
+                  "Please keep to the room's rules; repeated problems lead to a mute or a ban.",
+            "ar": "تنبيه من مشرفي {room}: {reason}\n"
+                  "يرجى الالتزام بقواعد الغرفة؛ تكرار المشكلة يؤدي إلى الكتم أو الحظر.",
+        },
+        # -- mod log ------------------------------------------------------------------
+        "modlog_empty": {"en": "The mod log is empty.", "ar": "سجل الإشراف فارغ."},
+        "modlog_header": {"en": "Last {count} moderation actions:",
+                          "ar": "آخر {count} من إجراءات الإشراف:"},
+        "modlog_line": {
+            "en": "• {when} {action} {target} by {actor} in {room}: {reason} ({trigger})",
+            "ar": "• {when} {action} {target} بواسطة {actor} في {room}: {reason} ({trigger})",
+        },
+        "log_command": {
+            "en": "{actor} used {action} on {user} in {count} room(s). Reason: {reason}",
+            "ar": "استخدم {actor} الإجراء {action} على {user} في {count} غرفة. السبب: {reason}",
+        },
+        "log_protection": {
+            "en": "Protection {protection} ({detail}) caught {user} in {room}; done: {actions}.",
+            "ar": "رصدت الحماية {protection} ({detail}) العضو {user} في {room}؛ نُفّذ: {actions}.",
+        },
+        "protection_failed": {
+            "en": "In {room} I could not {action}: {problem}",
+            "ar": "في {room} لم أتمكن من تنفيذ {action}: {problem}",
+        },
+        "log_policy_ban": {
+            "en": "Banned {user} in {room}: policy rule {entity} ({reason}).",
+            "ar": "حُظر {user} في {room}: قاعدة الحظر {entity} ({reason}).",
+        },
+        "log_policy_unban": {
+            "en": "Lifted the ban on {user} in {room}: policy rule {entity} was removed.",
+            "ar": "رُفع الحظر عن {user} في {room}: أُزيلت قاعدة الحظر {entity}.",
+        },
+        # -- raids -----------------------------------------------------------------------
+        "raid_started": {
+            "en": "Raid in {room}: {joins} joins within {seconds} seconds. The room is now "
+                  "{mode}-only. Send `raid off` there to reopen it.",
+            "ar": "هجوم في {room}: {joins} انضماماً خلال {seconds} ثانية. أصبحت الغرفة "
+                  "بنظام {mode} فقط. أرسل `raid off` هناك لإعادة فتحها.",
+        },
+        "raid_not_started": {
+            "en": "Raid in {room}: {joins} joins within {seconds} seconds, but I could not close "
+                  "the room: {problem}",
+            "ar": "هجوم في {room}: {joins} انضماماً خلال {seconds} ثانية، لكنني لم أتمكن من إغلاق "
+                  "الغرفة: {problem}",
+        },
+        "raid_room_notice": {
+            "en": "Many people joined at once, so this room is now {mode}-only for a while. "
+                  "The moderators have been told.",
+            "ar": "انضم كثيرون دفعة واحدة، لذا أصبحت هذه الغرفة بنظام {mode} فقط لبعض الوقت. "
+                  "أُبلغ المشرفون.",
+        },
+        "raid_started_by_hand": {"en": "Raid mode is on: the room is {mode}-only now.",
+                                 "ar": "وضع الهجوم مفعّل: الغرفة الآن بنظام {mode} فقط."},
+        "raid_ended": {"en": "Raid mode is off: the room's join rule is back to what it was.",
+                       "ar": "أُوقف وضع الهجوم: عادت قاعدة الانضمام كما كانت."},
+        "raid_on_status": {"en": "Raid mode is on here. `raid off` reopens the room.",
+                           "ar": "وضع الهجوم مفعّل هنا. `raid off` يعيد فتح الغرفة."},
+        "no_raid": {"en": "Raid mode is not on here.", "ar": "وضع الهجوم غير مفعّل هنا."},
+        "raid_already_closed": {"en": "The room is already closed to new joins.",
+                                "ar": "الغرفة مغلقة أمام الانضمام الجديد أصلاً."},
+        # -- moderators' rooms -------------------------------------------------------
+        "modroom_unencrypted": {
+            "en": "Reports and the mod log only go to encrypted rooms; turn on encryption here first.",
+            "ar": "البلاغات وسجل الإشراف تُرسل إلى غرف مشفّرة فقط؛ فعّل التشفير هنا أولاً.",
+        },
+        "modroom_set": {"en": "Reports will arrive in this room.", "ar": "ستصل البلاغات إلى هذه الغرفة."},
+        "modlog_room_set": {"en": "The mod log will be posted in this room.",
+                            "ar": "سيُنشر سجل الإشراف في هذه الغرفة."},
+        # -- policy lists ---------------------------------------------------------------
+        "list_unreadable": {
+            "en": "I can't read the list room {room} ({why}). Invite me there, or check the "
+                  "address. Nothing was changed.",
+            "ar": "لا أستطيع قراءة غرفة القائمة {room} ({why}). ادعني إليها أو تحقق من العنوان. "
+                  "لم يتغيّر شيء.",
+        },
+        "list_followed": {
+            "en": "Following {room}: {rules} rule(s) read, {ignored} ignored (not bans or "
+                  "malformed); {banned} ban(s) applied.",
+            "ar": "أتابع {room}: قُرئت {rules} قاعدة، وتُجوهلت {ignored} (ليست حظراً أو غير سليمة)؛ "
+                  "نُفّذ {banned} حظر.",
+        },
+        "list_unfollowed": {
+            "en": "No longer following {room}: {removed} rule(s) dropped, {unbanned} ban(s) lifted.",
+            "ar": "لم أعد أتابع {room}: أُسقطت {removed} قاعدة ورُفع {unbanned} حظر.",
+        },
+        "list_not_followed": {"en": "I am not following {room}.", "ar": "لا أتابع {room}."},
+        "own_list_set": {
+            "en": "Our bans will be published to {room} as m.policy.rule.user events.",
+            "ar": "ستُنشر حظوراتنا في {room} كأحداث m.policy.rule.user.",
+        },
+        "publish_failed": {
+            "en": "The ban is applied, but publishing it to our list failed ({why}).",
+            "ar": "نُفّذ الحظر، لكن نشره في قائمتنا فشل ({why}).",
+        },
+        "policy_header": {"en": "Policy lists followed ({rules} ban rules in all):",
+                          "ar": "قوائم الحظر المتابَعة ({rules} قاعدة حظر إجمالاً):"},
+        "policy_line": {"en": "• {room}: {rules} rule(s)", "ar": "• {room}: {rules} قاعدة"},
+        "own_list_line": {"en": "Our bans are published to {room}.", "ar": "تُنشر حظوراتنا في {room}."},
+        "own_list_none": {
+            "en": "Our bans are not published anywhere (`policy publish <room>`).",
+            "ar": "لا تُنشر حظوراتنا في أي مكان (`policy publish <room>`).",
+        },
+        # -- reports -----------------------------------------------------------------------
+        "report_how": {
+            "en": "To report a message, reply to it with `report` and an optional reason.",
+            "ar": "للإبلاغ عن رسالة، ردّ عليها بـ`report` مع سبب إن شئت.",
+        },
+        "reports_no_room": {
+            "en": "The moderators have no private room for reports yet; please contact a "
+                  "moderator directly.",
+            "ar": "لا توجد بعد غرفة خاصة بالمشرفين للبلاغات؛ يرجى التواصل مع أحد المشرفين مباشرة.",
+        },
+        "reports_room_unencrypted": {
+            "en": "The moderators' room is not encrypted, so I did not send your report there; "
+                  "please contact a moderator directly.",
+            "ar": "غرفة المشرفين غير مشفّرة، لذا لم أرسل بلاغك إليها؛ يرجى التواصل مع أحد "
+                  "المشرفين مباشرة.",
+        },
+        "report_unknown_event": {
+            "en": "I can't find or read the message you replied to.",
+            "ar": "لا أستطيع العثور على الرسالة التي رددت عليها أو قراءتها.",
+        },
+        "report_no_text": {"en": "(not a text message)", "ar": "(ليست رسالة نصية)"},
+        "report_anonymous": {"en": "a member (anonymous)", "ar": "عضو (مجهول الهوية)"},
+        "report_posted": {
+            "en": "Report from {reporter} about {target} in {room}:\n> {excerpt}\nReason: {reason}\n"
+                  "{link}\nReact to act: {how}",
+            "ar": "بلاغ من {reporter} بشأن {target} في {room}:\n> {excerpt}\nالسبب: {reason}\n"
+                  "{link}\nتفاعل للتنفيذ: {how}",
+        },
+        "report_thanks": {
+            "en": "Thank you: your report reached the moderators privately.",
+            "ar": "شكراً لك: وصل بلاغك إلى المشرفين بشكل سري.",
+        },
+        "report_dismissed": {"en": "{moderator} dismissed this report.",
+                             "ar": "تجاهل {moderator} هذا البلاغ."},
+        "report_acted": {"en": "{moderator}: {action} on {target} done.",
+                         "ar": "{moderator}: نُفّذ {action} على {target}."},
+        "report_action_refused": {"en": "{action} not done: {problem}",
+                                  "ar": "لم يُنفّذ {action}: {problem}"},
+        # -- settings validation (shown by !config in both languages) -------------------
+        "pattern_empty": {"en": "an empty pattern {pattern} matches everything",
+                          "ar": "النمط الفارغ {pattern} يطابق كل شيء"},
+        "pattern_too_long": {"en": "pattern {pattern} is longer than 500 characters",
+                             "ar": "النمط {pattern} أطول من 500 حرف"},
+        "pattern_invalid": {"en": "{pattern} is not a valid regular expression",
+                            "ar": "{pattern} ليس تعبيراً نمطياً صالحاً"},
+        "pattern_slow": {
+            "en": "{pattern} can take very long on some messages (nested repetition like (a+)+); "
+                  "rewrite it without repeating a repeated group",
+            "ar": "قد يستغرق {pattern} وقتاً طويلاً جداً مع بعض الرسائل (تكرار متداخل مثل (a+)+)؛ "
+                  "أعد كتابته دون تكرار مجموعة مكرّرة",
+        },
+        "too_many_words": {"en": "at most 5000 words", "ar": "5000 كلمة على الأكثر"},
+        "escalation_empty": {"en": "give at least one step, like redact+warn",
+                             "ar": "حدّد خطوة واحدة على الأقل، مثل redact+warn"},
+        "escalation_unknown": {
+            "en": "{step}: each step joins warn, redact, mute, kick or ban with +",
+            "ar": "{step}: كل خطوة تجمع warn أو redact أو mute أو kick أو ban بعلامة +",
+        },
+    },
+)

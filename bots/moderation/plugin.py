@@ -1,0 +1,486 @@
+"""The moderation plugin: moderators' commands, protections, policy lists, reports and the mod log."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from bots.moderation.durations import parse_duration
+from bots.moderation.enforce import Enforcer, Outcome
+from bots.moderation.guard import Guard
+from bots.moderation.messages import CATALOG
+from bots.moderation.network import Network
+from bots.moderation.policy import KINDS, Ignored, PolicyRule, parse_policy_event
+from bots.moderation.policy_sync import ListRead, PolicySync, SyncResult
+from bots.moderation.reports import Reports
+from bots.moderation.settings import ModerationSettings
+from bots.moderation.store import LogEntry, ModerationStore
+from core.actions import ActionError
+from core.events import MemberJoined, Message, Reaction, StateChanged
+from core.i18n import Trusted
+from core.logsafe import log_exception, new_error_id
+from core.plugin import MATRIX_USER, Context, Plugin, command
+from core.roles import Role, role_for_level
+from core.scheduler import Job
+
+log = logging.getLogger(__name__)
+
+POLL_JOB = "moderation-policy-poll"
+PRUNE_JOB = "moderation-prune"
+MAX_REDACT = 500
+MODLOG_LINES = 15
+ALL_FLAG = "--all"
+
+
+def split_target(first: str, rest: str) -> tuple[str, bool, str]:
+    """(user, everywhere, reason) from `@user reason --all` or `--all @user reason`."""
+    everywhere = False
+    if first == ALL_FLAG:
+        everywhere = True
+        words = rest.split(maxsplit=1)
+        first, rest = (words[0], words[1] if len(words) > 1 else "") if words else ("", "")
+    words = rest.split()
+    if ALL_FLAG in words:
+        everywhere = True
+        rest = " ".join(word for word in rest.split(" ") if word != ALL_FLAG)
+    return first, everywhere, rest.strip()
+
+
+def valid_user(user_id: str) -> bool:
+    return len(user_id) <= 255 and MATRIX_USER.fullmatch(user_id) is not None
+
+
+class ModerationPlugin(Plugin):
+    """Network-wide moderation for encrypted rooms: act once, apply everywhere."""
+
+    name = "moderation"
+    catalog = CATALOG
+    Settings = ModerationSettings
+    # Protections act on people: a room turns them on, they are never a surprise.
+    enabled_by_default = False
+
+    async def setup(self) -> None:
+        self.store = ModerationStore(self.runtime.db)
+        await self.store.migrate()
+        self.network = Network(self, self.store)
+        await self.network.load()
+        self.enforcer = Enforcer(self.runtime, self.store)
+        self.policy = PolicySync(self.runtime, self.store, self.network, self.enforcer)
+        await self.policy.load()
+        self.guard = Guard(self.runtime, self.store, self.network, self.enforcer)
+        self.reports = Reports(self.runtime, self.store, self.network, self.enforcer)
+        self._lists: set[str] = set(await self.store.lists())
+        scheduler = self.runtime.scheduler
+        scheduler.register(self.name, "policy_poll", self._poll_job)
+        scheduler.register(self.name, "prune", self._prune_job)
+        now = self.runtime.clock.now()
+        await scheduler.schedule(self.name, "policy_poll", now + 1, job_id=POLL_JOB)
+        await scheduler.schedule(self.name, "prune", now + 3600, job_id=PRUNE_JOB)
+
+    # -- helpers ---------------------------------------------------------
+
+    def _excluded(self) -> set[str]:
+        return self.network.list_rooms(list(self._lists))
+
+    def _settings(self, ctx: Context) -> ModerationSettings:
+        return ctx.settings  # type: ignore[return-value]
+
+    async def _act_everywhere(self, ctx: Context, action: str, target: str, rest: str,
+                              **options: Any) -> tuple[str, list[Outcome]] | None:
+        user, everywhere, reason = split_target(target, rest)
+        if not valid_user(user):
+            await ctx.reply(ctx.t("bad_user", user=user[:80]))
+            return None
+        rooms = self.network.protected_rooms(self._excluded()) if everywhere else [ctx.room_id]
+        if not rooms:
+            await ctx.reply(ctx.t("no_protected_rooms"))
+            return None
+        authority = self.runtime.rooms.power_level(ctx.room_id, ctx.sender)
+        outcomes = []
+        for room_id in rooms:
+            outcome = await self.enforcer.act(
+                room_id, action, user, actor=ctx.sender, reason=reason,
+                trigger=f"!{action}" + (" --all" if everywhere else ""), actor_level=authority,
+                **options)
+            outcomes.append(outcome)
+            if outcome.problem in ("target_is_self", "target_is_bot"):
+                break  # the same in every room: say it once
+        await self._report_outcomes(ctx, action, user, outcomes)
+        done = [o for o in outcomes if o.done]
+        if done:
+            await self.network.post(
+                self.network.modlog_room(), "log_command", seed=f"cmd/{ctx.event.event_id}",
+                actor=ctx.sender, action=Trusted(action), user=user, count=len(done),
+                reason=reason or "-")
+        return reason, outcomes
+
+    async def _report_outcomes(self, ctx: Context, action: str, user: str,
+                               outcomes: list[Outcome]) -> None:
+        done = [o for o in outcomes if o.done]
+        lines = []
+        if done:
+            if action == "redact":
+                lines.append(ctx.t("done_redact", user=user, count=sum(o.count for o in done),
+                                   rooms=len(done)))
+            else:
+                lines.append(ctx.t(f"done_{action}", user=user, rooms=len(done)))
+        for outcome in outcomes:
+            if outcome.done:
+                continue
+            problem = ctx.t(outcome.problem, **outcome.values)
+            if len(outcomes) == 1:
+                lines.append(problem)
+            else:
+                lines.append(ctx.t("room_problem", room=self.network.room_label(outcome.room_id),
+                                   problem=Trusted(problem)))
+        await ctx.reply("\n".join(lines))
+
+    # -- moderators' commands -------------------------------------------
+
+    @command("ban", help="help_ban", min_role=Role.MODERATOR)
+    async def ban(self, ctx: Context, user: str, *, reason: str = "") -> None:
+        result = await self._act_everywhere(ctx, "ban", user, reason)
+        if result is None or not any(o.done for o in result[1]):
+            return
+        target, _, why = split_target(user, reason)
+        await self._publish(ctx, target, why)
+
+    @command("unban", help="help_unban", min_role=Role.MODERATOR)
+    async def unban(self, ctx: Context, user: str, *, reason: str = "") -> None:
+        result = await self._act_everywhere(ctx, "unban", user, reason)
+        if result is None or not any(o.done for o in result[1]):
+            return
+        target, _, _ = split_target(user, reason)
+        await self._unpublish(target)
+
+    @command("kick", help="help_kick", min_role=Role.MODERATOR)
+    async def kick(self, ctx: Context, user: str, *, reason: str = "") -> None:
+        await self._act_everywhere(ctx, "kick", user, reason)
+
+    @command("mute", help="help_mute", min_role=Role.MODERATOR)
+    async def mute(self, ctx: Context, user: str, *, reason: str = "") -> None:
+        await self._act_everywhere(ctx, "mute", user, reason)
+
+    @command("unmute", help="help_unmute", min_role=Role.MODERATOR)
+    async def unmute(self, ctx: Context, user: str, *, reason: str = "") -> None:
+        await self._act_everywhere(ctx, "unmute", user, reason)
+
+    @command("redact", help="help_redact", min_role=Role.MODERATOR)
+    async def redact(self, ctx: Context, user: str, *, which: str = "") -> None:
+        target, everywhere, rest = split_target(user, which)
+        words = rest.split()
+        count, since = 10, None
+        if len(words) == 2 and words[0].lower() in ("since", "منذ"):
+            seconds = parse_duration(words[1])
+            if seconds is None:
+                await ctx.reply(ctx.t("bad_duration", value=words[1][:40]))
+                return
+            since = self.runtime.clock.now() - seconds
+        elif len(words) == 1 and words[0].isdigit() and 1 <= int(words[0]) <= MAX_REDACT:
+            count = int(words[0])
+        elif words:
+            await ctx.reply(ctx.t("redact_usage", most=MAX_REDACT))
+            return
+        flag = f" {ALL_FLAG}" if everywhere else ""
+        await self._act_everywhere(ctx, "redact", target, flag, redact_count=count,
+                                   redact_since=since)
+
+    @command("warn", help="help_warn", min_role=Role.MODERATOR)
+    async def warn(self, ctx: Context, user: str, *, reason: str = "") -> None:
+        if not reason.strip():
+            await ctx.reply(ctx.t("warn_needs_reason"))
+            return
+        if not valid_user(user):
+            await ctx.reply(ctx.t("bad_user", user=user[:80]))
+            return
+        levels = await self.enforcer.power_levels(ctx.room_id)
+        authority = self.runtime.rooms.power_level(ctx.room_id, ctx.sender)
+        outcome = await self.enforcer.act(ctx.room_id, "warn", user, actor=ctx.sender,
+                                          reason=reason, trigger="!warn", levels=levels,
+                                          actor_level=authority)
+        if not outcome.done:
+            await ctx.reply(ctx.t(outcome.problem, **outcome.values))
+            return
+        await self.guard.warn_by_dm(user, ctx.room_id, reason, seed=ctx.event.event_id)
+        await ctx.reply(ctx.t("done_warn", user=user, rooms=1))
+
+    @command("modlog", help="help_modlog", min_role=Role.MODERATOR)
+    async def modlog(self, ctx: Context, user: str | None = None) -> None:
+        if user is not None and not valid_user(user):
+            await ctx.reply(ctx.t("bad_user", user=user[:80]))
+            return
+        entries = await self.store.recent_log(user, MODLOG_LINES)
+        if not entries:
+            await ctx.reply(ctx.t("modlog_empty"))
+            return
+        lines = [ctx.t("modlog_header", count=len(entries))]
+        for entry in entries:
+            when = datetime.fromtimestamp(entry.at, tz=UTC).strftime("%Y-%m-%d %H:%M")
+            lines.append(ctx.t("modlog_line", when=Trusted(when), action=Trusted(entry.action),
+                               target=entry.target, actor=entry.actor,
+                               room=self.network.room_label(entry.room_id),
+                               reason=entry.reason or "-", trigger=entry.trigger or "-"))
+        await ctx.reply("\n".join(lines))
+
+    @command("raid", help="help_raid", min_role=Role.MODERATOR)
+    async def raid(self, ctx: Context, state: Literal["off", "on", "status"] = "status") -> None:
+        if state == "off":
+            ended, problem = await self.guard.end_raid_mode(ctx.room_id)
+            await ctx.reply(ctx.t("raid_ended") if ended else ctx.t(problem))
+            if ended:
+                await self.store.log(self._entry(ctx, ctx.room_id, "raid_off"))
+            return
+        if state == "on":
+            settings = self._settings(ctx)
+            started, problem = await self.guard.start_raid_mode(ctx.room_id, settings.joinwave_mode)
+            await ctx.reply(ctx.t("raid_started_by_hand", mode=Trusted(settings.joinwave_mode))
+                            if started else ctx.t(problem or "raid_already_closed",
+                                                  needed="?", have="?"))
+            return
+        previous = await self.store.raid(ctx.room_id)
+        await ctx.reply(ctx.t("raid_on_status") if previous is not None else ctx.t("no_raid"))
+
+    def _entry(self, ctx: Context, target: str, action: str) -> LogEntry:
+        return LogEntry(self.runtime.clock.now(), ctx.room_id, ctx.sender, target, action, "",
+                        f"!{action}")
+
+    @command("modroom", help="help_modroom", min_role=Role.ADMIN)
+    async def modroom(self, ctx: Context, which: Literal["reports", "log"] = "reports") -> None:
+        if not ctx.encrypted_room:
+            await ctx.reply(ctx.t("modroom_unencrypted"))
+            return
+        key = "management_room" if which == "reports" else "modlog_room"
+        await self.network.set_room(key, ctx.room_id)
+        # Moderators' reactions on reports arrive only where the plugin is on.
+        await self.runtime.settings.set_enabled(ctx.room_id, type(self), True)
+        await ctx.reply(ctx.t("modroom_set" if which == "reports" else "modlog_room_set"))
+
+    # -- policy lists ----------------------------------------------------
+
+    @command("policy", help="help_policy", min_role=Role.MODERATOR)
+    async def policy_command(
+        self, ctx: Context, what: Literal["list", "subscribe", "unsubscribe", "publish"] = "list",
+        room: str | None = None,
+    ) -> None:
+        if what == "list":
+            await self._policy_status(ctx)
+            return
+        if room is None or room[:1] not in ("!", "#") or ":" not in room or len(room) > 255:
+            await ctx.reply(ctx.t("bad_room", room=(room or "")[:80]))
+            return
+        if what == "subscribe":
+            try:
+                room_id, result = await self.policy.subscribe(room)
+            except ActionError as error:
+                await ctx.reply(ctx.t("list_unreadable", room=room[:80],
+                                      why=Trusted(error.reason[:120])))
+                return
+            self._lists.add(room_id)
+            await self._enable_in(room_id)
+            await ctx.reply(self._sync_summary(ctx, "list_followed", room_id, result))
+        elif what == "unsubscribe":
+            room_id = await self._resolve(room)
+            if room_id not in self._lists:
+                await ctx.reply(ctx.t("list_not_followed", room=room[:80]))
+                return
+            result = await self.policy.unsubscribe(room_id)
+            self._lists.discard(room_id)
+            await ctx.reply(self._sync_summary(ctx, "list_unfollowed", room_id, result))
+        else:
+            try:
+                room_id = await self.runtime.actions.join(room)
+            except ActionError as error:
+                await ctx.reply(ctx.t("list_unreadable", room=room[:80],
+                                      why=Trusted(error.reason[:120])))
+                return
+            levels = await self.enforcer.power_levels(room_id)
+            needed = _state_level(levels, "m.policy.rule.user")
+            have = self.runtime.rooms.power_level(room_id, self.runtime.bot_user_id)
+            if have < needed:
+                await ctx.reply(ctx.t("bot_lacks_power", needed=needed, have=have))
+                return
+            await self.network.set_room("own_list", room_id)
+            await ctx.reply(ctx.t("own_list_set", room=self.network.room_label(room_id)))
+
+    async def _enable_in(self, room_id: str) -> None:
+        # State events of a list room reach `on_state` only where the plugin is on.
+        if not self.runtime.settings.is_enabled(room_id, type(self)):
+            await self.runtime.settings.set_enabled(room_id, type(self), True)
+
+    async def _resolve(self, room: str) -> str:
+        if room.startswith("!"):
+            return room
+        stored = await self.store.get(f"list_source:{room}")
+        if stored:
+            return stored
+        try:
+            return str(await self.runtime.actions.join(room))
+        except ActionError:
+            return room
+
+    def _sync_summary(self, ctx: Context, key: str, room_id: str, result: SyncResult) -> str:
+        return ctx.t(key, room=self.network.room_label(room_id), rules=len(result.added),
+                     removed=len(result.removed), banned=result.banned, unbanned=result.unbanned,
+                     ignored=result.ignored)
+
+    async def _policy_status(self, ctx: Context) -> None:
+        lines = [ctx.t("policy_header", rules=len(self.policy.index.rules))]
+        for room_id in sorted(self._lists):
+            count = len(self.policy.index.of_list(room_id))
+            lines.append(ctx.t("policy_line", room=self.network.room_label(room_id), rules=count))
+        own = self.network.own_list()
+        lines.append(ctx.t("own_list_line", room=self.network.room_label(own)) if own
+                     else ctx.t("own_list_none"))
+        await ctx.reply("\n".join(lines))
+
+    async def _publish(self, ctx: Context, user: str, reason: str) -> None:
+        own = self.network.own_list()
+        if not own or not self.network.defaults().publish_bans:
+            return
+        content = {"entity": user, "recommendation": "m.ban", "reason": reason}
+        try:
+            await self.runtime.actions.send_state(own, "m.policy.rule.user", content,
+                                                  state_key=f"rule:{user}")
+        except ActionError as error:
+            await ctx.reply(ctx.t("publish_failed", why=Trusted(error.reason[:120])))
+
+    async def _unpublish(self, user: str) -> None:
+        own = self.network.own_list()
+        if not own:
+            return
+        try:
+            current = await self.runtime.actions.get_state(own, "m.policy.rule.user", f"rule:{user}")
+            if current:
+                await self.runtime.actions.send_state(own, "m.policy.rule.user", {},
+                                                      state_key=f"rule:{user}")
+        except ActionError as error:
+            log.warning("removing a published rule failed (%s)", error.reason[:80])
+
+    async def _poll_job(self, job: Job) -> None:
+        try:
+            await self.policy.poll()
+            self._lists = set(await self.store.lists())
+        finally:
+            interval = self.network.defaults().policy_poll_seconds
+            await self.runtime.scheduler.schedule(self.name, "policy_poll",
+                                                  self.runtime.clock.now() + interval,
+                                                  job_id=POLL_JOB)
+
+    async def _prune_job(self, job: Job) -> None:
+        now = self.runtime.clock.now()
+        try:
+            await self.store.prune_log(now - self.network.defaults().modlog_retention_days * 86400)
+            # Join times matter only while someone is a newcomer (at most a year).
+            await self.store.prune_joins(now - 366 * 86400)
+        finally:
+            await self.runtime.scheduler.schedule(self.name, "prune", now + 86400, job_id=PRUNE_JOB)
+
+    # -- reports ---------------------------------------------------------
+
+    @command("report", help="help_report")
+    async def report(self, ctx: Context, *, reason: str = "") -> None:
+        event = ctx.event
+        if not isinstance(event, Message) or not event.reply_to:
+            await ctx.reply(ctx.t("report_how"))
+            return
+        settings = self._settings(ctx)
+        problem = await self.reports.file(ctx.room_id, event.reply_to, ctx.sender, reason,
+                                          anonymous=settings.anonymous_reports,
+                                          seed=event.event_id)
+        if problem:
+            await ctx.reply(ctx.t(problem))
+            return
+        # The room should not learn who reported: remove the command, thank privately.
+        try:
+            await self.runtime.actions.redact(ctx.room_id, event.event_id, None)
+        except ActionError:
+            await ctx.reply(ctx.t("report_thanks"))
+            return
+        await self.reports.confirm(ctx.sender, event.event_id)
+
+    # -- listeners -------------------------------------------------------
+
+    async def on_message(self, ctx: Context, event: Message) -> None:
+        if event.room_id in self._excluded() or not self.network.is_protected(event.room_id):
+            return
+        started = time.perf_counter()
+        await self.guard.on_message(event, self._settings(ctx))
+        log.debug("protections took %.2f ms", (time.perf_counter() - started) * 1000)
+
+    async def on_member_joined(self, ctx: Context, event: MemberJoined) -> None:
+        room_id, user_id = event.room_id, event.user_id
+        if user_id == self.runtime.bot_user_id or room_id in self._excluded() \
+                or not self.network.is_protected(room_id):
+            return
+        if await self.policy.check_join(room_id, user_id):
+            return
+        settings = self._settings(ctx)
+        wave = await self.guard.on_join(room_id, user_id, settings)
+        if wave is None:
+            return
+        started, problem = await self.guard.start_raid_mode(room_id, settings.joinwave_mode)
+        if not started and problem in ("", "raid_already_closed"):
+            return
+        label = self.network.room_label(room_id)
+        if started:
+            await self.network.post(room_id, "raid_room_notice", seed=f"raid/{event.event_id}",
+                                    mode=Trusted(settings.joinwave_mode))
+        await self.network.post(
+            self.network.management_room(), "raid_started" if started else "raid_not_started",
+            seed=f"raidmod/{event.event_id}", room=label, joins=wave,
+            seconds=settings.joinwave_seconds, mode=Trusted(settings.joinwave_mode),
+            problem=Trusted(self.network.text(self.network.management_room(), problem,
+                                              needed="?", have="?")) if problem else "-")
+
+    async def on_reaction(self, ctx: Context, event: Reaction) -> None:
+        room_id = event.room_id
+        if room_id == self.network.management_room():
+            level = max(self.runtime.rooms.power_level(room_id, event.sender), 0)
+            if role_for_level(level, self.runtime.config.bot.roles) < Role.MODERATOR:
+                return
+            await self.reports.on_moderator_reaction(room_id, event.relates_to, event.key,
+                                                     event.sender)
+            return
+        settings = self._settings(ctx)
+        if event.key.rstrip("\ufe0f") != settings.report_emoji.rstrip("\ufe0f"):
+            return
+        problem = await self.reports.file(room_id, event.relates_to, event.sender, "",
+                                          anonymous=settings.anonymous_reports,
+                                          seed=event.event_id)
+        if problem:
+            log.info("report by reaction in %s not filed: %s", room_id, problem)
+            return
+        try:
+            await self.runtime.actions.redact(room_id, event.event_id, None)
+        except ActionError:
+            pass  # the bot may lack the power; the report is filed either way
+        await self.reports.confirm(event.sender, event.event_id)
+
+    async def on_state(self, ctx: Context, event: StateChanged) -> None:
+        """A rule changed in a followed list: apply just that change, within seconds."""
+        if event.type not in KINDS or event.room_id not in self._lists:
+            return
+        parsed = parse_policy_event(event.room_id, {
+            "type": event.type, "state_key": event.state_key, "content": event.content})
+        if parsed is None:
+            return
+        rules = self.policy.index.of_list(event.room_id)
+        read = ListRead(rules=dict(rules))
+        if isinstance(parsed, PolicyRule):
+            read.rules[parsed.key] = parsed
+        else:
+            read.rules.pop(parsed.key, None)
+            read.ignored = int(isinstance(parsed, Ignored))
+        try:
+            await self.policy.apply(event.room_id, read)
+        except Exception as exc:
+            log_exception(log, f"policy update from {event.room_id}", exc, new_error_id())
+
+
+def _state_level(levels: dict[str, Any], event_type: str) -> int:
+    raw_events = levels.get("events")
+    events: dict[str, Any] = raw_events if isinstance(raw_events, dict) else {}
+    value = events.get(event_type, levels.get("state_default", 50))
+    return value if isinstance(value, int) else 50

@@ -1,0 +1,88 @@
+"""The moderation plugin's settings: config.yaml defaults, per-room overrides with `!config moderation`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from bots.moderation.messages import CATALOG
+from bots.moderation.textrules import PatternError, check_pattern
+from core.plugin import PluginSettings
+
+ACTIONS = ("warn", "redact", "mute", "kick", "ban")
+
+
+def _both(key: str, **values: str) -> str:
+    # pydantic's message is what `!config` shows; it cannot know the reader's
+    # language, so it carries both.
+    return f"{CATALOG.text(key, 'en', **values)} / {CATALOG.text(key, 'ar', **values)}"
+
+
+class ModerationSettings(PluginSettings):
+    """Protections per room, plus the network's moderation rooms and policy lists."""
+
+    flood_messages: int = Field(10, ge=0, le=1000, description="messages allowed per flood window (0 = off)")
+    flood_seconds: int = Field(10, ge=1, le=3600, description="flood window in seconds")
+    repeat_messages: int = Field(4, ge=0, le=100,
+                                 description="identical messages that count as spam (0 = off)")
+    repeat_seconds: int = Field(120, ge=1, le=86400, description="window for identical messages")
+    max_mentions: int = Field(8, ge=0, le=1000, description="user mentions allowed in one message (0 = off)")
+    words: list[str] = Field(default_factory=list,
+                             description="words or phrases removed wherever they appear (any spelling)")
+    patterns: list[str] = Field(default_factory=list,
+                                description="regular expressions over the normalised text")
+    newcomer_hours: float = Field(24, ge=0, le=8760,
+                                  description="members who joined less than this ago may not post links")
+    joinwave_joins: int = Field(10, ge=0, le=10000, description="joins that make a raid (0 = off)")
+    joinwave_seconds: int = Field(60, ge=1, le=86400, description="window for counting joins")
+    joinwave_mode: Literal["invite", "knock"] = Field(
+        "invite", description="join rule while a raid is on")
+    escalation: list[str] = Field(
+        default_factory=lambda: ["redact+warn", "redact+mute", "redact+kick", "redact+ban"],
+        description="what each strike does, in order (warn, redact, mute, kick, ban joined by +)")
+    strike_hours: float = Field(24, gt=0, le=8760, description="how long a strike counts")
+    report_emoji: str = Field("🚩", min_length=1, max_length=16,
+                              description="reaction that reports a message to the moderators")
+    anonymous_reports: bool = Field(False, description="hide who reported a message from moderators")
+    protected_rooms: list[str] = Field(
+        default_factory=list,
+        description="rooms of the network (empty = every room where moderation is on)")
+    management_room: str = Field("", description="the moderators' encrypted room (reports, raids)")
+    modlog_room: str = Field("", description="encrypted room for the mod log (empty = management room)")
+    policy_lists: list[str] = Field(default_factory=list, description="policy list rooms to follow")
+    own_list: str = Field("", description="policy list room our bans are published to")
+    publish_bans: bool = Field(True, description="publish !ban to own_list as m.policy.rule.user")
+    policy_poll_seconds: float = Field(3, ge=1, le=3600,
+                                       description="how often list rooms are re-read")
+    modlog_retention_days: int = Field(365, ge=1, le=3650, description="how long the mod log is kept")
+
+    @field_validator("patterns")
+    @classmethod
+    def _safe_patterns(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                check_pattern(pattern)
+            except PatternError as error:
+                raise ValueError(_both(error.reason, pattern=pattern[:60])) from None
+        return patterns
+
+    @field_validator("words")
+    @classmethod
+    def _clean_words(cls, words: list[str]) -> list[str]:
+        cleaned = [word.strip() for word in words if word.strip()]
+        if len(cleaned) > 5000:
+            raise ValueError(_both("too_many_words"))
+        return cleaned
+
+    @field_validator("escalation")
+    @classmethod
+    def _steps(cls, steps: list[str]) -> list[str]:
+        if not steps:
+            raise ValueError(_both("escalation_empty"))
+        for step in steps:
+            parts = [part.strip() for part in step.split("+")]
+            unknown = [part for part in parts if part not in ACTIONS]
+            if unknown:
+                raise ValueError(_both("escalation_unknown", step=step[:40]))
+        return [step.replace(" ", "") for step in steps]
