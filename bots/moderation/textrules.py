@@ -36,6 +36,9 @@ PROBE_TIMEOUT = 0.02
 MAX_PATTERN_LENGTH = 500
 _PROBES = ("a" * 3000 + "!", "aaaa " * 600 + "!", "x" * 3000 + "\n", "١" * 2000 + "؟")
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Arabic writes the article and some particles onto the word (والمدرسة, بالمدرسة):
+# a listed word matches with them too. Longest first; normalised forms.
+_AR_PROCLITICS = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل", "ك")
 _QUANTIFIER_AFTER = re.compile(r"[*+]|\{\d*,\d*\}|\{\d{2,}\}")
 
 
@@ -160,9 +163,10 @@ class TextRules:
         if self._single or self._phrases:
             tokens = _WORD.findall(folded)
             for token in tokens:
-                index = self._single.get(token)
-                if index is not None:
-                    return RuleHit("word", index, self.words[index])
+                for form in _forms(token):
+                    index = self._single.get(form)
+                    if index is not None:
+                        return RuleHit("word", index, self.words[index])
             if self._phrases:
                 joined = f" {' '.join(tokens)} "
                 for phrase, index in self._phrases:
@@ -189,6 +193,17 @@ class TextRules:
             self.timeouts += 1
             log.warning("moderation pattern %s ran out of time; treated as no match", index)
             return None
+
+
+def _forms(token: str) -> tuple[str, ...]:
+    """The token, and for Arabic the token without an attached article or particle."""
+    if not token or not "\u0600" <= token[0] <= "\u06ff":
+        return (token,)
+    forms = [token]
+    for prefix in _AR_PROCLITICS:
+        if token.startswith(prefix) and len(token) - len(prefix) >= 2:
+            forms.append(token[len(prefix):])
+    return tuple(forms)
 
 
 @lru_cache(maxsize=256)

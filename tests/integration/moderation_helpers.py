@@ -1,0 +1,89 @@
+"""Room set-up for the moderation integration tests: power levels, members, waiting on room state."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from nio import RoomGetStateEventResponse
+
+from core.matrix.member import Member
+from tests.integration.conftest import RunningBot, room_with_bot
+
+BOT_LEVEL = 90
+
+
+async def until(check: Callable[[], Awaitable[bool]], timeout: float = 30) -> None:  # noqa: ASYNC109
+    """Wait until `check()` holds (the homeserver offers no event to wait on for state)."""
+
+    async def loop() -> None:
+        while not await check():
+            await asyncio.sleep(0.1)
+
+    await asyncio.wait_for(loop(), timeout)
+
+
+async def state(member: Member, room: str, event_type: str, state_key: str = "") -> dict[str, Any]:
+    response = await member.client.room_get_state_event(room, event_type, state_key)
+    if isinstance(response, RoomGetStateEventResponse):
+        return dict(response.content)
+    return {}
+
+
+async def membership(member: Member, room: str, user_id: str) -> str | None:
+    return (await state(member, room, "m.room.member", user_id)).get("membership")
+
+
+async def set_levels(owner: Member, room: str, users: dict[str, int], bot: RunningBot | None = None,
+                     events: dict[str, int] | None = None) -> None:
+    content = await state(owner, room, "m.room.power_levels")
+    content["users"] = {**content.get("users", {}), **users}
+    content["events"] = {**content.get("events", {}), **(events or {})}
+    await owner.client.room_put_state(room, "m.room.power_levels", content)
+    if bot is not None and bot.user_id in users:
+        assert bot.bot is not None
+        connection = bot.bot.connection
+
+        async def bot_sees() -> bool:
+            return connection.power_level(room, bot.user_id) == users[bot.user_id]
+
+        await until(bot_sees)
+
+
+async def add_member(owner: Member, room: str, member: Member, bot: RunningBot) -> None:
+    """Invite `member` (who joins on invite) and wait until the bot sees them joined."""
+    await owner.client.room_invite(room, member.user_id)
+    await member.wait_member(room, member.user_id)
+    assert bot.bot is not None
+    connection = bot.bot.connection
+
+    async def bot_sees() -> bool:
+        return member.user_id in connection.members(room)
+
+    await until(bot_sees)
+
+
+async def protected_room(owner: Member, bot: RunningBot, *others: Member,
+                         bot_level: int = BOT_LEVEL) -> str:
+    """An encrypted room owned by `owner`, the bot at `bot_level`, moderation on, `others` joined."""
+    room = await room_with_bot(owner, bot)
+    if bot_level:
+        # Muting changes power levels: let moderators (and the bot) do that.
+        await set_levels(owner, room, {bot.user_id: bot_level}, bot,
+                         events={"m.room.power_levels": 50})
+    reply = await owner.ask(room, "!enable moderation")
+    assert "moderation" in reply.body
+    for member in others:
+        await add_member(owner, room, member, bot)
+    return room
+
+
+async def config(owner: Member, room: str, key: str, value: str) -> None:
+    reply = await owner.ask(room, f"!config moderation {key} {value}")
+    assert "Saved" in reply.body, reply.body
+
+
+def from_bot(bot: RunningBot, member: Member, room: str | None = None) -> list[str]:
+    return [m.body for m in member.received
+            if m.sender == bot.user_id and (room is None or m.room_id == room)]

@@ -1,0 +1,246 @@
+"""The moderation plugin against a real Synapse with real E2EE members."""
+
+from __future__ import annotations
+
+import pytest
+
+from bots.admin import AdminPlugin
+from bots.moderation import ModerationPlugin
+from tests.integration.conftest import room_with_bot
+from tests.integration.moderation_helpers import (
+    config,
+    membership,
+    protected_room,
+    set_levels,
+    state,
+    until,
+)
+
+pytestmark = pytest.mark.integration
+PLUGINS = [AdminPlugin, ModerationPlugin]
+
+
+async def test_commands_check_power_and_act(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner, moderator, target, other = [await make_member() for _ in range(4)]
+    room = await protected_room(owner, bot, moderator, target, other)
+    await set_levels(owner, room, {moderator.user_id: 50})
+
+    # A moderator cannot act on an admin, on themselves or on the bot.
+    refused = await moderator.ask(room, f"!ban {owner.user_id} power grab")
+    assert "equal to or above yours" in refused.body
+    assert await membership(owner, room, owner.user_id) == "join"
+    assert "yourself" in (await moderator.ask(room, f"!kick {moderator.user_id}")).body
+    assert "myself" in (await moderator.ask(room, f"!ban {bot.user_id}")).body
+    assert "not a Matrix user id" in (await moderator.ask(room, "!ban alice")).body
+    # A member cannot use moderators' commands at all.
+    assert "Sorry" in (await target.ask(room, f"!kick {other.user_id}")).body
+
+    muted = await moderator.ask(room, f"!mute {target.user_id}")
+    assert "Muted" in muted.body
+    assert (await state(owner, room, "m.room.power_levels"))["users"][target.user_id] == -1
+    assert "post again" in (await moderator.ask(room, f"!unmute {target.user_id}")).body
+    assert target.user_id not in (await state(owner, room, "m.room.power_levels"))["users"]
+
+    spam = [await target.send(room, f"spam {n}") for n in range(3)]
+    redacted = await moderator.ask(room, f"!redact {target.user_id} 2")
+    assert "Removed 2 message(s)" in redacted.body
+
+    async def last_two_redacted() -> bool:
+        contents = [await owner.client.room_get_event(room, event_id) for event_id in spam]
+        return [bool(c.event.source.get("content")) for c in contents] == [True, False, False]
+
+    await until(last_two_redacted)
+
+    assert "Removed" in (await moderator.ask(room, f"!kick {other.user_id} cool off")).body
+    assert await membership(owner, room, other.user_id) == "leave"
+    assert "Banned" in (await moderator.ask(room, f"!ban {target.user_id} spamming")).body
+    assert await membership(owner, room, target.user_id) == "ban"
+    log = await moderator.ask(room, f"!modlog {target.user_id}")
+    for action in ("ban", "redact", "unmute", "mute"):
+        assert action in log.body
+    assert "spamming" in log.body
+
+
+async def test_bot_without_power_says_so(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner, target = await make_member(), await make_member()
+    room = await protected_room(owner, bot, target, bot_level=0)
+    reply = await owner.ask(room, f"!kick {target.user_id}")
+    assert "I need power level 50 and have 0" in reply.body
+    assert await membership(owner, room, target.user_id) == "join"
+
+
+async def test_ban_all_applies_to_every_protected_room(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner, target, bystander = [await make_member() for _ in range(3)]
+    rooms = [await protected_room(owner, bot, target, bystander) for _ in range(2)]
+    reply = await owner.ask(rooms[0], f"!ban --all {target.user_id} raid account")
+    assert "in 2 room(s)" in reply.body
+    for room in rooms:
+        assert await membership(owner, room, target.user_id) == "ban"
+
+
+async def test_flood_mutes_within_seconds(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner, target = await make_member(), await make_member()
+    room = await protected_room(owner, bot, target)
+    await config(owner, room, "flood_messages", "3")
+    await config(owner, room, "escalation", "[mute]")
+    for n in range(6):
+        await target.send(room, f"message number {n}")
+
+    async def muted() -> bool:
+        levels = await state(owner, room, "m.room.power_levels")
+        return levels.get("users", {}).get(target.user_id) == -1
+
+    await until(muted)
+
+
+async def test_word_list_redacts_encrypted_message_and_warns_by_dm(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner, target = await make_member(), await make_member()
+    room = await protected_room(owner, bot, target)
+    await config(owner, room, "words", "[مدرسة, scam]")
+    fine = await target.send(room, "a normal message")
+    bad = await target.send(room, "اذهب إلى المدرسه")  # any spelling of a listed word
+
+    async def redacted() -> bool:
+        event = await owner.client.room_get_event(room, bad)
+        return not event.event.source.get("content")
+
+    await until(redacted)
+    kept = await owner.client.room_get_event(room, fine)
+    assert kept.event.source.get("content")
+    warning = await target.wait_for(lambda m: m.sender == bot.user_id and "warning" in m.body)
+    assert warning.encrypted and warning.room_id != room
+
+
+async def test_join_wave_closes_the_room_and_raid_off_reopens(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner, regular = await make_member(), await make_member()
+    room = await protected_room(owner, bot, regular)
+    management = await room_with_bot(owner, bot)
+    assert "Reports will arrive" in (await owner.ask(management, "!modroom")).body
+    await owner.client.room_put_state(room, "m.room.join_rules", {"join_rule": "public"})
+    await config(owner, room, "joinwave_joins", "3")
+    raiders = [await make_member() for _ in range(3)]
+    for raider in raiders:
+        await raider.client.join(room)
+
+    async def closed() -> bool:
+        return (await state(owner, room, "m.room.join_rules")).get("join_rule") == "invite"
+
+    await until(closed)
+    alert = await owner.wait_for(lambda m: m.room_id == management and "Raid in" in m.body)
+    assert "3 joins" in alert.body
+    assert "back to what it was" in (await owner.ask(room, "!raid off")).body
+    assert (await state(owner, room, "m.room.join_rules"))["join_rule"] == "public"
+
+
+async def test_policy_list_bans_and_unbans_across_rooms(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner, target, bystander, list_owner = [await make_member() for _ in range(4)]
+    rooms = [await protected_room(owner, bot, target, bystander) for _ in range(2)]
+    # A list room as Draupnir or Mjolnir would publish it: unencrypted, written by someone else.
+    list_room = await list_owner.create_room(invite=[bot.user_id], encrypted=False, name="bans")
+    reply = await owner.ask(rooms[0], f"!policy subscribe {list_room}")
+    assert "Following" in reply.body
+    localpart = target.user_id.split(":")[0]
+    await list_owner.client.room_put_state(
+        list_room, "m.policy.rule.user",
+        {"entity": f"{localpart}*:localhost", "recommendation": "m.ban", "reason": "spam network"},
+        state_key="rule:target")
+    # A malformed rule and an unknown recommendation change nothing.
+    await list_owner.client.room_put_state(
+        list_room, "m.policy.rule.user", {"entity": "*", "recommendation": "m.ban"}, state_key="bad")
+    await list_owner.client.room_put_state(
+        list_room, "m.policy.rule.user",
+        {"entity": bystander.user_id, "recommendation": "org.example.hug"}, state_key="odd")
+
+    async def banned_everywhere() -> bool:
+        return all([await membership(owner, r, target.user_id) == "ban" for r in rooms])
+
+    await until(banned_everywhere)
+    for room in rooms:
+        assert await membership(owner, room, bystander.user_id) == "join"
+    await list_owner.client.room_put_state(list_room, "m.policy.rule.user", {},
+                                           state_key="rule:target")
+
+    async def unbanned_everywhere() -> bool:
+        return all([await membership(owner, r, target.user_id) == "leave" for r in rooms])
+
+    await until(unbanned_everywhere)
+
+
+async def test_unreadable_list_room_is_refused_and_nothing_stored(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner, target, stranger = [await make_member() for _ in range(3)]
+    room = await protected_room(owner, bot, target)
+    private = await stranger.create_room(invite=[], encrypted=False, name="private list")
+    reply = await owner.ask(room, f"!policy subscribe {private}")
+    assert "can't read the list room" in reply.body and "Nothing was changed" in reply.body
+    assert "not a room id" in (await owner.ask(room, "!policy subscribe nonsense")).body
+    assert bot.bot is not None
+    assert await bot.bot.db.fetchall("SELECT * FROM moderation_lists") == []
+
+
+async def test_own_ban_is_published_as_policy_rule(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner, target = await make_member(), await make_member()
+    room = await protected_room(owner, bot, target)
+    our_list = await owner.create_room(invite=[bot.user_id], encrypted=False, name="our bans")
+    await owner.wait_member(our_list, bot.user_id)
+    await set_levels(owner, our_list, {bot.user_id: 50}, bot)
+    assert "will be published" in (await owner.ask(room, f"!policy publish {our_list}")).body
+    await owner.ask(room, f"!ban {target.user_id} harassment")
+    rule = await state(owner, our_list, "m.policy.rule.user", f"rule:{target.user_id}")
+    assert rule == {"entity": target.user_id, "recommendation": "m.ban", "reason": "harassment"}
+    await owner.ask(room, f"!unban {target.user_id}")
+    assert await state(owner, our_list, "m.policy.rule.user", f"rule:{target.user_id}") == {}
+
+
+async def test_report_reaches_moderators_with_excerpt(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner, target, reporter = [await make_member() for _ in range(3)]
+    room = await protected_room(owner, bot, target, reporter)
+    management = await room_with_bot(owner, bot)
+    await owner.ask(management, "!modroom")
+    nasty = await target.send(room, "you are all worthless")
+    command = await reporter.send(room, "!report insulting people",
+                                  **{"m.relates_to": {"m.in_reply_to": {"event_id": nasty}}})
+    report = await owner.wait_for(lambda m: m.room_id == management and "Report from" in m.body)
+    assert report.encrypted
+    assert "you are all worthless" in report.body and reporter.user_id in report.body
+    assert target.user_id in report.body and "insulting people" in report.body
+    assert nasty in report.body  # the link to the message
+    thanks = await reporter.wait_for(lambda m: m.sender == bot.user_id and "report reached" in m.body)
+    assert thanks.room_id != room
+
+    async def command_removed() -> bool:
+        event = await owner.client.room_get_event(room, command)
+        return not event.event.source.get("content")
+
+    await until(command_removed)
+    # A moderator acts from the report with a reaction.
+    await owner.client.room_send(management, "m.reaction", {"m.relates_to": {
+        "rel_type": "m.annotation", "event_id": report.event_id, "key": "🔨"}},
+        ignore_unverified_devices=True)
+
+    async def banned() -> bool:
+        return await membership(owner, room, target.user_id) == "ban"
+
+    await until(banned)
+
+
+async def test_anonymous_report_hides_the_reporter(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner, target, reporter = [await make_member() for _ in range(3)]
+    room = await protected_room(owner, bot, target, reporter)
+    await config(owner, room, "anonymous_reports", "true")
+    management = await room_with_bot(owner, bot)
+    await owner.ask(management, "!modroom")
+    nasty = await target.send(room, "some abuse")
+    await reporter.send(room, "!report", **{"m.relates_to": {"m.in_reply_to": {"event_id": nasty}}})
+    report = await owner.wait_for(lambda m: m.room_id == management and "Report from" in m.body)
+    assert reporter.user_id not in report.body and "anonymous" in report.body
