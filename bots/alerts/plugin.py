@@ -25,7 +25,8 @@ from core.scheduler import Job
 
 log = logging.getLogger(__name__)
 
-ROOM_ID = re.compile(r"![^:\s]+:\S+")
+# Room ids of room version 12 have no server part (`!opaque`); older ones do.
+ROOM_ID = re.compile(r"![^\s:]+(?::\S+)?")
 
 
 class AlertsPlugin(Plugin):
