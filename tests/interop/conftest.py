@@ -7,12 +7,14 @@ when Node or the pinned npm packages are missing, before any Synapse starts.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from core.homeserver import LocalSynapse, RegisteredUser
+from tests.interop.bot_helpers import InteropBot, MakeBot, RegisterUser, SpawnMember
 from tests.interop.member import JsMember, js_member_unavailable
 
 # Unique user names across the session (one Synapse serves every test).
@@ -40,8 +42,6 @@ async def interop_synapse(
         await hs.stop()
 
 
-RegisterUser = Callable[[str], Awaitable[RegisteredUser]]
-
 
 @pytest.fixture
 def register_user(interop_synapse: LocalSynapse) -> RegisterUser:
@@ -53,8 +53,6 @@ def register_user(interop_synapse: LocalSynapse) -> RegisterUser:
 
     return register
 
-
-SpawnMember = Callable[[RegisteredUser], Awaitable[JsMember]]
 
 
 @pytest.fixture
@@ -85,3 +83,35 @@ async def js_member(js_member_ready: None, tmp_path: Path) -> AsyncIterator[Spaw
     finally:
         for member in members:
             await member.close()
+
+
+@pytest.fixture
+async def make_bot(
+    interop_synapse: LocalSynapse, register_user: RegisterUser, tmp_path: Path
+) -> AsyncIterator[MakeBot]:
+    """``await make_bot(cross_signing=True, **crypto)`` -> a started :class:`InteropBot`."""
+    bots: list[InteropBot] = []
+
+    async def factory(*, cross_signing: bool = True, **crypto: Any) -> InteropBot:
+        user = await register_user("bot")
+        secret_dir = tmp_path / user.user_id.split(":")[0].lstrip("@")
+        secret_dir.mkdir()
+        (secret_dir / "password").write_text(user.password)
+        (secret_dir / "passphrase").write_text("interop store passphrase")
+        running = InteropBot(
+            interop_synapse,
+            secret_dir,
+            user.user_id,
+            cross_signing=cross_signing,
+            crypto=crypto,
+            data_dirs=[secret_dir / "data0"],
+        )
+        bots.append(running)
+        await running.start()
+        return running
+
+    try:
+        yield factory
+    finally:
+        for running in bots:
+            await running.stop()

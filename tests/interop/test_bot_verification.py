@@ -23,15 +23,15 @@ import pytest
 from core.crypto.canonical import verify_json
 from core.crypto.sas import SasState
 from core.crypto.verification import Flow, VerificationManager
-from tests.interop.conftest import RegisterUser, SpawnMember
-from tests.interop.member import JsMember, JsMemberError
-from tests.interop.test_bot_interop import (  # noqa: F401 - make_bot is a fixture
+from tests.interop.bot_helpers import (
     WAIT_SECONDS,
     InteropBot,
     MakeBot,
-    make_bot,
+    RegisterUser,
+    SpawnMember,
     strict_member,
 )
+from tests.interop.member import JsMember, JsMemberError
 
 pytestmark = pytest.mark.interop
 
