@@ -136,6 +136,40 @@ async def reset_identity_command(path: Path) -> int:
     return 0
 
 
+async def verify_command(path: Path, action: str, number: int | None) -> int:
+    """List verifications waiting for the operator, or confirm / reject one."""
+    from core.crypto.verification import MIGRATIONS, decide, waiting
+    from core.storage import Database
+
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    db = Database(config.storage.data_dir / "solidarity.db")
+    await db.open()
+    try:
+        await db.migrate("crypto", MIGRATIONS)
+        if action == "list":
+            rows = await waiting(db)
+            if not rows:
+                print("no verification waits for you")
+            for row in rows:
+                print(f"{row['id']}: {row['user_id']} (device {row['device_id']})\n"
+                      f"   emoji:   {row['emoji']}\n   numbers: {row['decimals']}")
+            return 0
+        assert number is not None
+        if not await decide(db, number, action == "confirm"):
+            print(f"verification {number} is not waiting for a decision "
+                  "(see `solidarity verify list`)", file=sys.stderr)
+            return 1
+        print(f"verification {number}: {action}ed; the running bot acts on it within a second")
+        return 0
+    finally:
+        await db.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="solidarity", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -148,6 +182,15 @@ def main(argv: list[str] | None = None) -> int:
     reset = identity_actions.add_parser("reset", help="replace it (asks for confirmation)")
     reset.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
     reset.add_argument("--yes", action="store_true", help="do not ask (scripts only)")
+    verify = commands.add_parser("verify", help="members' verifications waiting for you")
+    verify_actions = verify.add_subparsers(dest="action", required=True)
+    for name, text in (("list", "show them with their emoji"),
+                       ("confirm", "the member sees the same emoji"),
+                       ("reject", "the member sees other emoji")):
+        verify_action = verify_actions.add_parser(name, help=text)
+        verify_action.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
+        if name != "list":
+            verify_action.add_argument("number", type=int)
     check = commands.add_parser("check-config", help="validate a config file")
     check.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
     demo = commands.add_parser("demo", help="a throwaway local homeserver with the bot")
@@ -165,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             print("Nothing changed.")
             return 1
         return asyncio.run(reset_identity_command(args.config))
+    if args.command == "verify":
+        return asyncio.run(verify_command(args.config, args.action, getattr(args, "number", None)))
     from core.demo import run_demo
 
     setup_logging("WARNING")

@@ -40,6 +40,8 @@ __all__ = [
     "Flow",
     "VerificationManager",
     "VerificationTransport",
+    "decide",
+    "waiting",
 ]
 
 log = logging.getLogger(__name__)
@@ -494,12 +496,29 @@ class VerificationManager:
 
     async def decide(self, row_id: int, confirm: bool) -> bool:
         """Record the operator's decision for a waiting verification; False if none waits."""
-        changed = await self.db.execute(
-            "UPDATE crypto_verifications SET decision = ? WHERE id = ? AND state = 'waiting' "
-            "AND decision IS NULL",
-            ("confirm" if confirm else "reject", row_id),
-        )
-        return changed > 0
+        return await decide(self.db, row_id, confirm)
+
+
+async def decide(db: Database, row_id: int, confirm: bool) -> bool:
+    """Record the operator's decision (the running bot acts on it within a second).
+
+    False if no verification with that number waits for a decision.
+    """
+    changed = await db.execute(
+        "UPDATE crypto_verifications SET decision = ? WHERE id = ? AND state = 'waiting' "
+        "AND decision IS NULL",
+        ("confirm" if confirm else "reject", row_id),
+    )
+    return changed > 0
+
+
+async def waiting(db: Database) -> list[dict[str, Any]]:
+    """Verifications waiting for the operator: id, user, device, emoji, numbers."""
+    rows = await db.fetchall(
+        "SELECT id, user_id, device_id, emoji, decimals, decision, created_at "
+        "FROM crypto_verifications WHERE state = 'waiting' ORDER BY id"
+    )
+    return [dict(row) for row in rows]
 
 
 def _short(flow_id: str) -> str:

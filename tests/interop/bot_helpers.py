@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import yaml
 
 from bots.admin import AdminPlugin
 from core.bot import Bot
@@ -58,7 +59,16 @@ class InteropBot:
         return self.data_dirs[-1]
 
     def config(self) -> Config:
-        return Config.model_validate({
+        return Config.model_validate(self.config_data())
+
+    def config_file(self) -> Path:
+        """The configuration as an operator's YAML file (for CLI commands)."""
+        path = self.secret_dir / "config.yaml"
+        path.write_text(yaml.safe_dump(self.config_data()), encoding="utf-8")
+        return path
+
+    def config_data(self) -> dict[str, Any]:
+        return ({
             "matrix": {
                 "homeserver": self.synapse.url,
                 "user_id": self.user_id,

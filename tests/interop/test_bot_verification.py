@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from core.cli import verify_command
 from core.crypto.canonical import verify_json
 from core.crypto.sas import SasState
 from core.crypto.verification import Flow, VerificationManager
@@ -211,7 +212,8 @@ async def test_member_sees_different_emoji(
 
 
 async def test_operator_confirms_and_rejects(
-    register_user: RegisterUser, js_member: SpawnMember, make_bot: MakeBot
+    register_user: RegisterUser, js_member: SpawnMember, make_bot: MakeBot,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     bot = await make_bot(verification="operator")
     alice, _ = await strict_member(register_user, js_member, "alice")
@@ -230,8 +232,15 @@ async def test_operator_confirms_and_rejects(
     await asyncio.sleep(0.5)
     assert not confirming.done()  # the member waits for the bot's MAC
     assert flow.row_id is not None
-    assert await manager(bot).decide(flow.row_id, confirm=True)
-    assert not await manager(bot).decide(flow.row_id, confirm=True)  # decided once
+    # The operator: `solidarity verify list`, then `solidarity verify confirm <n>`.
+    config = bot.config_file()
+    capsys.readouterr()
+    assert await verify_command(config, "list", None) == 0
+    listed = capsys.readouterr().out
+    assert f"{flow.row_id}: {alice.user_id}" in listed
+    assert " ".join(f"{symbol} {name}" for symbol, name in flow.sas.emoji) in listed
+    assert await verify_command(config, "confirm", flow.row_id) == 0
+    assert await verify_command(config, "confirm", flow.row_id) == 1  # decided once
     assert (await confirming)["phase"] == "Done"
     assert (await alice.wait_user_verified(bot.user_id))["cross_signing_verified"] is True
     assert await bot_signed_master_key(bot, alice.user_id)
@@ -243,7 +252,7 @@ async def test_operator_confirms_and_rejects(
     confirming = asyncio.create_task(bob.verify_confirm(request["verification"]))
     flow = await waiting_flow(bot, bob.user_id)
     assert flow.row_id is not None
-    assert await manager(bot).decide(flow.row_id, confirm=False)
+    assert await verify_command(config, "reject", flow.row_id) == 0
     with pytest.raises(JsMemberError) as cancelled:
         await confirming
     assert cancelled.value.code == "cancelled"
