@@ -93,15 +93,16 @@ class ResourcesPlugin(Plugin):
     async def _answer_room(self, ctx: Context) -> str | None:
         """Where a lookup's answer goes, or None after telling the member it was refused."""
         dms = getattr(self.runtime, "dms", None)
-        in_dm = dms is not None and dms.is_dm(ctx.room_id)
-        if self._settings(ctx).answer_by_dm and dms is not None and not in_dm:
+        private = ctx.encrypted_room and dms is not None and dms.is_dm(ctx.room_id)
+        if self._settings(ctx).answer_by_dm and dms is not None and not private:
             try:
                 room_id: str = await dms.room_for(ctx.sender)
             except ActionError:
                 await ctx.reply(ctx.t("dm_failed"))
                 return None
-            await ctx.reply(ctx.t("sent_by_dm"))
-            return room_id
+            if room_id != ctx.room_id:
+                await ctx.reply(ctx.t("sent_by_dm"))
+                return room_id
         if not ctx.encrypted_room:
             await ctx.reply(ctx.t("lookup_unencrypted"))
             return None

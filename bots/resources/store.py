@@ -2,7 +2,8 @@
 
 Entries keep their validated model as JSON plus the normalised text the FTS5 index reads
 (external content, kept in step by triggers, so a write is one statement and cannot leave the
-index half-updated). A second FTS5 table holds the vocabulary as trigrams for typo correction.
+index half-updated; one update trigger, because SQLite runs separate triggers newest first and the
+index must drop the old row before it takes the new one). A second FTS5 table holds the vocabulary as trigrams for typo correction.
 """
 
 from __future__ import annotations
@@ -47,15 +48,13 @@ MIGRATIONS = [
             INSERT INTO resources_fts (rowid, fts_title, fts_body, fts_tags)
                 VALUES (new.id, new.fts_title, new.fts_body, new.fts_tags);
         END;
-        CREATE TRIGGER resources_fts_update_old AFTER UPDATE ON resources_entries
-            WHEN old.status != 'removed' BEGIN
+        CREATE TRIGGER resources_fts_update AFTER UPDATE ON resources_entries BEGIN
             INSERT INTO resources_fts (resources_fts, rowid, fts_title, fts_body, fts_tags)
-                VALUES ('delete', old.id, old.fts_title, old.fts_body, old.fts_tags);
-        END;
-        CREATE TRIGGER resources_fts_update_new AFTER UPDATE ON resources_entries
-            WHEN new.status != 'removed' BEGIN
+                SELECT 'delete', old.id, old.fts_title, old.fts_body, old.fts_tags
+                WHERE old.status != 'removed';
             INSERT INTO resources_fts (rowid, fts_title, fts_body, fts_tags)
-                VALUES (new.id, new.fts_title, new.fts_body, new.fts_tags);
+                SELECT new.id, new.fts_title, new.fts_body, new.fts_tags
+                WHERE new.status != 'removed';
         END;
         CREATE TRIGGER resources_fts_delete AFTER DELETE ON resources_entries
             WHEN old.status != 'removed' BEGIN

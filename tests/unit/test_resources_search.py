@@ -142,6 +142,17 @@ async def test_removed_entries_are_not_found(directory: Directory) -> None:
     assert await titles(directory, "berlin") == ["Berlin again"]
 
 
+async def test_edited_entry_is_found_by_its_new_fields(directory: Directory) -> None:
+    [hit] = (await directory.search(parse_query("berlin"), now=NOW, stale_after_days=365)).hits
+    edited = hit.resource.model_copy(update={"countries": ["DE", "GR"], "title": "Athens housing"})
+    await directory.save(edited, NOW)
+    assert await titles(directory, "housing country:GR") == ["Athens housing"]
+    assert await titles(directory, "athens") == ["Athens housing"]
+    assert await titles(directory, "berlin") == []
+    # The unchanged words are still indexed exactly once.
+    assert await titles(directory, "transit") == ["Athens housing"]
+
+
 async def test_duplicate_url_refused(directory: Directory) -> None:
     with pytest.raises(DuplicateUrl):
         await directory.add(entry("Copy", "https://www.crisis.example.org/"), NOW)

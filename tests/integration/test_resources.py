@@ -1,0 +1,259 @@
+"""The resource directory through a real Synapse and real E2EE members."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from typing import Any
+
+import pytest
+
+from bots.admin import AdminPlugin
+from bots.resources import ResourcesPlugin
+from bots.resources.model import Resource
+from core.matrix.member import Member
+from tests.integration.conftest import RunningBot, room_with_bot
+
+pytestmark = pytest.mark.integration
+
+PLUGINS = [AdminPlugin, ResourcesPlugin]
+
+
+def plugin_of(bot: RunningBot) -> ResourcesPlugin:
+    assert bot.bot is not None
+    plugin = bot.bot.runtime.plugins["resources"]
+    assert isinstance(plugin, ResourcesPlugin)
+    return plugin
+
+
+async def seed(bot: RunningBot, *entries: dict[str, Any]) -> list[int]:
+    plugin = plugin_of(bot)
+    today = dt.datetime.fromtimestamp(plugin.runtime.clock.now(), dt.UTC).date()
+    ids = []
+    for fields in entries:
+        data = {"categories": ["community"], "countries": ["global"], "languages": ["en"],
+                "verified_at": today, "verified_by": "@curator:localhost", **fields}
+        ids.append(await plugin.directory.add(Resource.model_validate(data), plugin.runtime.clock.now()))
+    return ids
+
+
+def entry_ids(body: str) -> list[int]:
+    return [int(found) for found in re.findall(r"#(\d+) ", body)]
+
+
+async def entries_count(bot: RunningBot) -> int:
+    row = await plugin_of(bot).runtime.db.fetchone("SELECT COUNT(*) AS n FROM resources_entries")
+    assert row is not None
+    return int(row["n"])
+
+
+async def invite(owner: Member, guest: Member, room: str) -> None:
+    await owner.client.room_invite(room, guest.user_id)
+    await guest.wait_member(room, guest.user_id)
+    await owner.wait_member(room, guest.user_id)
+
+
+async def test_arabic_search_with_and_without_diacritics(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    member = await make_member()
+    room = await room_with_bot(member, bot)
+    [arabic, _other] = await seed(
+        bot,
+        {"title": "Mental health line", "url": "https://mh.example.org", "summary": "Support by phone",
+         "categories": ["mental_health"], "languages": ["ar", "en"],
+         "translations": {"ar": {"title": "خط الصحة النفسية", "summary": "دعم نفسي بالهاتف"}}},
+        {"title": "Housing desk", "url": "https://housing.example.org", "categories": ["housing"]},
+    )
+    plain = await member.ask(room, "!find صحة نفسية")
+    marked = await member.ask(room, "!find صِحَّة نَفْسِيَّة")
+    assert entry_ids(plain.body) == entry_ids(marked.body) == [arabic]
+    assert "Mental health line" in plain.body  # the member reads English
+    await member.ask(room, "!language ar")
+    in_arabic = await member.ask(room, "!find mental")
+    assert "خط الصحة النفسية" in in_arabic.body
+    assert "دعم نفسي بالهاتف" in in_arabic.body
+
+
+async def test_filters_paging_and_typos(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    member = await make_member()
+    room = await room_with_bot(member, bot)
+    turkish = await seed(bot, *(
+        {"title": f"Legal aid {n}", "url": f"https://legal{n}.example.org", "categories": ["legal"],
+         "countries": ["TR"]} for n in range(5)
+    ))
+    german = await seed(bot, {"title": "Legal aid Berlin", "url": "https://berlin.example.org",
+                              "categories": ["legal"], "countries": ["DE"]})
+    first = await member.ask(room, "!find legal aid country:TR")
+    assert "1–3 of 5" in first.body
+    assert set(entry_ids(first.body)) <= set(turkish)
+    second = await member.ask(room, "!more")
+    assert "4–5 of 5" in second.body
+    assert set(entry_ids(first.body) + entry_ids(second.body)) == set(turkish)
+    done = await member.ask(room, "!more")
+    assert "No more results" in done.body
+    berlin = await member.ask(room, "!find category:legal country:de")
+    assert entry_ids(berlin.body) == german
+    typo = await member.ask(room, "!find berlni")
+    assert "closest" in typo.body and entry_ids(typo.body) == german
+    unknown = await member.ask(room, "!find legal country:Turky")
+    assert "Did you mean" in unknown.body and "TR" in unknown.body
+    wrong_category = await member.ask(room, "!find x category:helth")
+    assert "health" in wrong_category.body
+
+
+async def test_fts_syntax_in_a_query_gets_an_answer(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    member = await make_member()
+    room = await room_with_bot(member, bot)
+    await seed(bot, {"title": "Crisis line", "url": "https://crisis.example.org"})
+    for text in ['!find "unclosed NEAR(crisis *', "!find crisis) OR (", "!find ***", "!find"]:
+        reply = await member.ask(room, text)
+        assert "something went wrong" not in reply.body
+    empty = await member.ask(room, "!find")
+    assert "What are you looking for" in empty.body
+    found = await member.ask(room, '!find "crisis" AND NOT')
+    assert "Crisis line" in found.body
+
+
+async def test_curators_add_edit_verify_remove(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    guest = await make_member()
+    room = await room_with_bot(owner, bot)
+    await invite(owner, guest, room)
+    refused = await guest.ask(room, "!resource add title=X url=https://x.example.org")
+    assert "Only curators" in refused.body
+    bad = await owner.ask(
+        room, '!resource add title="Rainbow Aid" url=notaurl categories=legal countries=TR languages=en'
+    )
+    assert "Nothing was saved" in bad.body and "https://" in bad.body
+    wrong = await owner.ask(
+        room, '!resource add title="Rainbow Aid" url=https://rainbow.example.org categories=lgal '
+        "countries=TR languages=en"
+    )
+    assert "did you mean legal" in wrong.body
+    assert await entries_count(bot) == 0
+    added = await owner.ask(
+        room, '!resource add title="Rainbow Aid" url=https://rainbow.example.org categories=legal '
+        'countries=TR languages=en,ar summary="Lawyers for queer refugees" title.ar="مساعدة قوس قزح"'
+    )
+    [new_id] = [int(n) for n in re.findall(r"#(\d+)", added.body)]
+    duplicate = await owner.ask(
+        room, "!resource add title=Again url=https://www.rainbow.example.org/ categories=legal "
+        "countries=TR languages=en"
+    )
+    assert f"#{new_id}" in duplicate.body and await entries_count(bot) == 1
+    found = await guest.ask(room, "!find queer refugees")
+    assert entry_ids(found.body) == [new_id]
+    edited = await owner.ask(room, f"!resource edit {new_id} countries=TR,GR")
+    assert "updated" in edited.body
+    greece = await guest.ask(room, "!find lawyers country:GR")
+    assert entry_ids(greece.body) == [new_id]
+    shown = await guest.ask(room, f"!resource {new_id}")
+    assert "rainbow.example.org" in shown.body and "verified" in shown.body
+    verified = await owner.ask(room, f"!resource verify {new_id}")
+    assert "verified today" in verified.body
+    removed = await owner.ask(room, f"!resource remove {new_id}")
+    assert "removed" in removed.body
+    gone = await guest.ask(room, "!find queer refugees")
+    assert "Nothing found" in gone.body
+
+
+async def test_stale_entries_marked_and_listed(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    room = await room_with_bot(owner, bot)
+    old = dt.date(2020, 1, 1)
+    [stale_id, _fresh] = await seed(
+        bot,
+        {"title": "Old shelter", "url": "https://old.example.org", "verified_at": old},
+        {"title": "New shelter", "url": "https://new.example.org"},
+    )
+    found = await owner.ask(room, "!find shelter")
+    assert "not verified since 2020-01-01" in found.body
+    listing = await owner.ask(room, "!resource stale")
+    assert entry_ids(listing.body) == [stale_id]
+    await owner.ask(room, "!config resources stale_after_days 3000")
+    assert "Every entry was verified" in (await owner.ask(room, "!resource stale")).body
+
+
+async def test_guided_add(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    room = await room_with_bot(owner, bot)
+    assert "Name of the organization" in (await owner.ask(room, "!resource add")).body
+    assert "website" in (await owner.ask(room, "Queer Health Clinic")).body
+    again = await owner.ask(room, "clinic.example")
+    assert "try again" in again.body
+    await owner.ask(room, "https://clinic.example.org")
+    await owner.ask(room, "health")
+    await owner.ask(room, "LB")
+    await owner.ask(room, "ar, en")
+    await owner.ask(room, "Free, confidential care")
+    await owner.ask(room, "skip")
+    await owner.ask(room, "عيادة صحية")
+    done = await owner.ask(room, "skip")
+    assert "Added entry" in done.body
+    found = await owner.ask(room, "!find confidential care country:LB")
+    assert "Queer Health Clinic" in found.body
+
+
+async def test_suggestion_approved_by_reaction_appears_in_search(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    guest = await make_member()
+    room = await room_with_bot(owner, bot)
+    curators = await room_with_bot(owner, bot)
+    await invite(owner, guest, room)
+    await owner.ask(room, f"!config resources curators_room {curators}")
+    thanks = await guest.ask(room, "!suggest https://izmir-queer.example.org Queer refugee support in Izmir")
+    assert "went to the curators" in thanks.body
+    post = await owner.wait_for(
+        lambda m: m.room_id == curators and "izmir-queer.example.org" in m.body, 30
+    )
+    # A reaction from someone who is not a curator there is ignored: the guest is not in that room,
+    # and unknown reactions do nothing.
+    await owner.client.room_send(
+        curators, "m.reaction",
+        {"m.relates_to": {"rel_type": "m.annotation", "event_id": post.event_id, "key": "✅"}},
+        ignore_unverified_devices=True,
+    )
+    approved = await owner.wait_for(lambda m: m.room_id == curators and "Added as entry" in m.body, 30)
+    [new_id] = [int(n) for n in re.findall(r"#(\d+)", approved.body)]
+    found = await guest.ask(room, "!find queer refugee izmir")
+    assert entry_ids(found.body)[0] == new_id
+    assert "izmir-queer.example.org" in found.body
+
+
+async def test_lookup_refused_in_unencrypted_room_or_answered_by_dm(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS, require_encryption=False)
+    member = await make_member()
+    room = await room_with_bot(member, bot, encrypted=False)
+    await seed(bot, {"title": "Crisis line", "url": "https://crisis.example.org"})
+    refused = await member.ask(room, "!find crisis")
+    assert "not end-to-end encrypted" in refused.body
+    assert "Crisis line" not in refused.body
+    assert "Crisis line" not in (await member.ask(room, "!resource 1")).body
+    await member.ask(room, "!config resources answer_by_dm true")
+    pointer = await member.ask(room, "!find crisis")
+    assert "I sent you the answer" in pointer.body
+    answer = await member.wait_for(lambda m: m.room_id != room and "Crisis line" in m.body, 30)
+    assert answer.encrypted
+    assert not any("Crisis line" in m.body for m in member.received if m.room_id == room)
+
+
+async def test_categories_and_countries(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    member = await make_member()
+    room = await room_with_bot(member, bot)
+    await seed(bot, {"title": "A", "url": "https://a.example.org", "categories": ["legal"],
+                     "countries": ["TR", "SY"]})
+    categories = await member.ask(room, "!categories")
+    assert "legal" in categories.body and "mental health" in categories.body
+    countries = await member.ask(room, "!countries")
+    assert "Türkiye (TR): 1" in countries.body and "(SY): 1" in countries.body
+    await member.ask(room, "!language ar")
+    assert "تركيا" in (await member.ask(room, "!countries")).body
+    await asyncio.sleep(0)
