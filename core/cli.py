@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import importlib.util
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from core.config import (
@@ -170,6 +173,36 @@ async def verify_command(path: Path, action: str, number: int | None) -> int:
         await db.close()
 
 
+PluginCommand = Callable[[argparse.Namespace], int]
+
+
+def add_plugin_commands(commands: argparse._SubParsersAction) -> dict[str, PluginCommand]:  # type: ignore[type-arg]
+    """Operator commands offered by plugins: `solidarity <plugin> ...`.
+
+    A plugin package offers them with a `cli` module next to its plugin, holding
+    `register(parser) -> handler`: it adds its arguments to `parser` and returns the function
+    that runs the parsed command and returns the exit code. Core names no plugin.
+    """
+    handlers: dict[str, PluginCommand] = {}
+    try:
+        plugins = discover_plugins()
+    except Exception as exc:  # a broken plugin must not take the core commands down with it
+        print(f"plugin commands unavailable: {type(exc).__name__} while loading plugins",
+              file=sys.stderr)
+        return handlers
+    for plugin in plugins:
+        package = plugin.__module__.rsplit(".", 1)[0]
+        if package == plugin.__module__ or importlib.util.find_spec(f"{package}.cli") is None:
+            continue
+        module = importlib.import_module(f"{package}.cli")
+        register = getattr(module, "register", None)
+        if register is None or plugin.name in commands.choices:
+            continue
+        parser = commands.add_parser(plugin.name, help=f"{plugin.name} plugin tools")
+        handlers[plugin.name] = register(parser)
+    return handlers
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="solidarity", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -198,7 +231,10 @@ def main(argv: list[str] | None = None) -> int:
                       help="drive a scripted member, print the transcript and exit")
     demo.add_argument("--data-dir", type=Path, default=None,
                       help="where the demo keeps its homeserver and bot (default: a temp dir)")
+    plugin_commands = add_plugin_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in plugin_commands:
+        return plugin_commands[args.command](args)
     if args.command == "check-config":
         return check_config(args.config)
     if args.command == "run":

@@ -3,7 +3,8 @@
 Entries keep their validated model as JSON plus the normalised text the FTS5 index reads
 (external content, kept in step by triggers, so a write is one statement and cannot leave the
 index half-updated; one update trigger, because SQLite runs separate triggers newest first and the
-index must drop the old row before it takes the new one). A second FTS5 table holds the vocabulary as trigrams for typo correction.
+index must drop the old row before it takes the new one). A second FTS5 table holds the
+vocabulary as trigrams for typo correction.
 """
 
 from __future__ import annotations
