@@ -303,10 +303,24 @@ class AlertsPlugin(Plugin):
 
     # -- jobs --------------------------------------------------------------------
 
+    async def _not_synced_yet(self, job: Job) -> bool:
+        """Before the first sync the bot knows no rooms: run the job again shortly.
+
+        Jobs due at start fire before the first sync; an alert sent then
+        would find no room to go to, and edits no room to edit in.
+        """
+        if self.runtime.actions.joined_rooms():
+            return False
+        await self.runtime.scheduler.schedule(OWNER, job.kind, self.runtime.clock.now() + 1,
+                                              job.payload, job_id=job.id)
+        return True
+
     async def _scheduled_send(self, job: Job) -> None:
         alert = await self.store.alert(str(job.payload.get("alert_id", "")))
         if alert is None or alert.state != SCHEDULED:
             return  # cancelled meanwhile, or a rerun after it started: nothing twice
+        if await self._not_synced_yet(job):
+            return
         language = self.runtime.languages.for_reader(alert.author, None)
         room = self.global_settings().organizers_room
         if room is None:
@@ -319,6 +333,8 @@ class AlertsPlugin(Plugin):
         await self.fanout.remind(str(job.payload.get("alert_id", "")))
 
     async def _catch_up(self, job: Job) -> None:
+        if await self._not_synced_yet(job):
+            return
         for alert in await self.store.in_state(SCHEDULED):
             pending = {j.id for j in await self.runtime.scheduler.pending(OWNER, "send")}
             if f"alerts-send-{alert.id}" not in pending and alert.due_at is not None:

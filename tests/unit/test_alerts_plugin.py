@@ -501,3 +501,71 @@ async def test_reminder_goes_only_to_rooms_without_acknowledgement(tmp_path: Pat
             alerts_in(h, silent)[0].event_id
     finally:
         await close(h)
+
+
+async def test_urgent_alert_mentions_the_room_only_where_the_bot_may(harness: Harness) -> None:
+    h = harness
+    powerful, plain_room = network(h, 2)
+    h.hs.levels[(powerful, BOT)] = 50
+    preview = await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert --urgent Leave now")
+    assert "URGENT" in preview
+    await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+    await h.delivered()
+    [loud] = alerts_in(h, powerful)
+    [quiet] = alerts_in(h, plain_room)
+    assert loud.content["msgtype"] == quiet.content["msgtype"] == "m.text"
+    assert loud.content["body"].startswith("@room") and loud.content["m.mentions"] == {"room": True}
+    assert "@room" not in quiet.content["body"] and quiet.content["m.mentions"] == {}
+
+
+async def test_organizers_see_every_tag_members_only_their_rooms(harness: Harness) -> None:
+    h = harness
+    first, second = network(h, 2)
+    h.hs.names[first] = "Damascus"
+    await tag(h, first, "syria")
+    await tag(h, second, "legal")
+    listing = await h.say(ORGANIZERS_ROOM, ORGANIZER, "!network tags")
+    assert "syria" in listing and "legal" in listing and "Damascus" in listing
+    assert "legal" not in await h.say(first, "@admin0:x", "!network tags")
+    assert "removed" in await h.say(first, "@admin0:x", "!network untag syria")
+    assert "no tags" in await h.say(first, "@admin0:x", "!network tags")
+    # Unknown tags are refused to members without listing the network's tags.
+    refusal = await h.say(second, "@m1:x", "!subscribe alerts atlantis")
+    assert "atlantis" in refusal and "legal" not in refusal
+
+
+async def test_results_missed_by_a_crash_are_taken_in_at_start(harness: Harness) -> None:
+    """The outbox delivered, but the process died before the plugin recorded it."""
+    h = harness
+    rooms = network(h, 3)
+    await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert Assemble at noon")
+    await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+    await h.delivered()
+    alert_id = (await h.runtime.db.fetchone("SELECT id FROM alerts_alerts"))["id"]  # type: ignore[index]
+    await h.runtime.db.execute("UPDATE alerts_deliveries SET state = 'queued', event_id = NULL")
+    await h.runtime.db.execute("UPDATE alerts_alerts SET state = 'sending'")
+    await h.plugin.fanout.catch_up()
+    deliveries = await h.plugin.store.deliveries(alert_id)
+    assert {d.state for d in deliveries} == {"sent"}
+    assert {d.event_id for d in deliveries} == {alerts_in(h, room)[0].event_id for room in rooms}
+    alert = await h.plugin.store.alert(alert_id)
+    assert alert is not None and alert.state == "done"
+    assert all(len(alerts_in(h, room)) == 1 for room in rooms)
+
+
+async def test_a_due_alert_waits_for_the_first_sync(harness: Harness) -> None:
+    h = harness
+    [room] = network(h, 1)
+    await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert at +5m Curfew at ten")
+    await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+    rooms, h.hs.members_of = h.hs.members_of, {}  # a fresh start: no room known yet
+    await h.clock.advance(600)
+    await h.runtime.scheduler.run_due()
+    alert = (await h.plugin.store.recent(1))[0]
+    assert alert.state == "scheduled"
+    h.hs.members_of = rooms
+    await h.clock.advance(2)
+    await h.runtime.scheduler.run_due()
+    await h.delivered()
+    [message] = alerts_in(h, room)
+    assert "Curfew at ten" in message.content["body"]
