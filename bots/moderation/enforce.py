@@ -100,18 +100,18 @@ class Enforcer:
             return "target_is_bot", {}
         if actor is not None and target == actor:
             return "target_is_self", {}
-        target_level = self.level(room_id, target)
         bot_level = self.level(room_id, self.bot)
-        if action not in ("unban",):
+        needed = required_level(action, levels)
+        if bot_level < needed:
+            return "bot_lacks_power", {"needed": needed, "have": bot_level}
+        if action != "unban":
+            target_level = self.level(room_id, target)
             own = self.level(room_id, actor) if actor is not None else 0
             authority = max(own, actor_level if actor_level is not None else own)
             if actor is not None and target_level >= authority:
                 return "target_too_powerful", {"level": target_level}
             if target_level >= bot_level:
                 return "target_above_bot", {"level": target_level}
-        needed = required_level(action, levels)
-        if bot_level < needed:
-            return "bot_lacks_power", {"needed": needed, "have": bot_level}
         return None
 
     async def act(self, room_id: str, action: str, target: str, *, actor: str | None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -52,6 +53,13 @@ def valid_user(user_id: str) -> bool:
     return len(user_id) <= 255 and MATRIX_USER.fullmatch(user_id) is not None
 
 
+def valid_room(room: str) -> bool:
+    """A room id (`!opaque`, with `:server` before room version 12) or an alias `#name:server`."""
+    if len(room) > 255 or any(c.isspace() for c in room) or len(room) < 2:
+        return False
+    return room[0] == "!" or (room[0] == "#" and ":" in room[2:])
+
+
 class ModerationPlugin(Plugin):
     """Network-wide moderation for encrypted rooms: act once, apply everywhere."""
 
@@ -87,8 +95,15 @@ class ModerationPlugin(Plugin):
     def _settings(self, ctx: Context) -> ModerationSettings:
         return ctx.settings  # type: ignore[return-value]
 
-    async def _act_everywhere(self, ctx: Context, action: str, target: str, rest: str,
-                              **options: Any) -> tuple[str, list[Outcome]] | None:
+    async def _act_everywhere(
+        self, ctx: Context, action: str, target: str, rest: str,
+        then: Callable[[Context, str, str], Awaitable[str]] | None = None, **options: Any,
+    ) -> list[Outcome] | None:
+        """Act in this room (or every protected room with --all) and answer once.
+
+        `then(ctx, user, reason)` runs when something was done, before the
+        answer, and returns a line to add (publishing to our policy list).
+        """
         user, everywhere, reason = split_target(target, rest)
         if not valid_user(user):
             await ctx.reply(ctx.t("bad_user", user=user[:80]))
@@ -107,17 +122,18 @@ class ModerationPlugin(Plugin):
             outcomes.append(outcome)
             if outcome.problem in ("target_is_self", "target_is_bot"):
                 break  # the same in every room: say it once
-        await self._report_outcomes(ctx, action, user, outcomes)
         done = [o for o in outcomes if o.done]
+        extra = await then(ctx, user, reason) if then is not None and done else ""
+        await self._report_outcomes(ctx, action, user, outcomes, extra)
         if done:
             await self.network.post(
                 self.network.modlog_room(), "log_command", seed=f"cmd/{ctx.event.event_id}",
                 actor=ctx.sender, action=Trusted(action), user=user, count=len(done),
                 reason=reason or "-")
-        return reason, outcomes
+        return outcomes
 
     async def _report_outcomes(self, ctx: Context, action: str, user: str,
-                               outcomes: list[Outcome]) -> None:
+                               outcomes: list[Outcome], extra: str) -> None:
         done = [o for o in outcomes if o.done]
         lines = []
         if done:
@@ -135,25 +151,19 @@ class ModerationPlugin(Plugin):
             else:
                 lines.append(ctx.t("room_problem", room=self.network.room_label(outcome.room_id),
                                    problem=Trusted(problem)))
+        if extra:
+            lines.append(extra)
         await ctx.reply("\n".join(lines))
 
     # -- moderators' commands -------------------------------------------
 
     @command("ban", help="help_ban", min_role=Role.MODERATOR)
     async def ban(self, ctx: Context, user: str, *, reason: str = "") -> None:
-        result = await self._act_everywhere(ctx, "ban", user, reason)
-        if result is None or not any(o.done for o in result[1]):
-            return
-        target, _, why = split_target(user, reason)
-        await self._publish(ctx, target, why)
+        await self._act_everywhere(ctx, "ban", user, reason, then=self._publish)
 
     @command("unban", help="help_unban", min_role=Role.MODERATOR)
     async def unban(self, ctx: Context, user: str, *, reason: str = "") -> None:
-        result = await self._act_everywhere(ctx, "unban", user, reason)
-        if result is None or not any(o.done for o in result[1]):
-            return
-        target, _, _ = split_target(user, reason)
-        await self._unpublish(target)
+        await self._act_everywhere(ctx, "unban", user, reason, then=self._unpublish)
 
     @command("kick", help="help_kick", min_role=Role.MODERATOR)
     async def kick(self, ctx: Context, user: str, *, reason: str = "") -> None:
@@ -267,7 +277,7 @@ class ModerationPlugin(Plugin):
         if what == "list":
             await self._policy_status(ctx)
             return
-        if room is None or room[:1] not in ("!", "#") or ":" not in room or len(room) > 255:
+        if room is None or not valid_room(room):
             await ctx.reply(ctx.t("bad_room", room=(room or "")[:80]))
             return
         if what == "subscribe":
@@ -335,28 +345,32 @@ class ModerationPlugin(Plugin):
                      else ctx.t("own_list_none"))
         await ctx.reply("\n".join(lines))
 
-    async def _publish(self, ctx: Context, user: str, reason: str) -> None:
+    async def _publish(self, ctx: Context, user: str, reason: str) -> str:
+        """Publish the ban to our list as an m.policy.rule.user event, so others can follow it."""
         own = self.network.own_list()
         if not own or not self.network.defaults().publish_bans:
-            return
+            return ""
         content = {"entity": user, "recommendation": "m.ban", "reason": reason}
         try:
             await self.runtime.actions.send_state(own, "m.policy.rule.user", content,
                                                   state_key=f"rule:{user}")
         except ActionError as error:
-            await ctx.reply(ctx.t("publish_failed", why=Trusted(error.reason[:120])))
+            return ctx.t("publish_failed", why=Trusted(error.reason[:120]))
+        return ctx.t("published", room=self.network.room_label(own))
 
-    async def _unpublish(self, user: str) -> None:
+    async def _unpublish(self, ctx: Context, user: str, reason: str) -> str:
         own = self.network.own_list()
         if not own:
-            return
+            return ""
         try:
             current = await self.runtime.actions.get_state(own, "m.policy.rule.user", f"rule:{user}")
-            if current:
-                await self.runtime.actions.send_state(own, "m.policy.rule.user", {},
-                                                      state_key=f"rule:{user}")
+            if not current:
+                return ""
+            await self.runtime.actions.send_state(own, "m.policy.rule.user", {},
+                                                  state_key=f"rule:{user}")
         except ActionError as error:
-            log.warning("removing a published rule failed (%s)", error.reason[:80])
+            return ctx.t("publish_failed", why=Trusted(error.reason[:120]))
+        return ctx.t("unpublished", room=self.network.room_label(own))
 
     async def _poll_job(self, job: Job) -> None:
         try:

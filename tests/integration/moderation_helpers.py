@@ -87,3 +87,12 @@ async def config(owner: Member, room: str, key: str, value: str) -> None:
 def from_bot(bot: RunningBot, member: Member, room: str | None = None) -> list[str]:
     return [m.body for m in member.received
             if m.sender == bot.user_id and (room is None or m.room_id == room)]
+
+
+async def management_room(owner: Member, bot: RunningBot) -> str:
+    """The moderators' encrypted room, where reports and raid alerts arrive."""
+    room = await room_with_bot(owner, bot)
+    await owner.ask(room, "!enable moderation")
+    reply = await owner.ask(room, "!modroom")
+    assert "Reports will arrive" in reply.body, reply.body
+    return room

@@ -6,9 +6,9 @@ import pytest
 
 from bots.admin import AdminPlugin
 from bots.moderation import ModerationPlugin
-from tests.integration.conftest import room_with_bot
 from tests.integration.moderation_helpers import (
     config,
+    management_room,
     membership,
     protected_room,
     set_levels,
@@ -120,8 +120,7 @@ async def test_join_wave_closes_the_room_and_raid_off_reopens(make_bot, make_mem
     bot = await make_bot(plugins=PLUGINS)
     owner, regular = await make_member(), await make_member()
     room = await protected_room(owner, bot, regular)
-    management = await room_with_bot(owner, bot)
-    assert "Reports will arrive" in (await owner.ask(management, "!modroom")).body
+    management = await management_room(owner, bot)
     await owner.client.room_put_state(room, "m.room.join_rules", {"join_rule": "public"})
     await config(owner, room, "joinwave_joins", "3")
     raiders = [await make_member() for _ in range(3)]
@@ -193,7 +192,8 @@ async def test_own_ban_is_published_as_policy_rule(make_bot, make_member) -> Non
     await owner.wait_member(our_list, bot.user_id)
     await set_levels(owner, our_list, {bot.user_id: 50}, bot)
     assert "will be published" in (await owner.ask(room, f"!policy publish {our_list}")).body
-    await owner.ask(room, f"!ban {target.user_id} harassment")
+    banned = await owner.ask(room, f"!ban {target.user_id} harassment")
+    assert "Banned" in banned.body, banned.body
     rule = await state(owner, our_list, "m.policy.rule.user", f"rule:{target.user_id}")
     assert rule == {"entity": target.user_id, "recommendation": "m.ban", "reason": "harassment"}
     await owner.ask(room, f"!unban {target.user_id}")
@@ -204,8 +204,7 @@ async def test_report_reaches_moderators_with_excerpt(make_bot, make_member) -> 
     bot = await make_bot(plugins=PLUGINS)
     owner, target, reporter = [await make_member() for _ in range(3)]
     room = await protected_room(owner, bot, target, reporter)
-    management = await room_with_bot(owner, bot)
-    await owner.ask(management, "!modroom")
+    management = await management_room(owner, bot)
     nasty = await target.send(room, "you are all worthless")
     command = await reporter.send(room, "!report insulting people",
                                   **{"m.relates_to": {"m.in_reply_to": {"event_id": nasty}}})
@@ -238,8 +237,7 @@ async def test_anonymous_report_hides_the_reporter(make_bot, make_member) -> Non
     owner, target, reporter = [await make_member() for _ in range(3)]
     room = await protected_room(owner, bot, target, reporter)
     await config(owner, room, "anonymous_reports", "true")
-    management = await room_with_bot(owner, bot)
-    await owner.ask(management, "!modroom")
+    management = await management_room(owner, bot)
     nasty = await target.send(room, "some abuse")
     await reporter.send(room, "!report", **{"m.relates_to": {"m.in_reply_to": {"event_id": nasty}}})
     report = await owner.wait_for(lambda m: m.room_id == management and "Report from" in m.body)
