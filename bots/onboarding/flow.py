@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OWNER = "onboarding"
+SWEEP_JOB = "onboarding-sweep"
+# Leaves are heard only in rooms with onboarding on; the sweep catches members who
+# left the network through other rooms of the bot.
+SWEEP_SECONDS = 3600.0
 
 
 @dataclass
@@ -61,7 +65,12 @@ class Flow:
         scheduler.register(OWNER, "room_welcome", self._room_welcome_job)
         scheduler.register(OWNER, "reminder", self._reminder_job)
         scheduler.register(OWNER, "remove", self._remove_job)
+        scheduler.register(OWNER, "sweep", self._sweep_job)
         self.runtime.outbox.on_result(OWNER, self.delivered)
+
+    async def start_sweeps(self) -> None:
+        await self.runtime.scheduler.schedule(OWNER, "sweep", self._now() + SWEEP_SECONDS,
+                                              job_id=SWEEP_JOB)
 
     # -- small facts ------------------------------------------------------------------
 
@@ -70,6 +79,11 @@ class Flow:
 
     def room_label(self, room_id: str) -> str:
         return self.runtime.actions.room_name(room_id) or room_id
+
+    def _their_dm(self, room_id: str, user_id: str) -> bool:
+        # Not `dms.is_dm`: a community room left with one member beside the bot looks like a
+        # DM to that heuristic, and its joins and leaves still matter here.
+        return self.runtime.dms.user_of(room_id) == user_id
 
     def _prefix(self) -> str:
         return self.runtime.config.bot.command_prefix
@@ -84,7 +98,7 @@ class Flow:
 
     async def joined(self, event: MemberJoined) -> None:
         room_id, user_id = event.room_id, event.user_id
-        if user_id == self.runtime.bot_user_id or self.runtime.dms.is_dm(room_id):
+        if user_id == self.runtime.bot_user_id or self._their_dm(room_id, user_id):
             return
         settings = self.settings(room_id)
         existing = await self.store.get(room_id, user_id)
@@ -363,7 +377,7 @@ class Flow:
     async def left(self, event: MemberLeft) -> bool:
         """Stop a pending onboarding; forget the member once they left every room. True if forgotten."""
         room_id, user_id = event.room_id, event.user_id
-        if user_id == self.runtime.bot_user_id or self.runtime.dms.is_dm(room_id):
+        if user_id == self.runtime.bot_user_id or self._their_dm(room_id, user_id):
             return False
         newcomer = await self.store.get(room_id, user_id)
         if newcomer is not None and newcomer.pending:
@@ -384,10 +398,20 @@ class Flow:
         return True
 
     def _still_in_network(self, user_id: str, left_room: str) -> bool:
-        dms = self.runtime.dms
         for room_id in self.runtime.actions.joined_rooms():
-            if room_id == left_room or dms.is_dm(room_id):
+            if room_id == left_room or self._their_dm(room_id, user_id):
                 continue
             if user_id in self.runtime.rooms.members(room_id):
                 return True
         return False
+
+    async def _sweep_job(self, job: Job) -> None:
+        rows = await self.runtime.db.fetchall(
+            "SELECT user_id FROM onboarding_members UNION SELECT user_id FROM onboarding_profiles")
+        for row in rows:
+            user_id = str(row["user_id"])
+            if not self._still_in_network(user_id, ""):
+                for other in await self.store.of_user(user_id):
+                    await self._cancel_timers(other.room_id, user_id)
+                await self.store.forget_user(user_id)
+        await self.start_sweeps()

@@ -46,6 +46,7 @@ class OnboardingPlugin(Plugin):
         self.directory = Directory(self.runtime.actions)
         self.intros = Introductions()
         self.flow.register()
+        await self.flow.start_sweeps()
 
     @property
     def prefix(self) -> str:

@@ -1,0 +1,329 @@
+"""Onboarding against a real Synapse with real E2EE members: welcome, gate, texts, bursts, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from nio import RoomGetStateEventResponse, RoomMessagesResponse, RoomPutStateResponse
+
+from bots.admin import AdminPlugin
+from bots.onboarding import OnboardingPlugin
+from core.matrix.member import Member, Received
+from tests.integration.conftest import RunningBot, room_with_bot
+
+pytestmark = pytest.mark.integration
+
+PLUGINS = [AdminPlugin, OnboardingPlugin]
+
+
+async def onboarding_room(owner: Member, bot: RunningBot, *, bot_level: int | None = 100,
+                          **settings: str) -> str:
+    """An encrypted room of `owner` with onboarding on, the bot at `bot_level`."""
+    room = await room_with_bot(owner, bot)
+    if bot_level is not None:
+        await set_level(owner, room, bot.user_id, bot_level)
+    assert bot.bot is not None
+    runtime = bot.bot.runtime
+    await runtime.settings.set_enabled(room, OnboardingPlugin, True)
+    for key, value in {"batch_seconds": "0.5", **settings}.items():
+        await runtime.settings.set_value(room, OnboardingPlugin, key, value)
+    return room
+
+
+async def set_level(owner: Member, room: str, user_id: str, level: int) -> None:
+    current = await owner.client.room_get_state_event(room, "m.room.power_levels")
+    assert isinstance(current, RoomGetStateEventResponse)
+    content = dict(current.content)
+    content["users"] = {**content.get("users", {}), user_id: level}
+    response = await owner.client.room_put_state(room, "m.room.power_levels", content)
+    assert isinstance(response, RoomPutStateResponse)
+
+
+async def join(owner: Member, room: str, newcomer: Member) -> None:
+    await owner.client.room_invite(room, newcomer.user_id)
+    await newcomer.wait_member(room, newcomer.user_id)
+
+
+def from_bot(bot: RunningBot, room: str | None = None, *, outside: str | None = None,
+             containing: str = "") -> Any:
+    def match(message: Received) -> bool:
+        if message.sender != bot.user_id or containing not in message.body:
+            return False
+        if room is not None and message.room_id != room:
+            return False
+        return outside is None or message.room_id != outside
+
+    return match
+
+
+async def private_welcome(newcomer: Member, bot: RunningBot, room: str,
+                          containing: str = "!agree") -> Received:
+    # Every private welcome says how to accept the rules, in either language.
+    return await newcomer.wait_for(from_bot(bot, outside=room, containing=containing), 60)
+
+
+async def rows(bot: RunningBot, user_id: str) -> list[Any]:
+    assert bot.bot is not None
+    return await bot.bot.db.fetchall(
+        "SELECT room_id, state, gated_level FROM onboarding_members WHERE user_id = ?", (user_id,))
+
+
+async def eventually(check: Any, timeout: float = 30) -> None:  # noqa: ASYNC109
+    async def loop() -> None:
+        while not await check():
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(loop(), timeout)
+
+
+async def leave(bot: RunningBot, member: Member, room: str) -> None:
+    """Leave, and wait until the bot has seen it."""
+    await member.client.room_leave(room)
+
+    async def gone() -> bool:
+        assert bot.bot is not None
+        return member.user_id not in bot.bot.runtime.rooms.members(room)
+
+    await eventually(gone)
+
+
+async def last_join_event(member: Member, room: str, user_id: str) -> str:
+    """The id of `user_id`'s latest join in the room, from the homeserver's history."""
+    response = await member.client.room_messages(room, start="", limit=50)
+    assert isinstance(response, RoomMessagesResponse)
+    for event in response.chunk:  # newest first
+        source = event.source
+        if (source.get("type") == "m.room.member" and source.get("state_key") == user_id
+                and source.get("content", {}).get("membership") == "join"):
+            return str(source["event_id"])
+    raise AssertionError("no join found")
+
+
+async def handled(bot: RunningBot, event_id: str) -> None:
+    async def done() -> bool:
+        assert bot.bot is not None
+        return await bot.bot.db.fetchone(
+            "SELECT 1 FROM core_handled_events WHERE event_id = ?", (event_id,)) is not None
+
+    await eventually(done)
+
+
+async def test_welcome_in_room_and_private_rules(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    newcomer = await make_member()
+    elsewhere = await onboarding_room(owner, bot)  # another room of the network
+    await join(owner, elsewhere, newcomer)
+    room = await onboarding_room(owner, bot, rules_en="Rule Alpha.\nRule Beta.")
+    await join(owner, room, newcomer)
+    dm = await private_welcome(newcomer, bot, room, "Rule Alpha.")
+    assert dm.encrypted and dm.content["msgtype"] == "m.notice"
+    assert "Rule Alpha.\nRule Beta." in dm.body
+    assert dm.body.index("!language en") < dm.body.index("Rule Alpha.")  # language offer first
+    assert "!agree" in dm.body and "!rooms" in dm.body
+    welcome = await owner.wait_for(from_bot(bot, room), 30)
+    assert newcomer.user_id in welcome.body
+    assert welcome.content["m.mentions"]["user_ids"] == [newcomer.user_id]
+
+    # A second join event for a member already onboarded brings no second welcome.
+    assert bot.bot is not None
+    await bot.bot.outbox.idle()
+    sent_before = len(await bot.bot.outbox.items("onboarding"))
+    first_join = await last_join_event(owner, room, newcomer.user_id)
+    await leave(bot, newcomer, room)
+    await owner.client.room_invite(room, newcomer.user_id)
+
+    async def rejoined() -> bool:
+        return await last_join_event(owner, room, newcomer.user_id) != first_join
+
+    await eventually(rejoined)
+    await handled(bot, await last_join_event(owner, room, newcomer.user_id))
+    assert bot.bot is not None
+    await bot.bot.outbox.idle()
+    assert len(await bot.bot.outbox.items("onboarding")) == sent_before
+
+    # Leaving every room of the network deletes the member's onboarding state.
+    await newcomer.ask(dm.room_id, "!pronouns they/them")
+    assert await rows(bot, newcomer.user_id)
+    await leave(bot, newcomer, room)
+    assert await rows(bot, newcomer.user_id)  # still in another room of the network
+    await newcomer.client.room_leave(elsewhere)
+
+    async def forgotten() -> bool:
+        assert bot.bot is not None
+        profile = await bot.bot.db.fetchone(
+            "SELECT 1 FROM onboarding_profiles WHERE user_id = ?", (newcomer.user_id,))
+        return not await rows(bot, newcomer.user_id) and profile is None
+
+    await eventually(forgotten)
+
+
+async def test_gate_holds_newcomer_until_agree(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    newcomer = await make_member()
+    room = await onboarding_room(owner, bot, gate="on", welcome_in_room="off")
+    await join(owner, room, newcomer)
+    dm = await private_welcome(newcomer, bot, room)
+    assert "To write in" in dm.body
+    with pytest.raises(RuntimeError, match=r"M_FORBIDDEN|403|power"):
+        await newcomer.send(room, "can I speak?")
+    reply = await newcomer.ask(dm.room_id, "!agree")
+    assert "You can now write" in reply.body
+    spoken = await newcomer.send(room, "hello everyone")
+    seen = await owner.wait_for(lambda m: m.event_id == spoken, 30)
+    # The room heard nothing about the agreement: the only messages in it are ours.
+    before = owner.received[: owner.received.index(seen)]
+    assert [m for m in before if m.room_id == room and m.sender == bot.user_id] == []
+    assert [(r["state"], r["gated_level"]) for r in await rows(bot, newcomer.user_id)] == [
+        ("agreed", None)]
+    again = await newcomer.ask(dm.room_id, "!agree")
+    assert "no rules waiting" in again.body
+
+
+async def test_reaction_accepts_the_rules(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    newcomer = await make_member()
+    room = await onboarding_room(owner, bot, gate="on")
+    await join(owner, room, newcomer)
+    dm = await private_welcome(newcomer, bot, room)
+    assert bot.bot is not None
+
+    async def recorded() -> bool:
+        assert bot.bot is not None
+        return await bot.bot.db.fetchone(
+            "SELECT 1 FROM onboarding_members WHERE rules_event_id = ?", (dm.event_id,)) is not None
+
+    await eventually(recorded)
+    await newcomer.client.room_send(
+        dm.room_id, "m.reaction",
+        {"m.relates_to": {"rel_type": "m.annotation", "event_id": dm.event_id, "key": "✅️"}},
+        ignore_unverified_devices=True,
+    )
+    thanks = await newcomer.wait_for(
+        lambda m: m.room_id == dm.room_id and "You can now write" in m.body, 30)
+    assert thanks.sender == bot.user_id
+    spoken = await newcomer.send(room, "thanks!")
+    await owner.wait_for(lambda m: m.event_id == spoken, 30)
+
+
+async def test_admin_edits_texts_and_preview_shows_them(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    room = await onboarding_room(owner, bot)
+    saved = await owner.ask(room, "!config onboarding rules_en First rule.\nSecond rule.")
+    assert "Saved" in saved.body
+    saved = await owner.ask(room, "!config onboarding room_welcome_en Hi {names}, glad you came!")
+    assert "Saved" in saved.body
+    refused = await owner.ask(room, "!config onboarding rules_en " + "x" * 4001)
+    assert "Nothing was changed" in refused.body
+    preview = await owner.ask(room, "!onboarding preview")
+    assert "First rule.\nSecond rule." in preview.body
+    assert f"Hi \u2068{owner.user_id}\u2069, glad you came!" in preview.body
+    arabic = await owner.ask(room, "!onboarding preview ar")
+    # No Arabic rules yet: the English ones are shown, and the room welcome is the Arabic default.
+    assert "First rule." in arabic.body and "أهلاً" in arabic.body
+    emptied = await owner.ask(room, "!config onboarding rules_en default")
+    assert "default" in emptied.body
+    warned = await owner.ask(room, "!onboarding preview")
+    assert "no rules are set" in warned.body
+
+
+async def test_arabic_member_gets_arabic_texts(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    newcomer = await make_member()
+    elsewhere = await room_with_bot(owner, bot)
+    await join(owner, elsewhere, newcomer)
+    await newcomer.ask(elsewhere, "!language ar")
+    room = await onboarding_room(owner, bot, rules_ar="القاعدة: كن لطيفاً.", rules_en="Rule Alpha.")
+    await join(owner, room, newcomer)
+    dm = await private_welcome(newcomer, bot, room)
+    assert "القاعدة: كن لطيفاً." in dm.body and "Rule Alpha." not in dm.body
+    assert "!language" not in dm.body  # a member with a language is not asked again
+    reply = await newcomer.ask(dm.room_id, "!pronouns هي")
+    assert reply.body.startswith("حُفظ")
+
+
+async def test_bot_without_power_welcomes_and_tells_admins_once(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    first, second = await make_member(), await make_member()
+    room = await onboarding_room(owner, bot, bot_level=None, gate="on", welcome_in_room="off")
+    await join(owner, room, first)
+    warning = await owner.wait_for(from_bot(bot, room), 30)
+    assert "can't hold newcomers back" in warning.body
+    assert owner.user_id in warning.content["m.mentions"]["user_ids"]
+    dm = await private_welcome(first, bot, room)
+    assert "Taking part" in dm.body  # welcomed without the gate
+    spoken = await first.send(room, "I can speak")
+    await owner.wait_for(lambda m: m.event_id == spoken, 30)
+    await join(owner, room, second)
+    await private_welcome(second, bot, room)
+    assert bot.bot is not None
+    await bot.bot.outbox.idle()
+    warnings = await bot.bot.outbox.items("onboarding", "warn/power")
+    assert len(warnings) == 1
+    status = await owner.ask(room, "!onboarding status")
+    assert "can't change power levels" in status.body
+
+
+async def members_joining(make_member: Any, owner: Member, room: str, count: int) -> list[Member]:
+    newcomers = list(await asyncio.gather(*(make_member() for _ in range(count))))
+    await asyncio.gather(*(owner.client.room_invite(room, m.user_id) for m in newcomers))
+    await asyncio.gather(*(m.wait_member(room, m.user_id, 60) for m in newcomers))
+    return newcomers
+
+
+async def bot_messages_in(member: Member, room: str, bot_user: str) -> int:
+    """Messages the bot sent in a room, counted from the homeserver's own history."""
+    response = await member.client.room_messages(room, start="", limit=100)
+    assert isinstance(response, RoomMessagesResponse)
+    return sum(1 for event in response.chunk
+               if event.source.get("sender") == bot_user
+               and event.source.get("type") in ("m.room.message", "m.room.encrypted"))
+
+
+async def test_burst_of_50_joins_gives_one_room_welcome_and_50_dms(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    # A long window, closed by the test once everyone is in: the batch must not depend on timing.
+    room = await onboarding_room(owner, bot, batch_seconds="600", batch_names="3")
+    newcomers = await members_joining(make_member, owner, room, 50)
+    dms = await asyncio.gather(*(private_welcome(m, bot, room) for m in newcomers))
+    assert len({dm.room_id for dm in dms}) == 50
+    assert bot.bot is not None
+    scheduler = bot.bot.scheduler
+    [job] = await scheduler.pending("onboarding", "room_welcome")
+    await scheduler.schedule("onboarding", "room_welcome", 0, job.payload, job_id=job.id)
+    welcome = await owner.wait_for(from_bot(bot, room), 30)
+    assert "and 47 others" in welcome.body
+    assert len(welcome.content["m.mentions"]["user_ids"]) == 3
+    await bot.bot.outbox.idle()
+    assert await bot_messages_in(owner, room, bot.user_id) == 1
+
+
+async def test_restart_mid_burst_loses_no_dm_and_sends_none_twice(make_bot, make_member) -> None:
+    # Slow pacing so the restart surely falls in the middle of the DMs.
+    bot = await make_bot(plugins=PLUGINS, outbox={"per_second": 2, "concurrency": 2})
+    owner = await make_member()
+    room = await onboarding_room(owner, bot, welcome_in_room="off")
+    newcomers = await members_joining(make_member, owner, room, 12)
+    assert bot.bot is not None
+    outbox = bot.bot.outbox
+
+    async def some_sent() -> bool:
+        return outbox.sent >= 2
+
+    await eventually(some_sent, 60)
+    await bot.restart()
+    dms = await asyncio.gather(*(private_welcome(m, bot, room) for m in newcomers))
+    assert bot.bot is not None
+    await asyncio.wait_for(bot.bot.outbox.idle(), 60)
+    for newcomer, dm in zip(newcomers, dms, strict=True):
+        assert await bot_messages_in(newcomer, dm.room_id, bot.user_id) == 1
+    items = await bot.bot.outbox.items("onboarding", "welcome/")
+    assert len(items) == 12 and {i.state for i in items} == {"sent"}
