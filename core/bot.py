@@ -12,8 +12,7 @@ from core.builtin import CorePlugin
 from core.clock import Clock
 from core.config import Config, ConfigError, missing_secrets
 from core.crypto import IdentityOutcome, ensure_cross_signed_identity
-from core.crypto.sas import SasState
-from core.crypto.verification import Flow, VerificationManager
+from core.crypto.services import TrustServices
 from core.discovery import discover_plugins, validate_plugin_blocks
 from core.dispatch import Dispatcher
 from core.dms import DirectMessages
@@ -81,7 +80,7 @@ class Bot:
         self._run_task: asyncio.Task[None] | None = None
         self.on_event: Callable[[RoomEvent], None] | None = None
         self.identity: IdentityOutcome | None = None
-        self.verification: VerificationManager | None = None
+        self.trust_services: TrustServices | None = None
         self._passphrase = passphrase
 
     async def start(self) -> None:
@@ -105,67 +104,7 @@ class Bot:
         await self.connection.connect()
         if self.config.crypto.cross_signing:
             await self._ensure_identity()
-        await self._setup_verification()
-
-    async def _setup_verification(self) -> None:
-        """Members verifying the bot from Element (see core.crypto.verification)."""
-        session = self.connection.cross_signing_session()
-        assert session.device_ed25519 is not None
-        crypto = self.config.crypto
-        self.verification = VerificationManager(
-            session=session,
-            device_ed25519=session.device_ed25519,
-            keys=self.identity.keys if self.identity is not None else None,
-            transport=self.connection,
-            db=self.db,
-            clock=self.clock,
-            mode=crypto.verification,
-            timeout_seconds=crypto.verification_timeout_seconds,
-        )
-        await self.verification.setup()
-        self.verification.on_sas = self._show_sas
-        self.verification.on_finished = self._verification_finished
-
-    async def _show_sas(self, flow: Flow) -> None:
-        """In a DM the emoji are also posted, so the member has something to compare."""
-        if flow.room_id is None:
-            return
-        language = self.runtime.languages.for_reader(flow.user_id, flow.room_id)
-        emoji = " ".join(f"{symbol} {name}" for symbol, name in flow.sas.emoji)
-        numbers = " ".join(str(n) for n in flow.sas.decimals or ())
-        if self.config.crypto.verification == "operator":
-            text = CATALOG.text("verification_sas_operator", language, user=Trusted(flow.user_id),
-                                emoji=Trusted(emoji), numbers=Trusted(numbers),
-                                number=Trusted(str(flow.row_id or "?")))
-        else:
-            text = CATALOG.text("verification_sas_auto", language, user=Trusted(flow.user_id),
-                                emoji=Trusted(emoji), numbers=Trusted(numbers))
-        await self._verification_notice(flow, text, "sas")
-
-    async def _verification_finished(self, flow: Flow) -> None:
-        if flow.room_id is None:
-            return
-        language = self.runtime.languages.for_reader(flow.user_id, flow.room_id)
-        if flow.sas.state is SasState.DONE:
-            text = CATALOG.text("verification_done", language, user=Trusted(flow.user_id))
-        elif flow.sas.cancel_code:
-            text = CATALOG.text("verification_cancelled", language, user=Trusted(flow.user_id),
-                                code=Trusted(flow.sas.cancel_code),
-                                reason=flow.sas.cancel_reason or "")
-        else:
-            return
-        await self._verification_notice(flow, text, "end")
-
-    async def _verification_notice(self, flow: Flow, text: str, step: str) -> None:
-        assert flow.room_id is not None
-        content = message_content(text, [flow.user_id])
-        try:
-            await self.connection.send_message(
-                flow.room_id, content, f"sol-verif-notice-{flow.sas.flow_id}-{step}"
-            )
-        except SendError as exc:
-            log.warning("could not post a verification notice in %s: %s", flow.room_id,
-                        exc.reason)
+        self.trust_services = await TrustServices.create(self)
 
     async def _ensure_identity(self) -> None:
         """Publish or restore the cross-signed identity; never resets it silently."""
@@ -216,10 +155,8 @@ class Bot:
         """Sync and dispatch until `stop()`; overdue jobs fire as soon as it starts."""
         self.scheduler.start()
         self.connection.on_undecryptable = self._explain_undecryptable
-        if self.verification is not None:
-            self.connection.on_verification = self.verification.submit_to_device
-            self.connection.on_room_verification = self.verification.submit_room_event
-            self.verification.start()
+        if self.trust_services is not None:
+            self.trust_services.start()
         self.connection.on_direct_invite = self.dms.remember
         outbox_start = asyncio.create_task(self._start_outbox_when_synced())
         try:
@@ -253,8 +190,8 @@ class Bot:
         await self.outbox.stop()
         for plugin in self.runtime.plugins.values():
             await plugin.teardown()
-        if self.verification is not None:
-            await self.verification.stop()
+        if self.trust_services is not None:
+            await self.trust_services.stop()
         await self.connection.close()
         await self.db.close()
 

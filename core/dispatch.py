@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.commands import BadArgument, CommandError, Invocation, find_invocation
+from core.crypto.trust import TrustPolicy
 from core.events import MemberJoined, MemberLeft, Message, Reaction, RoomEvent, StateChanged
 from core.i18n import Trusted
 from core.logsafe import log_exception, new_error_id
@@ -49,6 +50,9 @@ class Dispatcher:
         self._idle = asyncio.Event()
         self._idle.set()
         self._unencrypted_noticed: set[str] = set()
+        # crypto.trust for sensitive plugins; set by the Bot (None: nothing enforced).
+        self.trust: TrustPolicy | None = None
+        self._untrusted_noticed: set[str] = set()
         self.handled = 0
         self.errors = 0
 
@@ -212,10 +216,16 @@ class Dispatcher:
         )
 
     async def _listeners(self, event: RoomEvent, method: str) -> None:
+        trusted: bool | None = None
         for plugin in self.enabled_plugins(event.room_id):
             listener = getattr(plugin, method, None)
             if listener is None:
                 continue
+            if plugin.sensitive and isinstance(event, Message | Reaction):
+                if trusted is None:
+                    trusted = await self._device_trusted(event)
+                if not trusted:
+                    continue  # sensitive plugins act only on trusted devices' messages
             try:
                 await listener(self.context(plugin, event), event)
             except Exception as exc:
@@ -257,6 +267,9 @@ class Dispatcher:
         if spec.encrypted_only and not ctx.encrypted_room:
             await self._safe_reply(ctx, ctx.t("encrypted_only", command=shown))
             return
+        if route.plugin.sensitive and not await self._device_trusted(event):
+            await self._refuse_untrusted(ctx, event, shown)
+            return
         try:
             args, kwargs = spec.signature.bind(invocation.args)
         except CommandError as error:
@@ -270,6 +283,32 @@ class Dispatcher:
             log_exception(log, f"command {spec.name} ({route.plugin.name}) on {event.event_id}",
                           exc, error_id)
             await self._safe_reply(ctx, ctx.t("plugin_error", error_id=Trusted(error_id)))
+
+    async def _device_trusted(self, event: RoomEvent) -> bool:
+        if self.trust is None:
+            return True
+        try:
+            return await self.trust.allows(event.sender, event.sender_device)
+        except Exception as exc:  # a failed key look-up must not open sensitive plugins
+            log_exception(log, "trust check", exc, new_error_id())
+            return False
+
+    async def _refuse_untrusted(self, ctx: Context, event: RoomEvent, shown: Trusted) -> None:
+        """Say once per member and device why sensitive commands are refused."""
+        key = f"untrusted_notice:{event.sender}:{event.sender_device}"
+        if key in self._untrusted_noticed or await self.runtime.db.fetchone(
+            "SELECT 1 FROM core_state WHERE key = ?", (key,)
+        ):
+            self._untrusted_noticed.add(key)
+            return
+        self._untrusted_noticed.add(key)
+        await self.runtime.db.execute(
+            "INSERT OR IGNORE INTO core_state (key, value) VALUES (?, ?)", (key, "1")
+        )
+        assert self.trust is not None
+        message = "untrusted_device_verified" if self.trust.mode == "verified" \
+            else "untrusted_device_cross_signed"
+        await self._safe_reply(ctx, ctx.t(message, command=shown))
 
     def _usage_error(self, ctx: Context, spec: CommandSpec, error: CommandError) -> str:
         values = dict(error.values)

@@ -116,6 +116,33 @@ CATALOG = Catalog(
                   "your app when you are ready.",
             "ar": "{user}: توقّف التحقق ({code}: {reason}). ابدأه من جديد من تطبيقك متى شئت.",
         },
+        "untrusted_device_cross_signed": {
+            "en": "I can't run {command} for you from this session: it is not verified by "
+                  "your own account (cross-signed), so I can't be sure it is really you. "
+                  "Verify this session from another of your sessions (in Element: Settings, "
+                  "Sessions), then try again.",
+            "ar": "لا أستطيع تنفيذ {command} لك من هذه الجلسة: لم يوثّقها حسابك "
+                  "(توقيع متبادل)، فلا أستطيع التأكد أنك أنت. وثّق هذه الجلسة من جلسة أخرى "
+                  "لك (في Element: الإعدادات، الجلسات) ثم حاول من جديد.",
+        },
+        "untrusted_device_verified": {
+            "en": "I can't run {command} for you yet: this bot only acts for members who "
+                  "verified it, from sessions verified by their own account. Verify the bot "
+                  "(in Element: open its profile, Verify) and verify this session, then try "
+                  "again.",
+            "ar": "لا أستطيع تنفيذ {command} لك بعد: هذا البوت لا يعمل إلا لمن وثّقه، ومن "
+                  "جلسات وثّقها حسابه. وثّق البوت (في Element: افتح ملفه الشخصي ثم تحقّق) "
+                  "ووثّق هذه الجلسة، ثم حاول من جديد.",
+        },
+        "identity_changed": {
+            "en": "{admins}: the encryption identity of {user} changed. That happens when "
+                  "they reset their keys (new login without recovery), but it can also mean "
+                  "someone else controls the account. Check with them in person before "
+                  "trusting sensitive messages from them.",
+            "ar": "{admins}: تغيّرت هوية التشفير الخاصة بـ {user}. يحدث هذا عند إعادة تعيين "
+                  "مفاتيحه (تسجيل دخول جديد دون استرداد)، وقد يعني أيضاً أن شخصاً آخر يتحكم "
+                  "بالحساب. تأكّد منه شخصياً قبل الثقة برسائل حساسة منه.",
+        },
         "help_header": {
             "en": "Commands you can use here:",
             "ar": "الأوامر التي يمكنك استخدامها هنا:",

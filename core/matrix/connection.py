@@ -44,6 +44,7 @@ from nio.exceptions import EncryptionError, SendRetryError
 from core.clock import Clock
 from core.config import Config
 from core.crypto import CrossSigningSession
+from core.crypto.trust import TrustPolicy
 from core.events import RoomEvent, from_matrix
 from core.logsafe import log_exception, new_error_id
 from core.storage import Database
@@ -155,6 +156,8 @@ class MatrixConnection:
         self.on_undecryptable: UndecryptableSink | None = None
         self.on_verification: VerificationSink | None = None
         self.on_room_verification: RoomVerificationSink | None = None
+        # crypto.trust: who gets the bot's room keys (None: every device, nio's default).
+        self.trust: TrustPolicy | None = None
         # Told (room, member) after joining a room a member opened as a DM with the bot.
         self.on_direct_invite: Callable[[str, str], Awaitable[None]] | None = None
         self._timers: set[asyncio.Task[None]] = set()
@@ -370,8 +373,29 @@ class MatrixConnection:
                 await client.joined_members(room_id)
             if client.should_query_keys:
                 await client.keys_query()
+            if self.trust is not None:
+                await self._apply_trust(room_id)
             if client.olm is not None and client.olm.should_share_group_session(room_id):
                 await client.share_group_session(room_id, ignore_unverified_devices=True)
+
+    async def _apply_trust(self, room_id: str) -> None:
+        # nio shares room keys with every device not blacklisted; the trust
+        # policy decides the blacklist. A device whose trust changes makes nio
+        # drop the room's outbound session, so the next send shares a new one
+        # with exactly the trusted devices.
+        assert self.trust is not None
+        client = self.nio
+        users = list(client.rooms[room_id].users)
+        await self.trust.refresh(users)
+        for user_id in users:
+            for device in client.device_store.active_user_devices(user_id):
+                if user_id == self.user_id and device.id == client.device_id:
+                    continue
+                trusted = self.trust.device_trusted(user_id, device.id, device.ed25519)
+                if trusted and device.blacklisted:
+                    client.unblacklist_device(device)
+                elif not trusted and not device.blacklisted:
+                    client.blacklist_device(device)
 
     # -- sync loop --------------------------------------------------------
 
@@ -474,6 +498,8 @@ class MatrixConnection:
         for item in batch:
             self.sink(item, done)
         self._note_withheld(response)
+        if self.trust is not None:
+            self.trust.invalidate(response.device_list.changed)
         self._route_verification(response)
         await self._retry_parked(response)
         await self._report_unreadable()

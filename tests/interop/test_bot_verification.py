@@ -38,8 +38,8 @@ pytestmark = pytest.mark.interop
 
 
 def manager(bot: InteropBot) -> VerificationManager:
-    assert bot.bot is not None and bot.bot.verification is not None
-    return bot.bot.verification
+    assert bot.bot is not None and bot.bot.trust_services is not None
+    return bot.bot.trust_services.verification
 
 
 async def finished_flow(bot: InteropBot, user_id: str) -> Flow:
