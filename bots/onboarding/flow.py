@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
-from bots.onboarding.gate import Gate, explicit_level, hold_level, level_to_manage
+from bots.onboarding.gate import Gate, hold_level, level_to_manage
 from bots.onboarding.settings import OnboardingSettings
 from bots.onboarding.store import Newcomer, OnboardingStore
 from bots.onboarding.texts import PrivateWelcome, commands, private_welcome, room_welcome, t
@@ -151,11 +151,7 @@ class Flow:
             return None
         room_id, user_id = newcomer.room_id, newcomer.user_id
         try:
-            levels = await self.gate.levels(room_id)
-            current = explicit_level(levels, user_id)
-            if current is None:
-                await self.runtime.actions.set_power_level(room_id, user_id, level)
-            elif current != level:
+            if not await self.gate.apply(room_id, user_id, level):
                 # Someone set this member's level meanwhile: theirs wins.
                 await self.store.set_gated(room_id, user_id, None)
                 return None

@@ -7,6 +7,7 @@ level (a moderator rejoining, someone promoted) is never lowered.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from core.actions import RoomActions
@@ -63,25 +64,37 @@ def level_to_manage(levels: dict[str, Any]) -> int:
 
 
 class Gate:
-    """Applies and lifts holds through the bot's room actions (raises ActionError)."""
+    """Applies and lifts holds through the bot's room actions (raises ActionError).
+
+    Changes to one room's power levels are serialised: each is a read-modify-write
+    of the whole `m.room.power_levels` event, and two newcomers held at once
+    would otherwise overwrite each other.
+    """
 
     def __init__(self, actions: RoomActions) -> None:
         self.actions = actions
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def _lock(self, room_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(room_id, asyncio.Lock())
 
     async def levels(self, room_id: str) -> dict[str, Any]:
         return await self.actions.get_state(room_id, POWER_LEVELS) or {}
 
-    async def hold(self, room_id: str, user_id: str) -> int | None:
-        """Hold the newcomer back; returns the level given, None when not needed."""
-        level = hold_level(await self.levels(room_id), user_id)
-        if level is not None:
-            await self.actions.set_power_level(room_id, user_id, level)
-        return level
+    async def apply(self, room_id: str, user_id: str, level: int) -> bool:
+        """Hold the newcomer at `level`; False when someone gave them another level meanwhile."""
+        async with self._lock(room_id):
+            current = explicit_level(await self.levels(room_id), user_id)
+            if current is None:
+                await self.actions.set_power_level(room_id, user_id, level)
+                return True
+            return current == level
 
     async def release(self, room_id: str, user_id: str, held_at: int) -> bool:
         """Remove the hold if it is still the bot's; False when an admin changed it since."""
-        current = explicit_level(await self.levels(room_id), user_id)
-        if current != held_at:
-            return False
-        await self.actions.set_power_level(room_id, user_id, None)
-        return True
+        async with self._lock(room_id):
+            current = explicit_level(await self.levels(room_id), user_id)
+            if current != held_at:
+                return False
+            await self.actions.set_power_level(room_id, user_id, None)
+            return True

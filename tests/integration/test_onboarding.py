@@ -338,3 +338,93 @@ async def test_restart_mid_burst_loses_no_dm_and_sends_none_twice(make_bot, make
         assert len(await bot_messages_in(newcomer, dm.room_id, bot.user_id)) == 1
     items = await bot.bot.outbox.items("onboarding", "welcome/")
     assert len(items) == 12 and {i.state for i in items} == {"sent"}
+
+
+async def test_silent_newcomer_is_reminded_then_removed(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    newcomer = await make_member()
+    room = await onboarding_room(owner, bot, gate="on", welcome_in_room="off",
+                                 reminder_hours="0.0003", remove_after_days="3")
+    await join(owner, room, newcomer)
+    dm = await private_welcome(newcomer, bot, room)
+    reminder = await newcomer.wait_for(
+        lambda m: m.room_id == dm.room_id and m.body.startswith("A reminder"), 30)
+    assert "!agree" in reminder.body
+    assert bot.bot is not None
+    scheduler = bot.bot.scheduler
+    [removal] = await scheduler.pending("onboarding", "remove")
+    await scheduler.schedule("onboarding", "remove", 0, removal.payload, job_id=removal.id)
+    told = await newcomer.wait_for(
+        lambda m: m.room_id == dm.room_id and "You were removed" in m.body, 30)
+    assert "3 days" in told.body
+    assert newcomer.user_id not in bot.bot.runtime.rooms.members(room)
+
+
+async def test_failed_dm_releases_the_newcomer_and_says_so_in_the_room(make_bot, make_member) -> None:
+    from core.outbox import OutboxItem
+
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    newcomer = await make_member()
+    room = await onboarding_room(owner, bot, gate="on", welcome_in_room="off")
+    await join(owner, room, newcomer)
+    await private_welcome(newcomer, bot, room)
+    assert bot.bot is not None
+    [row] = await rows(bot, newcomer.user_id)
+    assert row["gated_level"] == -1
+    plugin = bot.bot.runtime.plugins["onboarding"]
+    [item] = await bot.bot.outbox.items("onboarding", "welcome/")
+    # As the outbox reports a DM that could not be created after its retries.
+    await plugin.flow.delivered(OutboxItem(  # type: ignore[attr-defined]
+        owner="onboarding", key=item.key, room_id=None, user_id=newcomer.user_id,
+        event_type="m.room.message", state="failed", attempts=8, event_id=None,
+        error="M_FORBIDDEN", delivered_to=None))
+    notice = await owner.wait_for(from_bot(bot, room), 30)
+    assert "couldn't open a private chat" in notice.body
+    assert notice.content["m.mentions"]["user_ids"] == [newcomer.user_id]
+    spoken = await newcomer.send(room, "I can still take part")
+    await owner.wait_for(lambda m: m.event_id == spoken, 30)
+    rules = await newcomer.ask(room, "!rules")
+    assert "Be kind" in rules.body  # the built-in rules, since none were set
+
+
+async def test_introduction_posted_only_with_consent_and_room_directory(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    newcomer = await make_member()
+    intros = await room_with_bot(owner, bot)
+    listed = await room_with_bot(owner, bot)
+    space = await owner.create_room(invite=[bot.user_id], name="Network space")
+    await owner.wait_member(space, bot.user_id)
+    await owner.client.room_put_state(space, "m.space.child", {"via": ["localhost"]},
+                                      state_key=listed)
+    room = await onboarding_room(owner, bot, introductions_room=intros, directory_space=space,
+                                 intro_questions='["pronouns", "reason"]')
+    await join(owner, room, newcomer)
+    dm = await private_welcome(newcomer, bot, room)
+    assert "!intro" in dm.body
+    directory = await newcomer.ask(dm.room_id, "!rooms")
+    assert f"https://matrix.to/#/{listed}?via=localhost" in directory.body
+
+    refused = await newcomer.ask(room, "!intro")
+    assert "private chat" in refused.body
+    await newcomer.ask(dm.room_id, "!intro")
+    question = await newcomer.wait_for(
+        lambda m: m.room_id == dm.room_id and m.body == "What are your pronouns?", 30)
+    assert question.sender == bot.user_id
+    await newcomer.ask(dm.room_id, "she/her")
+    preview = await newcomer.ask(dm.room_id, "mutual aid")
+    assert "mutual aid" in preview.body and "!intro post" in preview.body
+    assert bot.bot is not None
+    dump = "\n".join(str(tuple(r)) for r in await bot.bot.db.fetchall(
+        "SELECT * FROM onboarding_members UNION ALL SELECT user_id, pronouns, 0, 0, 0, 0, 0, 0, 0, 0 "
+        "FROM onboarding_profiles"))
+    assert "mutual aid" not in dump and "she/her" not in dump  # nothing kept before consent
+    posted = await newcomer.ask(dm.room_id, "!intro post")
+    assert "Posted" in posted.body
+    post = await owner.wait_for(from_bot(bot, intros), 30)
+    assert "she/her" in post.body and "mutual aid" in post.body
+    assert newcomer.user_id in post.content["m.mentions"]["user_ids"]
+    again = await newcomer.ask(dm.room_id, "!intro post")
+    assert "no introduction ready" in again.body
