@@ -18,6 +18,11 @@ Per the spec, for a secret named ``name`` and a 32-byte storage key:
 The key description (``m.secret_storage.key.<id>``) carries ``iv`` and ``mac``
 of 32 zero bytes encrypted with the empty name, so a wrong recovery key is
 recognised before any secret is touched.
+
+A key set up in Element with a *security phrase* has ``passphrase:
+{algorithm: m.pbkdf2, salt, iterations, bits}`` in its description: the key is
+PBKDF2-HMAC-SHA512(phrase, salt, iterations) truncated to ``bits``. Where a
+recovery key is accepted, such a phrase is accepted too.
 """
 
 from __future__ import annotations
@@ -38,7 +43,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .api import MatrixApi
 from .canonical import unpadded_b64decode, unpadded_b64encode
-from .errors import SecretDecryptionError, SecretStorageError, WrongRecoveryKeyError
+from .errors import (
+    InvalidRecoveryKeyError,
+    SecretDecryptionError,
+    SecretStorageError,
+    WrongRecoveryKeyError,
+)
 from .recovery_key import KEY_LENGTH, decode_recovery_key, encode_recovery_key
 
 __all__ = [
@@ -52,6 +62,7 @@ __all__ = [
     "key_description",
     "key_description_type",
     "open_default_key",
+    "passphrase_key",
     "publish_key",
     "restore_account_data",
     "set_default_key",
@@ -245,14 +256,53 @@ async def store_secret(
     await api.put_account_data(name, content)
 
 
-async def open_default_key(api: MatrixApi, recovery_key: str) -> SecretStorageKey:
-    """Check ``recovery_key`` against the account's default secret-storage key.
+PBKDF2_ALGORITHM = "m.pbkdf2"
+# Element uses 500 000; refuse absurd values a hostile homeserver could plant
+# to make the bot spin (the phrase is checked against the key check anyway).
+_MAX_PBKDF2_ITERATIONS = 10_000_000
 
-    Raises :class:`InvalidRecoveryKeyError` for a malformed string,
-    :class:`SecretStorageError` if the account has no usable secret storage,
-    and :class:`WrongRecoveryKeyError` if the key is not the default key.
+
+def passphrase_key(passphrase: str, description: Mapping[str, Any]) -> bytes | None:
+    """The storage key derived from a security phrase, or None if the key has no phrase.
+
+    Raises :class:`SecretStorageError` for an unsupported or malformed
+    ``passphrase`` block.
     """
-    key = decode_recovery_key(recovery_key)
+    info = description.get("passphrase")
+    if info is None:
+        return None
+    if not isinstance(info, Mapping) or info.get("algorithm") != PBKDF2_ALGORITHM:
+        raise SecretStorageError(
+            "secret storage's security phrase uses an unsupported derivation "
+            f"(only {PBKDF2_ALGORITHM} is supported); use the recovery key instead"
+        )
+    salt, iterations, bits = info.get("salt"), info.get("iterations"), info.get("bits", 256)
+    if (
+        not isinstance(salt, str)
+        or not isinstance(iterations, int) or isinstance(iterations, bool)
+        or not 0 < iterations <= _MAX_PBKDF2_ITERATIONS
+        or bits != KEY_LENGTH * 8
+    ):
+        raise SecretStorageError("secret storage's security phrase settings are malformed")
+    return hashlib.pbkdf2_hmac(
+        "sha512", passphrase.encode("utf-8"), salt.encode("utf-8"), iterations, KEY_LENGTH
+    )
+
+
+async def open_default_key(api: MatrixApi, recovery_key: str) -> SecretStorageKey:
+    """Check ``recovery_key`` (or a security phrase) against the default secret-storage key.
+
+    Raises :class:`InvalidRecoveryKeyError` for a malformed string that is no
+    recovery key while the key has no security phrase,
+    :class:`SecretStorageError` if the account has no usable secret storage,
+    and :class:`WrongRecoveryKeyError` if neither matches the default key.
+    """
+    malformed: InvalidRecoveryKeyError | None = None
+    key: bytes | None = None
+    try:
+        key = decode_recovery_key(recovery_key)
+    except InvalidRecoveryKeyError as exc:
+        malformed = exc  # perhaps a security phrase: decided once the description is known
     default = await api.get_account_data(DEFAULT_KEY_TYPE)
     key_id = default.get("key") if default else None
     if not isinstance(key_id, str) or not key_id:
@@ -266,6 +316,17 @@ async def open_default_key(api: MatrixApi, recovery_key: str) -> SecretStorageKe
             "the account's default secret-storage key has no description on the "
             "homeserver; `solidarity identity reset` creates a new identity"
         )
+    if key is None:
+        key = passphrase_key(recovery_key.strip(), description)
+        if key is None:
+            assert malformed is not None
+            raise malformed
+        if not check_key(key, description):
+            raise WrongRecoveryKeyError(
+                "neither a recovery key nor the security phrase of this account's secret "
+                "storage; check --recovery-key-file (the identity was NOT reset)"
+            )
+        return SecretStorageKey(key_id=key_id, key=key)
     if not check_key(key, description):
         raise WrongRecoveryKeyError(
             "the recovery key does not match this account's secret storage; "

@@ -89,12 +89,19 @@ async def js_member(js_member_ready: None, tmp_path: Path) -> AsyncIterator[Spaw
 async def make_bot(
     interop_synapse: LocalSynapse, register_user: RegisterUser, tmp_path: Path
 ) -> AsyncIterator[MakeBot]:
-    """``await make_bot(cross_signing=True, **crypto)`` -> a started :class:`InteropBot`."""
+    """``await make_bot(cross_signing=True, **crypto)`` -> a started :class:`InteropBot`.
+
+    ``user`` runs the bot on an account registered (and perhaps set up) before;
+    ``recovery_key`` is what ``--recovery-key-file`` would hold.
+    """
     bots: list[InteropBot] = []
 
-    async def factory(*, cross_signing: bool = True, **crypto: Any) -> InteropBot:
-        user = await register_user("bot")
-        secret_dir = tmp_path / user.user_id.split(":")[0].lstrip("@")
+    async def factory(
+        *, cross_signing: bool = True, user: RegisteredUser | None = None,
+        recovery_key: str | None = None, **crypto: Any,
+    ) -> InteropBot:
+        user = user or await register_user("bot")
+        secret_dir = tmp_path / f"{user.user_id.split(':')[0].lstrip('@')}-{len(bots)}"
         secret_dir.mkdir()
         (secret_dir / "password").write_text(user.password)
         (secret_dir / "passphrase").write_text("interop store passphrase")
@@ -107,7 +114,7 @@ async def make_bot(
             data_dirs=[secret_dir / "data0"],
         )
         bots.append(running)
-        await running.start()
+        await running.start(recovery_key=recovery_key)
         return running
 
     try:

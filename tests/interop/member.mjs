@@ -132,6 +132,7 @@ function enumName(enumObject, value) {
 
 let client = null;
 let password = null; // kept for user-interactive auth (cross-signing upload)
+const secretStorageKeys = new Map(); // key id -> private key bytes
 
 // Every message-like timeline event from others, in arrival order. wait_message
 // consumes them in order, so each message is reported once.
@@ -299,7 +300,18 @@ const COMMANDS = {
             throw new CommandError("access_token needs device_id", "bad_request");
         }
 
-        client = sdk.createClient({ baseUrl, userId, deviceId, accessToken });
+        client = sdk.createClient({
+            baseUrl, userId, deviceId, accessToken,
+            // Secret-storage keys this member created (bootstrap_secret_storage),
+            // handed back when the crypto stores secrets with them.
+            cryptoCallbacks: {
+                getSecretStorageKey: async ({ keys }) => {
+                    const keyId = Object.keys(keys).find((id) => secretStorageKeys.has(id));
+                    return keyId ? [keyId, secretStorageKeys.get(keyId)] : null;
+                },
+                cacheSecretStorageKey: (keyId, _info, key) => secretStorageKeys.set(keyId, key),
+            },
+        });
         // In-memory crypto store: no IndexedDB in Node and none needed, and no
         // store/pickle key either (nothing is persisted; a restart is a new device).
         await client.initRustCrypto({ useIndexedDB: false });
@@ -383,6 +395,28 @@ const COMMANDS = {
             authUploadDeviceSigningKeys: uploadCrossSigningAuth,
         });
         return { ready: await crypto.isCrossSigningReady(), master_key: await crypto.getCrossSigningKeyId() };
+    },
+
+    /**
+     * {passphrase}: cross-signing plus secret storage whose key derives from a
+     * security phrase (m.pbkdf2), as Element's "set up secure backup" with a
+     * phrase does; the cross-signing private keys are stored in it.
+     * -> {ready, master_key, key_id}
+     */
+    async bootstrap_secret_storage(args) {
+        const crypto = requireClient().getCrypto();
+        const phrase = required(args, "passphrase");
+        await crypto.bootstrapCrossSigning({ authUploadDeviceSigningKeys: uploadCrossSigningAuth });
+        await crypto.bootstrapSecretStorage({
+            createSecretStorageKey: () => crypto.createRecoveryKeyFromPassphrase(phrase),
+            setupNewSecretStorage: true,
+        });
+        const keyId = client.getAccountData("m.secret_storage.default_key")?.getContent()?.key ?? null;
+        return {
+            ready: await crypto.isSecretStorageReady(),
+            master_key: await crypto.getCrossSigningKeyId(),
+            key_id: keyId,
+        };
     },
 
     /**

@@ -341,6 +341,11 @@ class JsMember:
         at first login (``reset``: replace existing ones). -> ``{ready, master_key}``"""
         return await self.request("bootstrap_cross_signing", reset=reset)
 
+    async def bootstrap_secret_storage(self, passphrase: str) -> dict[str, Any]:
+        """Cross-signing plus secret storage keyed by a security phrase (m.pbkdf2)
+        -> ``{ready, master_key, key_id}``."""
+        return await self.request("bootstrap_secret_storage", passphrase=passphrase)
+
     async def create_room(
         self,
         invite: list[str] | None = None,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.crypto import IdentityAction
+from core.crypto import IdentityAction, WrongRecoveryKeyError
 from tests.interop.bot_helpers import (
     MakeBot,
     RegisterUser,
@@ -180,3 +180,36 @@ async def test_negative_control_bot_without_cross_signing(
     with pytest.raises(JsMemberError) as timed_out:
         await lax.wait_message(room, bot.user_id, timeout=3)
     assert timed_out.value.code == "timeout"  # no answer to the command itself
+
+
+async def test_bot_restores_identity_set_up_in_element_with_security_phrase(
+    register_user: RegisterUser, js_member: SpawnMember, make_bot: MakeBot
+) -> None:
+    """The operator set the bot account up in Element with a security phrase (m.pbkdf2):
+    the bot restores that identity from the phrase, and never resets it."""
+    phrase = "solidarity forever, one two three"
+    account = await register_user("bot")
+    element = await js_member(account)
+    setup = await element.bootstrap_secret_storage(phrase)
+    assert setup["ready"] is True and setup["key_id"]
+    master = await published_master_key(account, account.user_id)
+    await element.close()
+
+    # A wrong phrase: a clear error, and the published identity is untouched.
+    with pytest.raises(WrongRecoveryKeyError, match="security phrase"):
+        await make_bot(user=account, recovery_key="not the phrase")
+    assert await published_master_key(account, account.user_id) == master
+
+    bot = await make_bot(user=account, recovery_key=phrase)
+    assert bot.bot is not None and bot.bot.identity is not None
+    assert bot.bot.identity.action is IdentityAction.RESTORED
+    assert bot.bot.identity.master_key == master
+    assert bot.bot.identity.device_signed is True
+
+    alice, _ = await strict_member(register_user, js_member)
+    room = await alice.create_room(invite=[bot.user_id])
+    await alice.wait_joined(room, bot.user_id)
+    await bot.wait_knows_encrypted_room(room)
+    assert_trusted_answer(await echo_round_trip(alice, bot, room, "phrase"), "phrase")
+    await wait_device_signed(alice, bot.user_id, bot.device_id)
+    assert_identity_trusted(await alice.user_verification_status(bot.user_id))

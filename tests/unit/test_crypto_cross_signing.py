@@ -10,8 +10,8 @@ from core.crypto.canonical import sign_json, verify_json
 from core.crypto.cross_signing import (
     CrossSigningKeys,
     PublishedIdentity,
-    _parse_identity,
     build_key_objects,
+    parse_identity,
 )
 from core.crypto.errors import IdentityMismatchError
 
@@ -59,15 +59,15 @@ def _query_response(keys: CrossSigningKeys) -> dict[str, Any]:
 
 def test_parse_published_identity() -> None:
     keys = CrossSigningKeys.generate()
-    published = _parse_identity(_query_response(keys), USER)
+    published = parse_identity(_query_response(keys), USER)
     assert isinstance(published, PublishedIdentity)
     assert published.matches(keys)
     assert not published.matches(CrossSigningKeys.generate())
-    assert _parse_identity({"master_keys": {}}, USER) is None
+    assert parse_identity({"master_keys": {}}, USER) is None
     # Other users' user-signing keys are not shown; still a match.
     response = _query_response(keys)
     del response["user_signing_keys"]
-    partial = _parse_identity(response, USER)
+    partial = parse_identity(response, USER)
     assert partial is not None and partial.user_signing is None and partial.matches(keys)
 
 
@@ -81,10 +81,10 @@ def test_sub_key_not_signed_by_master_is_refused() -> None:
         forged, USER, f"ed25519:{keys.master_public}", intruder.master
     )
     with pytest.raises(IdentityMismatchError, match="not signed by the master key"):
-        _parse_identity(response, USER)
+        parse_identity(response, USER)
 
 
 def test_malformed_master_key_is_refused() -> None:
     response = {"master_keys": {USER: {"user_id": USER, "usage": ["master"], "keys": {}}}}
     with pytest.raises(IdentityMismatchError, match="malformed"):
-        _parse_identity(response, USER)
+        parse_identity(response, USER)
