@@ -9,6 +9,7 @@ entity (the spec's way to remove a rule) removes it.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -123,24 +124,31 @@ def glob_to_regex(glob: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
 
 
-# Bucket key length: long enough to spread 50,000 rules, short enough for real prefixes.
-_KEY = 3
+_Entry = tuple[re.Pattern[str], PolicyRule]
+_Bucket = dict[tuple[str, str, str], _Entry]
+# Shortest literal piece worth indexing; globs with less are tried one by one.
+_MIN_PIECE = 3
 
 
 class GlobIndex:
-    """Match a name against many globs in about constant time.
+    """Match a name against many globs with a handful of dict lookups.
 
-    Exact entities sit in a dict. A glob with a literal prefix of at least
-    `_KEY` characters is bucketed by that prefix, one with a literal suffix by
-    the suffix; only the few globs in the name's buckets (and the rare globs
-    with neither) are tried with their regex.
+    Each glob is filed under its longest literal piece: an exact entity in a
+    dict; a literal prefix (`@spam*:*`) or suffix (`@*:evil.org`) under the
+    whole piece, looked up with the name's prefix or suffix of each length in
+    use; a piece in the middle under its first three characters, looked up
+    with the name's trigrams. Only the globs found that way are tried with
+    their regex, so 50,000 rules cost about as much as a few hundred.
     """
 
     def __init__(self) -> None:
         self._exact: dict[str, dict[tuple[str, str, str], PolicyRule]] = {}
-        self._prefix: dict[str, dict[tuple[str, str, str], tuple[re.Pattern[str], PolicyRule]]] = {}
-        self._suffix: dict[str, dict[tuple[str, str, str], tuple[re.Pattern[str], PolicyRule]]] = {}
-        self._other: dict[tuple[str, str, str], tuple[re.Pattern[str], PolicyRule]] = {}
+        self._prefix: dict[str, _Bucket] = {}
+        self._suffix: dict[str, _Bucket] = {}
+        self._infix: dict[str, _Bucket] = {}
+        self._other: _Bucket = {}
+        self._prefix_lengths: Counter[int] = Counter()
+        self._suffix_lengths: Counter[int] = Counter()
         self._where: dict[tuple[str, str, str], tuple[str, str]] = {}
 
     def __len__(self) -> int:
@@ -153,37 +161,51 @@ class GlobIndex:
             self._exact.setdefault(entity, {})[rule.key] = rule
             self._where[rule.key] = ("exact", entity)
             return
-        compiled = glob_to_regex(entity)
-        prefix = re.split(r"[*?]", entity, maxsplit=1)[0]
-        suffix = re.split(r"[*?]", entity)[-1]
-        if len(prefix) >= _KEY:
-            self._prefix.setdefault(prefix[:_KEY], {})[rule.key] = (compiled, rule)
-            self._where[rule.key] = ("prefix", prefix[:_KEY])
-        elif len(suffix) >= _KEY:
-            self._suffix.setdefault(suffix[-_KEY:], {})[rule.key] = (compiled, rule)
-            self._where[rule.key] = ("suffix", suffix[-_KEY:])
-        else:
-            self._other[rule.key] = (compiled, rule)
+        entry = (glob_to_regex(entity), rule)
+        pieces = re.split(r"[*?]+", entity)
+        prefix, suffix = pieces[0], pieces[-1]
+        middle = max(pieces[1:-1], key=len, default="")
+        longest = max(len(prefix), len(suffix), len(middle))
+        if longest < _MIN_PIECE:
+            self._other[rule.key] = entry
             self._where[rule.key] = ("other", "")
+        elif len(prefix) == longest:
+            self._prefix.setdefault(prefix, {})[rule.key] = entry
+            self._prefix_lengths[len(prefix)] += 1
+            self._where[rule.key] = ("prefix", prefix)
+        elif len(suffix) == longest:
+            self._suffix.setdefault(suffix, {})[rule.key] = entry
+            self._suffix_lengths[len(suffix)] += 1
+            self._where[rule.key] = ("suffix", suffix)
+        else:
+            self._infix.setdefault(middle[:_MIN_PIECE], {})[rule.key] = entry
+            self._where[rule.key] = ("infix", middle[:_MIN_PIECE])
 
     def remove(self, key: tuple[str, str, str]) -> None:
         where = self._where.pop(key, None)
         if where is None:
             return
         table, bucket = where
+        if table == "exact":
+            found = self._exact.get(bucket)
+            if found is not None:
+                found.pop(key, None)
+                if not found:
+                    del self._exact[bucket]
+            return
         if table == "other":
             self._other.pop(key, None)
             return
-        store: dict[str, dict[tuple[str, str, str], Any]]
-        if table == "exact":
-            store = self._exact
-        else:
-            store = self._prefix if table == "prefix" else self._suffix
+        store = {"prefix": self._prefix, "suffix": self._suffix, "infix": self._infix}[table]
         entries = store.get(bucket)
         if entries is not None:
             entries.pop(key, None)
             if not entries:
                 del store[bucket]
+        if table == "prefix":
+            _decrement(self._prefix_lengths, len(bucket))
+        elif table == "suffix":
+            _decrement(self._suffix_lengths, len(bucket))
 
     def match(self, name: str) -> PolicyRule | None:
         """The first rule whose glob matches `name`, or None."""
@@ -196,13 +218,32 @@ class GlobIndex:
         exact = self._exact.get(lowered)
         if exact:
             yield from exact.values()
-        for table, bucket in ((self._prefix, lowered[:_KEY]), (self._suffix, lowered[-_KEY:])):
-            for compiled, rule in table.get(bucket, {}).values():
-                if compiled.fullmatch(lowered):
-                    yield rule
-        for compiled, rule in self._other.values():
-            if compiled.fullmatch(lowered):
+        for length in self._prefix_lengths:
+            yield from _verified(self._prefix.get(lowered[:length]), lowered)
+        for length in self._suffix_lengths:
+            if length <= len(lowered):
+                yield from _verified(self._suffix.get(lowered[-length:]), lowered)
+        if self._infix:
+            seen: set[str] = set()
+            for start in range(len(lowered) - _MIN_PIECE + 1):
+                trigram = lowered[start:start + _MIN_PIECE]
+                if trigram not in seen:
+                    seen.add(trigram)
+                    yield from _verified(self._infix.get(trigram), lowered)
+        yield from _verified(self._other, lowered)
+
+
+def _verified(bucket: _Bucket | None, name: str) -> Iterator[PolicyRule]:
+    if bucket:
+        for compiled, rule in bucket.values():
+            if compiled.fullmatch(name):
                 yield rule
+
+
+def _decrement(counter: Counter[int], length: int) -> None:
+    counter[length] -= 1
+    if counter[length] <= 0:
+        del counter[length]
 
 
 class PolicyIndex:

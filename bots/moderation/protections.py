@@ -12,7 +12,7 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
-from core.textnorm import normalise
+from bots.moderation.textrules import MAX_TEXT, fold_words
 
 LINK = re.compile(r"(?i)\b(?:https?://|www\.|matrix\.to/)|\b[a-z0-9-]{2,}\.(?:com|org|net|io|ru|xyz|"
                   r"top|info|me|link|click|gg|ly|co|app|site|online|shop)\b")
@@ -52,7 +52,7 @@ class SlidingCounter:
 
 def fingerprint(text: str) -> str:
     """A short digest of a message's normalised text: repeats are compared, never stored."""
-    return hashlib.blake2b(normalise(text).encode(), digest_size=8).hexdigest()
+    return hashlib.blake2b(fold_words(text[:MAX_TEXT].split()).encode(), digest_size=8).hexdigest()
 
 
 def count_mentions(body: str, mentions: frozenset[str]) -> int:

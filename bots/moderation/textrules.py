@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+import re._constants as sre_constants  # type: ignore[import-not-found]  # only to find literals
+import re._parser as sre_parser  # type: ignore[import-not-found]
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -90,22 +92,32 @@ def nested_repetition(pattern: str) -> bool:
 
 def check_pattern(pattern: str) -> None:
     """Refuse a pattern that is invalid, too long or could run for a long time."""
+    problem = pattern_problem(pattern)
+    if problem is not None:
+        raise PatternError(pattern, *problem)
+
+
+@lru_cache(maxsize=4096)
+def pattern_problem(pattern: str) -> tuple[str, str] | None:
+    """(reason, detail) when `pattern` is refused, else None; cached, since the
+    settings model re-validates the whole list whenever a room's settings are read."""
     if not pattern.strip():
-        raise PatternError(pattern, "pattern_empty")
+        return "pattern_empty", ""
     if len(pattern) > MAX_PATTERN_LENGTH:
-        raise PatternError(pattern, "pattern_too_long")
+        return "pattern_too_long", ""
     try:
         compiled = _engine.compile(pattern, _engine.IGNORECASE)
     except Exception as exc:  # re.error / regex.error, and RecursionError on deep nesting
-        raise PatternError(pattern, "pattern_invalid", str(getattr(exc, "msg", "")) or "") from None
+        return "pattern_invalid", str(getattr(exc, "msg", "")) or ""
     if nested_repetition(pattern):
-        raise PatternError(pattern, "pattern_slow")
+        return "pattern_slow", ""
     if HAS_TIMEOUT:
         for probe in _PROBES:
             try:
                 compiled.search(probe, timeout=PROBE_TIMEOUT)
             except TimeoutError:
-                raise PatternError(pattern, "pattern_slow") from None
+                return "pattern_slow", ""
+    return None
 
 
 @dataclass(frozen=True)
@@ -118,36 +130,46 @@ class RuleHit:
 
 
 class TextRules:
-    """A compiled word list and pattern list; build with `TextRules.build` (cached)."""
+    """A compiled word list and pattern list; build with `TextRules.build` (cached).
+
+    Cost per message stays flat as lists grow: words are set lookups on the
+    message's folded words (each distinct word is normalised once, then
+    cached), and a pattern runs only when a literal it requires appears in the
+    text (found through a trigram index), so 500 patterns cost a few dict
+    lookups for a message that cannot match any of them.
+    """
 
     def __init__(self, words: Sequence[str], patterns: Sequence[str]) -> None:
         self.words = tuple(words)
         self.patterns = tuple(patterns)
         self._single: dict[str, int] = {}
-        self._phrases: list[tuple[str, int]] = []
+        # first word of a phrase -> [(" phrase ", index)]: only phrases whose first word occurs are tried.
+        self._phrases: dict[str, list[tuple[str, int]]] = {}
         for index, word in enumerate(words):
             folded = " ".join(_WORD.findall(normalise(word)))
             if not folded:
                 continue
             if " " in folded:
-                self._phrases.append((f" {folded} ", index))
+                self._phrases.setdefault(folded.split(" ", 1)[0], []).append((f" {folded} ", index))
             else:
                 self._single.setdefault(folded, index)
         self._compiled: list[Any] = []
-        for pattern in patterns:
+        # trigram -> [(required literal, pattern index)]; patterns without one always run.
+        self._by_trigram: dict[str, list[tuple[str, int]]] = {}
+        self._always: list[int] = []
+        for index, pattern in enumerate(patterns):
             try:
                 self._compiled.append(_engine.compile(pattern, _engine.IGNORECASE))
             except Exception:
                 # Settings are validated on the way in; a pattern stored by an
                 # older version that no longer compiles is skipped, not fatal.
                 self._compiled.append(None)
-        usable = [f"(?:{p})" for p, c in zip(patterns, self._compiled, strict=True) if c is not None]
-        self._combined: Any = None
-        if usable:
-            try:
-                self._combined = _engine.compile("|".join(usable), _engine.IGNORECASE)
-            except Exception:
-                self._combined = None  # e.g. back-references: evaluated one by one
+                continue
+            literal = required_literal(pattern)
+            if len(literal) >= 3:
+                self._by_trigram.setdefault(literal[:3], []).append((literal, index))
+            else:
+                self._always.append(index)
         self.timeouts = 0
 
     @staticmethod
@@ -155,34 +177,42 @@ class TextRules:
         return _cached(tuple(words), tuple(patterns))
 
     def __bool__(self) -> bool:
-        return bool(self._single or self._phrases or self._combined or any(self._compiled))
+        return bool(self._single or self._phrases or any(c is not None for c in self._compiled))
 
     def match(self, text: str) -> RuleHit | None:
         """The first rule `text` breaks, or None; never runs longer than the time budget."""
-        folded = normalise(text[:MAX_TEXT])
-        if self._single or self._phrases:
-            tokens = _WORD.findall(folded)
-            for token in tokens:
-                for form in _forms(token):
+        raw_words = text[:MAX_TEXT].split()
+        if self._single:
+            for raw in raw_words:
+                for form in _word_forms(raw):
                     index = self._single.get(form)
                     if index is not None:
                         return RuleHit("word", index, self.words[index])
-            if self._phrases:
-                joined = f" {' '.join(tokens)} "
-                for phrase, index in self._phrases:
+        if not self._phrases and not self.patterns:
+            return None
+        folded = fold_words(raw_words)
+        if self._phrases:
+            tokens = _WORD.findall(folded)
+            joined = f" {' '.join(tokens)} "
+            for token in set(tokens):
+                for phrase, index in self._phrases.get(token, ()):
                     if phrase in joined:
                         return RuleHit("word", index, self.words[index])
-        if not self.patterns:
-            return None
-        return self._match_patterns(folded)
-
-    def _match_patterns(self, folded: str) -> RuleHit | None:
-        if self._combined is not None and self._search(self._combined, folded, -1) is None:
-            return None
-        for index, compiled in enumerate(self._compiled):
+        for index in self._candidates(folded):
+            compiled = self._compiled[index]
             if compiled is not None and self._search(compiled, folded, index) is not None:
                 return RuleHit("pattern", index, self.patterns[index])
         return None
+
+    def _candidates(self, folded: str) -> list[int]:
+        chosen = set(self._always)
+        if self._by_trigram:
+            table = self._by_trigram
+            for start in range(len(folded) - 2):
+                found = table.get(folded[start:start + 3])
+                if found:
+                    chosen.update(index for literal, index in found if literal in folded)
+        return sorted(chosen)
 
     def _search(self, compiled: Any, text: str, index: int) -> Any:
         if not HAS_TIMEOUT:
@@ -193,6 +223,59 @@ class TextRules:
             self.timeouts += 1
             log.warning("moderation pattern %s ran out of time; treated as no match", index)
             return None
+
+
+# The regex module's fuzzy matching (`{e<=1}`) and version-1 set syntax mean
+# something else to the stdlib parser: no literal is assumed for those.
+_REGEX_ONLY = re.compile(r"\{[^}]*[eisd]\s*[<=]|\(\?[a-zA-Z]*V1|\\[pPNX]")
+
+
+def required_literal(pattern: str) -> str:
+    """The longest run of characters every match of `pattern` contains (casefolded), or ''."""
+    if _REGEX_ONLY.search(pattern):
+        return ""
+    try:
+        parsed = sre_parser.parse(pattern, re.IGNORECASE)
+    except Exception:  # valid for the regex module only, or too deep: no shortcut
+        return ""
+    best = max(_literal_runs(list(parsed)), key=len, default="")
+    return best.casefold()
+
+
+def _literal_runs(items: list[Any]) -> Iterator[str]:
+    run: list[str] = []
+    for op, value in items:
+        if op is sre_constants.LITERAL:
+            run.append(chr(value))
+            continue
+        if run:
+            yield "".join(run)
+            run = []
+        if op is sre_constants.SUBPATTERN:
+            yield from _literal_runs(list(value[-1]))
+        elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT) and value[0] >= 1:
+            yield from _literal_runs(list(value[2]))
+    if run:
+        yield "".join(run)
+
+
+def fold_words(raw_words: Sequence[str]) -> str:
+    """`normalise` of a text already split on whitespace (the same result, word by word, cached)."""
+    return " ".join(folded for folded in map(fold_word, raw_words) if folded)
+
+
+@lru_cache(maxsize=65536)
+def fold_word(word: str) -> str:
+    """`normalise` of one whitespace-separated word, cached: messages reuse words."""
+    return normalise(word)
+
+
+@lru_cache(maxsize=65536)
+def _word_forms(word: str) -> tuple[str, ...]:
+    forms: list[str] = []
+    for token in _WORD.findall(fold_word(word)):
+        forms.extend(_forms(token))
+    return tuple(forms)
 
 
 def _forms(token: str) -> tuple[str, ...]:

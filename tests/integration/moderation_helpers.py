@@ -68,6 +68,7 @@ async def protected_room(owner: Member, bot: RunningBot, *others: Member,
                          bot_level: int = BOT_LEVEL) -> str:
     """An encrypted room owned by `owner`, the bot at `bot_level`, moderation on, `others` joined."""
     room = await room_with_bot(owner, bot)
+    await knows_devices(owner, bot.user_id)
     if bot_level:
         # Muting changes power levels: let moderators (and the bot) do that.
         await set_levels(owner, room, {bot.user_id: bot_level}, bot,
@@ -89,9 +90,24 @@ def from_bot(bot: RunningBot, member: Member, room: str | None = None) -> list[s
             if m.sender == bot.user_id and (room is None or m.room_id == room)]
 
 
+async def knows_devices(member: Member, user_id: str) -> None:
+    """Wait until `member` has the devices of `user_id`, so its first message is readable."""
+    client = member.client
+
+    async def known() -> bool:
+        if any(True for _ in client.device_store.active_user_devices(user_id)):
+            return True
+        if client.should_query_keys:
+            await client.keys_query()
+        return False
+
+    await until(known)
+
+
 async def management_room(owner: Member, bot: RunningBot) -> str:
     """The moderators' encrypted room, where reports and raid alerts arrive."""
     room = await room_with_bot(owner, bot)
+    await knows_devices(owner, bot.user_id)
     await owner.ask(room, "!enable moderation")
     reply = await owner.ask(room, "!modroom")
     assert "Reports will arrive" in reply.body, reply.body
