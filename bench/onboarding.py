@@ -60,6 +60,7 @@ class Newcomer:
         self.received_at: float | None = None
         self.dm_room: str | None = None
         self.failed_join = False
+        self.join_done_at: float | None = None
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         async with self.session.post(self.url + CLIENT + path, json=body,
@@ -74,6 +75,7 @@ class Newcomer:
         for attempt in range(5):
             try:
                 await self._post(f"/join/{quote(room)}", {})
+                self.join_done_at = time.monotonic()
                 return
             except (aiohttp.ClientError, TimeoutError):
                 # A loaded homeserver may drop or time out a join; joining again is harmless.
@@ -208,6 +210,8 @@ async def run(args: argparse.Namespace, work: Path) -> None:
                    if len(received) == len(newcomers) else None)
         latencies = [n.received_at - n.joined_at for n in received  # type: ignore[operator]
                      if n.joined_at is not None]
+        after_join = [n.received_at - n.join_done_at for n in received  # type: ignore[operator]
+                      if n.join_done_at is not None]
         # Let the last welcome window close and the outbox drain before counting.
         settle = time.monotonic() + 15
         while time.monotonic() < settle:
@@ -227,8 +231,10 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         print(f"every newcomer has the DM after: "
               f"{f'{all_dms:.1f} s' if all_dms is not None else 'NOT ALL (timeout)'}")
         print(f"DMs received: {len(received)}/{len(newcomers)} (missing {len(newcomers) - len(received)})")
-        print(f"join -> DM latency: p50 {statistics.median(latencies):.1f} s, "
-              f"p95 {percentile(latencies, 95):.1f} s" if latencies else "join -> DM latency: n/a")
+        print(f"join request sent -> DM: p50 {statistics.median(latencies):.1f} s, "
+              f"p95 {percentile(latencies, 95):.1f} s" if latencies else "join -> DM: n/a")
+        print(f"join answered by Synapse -> DM: p50 {statistics.median(after_join):.1f} s, "
+              f"p95 {percentile(after_join, 95):.1f} s" if after_join else "")
         print(f"bot messages in the room: {len(in_room)}")
         print(f"outbox: sent {bot.outbox.sent}, failed {bot.outbox.failed}; DM rooms created "
               f"{bot.dms.created}")

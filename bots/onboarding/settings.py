@@ -9,8 +9,9 @@ from pydantic import Field, field_validator
 
 from core.plugin import PluginSettings
 
-ROOM_ID = re.compile(r"![^:\s]+:\S+")
-ROOM_OR_ALIAS = re.compile(r"[!#][^:\s]+:\S+")
+# Room ids of room version 12 have no server part (`!opaque`); older ones do (`!opaque:server`).
+ROOM_ID = re.compile(r"![^\s:]+(?::\S+)?")
+ROOM_OR_ALIAS = re.compile(r"![^\s:]+(?::\S+)?|#[^:\s]+:\S+")
 Question = Literal["pronouns", "languages", "reason"]
 
 RULES_MAX = 4000

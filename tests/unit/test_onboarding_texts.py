@@ -89,6 +89,10 @@ def test_settings_refuse_bad_values() -> None:
         OnboardingSettings(reminder_hours=-1)
     ok = OnboardingSettings(directory_rooms=["#a:x", "!b:y"], directory_space="!s:x")
     assert ok.directory_rooms == ["#a:x", "!b:y"]
+    # Room version 12 ids carry no server part.
+    assert OnboardingSettings(introductions_room="!t3irFWUp_WJaQ-T3x").introductions_room
+    with pytest.raises(ValidationError):
+        OnboardingSettings(directory_rooms=["#alias-without-server"])
 
 
 def test_hold_level_is_just_below_speaking() -> None:
