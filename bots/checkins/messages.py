@@ -30,8 +30,8 @@ CATALOG = Catalog(
                         "ar": "عيّن رمز الإكراه: `duress set <pin>` (أو `duress clear <pin>`)."},
         "help_safepin": {"en": "Require a PIN with `safe`: `safepin set <pin>` (or `safepin clear <pin>`).",
                          "ar": "اطلب رمزاً سرياً مع `safe`: `safepin set <pin>` (أو `safepin clear <pin>`)."},
-        "help_ack": {"en": "Tell the others you are taking care of an alert: `ack <id>`.",
-                     "ar": "أخبر الآخرين أنك تتابع التنبيه: `ack <id>`."},
+        "help_onit": {"en": "Tell the others you are taking care of a safety alert: `onit <id>`.",
+                      "ar": "أخبر الآخرين أنك تتابع تنبيه السلامة: `onit <id>`."},
         "help_rollcall": {"en": "Organizers: start a roll call here, e.g. `rollcall 30m [note]`.",
                           "ar": "للمنظّمين: ابدأ تفقّد الحضور هنا، مثلاً `rollcall 30m [ملاحظة]`."},
         "help_here": {"en": "Answer the roll call running in this room.",
@@ -263,8 +263,8 @@ CATALOG = Catalog(
             "ar": "كنت متوقفاً عند الموعد: هذا التنبيه متأخر {late}.",
         },
         "alert_how_to_ack": {
-            "en": "Reply !ack {id} or react ✅ to this message so the others know someone is on it.",
-            "ar": "أرسل !ack {id} أو تفاعل بـ ✅ على هذه الرسالة ليعرف الآخرون أن أحداً يتابع.",
+            "en": "Reply !onit {id} or react ✅ to this message so the others know someone is on it.",
+            "ar": "أرسل !onit {id} أو تفاعل بـ ✅ على هذه الرسالة ليعرف الآخرون أن أحداً يتابع.",
         },
         "member_escalated": {
             "en": "You did not check in, so I alerted {count} of the people you chose. "

@@ -492,8 +492,8 @@ class CheckinsPlugin(Plugin):
 
     # -- acknowledgements ------------------------------------------------------
 
-    @command("ack", help="help_ack")
-    async def ack(self, ctx: Context, checkin_id: str) -> None:
+    @command("onit", help="help_onit")
+    async def onit(self, ctx: Context, checkin_id: str) -> None:
         """Tell the others you are taking care of an alert."""
         checkin = await self.store.checkin(checkin_id.strip().lower())
         if checkin is None or not await self._may_ack(checkin.id, ctx.sender, ctx.room_id):

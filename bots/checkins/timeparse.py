@@ -69,7 +69,9 @@ class DeadlineLimits:
 
 def parse_deadline(text: str, now: float, zone: ZoneInfo, limits: DeadlineLimits) -> float:
     """A duration from now or a clock time in the member's zone, checked against the limits."""
-    due = parse_clock(text, now, zone) if looks_like_clock(text) else now + parse_duration(text)
+    # Anything with a colon was meant as a time of day, and is explained as one.
+    as_clock = looks_like_clock(text) or ":" in text
+    due = parse_clock(text, now, zone) if as_clock else now + parse_duration(text)
     if due - now < limits.minimum:
         raise TimeInputError("deadline_too_soon")
     if due - now > limits.maximum:
