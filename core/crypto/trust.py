@@ -32,7 +32,7 @@ from core.storage import Database, Migration
 from .api import CrossSigningSession, MatrixApi
 from .canonical import verify_json
 from .cross_signing import parse_identity
-from .errors import HomeserverError, IdentityMismatchError
+from .errors import IdentityMismatchError
 
 __all__ = ["MIGRATIONS", "TrustMode", "TrustPolicy", "UserKeys"]
 
@@ -100,19 +100,20 @@ class TrustPolicy:
             self._cache.pop(user_id, None)
 
     async def refresh(self, user_ids: Iterable[str]) -> None:
-        """Fetch and check the keys of the users not cached yet."""
+        """Fetch and check the keys of the users not cached yet.
+
+        Raises :class:`HomeserverError` if the homeserver cannot be asked.
+        """
         if self.mode == "all":
             return
         missing = sorted({user for user in user_ids if user not in self._cache})
         for start in range(0, len(missing), _QUERY_BATCH):
             batch = missing[start:start + _QUERY_BATCH]
-            try:
-                async with MatrixApi(self.session) as api:
-                    response = await api.query_keys(batch)
-            except HomeserverError as exc:
-                # Nothing cached: those users stay untrusted and are asked again next time.
-                log.warning("key query for the trust policy failed: %s", exc)
-                return
+            # A failure raises HomeserverError: the caller must not share keys
+            # on a guess (an attacker able to break this query would otherwise
+            # get keys to a device it injected).
+            async with MatrixApi(self.session) as api:
+                response = await api.query_keys(batch)
             self.queries += 1
             for user_id in batch:
                 keys = self._parse(response, user_id)

@@ -93,6 +93,8 @@ class Flow:
     sent: int = 0
     row_id: int | None = None  # crypto_verifications row while the operator decides
     signed: bool = False  # the member's master key was signed (once per exchange)
+    # Started without a request (older clients): those never send "done".
+    legacy: bool = False
 
     @property
     def user_id(self) -> str:
@@ -227,6 +229,7 @@ class VerificationManager:
                                             SasState.READY)
                 if flow is None:
                     return
+                flow.legacy = True
             else:
                 if event_type not in ("m.key.verification.cancel", "m.key.verification.done"):
                     device = content.get("from_device")
@@ -361,6 +364,8 @@ class VerificationManager:
         if verified is not None and done and not flow.signed:
             flow.signed = True
             await self._sign(flow)
+        if flow.legacy and flow.sas.state is SasState.MAC_CHECKED:
+            flow.sas.finish_without_done()
         if flow.sas.state is SasState.DONE:
             log.info("verification %s with %s done", _short(flow.sas.flow_id), flow.user_id)
             await self._finish(flow)

@@ -43,7 +43,7 @@ from nio.exceptions import EncryptionError, SendRetryError
 
 from core.clock import Clock
 from core.config import Config
-from core.crypto import CrossSigningSession
+from core.crypto import CrossSigningSession, IdentityError
 from core.crypto.trust import TrustPolicy
 from core.events import RoomEvent, from_matrix
 from core.logsafe import log_exception, new_error_id
@@ -386,7 +386,12 @@ class MatrixConnection:
         assert self.trust is not None
         client = self.nio
         users = list(client.rooms[room_id].users)
-        await self.trust.refresh(users)
+        try:
+            await self.trust.refresh(users)
+        except IdentityError as exc:
+            # Sharing on a guess could hand keys to a device injected by whoever
+            # broke the query; the send fails and its caller retries.
+            raise SendError(room_id, f"members' keys could not be checked: {exc}") from None
         for user_id in users:
             for device in client.device_store.active_user_devices(user_id):
                 if user_id == self.user_id and device.id == client.device_id:
