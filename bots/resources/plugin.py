@@ -21,7 +21,8 @@ from bots.resources.guided import CANCEL_WORDS, TIMEOUT_SECONDS, GuidedAdd
 from bots.resources.messages import CATALOG
 from bots.resources.model import Category, Resource, check_url, describe_errors
 from bots.resources.query import Query, QueryError, parse_query
-from bots.resources.store import Directory, DuplicateUrl, Hit, country_name
+from bots.resources.search import Hit, search
+from bots.resources.store import Directory, DuplicateUrl, country_name
 from core.actions import ActionError
 from core.events import Message, Reaction
 from core.i18n import Trusted
@@ -154,8 +155,8 @@ class ResourcesPlugin(Plugin):
         except QueryError as error:
             await self._say(ctx, target, self._query_error(ctx, error))
             return
-        result = await self.directory.search(
-            parsed, now=self._now(), stale_after_days=self._settings(ctx).stale_after_days
+        result = await search(
+            self.runtime.db, parsed, now=self._now(), stale_after_days=self._settings(ctx).stale_after_days
         )
         if not result.hits:
             self._pages.pop(ctx.sender, None)

@@ -12,13 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from bots.resources.countries import COUNTRIES, GLOBAL
 from bots.resources.model import CATEGORY_NAMES, Resource, url_key
-from bots.resources.query import Query
-from bots.resources.terms import edit_distance, index_words, phrase, tag, trigrams
+from bots.resources.terms import index_words, tag
 from core.storage import Database, Migration
 
 MIGRATIONS = [
@@ -40,6 +38,7 @@ MIGRATIONS = [
             fts_tags TEXT NOT NULL);
         CREATE UNIQUE INDEX resources_entries_url ON resources_entries (url_key)
             WHERE status != 'removed';
+        CREATE INDEX resources_entries_rank ON resources_entries (id, verified_ts, countries);
         CREATE VIRTUAL TABLE resources_fts USING fts5(
             fts_title, fts_body, fts_tags,
             content='resources_entries', content_rowid='id',
@@ -84,28 +83,6 @@ MIGRATIONS = [
 
 Statement = tuple[str, Sequence[Any]]
 
-# bm25 weights of fts_title, fts_body, fts_tags: a word in the name counts more than in the text.
-_WEIGHTS = "4.0, 1.0, 0.0"
-# Ranking: relevance (bm25, negative: lower is better) scaled up for a country match and freshness.
-COUNTRY_BOOST = 0.5
-FRESHNESS_BOOST = 0.25
-MAX_HITS = 50
-_TEXT_COLUMNS = "{fts_title fts_body}"
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One search result in rank order."""
-
-    resource: Resource
-    country_match: bool
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    hits: list[Hit]
-    # True when the exact words found nothing and typo-corrected or any-word matching was used.
-    fuzzy: bool
 
 
 class DuplicateUrl(Exception):
@@ -239,14 +216,14 @@ class Directory:
         row = await self.db.fetchone(
             "SELECT id, data FROM resources_entries WHERE id = ?", (resource_id,)
         )
-        return _resource(row) if row else None
+        return resource_from_row(row) if row else None
 
     async def all(self, *, include_removed: bool = False) -> list[Resource]:
         rows = await self.db.fetchall(
             "SELECT id, data FROM resources_entries WHERE ? OR status != 'removed' ORDER BY id",
             (int(include_removed),),
         )
-        return [_resource(row) for row in rows]
+        return [resource_from_row(row) for row in rows]
 
     async def existing_ids(self) -> set[int]:
         rows = await self.db.fetchall("SELECT id FROM resources_entries")
@@ -266,7 +243,7 @@ class Directory:
             " ORDER BY COALESCE(verified_ts, 0), id",
             (limit.timestamp(),),
         )
-        return [_resource(row) for row in rows]
+        return [resource_from_row(row) for row in rows]
 
     async def counts(self) -> tuple[dict[str, int], dict[str, int]]:
         """How many listed entries each category and each country has."""
@@ -279,109 +256,9 @@ class Directory:
                 countries[country] = countries.get(country, 0) + 1
         return categories, countries
 
-    # -- search -------------------------------------------------------------
 
-    async def search(
-        self, query: Query, *, now: float, stale_after_days: int, limit: int = MAX_HITS
-    ) -> SearchResult:
-        """Entries for `query`, best first; exact words first, then typo-tolerant fallbacks."""
-        filters = _filter_expression(query)
-        if not query.words:
-            return SearchResult(await self._run(filters, query, now, stale_after_days, limit), False)
-        exact = _all_words(query.words)
-        hits = await self._run(_join(exact, filters), query, now, stale_after_days, limit)
-        if hits:
-            return SearchResult(hits, False)
-        corrected = [await self._correct(word) for word in query.words]
-        if corrected != [[word] for word in query.words]:
-            hits = await self._run(
-                _join(_all_alternatives(corrected), filters), query, now, stale_after_days, limit
-            )
-            if hits:
-                return SearchResult(hits, True)
-        if len(query.words) > 1:
-            # No entry has every word: rank those that have any of them.
-            alternatives = sorted({w for options in corrected for w in options})
-            expression = f"{_TEXT_COLUMNS} : (" + " OR ".join(_word(w) for w in alternatives) + ")"
-            hits = await self._run(_join(expression, filters), query, now, stale_after_days, limit)
-            if hits:
-                return SearchResult(hits, True)
-        return SearchResult([], False)
-
-    async def _run(
-        self, match: str, query: Query, now: float, stale_after_days: int, limit: int
-    ) -> list[Hit]:
-        country = f",{query.country}," if query.country and query.country != GLOBAL else ""
-        rows = await self.db.fetchall(
-            "SELECT e.id, e.data, instr(e.countries, ?) > 0 AND ? != '' AS country_match"
-            " FROM resources_fts JOIN resources_entries e ON e.id = resources_fts.rowid"
-            " WHERE resources_fts MATCH ?"
-            f" ORDER BY bm25(resources_fts, {_WEIGHTS})"
-            "   * (1.0 + CASE WHEN ? != '' AND instr(e.countries, ?) > 0 THEN ? ELSE 0.0 END)"
-            "   * (1.0 + ? * MAX(0.0, 1.0 - (? - COALESCE(e.verified_ts, 0.0)) / ?)),"
-            "   COALESCE(e.verified_ts, 0.0) DESC, e.id"
-            " LIMIT ?",
-            (country, country, match, country, country, COUNTRY_BOOST, FRESHNESS_BOOST, now,
-             stale_after_days * 86400.0, limit),
-        )
-        return [Hit(_resource(row), bool(row["country_match"])) for row in rows]
-
-    async def _correct(self, word: str) -> list[str]:
-        """The word itself when the index knows it, else its closest known spellings."""
-        if len(word) < 3 or await self.db.fetchone(
-            "SELECT 1 FROM resources_vocabulary WHERE term = ?", (word,)
-        ):
-            return [word]
-        grams = trigrams(word)
-        rows = await self.db.fetchall(
-            "SELECT term FROM resources_trigrams WHERE resources_trigrams MATCH ?"
-            " ORDER BY rank LIMIT 40",
-            (" OR ".join(phrase(gram) for gram in grams),),
-        )
-        allowed = 1 if len(word) <= 4 else 2
-        scored = sorted(
-            (edit_distance(word, row["term"]), row["term"]) for row in rows
-        )
-        best = [term for distance, term in scored if distance <= allowed]
-        if not best:
-            return [word]
-        top = scored[0][0]
-        return [term for distance, term in scored if distance == top][:3]
-
-
-def _resource(row: Any) -> Resource:
+def resource_from_row(row: Any) -> Resource:
     return Resource.model_validate({**json.loads(row["data"]), "id": int(row["id"])})
-
-
-def _word(word: str) -> str:
-    # Prefix matching for longer words finds plurals and derived forms ("lawyer" → "lawyers").
-    return phrase(word, prefix=len(word) >= 4)
-
-
-def _all_words(words: list[str]) -> str:
-    return f"{_TEXT_COLUMNS} : (" + " AND ".join(_word(w) for w in words) + ")"
-
-
-def _all_alternatives(options: list[list[str]]) -> str:
-    parts = ["(" + " OR ".join(_word(w) for w in choice) + ")" for choice in options]
-    return f"{_TEXT_COLUMNS} : (" + " AND ".join(parts) + ")"
-
-
-def _filter_expression(query: Query) -> str:
-    parts = []
-    if query.country and query.country != GLOBAL:
-        parts.append(f"fts_tags : ({phrase(tag('c', query.country))} OR {phrase(tag('c', GLOBAL))})")
-    elif query.country == GLOBAL:
-        parts.append(f"fts_tags : {phrase(tag('c', GLOBAL))}")
-    if query.category is not None:
-        parts.append(f"fts_tags : {phrase(tag('k', query.category.value))}")
-    if query.language is not None:
-        parts.append(f"fts_tags : {phrase(tag('l', query.language))}")
-    return " AND ".join(parts)
-
-
-def _join(*parts: str) -> str:
-    return " AND ".join(part for part in parts if part)
 
 
 def country_name(code: str, language: str) -> str:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from bots.resources.model import Category, Resource
 from bots.resources.query import QueryError, parse_query
+from bots.resources.search import search
 from bots.resources.store import Directory, DuplicateUrl
 from core.storage import Database
 
@@ -64,7 +65,7 @@ async def directory(tmp_path: Path) -> AsyncIterator[Directory]:
 
 
 async def titles(directory: Directory, text: str) -> list[str]:
-    result = await directory.search(parse_query(text), now=NOW, stale_after_days=365)
+    result = await search(directory.db, parse_query(text), now=NOW, stale_after_days=365)
     return [hit.resource.title for hit in result.hits]
 
 
@@ -117,23 +118,23 @@ async def test_fresh_entries_rank_first(directory: Directory) -> None:
 
 
 async def test_typo_fallback(directory: Directory) -> None:
-    result = await directory.search(parse_query("housnig"), now=NOW, stale_after_days=365)
+    result = await search(directory.db, parse_query("housnig"), now=NOW, stale_after_days=365)
     assert result.fuzzy
     assert [hit.resource.title for hit in result.hits] == ["Berlin housing collective"]
-    result = await directory.search(parse_query("lawyres istanbul"), now=NOW, stale_after_days=365)
+    result = await search(directory.db, parse_query("lawyres istanbul"), now=NOW, stale_after_days=365)
     assert result.hits and result.hits[0].resource.title == "Istanbul asylum lawyers"
-    assert (await directory.search(parse_query("zzzzqqq"), now=NOW, stale_after_days=365)).hits == []
+    assert (await search(directory.db, parse_query("zzzzqqq"), now=NOW, stale_after_days=365)).hits == []
 
 
 async def test_some_words_match_when_none_has_all(directory: Directory) -> None:
-    result = await directory.search(parse_query("housing crisis"), now=NOW, stale_after_days=365)
+    result = await search(directory.db, parse_query("housing crisis"), now=NOW, stale_after_days=365)
     assert result.fuzzy
     assert {hit.resource.title for hit in result.hits} == {
         "Berlin housing collective", "Global crisis line"}
 
 
 async def test_removed_entries_are_not_found(directory: Directory) -> None:
-    [hit] = (await directory.search(parse_query("berlin"), now=NOW, stale_after_days=365)).hits
+    [hit] = (await search(directory.db, parse_query("berlin"), now=NOW, stale_after_days=365)).hits
     removed = hit.resource.model_copy(update={"status": "removed"})
     await directory.save(removed, NOW)
     assert await titles(directory, "berlin") == []
@@ -143,7 +144,7 @@ async def test_removed_entries_are_not_found(directory: Directory) -> None:
 
 
 async def test_edited_entry_is_found_by_its_new_fields(directory: Directory) -> None:
-    [hit] = (await directory.search(parse_query("berlin"), now=NOW, stale_after_days=365)).hits
+    [hit] = (await search(directory.db, parse_query("berlin"), now=NOW, stale_after_days=365)).hits
     edited = hit.resource.model_copy(update={"countries": ["DE", "GR"], "title": "Athens housing"})
     await directory.save(edited, NOW)
     assert await titles(directory, "housing country:GR") == ["Athens housing"]
@@ -174,7 +175,7 @@ async def test_fts_syntax_never_raises(directory: Directory, text: str) -> None:
         query = parse_query(text)
     except QueryError:
         return  # a clear answer (empty, unknown filter) is fine; an exception from SQLite is not
-    await directory.search(query, now=NOW, stale_after_days=365)
+    await search(directory.db, query, now=NOW, stale_after_days=365)
 
 
 @given(st.text(max_size=120))
@@ -184,7 +185,7 @@ async def test_any_text_never_raises(directory: Directory, text: str) -> None:
         query = parse_query(text)
     except QueryError:
         return
-    await directory.search(query, now=NOW, stale_after_days=365)
+    await search(directory.db, query, now=NOW, stale_after_days=365)
 
 
 def test_query_errors_suggest_closest() -> None:
