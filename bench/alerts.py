@@ -55,6 +55,8 @@ import _control  # noqa: E402
 from core.homeserver import LocalSynapse  # noqa: E402
 from core.matrix.member import Member  # noqa: E402
 
+# The children count their homeserver requests by shape (reported per phase).
+COUNT = {"BENCH_COUNT_REQUESTS": "1"}
 ALERT_TEXT = "Raid reported near the central station. Avoid the area tonight. ({marker})"
 
 
@@ -95,6 +97,9 @@ async def child_solidarity(args: argparse.Namespace) -> int:
                 "rate_limit": {"commands": 100_000, "window_seconds": 1},
                 "roles": {"organizers": [args.organizer]},
                 "outbox": {"concurrency": args.concurrency, "per_second": args.per_second}},
+        # The members are plain nio clients without cross-signing, like the naive
+        # loop's recipients (it sends with ignore_unverified_devices).
+        "crypto": {"trust": "all"},
         "plugins": {"alerts": {"organizers_room": args.organizers_room}},
     })
     setup_logging(config.logging.level)
@@ -111,6 +116,8 @@ async def child_solidarity(args: argparse.Namespace) -> int:
                 _control.say(f"cpu {time.process_time():.6f}")
             elif command == "rooms":
                 _control.say(f"rooms {_room_counts(bot.connection.nio.rooms)}")
+            elif command == "requests":
+                _control.say(f"requests {_control.requests_snapshot()}")
         return 0
     finally:
         bot.stop()
@@ -151,6 +158,8 @@ async def child_naive(args: argparse.Namespace) -> int:
                 _control.say(f"cpu {time.process_time():.6f}")
             elif command == "rooms":
                 _control.say(f"rooms {_room_counts(client.rooms)}")
+            elif command == "requests":
+                _control.say(f"requests {_control.requests_snapshot()}")
             elif command.startswith("go "):
                 marker = command[3:]
                 content = {"msgtype": "m.notice",
@@ -209,6 +218,9 @@ class Child:
     async def cpu(self) -> float:
         return float((await self.ask("cpu")).split()[1])
 
+    async def requests(self) -> dict[str, int]:
+        return dict(json.loads((await self.ask("requests")).split(" ", 1)[1]))
+
     async def rooms(self) -> dict[str, int]:
         return dict(json.loads((await self.ask("rooms")).split(" ", 1)[1]))
 
@@ -250,7 +262,9 @@ class Phase:
     delivered: int
     expected: int
     bot_cpu: float
-    send_loop_seconds: float | None = None
+    requests: dict[str, int]
+    members_cpu: float = 0.0
+    synapse_cpu: float | None = None
 
     @property
     def missed(self) -> int:
@@ -278,11 +292,27 @@ async def deliveries(members: list[Member], rooms: list[str], sender: str, marke
     return (max(arrived.values()) if arrived else float("nan")), len(arrived)
 
 
+def proc_cpu_seconds(pid: int | None) -> float | None:
+    """utime + stime of a process from /proc (Synapse's CPU), or None."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+
+
 async def run(args: argparse.Namespace) -> int:
     logging.getLogger("nio").setLevel(logging.ERROR)
     workdir = Path(tempfile.mkdtemp(prefix="solidarity-alerts-bench-"))
     hs = LocalSynapse(workdir / "synapse", rate_limited=False)
     members: list[Member] = []
+    extra_clients: list[Member] = []
     children: list[Child] = []
     tag = str(os.getpid())
     try:
@@ -297,6 +327,7 @@ async def run(args: argparse.Namespace) -> int:
             return m
 
         organizer = await member("organizer")
+        extra_clients.append(organizer)
         for i in range(args.members):
             members.append(await member(f"member{i}"))
 
@@ -313,14 +344,14 @@ async def run(args: argparse.Namespace) -> int:
             "--child", "solidarity", "--homeserver", hs.url, "--user-id", solidarity_user.user_id,
             "--dir", str(bot_dir), "--organizer", organizer.user_id,
             "--organizers-room", organizers_room, "--concurrency", str(args.outbox_concurrency),
-            "--per-second", str(args.outbox_per_second)], bot_dir / "bot.log", {})
+            "--per-second", str(args.outbox_per_second)], bot_dir / "bot.log", COUNT)
         children.append(solidarity)
         naive_dir = workdir / "naive"
         naive_dir.mkdir()
         naive = await Child.spawn("naive nio", [
             "--child", "naive", "--homeserver", hs.url, "--user-id", naive_user.user_id,
             "--device-id", naive_user.device_id, "--store-dir", str(naive_dir / "store")],
-            naive_dir / "bot.log", {"BENCH_ACCESS_TOKEN": naive_user.access_token})
+            naive_dir / "bot.log", {**COUNT, "BENCH_ACCESS_TOKEN": naive_user.access_token})
         children.append(naive)
         for child in children:
             if await child.line(120) != "ready":
@@ -362,30 +393,38 @@ async def run(args: argparse.Namespace) -> int:
         for round_name in ("cold", "warm"):
             for kind in order:
                 marker = f"{kind}-{round_name}-{secrets.token_hex(3)}"
+                hs_pid = getattr(getattr(hs, "_proc", None), "pid", None)
                 print(f"{round_name} alert from {kind} ...", flush=True)
                 if kind == "solidarity":
                     preview = await organizer.ask(organizers_room,
                                                   "!alert " + ALERT_TEXT.format(marker=marker), 60)
                     if f"{args.rooms} rooms" not in preview.body:
                         raise RuntimeError(f"unexpected preview: {preview.body[:200]}")
-                    cpu = await solidarity.cpu()
+                    cpu, before = await solidarity.cpu(), await solidarity.requests()
+                    members_cpu, hs_cpu = time.process_time(), proc_cpu_seconds(hs_pid)
                     start = time.perf_counter()
                     await organizer.send(organizers_room, "!alert send")
                     last, count = await deliveries(members, rooms, solidarity_user.user_id,
                                                    marker, args.timeout)
                     phase = Phase(kind, round_name, last - start, count, expected,
-                                  await solidarity.cpu() - cpu)
+                                  await solidarity.cpu() - cpu,
+                                  delta(before, await solidarity.requests()))
                 else:
-                    cpu = await naive.cpu()
+                    cpu, before = await naive.cpu(), await naive.requests()
+                    members_cpu, hs_cpu = time.process_time(), proc_cpu_seconds(hs_pid)
                     start = time.perf_counter()
                     assert naive.proc.stdin is not None
                     naive.proc.stdin.write(f"go {marker}\n".encode())
                     await naive.proc.stdin.drain()
                     last, count = await deliveries(members, rooms, naive_user.user_id, marker,
                                                    args.timeout)
-                    answer = (await naive.line(args.timeout)).split()
+                    await naive.line(args.timeout)  # "sent <seconds> <failed>": the loop is over
                     phase = Phase(kind, round_name, last - start, count, expected,
-                                  await naive.cpu() - cpu, send_loop_seconds=float(answer[1]))
+                                  await naive.cpu() - cpu, delta(before, await naive.requests()))
+                phase.members_cpu = time.process_time() - members_cpu
+                hs_after = proc_cpu_seconds(hs_pid)
+                if hs_cpu is not None and hs_after is not None:
+                    phase.synapse_cpu = hs_after - hs_cpu
                 phases.append(phase)
                 print(f"  {phase.seconds:.2f} s until all {phase.delivered}/{expected} decrypted "
                       f"(missed {phase.missed}); bot CPU {phase.bot_cpu:.2f} s", flush=True)
@@ -398,7 +437,7 @@ async def run(args: argparse.Namespace) -> int:
             print(child.tail(), file=sys.stderr)
         return 1
     finally:
-        for m in members:
+        for m in [*extra_clients, *members]:
             with contextlib.suppress(Exception):
                 await m.close()
         for child in children:
@@ -418,11 +457,18 @@ def report(phases: list[Phase], args: argparse.Namespace) -> None:
           f"{os.cpu_count()} CPUs")
     print()
     print(f"| {'round':<6}| {'bot':<11}| {'all decrypted (s)':>17} | {'missed':>6} | "
-          f"{'bot CPU (s)':>11} |")
-    print(f"|{'-' * 7}|{'-' * 12}|{'-' * 19}|{'-' * 8}|{'-' * 13}|")
+          f"{'bot CPU (s)':>11} | {'members CPU (s)':>15} | {'Synapse CPU (s)':>15} |")
+    print(f"|{'-' * 7}|{'-' * 12}|{'-' * 19}|{'-' * 8}|{'-' * 13}|{'-' * 17}|{'-' * 17}|")
     for p in phases:
+        synapse = "-" if p.synapse_cpu is None else f"{p.synapse_cpu:.2f}"
         print(f"| {p.round:<6}| {p.bot:<11}| {p.seconds:>17.2f} | {p.missed:>6} | "
-              f"{p.bot_cpu:>11.2f} |")
+              f"{p.bot_cpu:>11.2f} | {p.members_cpu:>15.2f} | {synapse:>15} |")
+    print()
+    print("homeserver requests per phase (by shape):")
+    for p in phases:
+        shown = ", ".join(f"{n} {shape}" for shape, n in
+                          sorted(p.requests.items(), key=lambda kv: -kv[1])[:6])
+        print(f"  {p.round} {p.bot}: {shown}")
     print()
     for round_name in ("cold", "warm"):
         found = {p.bot: p for p in phases if p.round == round_name}
@@ -454,6 +500,7 @@ def main() -> int:
     if args.child:
         _control.die_with_parent()
         _control.take_stdout()
+        _control.count_requests()
         logging.getLogger("nio").setLevel(logging.ERROR)
         child = child_solidarity if args.child == "solidarity" else child_naive
         return asyncio.run(child(args))
