@@ -13,8 +13,8 @@ from bots.moderation.enforce import Enforcer, Outcome
 from bots.moderation.guard import Guard
 from bots.moderation.messages import CATALOG
 from bots.moderation.network import Network
-from bots.moderation.policy import KINDS, Ignored, PolicyRule, parse_policy_event
-from bots.moderation.policy_sync import ListRead, PolicySync, SyncResult
+from bots.moderation.policy import KINDS
+from bots.moderation.policy_sync import PolicySync, SyncResult
 from bots.moderation.reports import Reports
 from bots.moderation.settings import ModerationSettings
 from bots.moderation.store import LogEntry, ModerationStore
@@ -476,19 +476,9 @@ class ModerationPlugin(Plugin):
         """A rule changed in a followed list: apply just that change, within seconds."""
         if event.type not in KINDS or event.room_id not in self._lists:
             return
-        parsed = parse_policy_event(event.room_id, {
-            "type": event.type, "state_key": event.state_key, "content": event.content})
-        if parsed is None:
-            return
-        rules = self.policy.index.of_list(event.room_id)
-        read = ListRead(rules=dict(rules))
-        if isinstance(parsed, PolicyRule):
-            read.rules[parsed.key] = parsed
-        else:
-            read.rules.pop(parsed.key, None)
-            read.ignored = int(isinstance(parsed, Ignored))
         try:
-            await self.policy.apply(event.room_id, read)
+            await self.policy.apply_event(event.room_id, {
+                "type": event.type, "state_key": event.state_key, "content": event.content})
         except Exception as exc:
             log_exception(log, f"policy update from {event.room_id}", exc, new_error_id())
 

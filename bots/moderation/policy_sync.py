@@ -7,8 +7,9 @@ how rule changes and removals reach us within seconds.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+# Rooms worked on at once when a list changes (each room is a few homeserver requests).
+ROOM_CONCURRENCY = 8
 
 
 @dataclass
@@ -66,7 +70,9 @@ class PolicySync:
         self.network = network
         self.enforcer = enforcer
         self.index = PolicyIndex()
-        self._acl_applied: dict[str, list[str]] = {}
+        # A poll and a state event may race on the same list: one change at a
+        # time, each computed from the index as it is when its turn comes.
+        self._lock = asyncio.Lock()
 
     @property
     def actions(self) -> RoomActions:
@@ -118,8 +124,26 @@ class PolicySync:
             except Exception as exc:
                 log_exception(log, f"applying policy list {room_id}", exc, new_error_id())
 
+    async def apply_event(self, list_room: str, event: dict[str, Any]) -> SyncResult | None:
+        """One state event of a followed list (from sync): apply just that change."""
+        parsed = parse_policy_event(list_room, event)
+        if parsed is None:
+            return None
+        async with self._lock:
+            read = ListRead(rules=dict(self.index.of_list(list_room)))
+            if isinstance(parsed, PolicyRule):
+                read.rules[parsed.key] = parsed
+            else:
+                read.rules.pop(parsed.key, None)
+                read.ignored = int(isinstance(parsed, Ignored))
+            return await self._apply(list_room, read)
+
     async def apply(self, list_room: str, read: ListRead) -> SyncResult:
         """Make the index and the rooms follow what the list now says."""
+        async with self._lock:
+            return await self._apply(list_room, read)
+
+    async def _apply(self, list_room: str, read: ListRead) -> SyncResult:
         current = self.index.of_list(list_room)
         added = [rule for key, rule in read.rules.items() if current.get(key) != rule]
         removed = [rule for key, rule in current.items()
@@ -150,9 +174,10 @@ class PolicySync:
         users, servers = GlobIndex(), GlobIndex()
         for rule in rules:
             (users if rule.kind == "user" else servers).add(rule)
-        banned = 0
-        for room_id in self._rooms():
+
+        async def in_room(room_id: str) -> int:
             levels: dict[str, Any] | None = None
+            banned = 0
             for member in self.runtime.rooms.members(room_id):
                 found = users.match(member)
                 if found is None and ":" in member:
@@ -163,7 +188,25 @@ class PolicySync:
                     levels = await self.enforcer.power_levels(room_id)
                 if await self.ban(room_id, member, found, levels):
                     banned += 1
-        return banned
+            return banned
+
+        return sum(await self._each_room(self._rooms(), in_room))
+
+    async def _each_room(self, rooms: list[str],
+                         work: Callable[[str], Awaitable[int]]) -> list[int]:
+        """Run `work` for every room, a few at a time: a list change reaches 20 rooms in
+        about the time of a few homeserver round trips instead of 20 in a row."""
+        slots = asyncio.Semaphore(ROOM_CONCURRENCY)
+
+        async def one(room_id: str) -> int:
+            async with slots:
+                try:
+                    return await work(room_id)
+                except Exception as exc:  # one room's failure must not stop the others
+                    log_exception(log, f"policy enforcement in {room_id}", exc, new_error_id())
+                    return 0
+
+        return list(await asyncio.gather(*(one(room_id) for room_id in rooms)))
 
     async def ban(self, room_id: str, user_id: str, rule: PolicyRule,
                   levels: dict[str, Any] | None = None) -> bool:
@@ -182,9 +225,14 @@ class PolicySync:
 
     async def _lift(self, removed: list[PolicyRule]) -> int:
         """Unban those a removed rule banned, unless another rule still bans them."""
-        lifted = 0
+        by_room: dict[str, list[tuple[str, PolicyRule]]] = {}
         for rule in removed:
             for room_id, user_id in await self.store.bans_of_rule(rule.key):
+                by_room.setdefault(room_id, []).append((user_id, rule))
+
+        async def in_room(room_id: str) -> int:
+            lifted = 0
+            for user_id, rule in by_room[room_id]:
                 other = self.index.match_user(user_id)
                 if other is not None:
                     await self.store.policy_ban(room_id, user_id, other)
@@ -198,7 +246,9 @@ class PolicySync:
                         self.network.modlog_room(), "log_policy_unban",
                         seed=f"punban/{room_id}/{user_id}/{rule.key}", user=user_id,
                         room=self.network.room_label(room_id), entity=rule.entity)
-        return lifted
+            return lifted
+
+        return sum(await self._each_room(sorted(by_room), in_room))
 
     async def check_join(self, room_id: str, user_id: str) -> bool:
         rule = self.index.match_user(user_id)

@@ -156,6 +156,8 @@ class TextRules:
         self._compiled: list[Any] = []
         # trigram -> [(required literal, pattern index)]; patterns without one always run.
         self._by_trigram: dict[str, list[tuple[str, int]]] = {}
+        # folded word -> the (literal, index) entries its trigrams point at; words repeat a lot.
+        self._word_entries: dict[str, tuple[tuple[str, int], ...]] = {}
         self._always: list[int] = []
         for index, pattern in enumerate(patterns):
             try:
@@ -166,8 +168,10 @@ class TextRules:
                 self._compiled.append(None)
                 continue
             literal = required_literal(pattern)
-            if len(literal) >= 3:
-                self._by_trigram.setdefault(literal[:3], []).append((literal, index))
+            # Keyed inside one word of the literal, so only the message's words need trigrams.
+            piece = max(literal.split(), key=len, default="")
+            if len(piece) >= 3:
+                self._by_trigram.setdefault(piece[:3], []).append((literal, index))
             else:
                 self._always.append(index)
         self.timeouts = 0
@@ -190,7 +194,8 @@ class TextRules:
                         return RuleHit("word", index, self.words[index])
         if not self._phrases and not self.patterns:
             return None
-        folded = fold_words(raw_words)
+        folded_words = [folded for folded in map(fold_word, raw_words) if folded]
+        folded = " ".join(folded_words)
         if self._phrases:
             tokens = _WORD.findall(folded)
             joined = f" {' '.join(tokens)} "
@@ -198,21 +203,30 @@ class TextRules:
                 for phrase, index in self._phrases.get(token, ()):
                     if phrase in joined:
                         return RuleHit("word", index, self.words[index])
-        for index in self._candidates(folded):
+        for index in self._candidates(folded, folded_words):
             compiled = self._compiled[index]
             if compiled is not None and self._search(compiled, folded, index) is not None:
                 return RuleHit("pattern", index, self.patterns[index])
         return None
 
-    def _candidates(self, folded: str) -> list[int]:
+    def _candidates(self, folded: str, folded_words: list[str]) -> list[int]:
         chosen = set(self._always)
         if self._by_trigram:
-            table = self._by_trigram
-            for start in range(len(folded) - 2):
-                found = table.get(folded[start:start + 3])
-                if found:
-                    chosen.update(index for literal, index in found if literal in folded)
+            for word in set(folded_words):
+                entries = self._word_entries.get(word)
+                if entries is None:
+                    entries = self._entries_of(word)
+                chosen.update(index for literal, index in entries if literal in folded)
         return sorted(chosen)
+
+    def _entries_of(self, word: str) -> tuple[tuple[str, int], ...]:
+        found: list[tuple[str, int]] = []
+        for gram in {word[start:start + 3] for start in range(len(word) - 2)}:
+            found.extend(self._by_trigram.get(gram, ()))
+        if len(self._word_entries) >= 65536:
+            self._word_entries.clear()  # bounded memory; rebuilt from the next messages
+        entries = self._word_entries[word] = tuple(found)
+        return entries
 
     def _search(self, compiled: Any, text: str, index: int) -> Any:
         if not HAS_TIMEOUT:
