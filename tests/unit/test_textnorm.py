@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.textnorm import normalise
+from core.textnorm import fold_char, normalise
 
 
 @pytest.mark.parametrize(
@@ -57,3 +59,19 @@ def test_no_surrounding_or_double_whitespace(text: str) -> None:
     out = normalise(text)
     assert out == out.strip()
     assert "  " not in out
+
+
+def _reference(text: str) -> str:
+    """The per-character definition normalise's translate table must agree with."""
+    decomposed = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text).casefold())
+    return " ".join("".join(fold_char(ch) for ch in decomposed).split())
+
+
+@given(st.text())
+def test_translate_table_matches_fold_char(text: str) -> None:
+    assert normalise(text) == _reference(text)
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0x0600, max_codepoint=0x06FF) | st.sampled_from(" éÀßﻻ")))
+def test_translate_table_matches_fold_char_on_arabic(text: str) -> None:
+    assert normalise(text) == _reference(text)
