@@ -1,0 +1,214 @@
+"""Policy enforcement and permission checks of the moderation plugin over a fake homeserver.
+
+The fake keeps rooms, members, power levels and bans in memory; the database,
+store, index and enforcement logic are the real ones. Real Synapse and E2EE
+members: tests/integration/test_moderation.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bots.moderation import ModerationPlugin
+from bots.moderation.enforce import Enforcer
+from bots.moderation.network import Network
+from bots.moderation.policy import PolicyRule
+from bots.moderation.policy_sync import ListRead, PolicySync, read_list
+from bots.moderation.store import ModerationStore
+from core.actions import ActionError
+from core.clock import ManualClock
+from core.config import Config
+from core.languages import LanguagePreferences
+from core.room_settings import RoomSettings
+from core.storage import CORE_MIGRATIONS, Database
+
+BOT = "@bot:home.org"
+LIST = "!list:x"
+
+
+@dataclass
+class FakeRooms:
+    """RoomView and the RoomActions the policy code uses, in memory."""
+
+    members_of: dict[str, set[str]] = field(default_factory=dict)
+    levels: dict[tuple[str, str], int] = field(default_factory=dict)
+    bans: set[tuple[str, str]] = field(default_factory=set)
+    state: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    calls: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def is_encrypted(self, room_id: str) -> bool:
+        return True
+
+    def power_level(self, room_id: str, user_id: str) -> int:
+        return self.levels.get((room_id, user_id), 0)
+
+    def members(self, room_id: str) -> list[str]:
+        return sorted(self.members_of.get(room_id, set()))
+
+    def display_name(self, room_id: str) -> str | None:
+        return None
+
+    @property
+    def user_id(self) -> str:
+        return BOT
+
+    def joined_rooms(self) -> list[str]:
+        return sorted(self.members_of)
+
+    def room_name(self, room_id: str) -> str | None:
+        return None
+
+    async def get_state(self, room_id: str, event_type: str, state_key: str = "") -> dict[str, Any] | None:
+        if event_type == "m.room.power_levels":
+            return {"ban": 50, "state_default": 50}
+        return self.state.get((room_id, event_type, state_key))
+
+    async def send_state(self, room_id: str, event_type: str, content: dict[str, Any],
+                         state_key: str = "") -> str:
+        self.calls.append(("state", room_id, event_type))
+        self.state[(room_id, event_type, state_key)] = content
+        return "$s"
+
+    async def ban(self, room_id: str, user_id: str, reason: str | None = None) -> None:
+        self.calls.append(("ban", room_id, user_id))
+        self.bans.add((room_id, user_id))
+        self.members_of[room_id].discard(user_id)
+
+    async def unban(self, room_id: str, user_id: str) -> None:
+        if (room_id, user_id) not in self.bans:
+            raise ActionError("unban", "M_FORBIDDEN: not banned", forbidden=True)
+        self.calls.append(("unban", room_id, user_id))
+        self.bans.discard((room_id, user_id))
+
+
+class NoDms:
+    def is_dm(self, room_id: str) -> bool:
+        return False
+
+
+@dataclass
+class Harness:
+    rooms: FakeRooms
+    store: ModerationStore
+    policy: PolicySync
+    enforcer: Enforcer
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    db = Database(tmp_path / "db.sqlite")
+    await db.open()
+    await db.migrate("core", CORE_MIGRATIONS)
+    rooms = FakeRooms(members_of={
+        "!a:x": {BOT, "@admin:x", "@spam1:evil.org", "@friend:good.org"},
+        "!b:x": {BOT, "@spam2:evil.org", "@friend:good.org", "@x:chat.bad.net"},
+    })
+    for room in rooms.members_of:
+        rooms.levels[(room, BOT)] = 90
+        rooms.levels[(room, "@admin:x")] = 100
+    config = Config.model_validate({"matrix": {"homeserver": "http://x", "user_id": BOT}})
+    settings = RoomSettings(db, {})
+    for room in rooms.members_of:
+        await settings.set_enabled(room, ModerationPlugin, True)
+
+    class Runtime:  # the parts of core.runtime.Runtime the policy code reads
+        pass
+
+    runtime: Any = Runtime()
+    runtime.config, runtime.db, runtime.clock = config, db, ManualClock()
+    runtime.rooms = runtime.actions = rooms
+    runtime.settings, runtime.dms, runtime.bot_user_id = settings, NoDms(), BOT
+    runtime.languages = LanguagePreferences(db, "en")
+    store = ModerationStore(db)
+    await store.migrate()
+    plugin = ModerationPlugin(runtime)
+    network = Network(plugin, store)
+    enforcer = Enforcer(runtime, store)
+    policy = PolicySync(runtime, store, network, enforcer)
+    try:
+        yield Harness(rooms, store, policy, enforcer)
+    finally:
+        await db.close()
+
+
+def rule(entity: str, key: str, kind: str = "user") -> dict[str, Any]:
+    return {"type": f"m.policy.rule.{kind}", "state_key": key,
+            "content": {"entity": entity, "recommendation": "m.ban", "reason": "spam"}}
+
+
+async def test_a_glob_rule_bans_matching_members_in_every_protected_room(harness: Harness) -> None:
+    result = await harness.policy.apply(LIST, read_list(LIST, [rule("@spam*:evil.org", "r1")]))
+    assert result.banned == 2
+    assert harness.rooms.bans == {("!a:x", "@spam1:evil.org"), ("!b:x", "@spam2:evil.org")}
+    assert await harness.store.is_policy_banned("!a:x", "@spam1:evil.org")
+    # Persisted: a restart reloads the same rules.
+    assert [r.entity for r in await harness.store.rules()] == ["@spam*:evil.org"]
+
+
+async def test_removing_the_rule_unbans_unless_another_rule_still_matches(harness: Harness) -> None:
+    await harness.policy.apply(LIST, read_list(LIST, [rule("@spam*:evil.org", "r1"),
+                                                      rule("@spam2:evil.org", "r2")]))
+    result = await harness.policy.apply(LIST, read_list(LIST, [rule("@spam2:evil.org", "r2")]))
+    assert result.unbanned == 1
+    assert harness.rooms.bans == {("!b:x", "@spam2:evil.org")}
+    result = await harness.policy.apply(LIST, ListRead())
+    assert result.unbanned == 1 and harness.rooms.bans == set()
+
+
+async def test_admins_and_the_bot_are_never_banned_by_a_list(harness: Harness) -> None:
+    await harness.policy.apply(LIST, read_list(LIST, [rule("@admin:x", "r1"), rule(BOT, "r2")]))
+    assert harness.rooms.bans == set()
+
+
+async def test_server_rules_ban_members_and_set_acls_but_never_deny_our_server(harness: Harness) -> None:
+    result = await harness.policy.apply(LIST, read_list(LIST, [
+        rule("*.bad.net", "s1", kind="server"), rule("*.org", "s2", kind="server")]))
+    # `*.org` would also match home.org, the bot's own server: never in the ACL.
+    for room in ("!a:x", "!b:x"):
+        acl = harness.rooms.state[(room, "m.room.server_acl", "")]
+        assert acl["deny"] == ["*.bad.net"] and acl["allow"] == ["*"]
+    assert ("!b:x", "@x:chat.bad.net") in harness.rooms.bans
+    assert result.banned >= 1
+
+
+async def test_malformed_and_unknown_rules_are_counted_and_change_nothing(harness: Harness) -> None:
+    events = [
+        {"type": "m.policy.rule.user", "state_key": "a",
+         "content": {"entity": "@spam1:evil.org", "recommendation": "m.mute"}},
+        {"type": "m.policy.rule.user", "state_key": "b", "content": {"entity": "*",
+                                                                   "recommendation": "m.ban"}},
+        {"type": "m.policy.rule.user", "state_key": "c", "content": {"entity": ["x"]}},
+    ]
+    result = await harness.policy.apply(LIST, read_list(LIST, events))
+    assert result.ignored == 3 and result.banned == 0 and harness.rooms.bans == set()
+
+
+async def test_a_state_event_applies_one_change(harness: Harness) -> None:
+    await harness.policy.apply_event(LIST, rule("@spam1:evil.org", "r1"))
+    assert harness.rooms.bans == {("!a:x", "@spam1:evil.org")}
+    await harness.policy.apply_event(LIST, {"type": "m.policy.rule.user", "state_key": "r1",
+                                            "content": {}})
+    assert harness.rooms.bans == set()
+
+
+def test_refusals_name_the_problem(harness: Harness) -> None:
+    enforcer, levels = harness.enforcer, {"ban": 50, "kick": 50}
+    assert enforcer.refusal("!a:x", "ban", BOT, "@admin:x", levels)[0] == "target_is_bot"  # type: ignore[index]
+    assert enforcer.refusal("!a:x", "ban", "@admin:x", "@admin:x", levels)[0] == "target_is_self"  # type: ignore[index]
+    harness.rooms.levels[("!a:x", "@mod:x")] = 50
+    assert enforcer.refusal("!a:x", "ban", "@admin:x", "@mod:x", levels)[0] == "target_too_powerful"  # type: ignore[index]
+    assert enforcer.refusal("!a:x", "kick", "@friend:good.org", "@mod:x", levels) is None
+    harness.rooms.levels[("!a:x", BOT)] = 10
+    refused = enforcer.refusal("!a:x", "kick", "@friend:good.org", "@mod:x", levels)
+    assert refused == ("bot_lacks_power", {"needed": 50, "have": 10})
+
+
+def test_policy_rule_keys_are_per_list_room() -> None:
+    one = PolicyRule("!l1", "m.policy.rule.user", "k", "user", "@a:x", "")
+    two = PolicyRule("!l2", "m.policy.rule.user", "k", "user", "@a:x", "")
+    assert one.key != two.key
