@@ -153,11 +153,9 @@ class FanOut:
             if alert.urgent and targets.rooms:
                 mentions = dict(zip(targets.rooms, await asyncio.gather(
                     *(self._may_mention(room) for room in targets.rooms)), strict=True))
-            status_event = await self._post_status(alert, status_room, status_language,
-                                                   targets.count)
             now = self.runtime.clock.now()
             statements = [
-                self.store.start_sending(alert.id, expected_state, now, status_room, status_event),
+                self.store.start_sending(alert.id, expected_state, now, status_room, None),
                 self.store.audit(alert.author, "delivered", alert.id, now),
             ]
             outbox = self.runtime.outbox
@@ -180,6 +178,9 @@ class FanOut:
             outbox.wake()
             log.info("alert %s queued for %d rooms and %d members", alert.id, len(targets.rooms),
                      len(targets.users))
+            # Posted after the enqueue, so it is not on the alert's critical path;
+            # catch_up() posts it if the process died in between.
+            await self._post_status(alert.id, status_room, status_language, targets.count)
             if not targets.count:
                 await self._finish(alert.id)
             return targets
@@ -191,16 +192,22 @@ class FanOut:
             return False
         return may_mention_room(levels, self.runtime.bot_user_id)
 
-    async def _post_status(self, alert: Alert, room: str, language: str, total: int) -> str | None:
-        text = status_text(alert, [], language, total=total)
+    async def _post_status(self, alert_id: str, room: str, language: str, total: int) -> None:
+        """Post the status message that later edits keep current."""
+        alert = await self.store.alert(alert_id)
+        if alert is None or not room:
+            return
+        text = status_text(alert, await self.store.deliveries(alert_id), language, total=total)
         try:
-            # The txn id is the alert's: a rerun after a crash gets the same event back.
-            return await self.runtime.sender.send_message(
-                room, message_content(text), f"alerts-status-{alert.id}"
+            # The txn id is the alert's: a repost after a crash gets the same event back.
+            event_id = await self.runtime.sender.send_message(
+                room, message_content(text), f"alerts-status-{alert_id}"
             )
         except Exception as exc:
-            log_exception(log, f"status message of alert {alert.id}", exc, new_error_id())
-            return None
+            log_exception(log, f"status message of alert {alert_id}", exc, new_error_id())
+            return
+        await self.store.set_status_event(alert_id, event_id)
+        self.mark_dirty(alert_id)
 
     # -- results -------------------------------------------------------------
 
@@ -233,6 +240,10 @@ class FanOut:
     async def catch_up(self) -> None:
         """After a restart: take in results the callback missed, re-apply edits and retractions."""
         for alert in await self.store.in_state(SENDING, DONE):
+            if alert.status_room and alert.status_event is None:
+                language = self.runtime.languages.for_reader(alert.author, alert.status_room)
+                total = len(await self.store.deliveries(alert.id))
+                await self._post_status(alert.id, alert.status_room, language, total)
             if alert.state == SENDING:
                 for item in await self.runtime.outbox.items(OWNER, f"{alert.id}/"):
                     if item.state != "queued":

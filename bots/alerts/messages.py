@@ -230,6 +230,14 @@ CATALOG = Catalog(
             "en": "Retracted: removed from every room it reached.",
             "ar": "سُحب: حُذف من كل غرفة وصل إليها.",
         },
+        "status_room_sent": {
+            "en": "✓ {room}",
+            "ar": "✓ {room}",
+        },
+        "status_dms": {
+            "en": "Direct messages: {sent} of {total} delivered, {failed} failed.",
+            "ar": "الرسائل الخاصة: وصلت {sent} من {total}، وفشلت {failed}.",
+        },
         "status_failures": {
             "en": "Not delivered:",
             "ar": "لم يصل:",

@@ -32,7 +32,12 @@ def when(timestamp: float, zone: str) -> Trusted:
 
 def status_text(alert: Alert, deliveries: Sequence[Delivery], language: str, *,
                 total: int | None = None, names: Names | None = None) -> str:
-    """The status message in the organizers room, edited as delivery progresses."""
+    """The status message in the organizers room, edited as delivery progresses.
+
+    One line per room (failures first, with the homeserver's reason, so the
+    cap on lines never hides one), then the direct messages summed up with
+    their failures named.
+    """
     sent = sum(1 for d in deliveries if d.state == "sent")
     failed = [d for d in deliveries if d.state == "failed"]
     count = len(deliveries) if total is None else total
@@ -44,14 +49,29 @@ def status_text(alert: Alert, deliveries: Sequence[Delivery], language: str, *,
         lines.append(_t("status_edited", language, version=alert.version))
     if alert.retracted:
         lines.append(_t("status_retracted", language))
-    if failed:
-        lines.append(_t("status_failures", language))
-        for delivery in failed[:MAX_LINES]:
-            lines.append(_t("failure_line", language, where=_where(delivery, names),
-                            reason=delivery.error or "?"))
-        if len(failed) > MAX_LINES:
-            lines.append(_t("and_more", language, count=len(failed) - MAX_LINES))
+    order = {"failed": 0, "queued": 1, "sent": 2}
+    rooms = sorted((d for d in deliveries if d.kind != DM), key=lambda d: order.get(d.state, 1))
+    for delivery in rooms[:MAX_LINES]:
+        lines.append(_delivery_line(delivery, language, names))
+    if len(rooms) > MAX_LINES:
+        lines.append(_t("and_more", language, count=len(rooms) - MAX_LINES))
+    dms = [d for d in deliveries if d.kind == DM]
+    if dms:
+        dm_failed = [d for d in dms if d.state == "failed"]
+        lines.append(_t("status_dms", language, sent=sum(1 for d in dms if d.state == "sent"),
+                        total=len(dms), failed=len(dm_failed)))
+        for delivery in dm_failed[:MAX_LINES]:
+            lines.append(_delivery_line(delivery, language, names))
     return "\n".join(lines)
+
+
+def _delivery_line(delivery: Delivery, language: str, names: Names | None) -> str:
+    where = _where(delivery, names)
+    if delivery.state == "sent":
+        return _t("status_room_sent", language, room=where)
+    if delivery.state == "failed":
+        return _t("failure_line", language, where=where, reason=delivery.error or "?")
+    return _t("report_room_pending", language, room=where)
 
 
 def preview_text(alert: Alert, language: str, *, rooms: int, users: int,
