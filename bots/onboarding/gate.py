@@ -68,12 +68,16 @@ class Gate:
 
     Changes to one room's power levels are serialised: each is a read-modify-write
     of the whole `m.room.power_levels` event, and two newcomers held at once
-    would otherwise overwrite each other.
+    would otherwise overwrite each other. Holds queued while a write is under way
+    go out together in the next one, so a burst of joins makes a few power-level
+    events instead of one per newcomer.
     """
 
     def __init__(self, actions: RoomActions) -> None:
         self.actions = actions
         self._locks: dict[str, asyncio.Lock] = {}
+        self._queued: dict[str, dict[str, tuple[int, asyncio.Future[bool]]]] = {}
+        self.writes = 0
 
     def _lock(self, room_id: str) -> asyncio.Lock:
         return self._locks.setdefault(room_id, asyncio.Lock())
@@ -83,12 +87,38 @@ class Gate:
 
     async def apply(self, room_id: str, user_id: str, level: int) -> bool:
         """Hold the newcomer at `level`; False when someone gave them another level meanwhile."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queued.setdefault(room_id, {})[user_id] = (level, done)
         async with self._lock(room_id):
-            current = explicit_level(await self.levels(room_id), user_id)
-            if current is None:
-                await self.actions.set_power_level(room_id, user_id, level)
-                return True
-            return current == level
+            if not done.done():
+                await self._write_queued(room_id)
+        return await done  # the write's ActionError, if any, reaches every newcomer of the batch
+
+    async def _write_queued(self, room_id: str) -> None:
+        batch = self._queued.pop(room_id, {})
+        try:
+            levels = await self.levels(room_id)
+            users = levels.get("users")
+            users = dict(users) if isinstance(users, dict) else {}
+            outcome: dict[str, bool] = {}
+            for user_id, (level, _) in batch.items():
+                current = explicit_level(levels, user_id)
+                outcome[user_id] = current is None or current == level
+                if current is None:
+                    users[user_id] = level
+            if any(explicit_level(levels, user_id) is None for user_id in batch):
+                await self.actions.send_state(room_id, POWER_LEVELS, {**levels, "users": users})
+                self.writes += 1
+        except Exception as exc:
+            for _, waiter in batch.values():
+                waiter.set_exception(exc)
+            return
+        except BaseException:
+            for _, waiter in batch.values():
+                waiter.cancel()  # shutting down: the replayed joins hold them again
+            raise
+        for user_id, (_, waiter) in batch.items():
+            waiter.set_result(outcome[user_id])
 
     async def release(self, room_id: str, user_id: str, held_at: int) -> bool:
         """Remove the hold if it is still the bot's; False when an admin changed it since."""

@@ -428,3 +428,16 @@ async def test_introduction_posted_only_with_consent_and_room_directory(make_bot
     assert newcomer.user_id in post.content["m.mentions"]["user_ids"]
     again = await newcomer.ask(dm.room_id, "!intro post")
     assert "no introduction ready" in again.body
+
+
+async def test_gate_holds_every_newcomer_of_a_burst(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    room = await onboarding_room(owner, bot, gate="on", welcome_in_room="off")
+    newcomers = await members_joining(make_member, owner, room, 10)
+    await asyncio.gather(*(private_welcome(m, bot, room) for m in newcomers))
+    levels = await owner.client.room_get_state_event(room, "m.room.power_levels")
+    assert isinstance(levels, RoomGetStateEventResponse)
+    users = levels.content["users"]
+    # None lost to concurrent power-level writes (how many writes depends on timing).
+    assert {m.user_id: users.get(m.user_id) for m in newcomers} == {m.user_id: -1 for m in newcomers}
