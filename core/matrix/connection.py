@@ -377,6 +377,40 @@ class MatrixConnection:
                 await self._apply_trust(room_id)
             if client.olm is not None and client.olm.should_share_group_session(room_id):
                 await client.share_group_session(room_id, ignore_unverified_devices=True)
+                if self.trust is not None:
+                    await self._send_withheld(room_id)
+
+    async def _send_withheld(self, room_id: str) -> None:
+        # Tell each excluded device why it gets no key (m.room_key.withheld,
+        # m.unverified), so its client can say so instead of a bare "unable
+        # to decrypt". Best effort: the message itself is already safe.
+        client = self.nio
+        assert client.olm is not None
+        session = client.olm.outbound_group_sessions.get(room_id)
+        if session is None:
+            return
+        content = {
+            "algorithm": "m.megolm.v1.aes-sha2",
+            "room_id": room_id,
+            "session_id": session.id,
+            "sender_key": client.olm.account.identity_keys["curve25519"],
+            "code": "m.unverified",
+            "reason": "this bot only shares keys with sessions verified by their owner",
+        }
+        for user_id in list(client.rooms[room_id].users):
+            for device in client.device_store.active_user_devices(user_id):
+                if device.blacklisted:
+                    try:
+                        response = await client.to_device(ToDeviceMessage(
+                            "m.room_key.withheld", user_id, device.id, dict(content)
+                        ))
+                    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                        log.warning("could not tell a device its key is withheld: %s",
+                                    type(exc).__name__)
+                        return
+                    if isinstance(response, ToDeviceError):
+                        log.warning("could not tell a device its key is withheld: %s",
+                                    _reason(response))
 
     async def _apply_trust(self, room_id: str) -> None:
         # nio shares room keys with every device not blacklisted; the trust
