@@ -123,8 +123,8 @@ class AlertsPlugin(Plugin):
         """Compose (preview), send, schedule, edit, retract and follow alerts."""
         if not await self._organizer_here(ctx):
             return
-        word, _, rest = text.strip().partition(" ")
-        word, rest = word.strip().lower(), rest.strip()
+        word, rest = _split_first(text)
+        word = word.lower()
         one_id = ALERT_ID.fullmatch(rest.lower()) is not None
         try:
             if not text.strip():
@@ -144,8 +144,8 @@ class AlertsPlugin(Plugin):
                 if found is not None:
                     await {"status": self._status, "cancel": self._cancel,
                            "retract": self._retract}[word](ctx, found)
-            elif word == "edit" and ALERT_ID.fullmatch(rest.split(None, 1)[0].lower() if rest else ""):
-                alert_id, _, new_text = rest.partition(" ")
+            elif word == "edit" and ALERT_ID.fullmatch(_split_first(rest)[0].lower()):
+                alert_id, new_text = _split_first(rest)
                 found = await self._known(ctx, alert_id.lower())
                 if found is not None:
                     await self._edit(ctx, found, new_text)
@@ -457,3 +457,11 @@ class AlertsPlugin(Plugin):
                 return
         removed = await self.store.unsubscribe(ctx.sender, cleaned)
         await ctx.reply(ctx.t("unsubscribed" if removed else "not_subscribed"))
+
+
+def _split_first(text: str) -> tuple[str, str]:
+    """The first word and the rest (newlines kept: language blocks start on their own line)."""
+    parts = text.strip().split(None, 1)
+    if not parts:
+        return "", ""
+    return parts[0], parts[1].strip() if len(parts) > 1 else ""

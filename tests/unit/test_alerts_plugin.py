@@ -418,7 +418,8 @@ async def test_edit_and_retract_reach_every_delivery(harness: Harness) -> None:
     await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert send")
     await h.delivered()
     alert_id = (await h.runtime.db.fetchone("SELECT id FROM alerts_alerts"))["id"]  # type: ignore[index]
-    edited = await h.say(ORGANIZERS_ROOM, ORGANIZER, f"!alert edit {alert_id} Meet at 7 instead")
+    edited = await h.say(ORGANIZERS_ROOM, ORGANIZER,
+                         f"!alert edit {alert_id}\n[en] Meet at 7 instead\n[ar] اللقاء في السابعة")
     assert "edited in 3 places" in edited
     alert_edits = [e for e in h.hs.edits if e[0] in rooms]
     assert sorted(e[0] for e in alert_edits) == sorted(rooms)
