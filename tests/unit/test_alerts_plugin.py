@@ -576,3 +576,20 @@ async def test_a_due_alert_waits_for_the_first_sync(harness: Harness) -> None:
     await h.delivered()
     [message] = alerts_in(h, room)
     assert "Curfew at ten" in message.content["body"]
+
+
+async def test_tagged_rooms_the_bot_cannot_use_are_named_in_the_preview(harness: Harness) -> None:
+    h = harness
+    kept, left, plain_room = network(h, 3)
+    for room in (kept, left, plain_room):
+        await tag(h, room, "legal")
+    h.hs.members_of[left].remove(BOT)
+    h.hs.unencrypted.add(plain_room)
+    preview = plain(await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert --rooms legal Court at 9"))
+    assert "1 rooms" in preview
+    assert "Skipped Room 1: the bot is no longer in it" in preview
+    assert "Skipped Room 2: it is not encrypted" in preview
+    await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+    await h.delivered()
+    assert len(alerts_in(h, kept)) == 1
+    assert alerts_in(h, left) == alerts_in(h, plain_room) == []
