@@ -1,0 +1,310 @@
+"""Safety check-ins against a real Synapse with real E2EE members; the test owns the clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bots.admin import AdminPlugin
+from bots.checkins import CheckinsPlugin
+from core.bot import Bot
+from core.clock import ManualClock
+from core.config import Config
+from core.homeserver import LocalSynapse
+from core.matrix.member import Member, Received
+from core.plugin import message_content
+from tests.integration.conftest import RunningBot, room_with_bot, unique
+
+pytestmark = pytest.mark.integration
+
+ALERT = "Safety alert"
+
+
+@dataclass
+class ClockedBot(RunningBot):
+    """A RunningBot whose time only moves when the test says so."""
+
+    clock: ManualClock = field(default_factory=ManualClock)
+
+    async def start(self) -> None:
+        self.bot = Bot(self.config, plugins=self.plugins, clock=self.clock)
+        await self.bot.start()
+        self.task = asyncio.create_task(self.bot.run())
+        await asyncio.wait_for(self.bot.connection.synced.wait(), 30)
+
+    async def advance(self, seconds: float) -> None:
+        """Move time on, fire what became due, and wait for the sends it queued."""
+        assert self.bot is not None
+        await self.clock.advance(seconds)
+        await self.bot.scheduler.run_due()
+        await self.idle()
+
+    async def idle(self) -> None:
+        assert self.bot is not None
+        await asyncio.wait_for(self.bot.outbox.idle(), 90)
+
+    async def restart_at(self, advance: float) -> None:
+        """Stop, let `advance` seconds pass while down, start again on the same data."""
+        await self.stop()
+        self.clock = ManualClock(self.clock.now() + advance)
+        await self.start()
+
+
+@pytest.fixture
+async def make_checkins_bot(
+    synapse: LocalSynapse, tmp_path: Path
+) -> AsyncIterator[Callable[..., Awaitable[ClockedBot]]]:
+    bots: list[ClockedBot] = []
+
+    async def factory(**checkins: Any) -> ClockedBot:
+        name = unique("ckbot")
+        password = "bot-password-" + name
+        await synapse.register(name, password)
+        secrets_dir = tmp_path / name
+        secrets_dir.mkdir()
+        (secrets_dir / "password").write_text(password)
+        (secrets_dir / "passphrase").write_text("test store passphrase")
+        config = Config.model_validate({
+            "matrix": {"homeserver": synapse.url, "user_id": f"@{name}:localhost",
+                       "password": {"file": str(secrets_dir / "password")}},
+            "storage": {"data_dir": str(secrets_dir / "data"),
+                        "store_passphrase": {"file": str(secrets_dir / "passphrase")}},
+            # The clock stands still, so the per-member rate limit window never ends.
+            "bot": {"invites": {"allowed_servers": ["localhost"]},
+                    "rate_limit": {"commands": 10_000, "window_seconds": 1}},
+            # nio test members are not cross-signed (test_trust.py covers the real policy).
+            "crypto": {"trust": "all"},
+            "plugins": {"checkins": {"grace_minutes": 5, "reminder_minutes": 0, **checkins}},
+        })
+        running = ClockedBot(config, [AdminPlugin, CheckinsPlugin])
+        bots.append(running)
+        await running.start()
+        return running
+
+    try:
+        yield factory
+    finally:
+        for running in bots:
+            await running.stop()
+
+
+def from_bot(bot: ClockedBot, text: str) -> Callable[[Received], bool]:
+    return lambda m: m.sender == bot.user_id and text in m.body
+
+
+def count(member: Member, bot: ClockedBot, text: str) -> int:
+    return sum(1 for m in member.received if m.sender == bot.user_id and text in m.body)
+
+
+async def dm_with(member: Member, bot: ClockedBot) -> str:
+    """An encrypted room with only the member and the bot: their DM."""
+    return await room_with_bot(member, bot)
+
+
+async def befriend(bot: ClockedBot, owner: Member, owner_dm: str, *contacts: Member) -> None:
+    """`owner` adds each contact, who accepts in the DM the bot opened with them."""
+    for contact in contacts:
+        answer = await owner.ask(owner_dm, f"!contacts add {contact.user_id}")
+        assert "I asked" in answer.body
+        request = await contact.wait_for(
+            lambda m, o=owner: m.sender == bot.user_id and o.user_id in m.body
+            and "trusted contacts" in m.body, 60)
+        assert request.encrypted
+        accepted = await contact.ask(request.room_id, f"!contacts accept {owner.user_id}", 60)
+        assert "Thank you" in accepted.body
+
+
+def alert_id(message: Received) -> str:
+    return message.body.split("(Alert ")[1].split(")")[0]
+
+
+async def test_checkin_then_safe_alerts_nobody(make_checkins_bot, make_member) -> None:
+    bot = await make_checkins_bot()
+    alice, bob = await make_member(), await make_member()
+    dm = await dm_with(alice, bot)
+    await befriend(bot, alice, dm, bob)
+    set_reply = await alice.ask(dm, "!checkin 2h protest at the square")
+    assert set_reply.encrypted and "Check-in set" in set_reply.body
+    assert "Glad you're safe" in (await alice.ask(dm, "!safe")).body
+    await bot.advance(3 * 3600)
+    assert bot.bot is not None
+    assert await bot.bot.scheduler.pending("checkins", "escalate") == []
+    assert await bot.bot.outbox.items("checkins", "alert/") == []
+    row = await bot.bot.db.fetchone("SELECT note, state FROM checkins_checkins")
+    assert row is not None and row["state"] == "resolved" and row["note"] is None
+    assert count(bob, bot, ALERT) == 0
+
+
+async def test_missed_checkin_alerts_contacts_once_then_ack_and_all_clear(
+    make_checkins_bot, make_member
+) -> None:
+    bot = await make_checkins_bot()
+    alice, bob, carol = await make_member(), await make_member(), await make_member()
+    dm = await dm_with(alice, bot)
+    await befriend(bot, alice, dm, bob, carol)
+    await alice.ask(dm, "!checkin 10m first date, cafe on 5th street")
+    await bot.advance(16 * 60)
+    bob_alert = await bob.wait_for(from_bot(bot, ALERT), 60)
+    carol_alert = await carol.wait_for(from_bot(bot, ALERT), 60)
+    for alert in (bob_alert, carol_alert):
+        assert alert.encrypted and alice.user_id in alert.body
+        assert "cafe on 5th street" in alert.body
+    await bot.advance(3600)  # nothing more is due: still one alert each
+    assert count(bob, bot, ALERT) == 1 and count(carol, bot, ALERT) == 1
+    thanks = await bob.ask(bob_alert.room_id, f"!onit {alert_id(bob_alert)}", 60)
+    assert "The others know" in thanks.body
+    on_it = await carol.wait_for(from_bot(bot, "taking care of the alert"), 60)
+    assert bob.user_id in on_it.body
+    assert "told everyone" in (await alice.ask(dm, "!safe")).body
+    await bob.wait_for(from_bot(bot, "All clear"), 60)
+    await carol.wait_for(from_bot(bot, "All clear"), 60)
+    await bot.idle()
+    assert count(bob, bot, "All clear") == 1 and count(carol, bot, "All clear") == 1
+
+
+async def test_duress_answer_is_byte_identical_and_contacts_get_urgent_alert(
+    make_checkins_bot, make_member
+) -> None:
+    bot = await make_checkins_bot()
+    alice, bob = await make_member(), await make_member()
+    dm = await dm_with(alice, bot)
+    await befriend(bot, alice, dm, bob)
+    assert "Duress PIN saved" in (await alice.ask(dm, "!duress set 7391")).body
+    await alice.ask(dm, "!checkin 2h crossing at the north gate")
+    normal = await alice.ask(dm, "!safe")
+    await alice.ask(dm, "!checkin 2h crossing at the north gate")
+    forced = await alice.ask(dm, "!safe 7391")
+
+    def shown(message: Received) -> dict[str, Any]:
+        return {k: v for k, v in message.content.items() if k != "m.relates_to"}
+
+    assert shown(forced) == shown(normal)
+    assert forced.body.encode() == normal.body.encode()
+    urgent = await bob.wait_for(from_bot(bot, "URGENT"), 60)
+    assert "north gate" in urgent.body and alice.user_id in urgent.body
+    status = await alice.ask(dm, "!checkin status")
+    assert "no check-in running" in status.body
+
+
+async def test_bot_stopped_across_deadline_escalates_once_on_restart(
+    make_checkins_bot, make_member
+) -> None:
+    bot = await make_checkins_bot()
+    alice, bob = await make_member(), await make_member()
+    dm = await dm_with(alice, bot)
+    await befriend(bot, alice, dm, bob)
+    await alice.ask(dm, "!checkin 10m")
+    await bot.restart_at(advance=2 * 3600)  # down across deadline and grace
+    alert = await bob.wait_for(from_bot(bot, ALERT), 90)
+    assert "late" in alert.body
+    await bot.idle()
+    await bot.restart_at(advance=60)
+    await bot.advance(60)
+    assert count(bob, bot, ALERT) == 1
+
+
+class DieAfterDelivery:
+    """Room actions that let the homeserver accept one alert, then freeze like a killed process.
+
+    The outbox has sent the event but not recorded it: exactly the state a
+    `kill -9` between the two leaves behind.
+    """
+
+    def __init__(self, actions: Any) -> None:
+        self.actions = actions
+        self.delivered = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.actions, name)
+
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any],
+                         txn_id: str) -> str:
+        event_id = await self.actions.send_event(room_id, event_type, content, txn_id)
+        if ALERT in str(content.get("body", "")):
+            self.delivered.set()
+            await asyncio.Event().wait()  # never returns: the process is "dead"
+        return str(event_id)
+
+
+async def test_crash_between_alert_send_and_its_record_sends_no_duplicate(
+    make_checkins_bot, make_member
+) -> None:
+    bot = await make_checkins_bot()
+    alice, bob = await make_member(), await make_member()
+    dm = await dm_with(alice, bot)
+    await befriend(bot, alice, dm, bob)
+    await alice.ask(dm, "!checkin 10m")
+    assert bot.bot is not None
+    dying = DieAfterDelivery(bot.bot.outbox.actions)
+    bot.bot.outbox.actions = dying  # type: ignore[assignment]
+    await bot.clock.advance(16 * 60)
+    await bot.bot.scheduler.run_due()
+    await asyncio.wait_for(dying.delivered.wait(), 60)
+    item = await bot.bot.outbox.items("checkins", "alert/")
+    assert [i.state for i in item] == ["queued"]  # sent, but not recorded as sent
+    first = await bob.wait_for(from_bot(bot, ALERT), 60)
+    await bot.restart_at(advance=60)  # the resend reuses the transaction id
+    await bot.idle()
+    assert bot.bot is not None
+    [item] = await bot.bot.outbox.items("checkins", "alert/")
+    # The homeserver recognised the transaction and answered with the first event.
+    assert item.state == "sent" and item.event_id == first.event_id
+    # A later message in the same DM: once Bob has it, a duplicate would have arrived before.
+    await bot.bot.outbox.enqueue("test", "marker", message_content("marker"), user_id=bob.user_id)
+    await bob.wait_for(from_bot(bot, "marker"), 60)
+    assert count(bob, bot, ALERT) == 1
+
+
+async def test_rollcall_lists_non_responders_to_the_organizer(make_checkins_bot, make_member) -> None:
+    bot = await make_checkins_bot()
+    organizer, alice, bob = await make_member(), await make_member(), await make_member()
+    room = await room_with_bot(organizer, bot)
+    for member in (alice, bob):
+        await organizer.client.room_invite(room, member.user_id)
+        await member.wait_member(room, member.user_id)
+        await organizer.wait_member(room, member.user_id)
+    assert bot.bot is not None
+
+    async def bot_sees_everyone() -> None:
+        while not {alice.user_id, bob.user_id} <= set(bot.bot.connection.members(room)):  # type: ignore[union-attr]
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(bot_sees_everyone(), 30)
+    await organizer.send(room, "!rollcall 30m after the march")
+    call = await alice.wait_for(from_bot(bot, "Roll call from"), 60)
+    assert "after the march" in call.body
+    assert "marked present" in (await alice.ask(room, "!here", 60)).body
+    await bot.advance(15 * 60 + 1)
+    nudge = await bob.wait_for(from_bot(bot, "Roll call in"), 60)
+    assert nudge.room_id != room
+    await bot.advance(15 * 60)
+    report = await organizer.wait_for(from_bot(bot, "is over"), 60)
+    assert report.room_id != room
+    assert bob.user_id in report.body and alice.user_id not in report.body
+    closed = await alice.wait_for(from_bot(bot, "Roll call closed"), 60)
+    assert bob.user_id not in closed.body
+
+
+async def test_checkin_in_a_group_room_is_refused(make_checkins_bot, make_member) -> None:
+    bot = await make_checkins_bot()
+    alice, bob = await make_member(), await make_member()
+    room = await room_with_bot(alice, bot)
+    await alice.client.room_invite(room, bob.user_id)
+    await bob.wait_member(room, bob.user_id)
+    assert bot.bot is not None
+
+    async def bot_sees_bob() -> None:
+        while bob.user_id not in bot.bot.connection.members(room):  # type: ignore[union-attr]
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(bot_sees_bob(), 30)
+    refused = await alice.ask(room, "!checkin 2h meeting at the safehouse")
+    assert "private encrypted chat" in refused.body and "safehouse" not in refused.body
+    assert await bot.bot.db.fetchall("SELECT * FROM checkins_checkins") == []
+    hello = await alice.wait_for(from_bot(bot, "our private chat"), 60)
+    assert hello.room_id != room and hello.encrypted
