@@ -47,6 +47,31 @@ CATALOG = Catalog(
             "en": "Reply to a message with `report [reason]` to tell the moderators privately.",
             "ar": "ردّ على رسالة بـ`report [reason]` لإبلاغ المشرفين بشكل سري.",
         },
+        "help_rules": {
+            "en": "Word and pattern rules of this room: `rules`, `rules add word <text>`, "
+                  "`rules add pattern <regex>`, `rules remove word|pattern <number or text>`.",
+            "ar": "قواعد الكلمات والأنماط في هذه الغرفة: `rules` و`rules add word <text>` "
+                  "و`rules add pattern <regex>` و`rules remove word|pattern <number or text>`.",
+        },
+        "rules_usage": {
+            "en": "Say what to add or remove, like `rules add word scam` or "
+                  "`rules remove pattern 2`.",
+            "ar": "حدّد ما تريد إضافته أو حذفه، مثل `rules add word scam` أو `rules remove pattern 2`.",
+        },
+        "rules_empty": {"en": "This room has no word or pattern rules.",
+                        "ar": "لا توجد قواعد كلمات أو أنماط في هذه الغرفة."},
+        "rules_header": {"en": "{words} word(s) and {patterns} pattern(s):",
+                         "ar": "{words} كلمة و{patterns} نمط:"},
+        "rule_added": {"en": "Added; this room now has {count} {kind} rule(s).",
+                       "ar": "أُضيفت؛ في هذه الغرفة الآن {count} قاعدة من نوع {kind}."},
+        "rule_removed": {"en": "Removed; this room now has {count} {kind} rule(s).",
+                         "ar": "حُذفت؛ في هذه الغرفة الآن {count} قاعدة من نوع {kind}."},
+        "rule_exists": {"en": "That rule is already there.", "ar": "هذه القاعدة موجودة أصلاً."},
+        "rule_missing": {"en": "There is no such rule; `rules` lists them with their numbers.",
+                         "ar": "لا توجد قاعدة كهذه؛ `rules` يعرضها مع أرقامها."},
+        "word_too_long": {"en": "A word or phrase may have at most {most} characters.",
+                          "ar": "يجب ألا تتجاوز الكلمة أو العبارة {most} حرفاً."},
+        "nothing_changed": {"en": "Nothing was changed.", "ar": "لم يتغيّر شيء."},
         # -- argument problems --------------------------------------------------
         "bad_user": {
             "en": "{user} is not a Matrix user id. Write it in full, like @name:example.org.",
@@ -197,6 +222,10 @@ CATALOG = Catalog(
         "list_unfollowed": {
             "en": "No longer following {room}: {removed} rule(s) dropped, {unbanned} ban(s) lifted.",
             "ar": "لم أعد أتابع {room}: أُسقطت {removed} قاعدة ورُفع {unbanned} حظر.",
+        },
+        "acl_failed": {
+            "en": "I could not apply the server bans of our policy lists in {room}: {problem}",
+            "ar": "لم أتمكن من تطبيق حظر الخوادم من قوائم الحظر في {room}: {problem}",
         },
         "list_not_followed": {"en": "I am not following {room}.", "ar": "لا أتابع {room}."},
         "own_list_set": {

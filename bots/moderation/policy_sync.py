@@ -13,11 +13,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bots.moderation.enforce import Enforcer
+from bots.moderation.enforce import Enforcer, required_level
 from bots.moderation.network import Network
 from bots.moderation.policy import GlobIndex, Ignored, PolicyIndex, PolicyRule, Removal, parse_policy_event
 from bots.moderation.store import ModerationStore
 from core.actions import ActionError, RoomActions
+from core.i18n import Trusted
 from core.logsafe import log_exception, new_error_id
 
 if TYPE_CHECKING:
@@ -285,4 +286,14 @@ class PolicySync:
                 changed += 1
             except ActionError as error:
                 log.warning("server ACL in %s not applied (%s)", room_id, error.reason[:80])
+                levels = await self.enforcer.power_levels(room_id)
+                management = self.network.management_room()
+                problem = self.network.text(
+                    management, "bot_lacks_power", needed=required_level("server_acl", levels),
+                    have=self.enforcer.level(room_id, self.enforcer.bot)) if error.forbidden \
+                    else self.network.text(management, "homeserver_failed")
+                await self.network.post(management, "acl_failed",
+                                        seed=f"acl/{room_id}/{','.join(denies)}",
+                                        room=self.network.room_label(room_id),
+                                        problem=Trusted(problem))
         return changed

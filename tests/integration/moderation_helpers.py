@@ -70,9 +70,9 @@ async def protected_room(owner: Member, bot: RunningBot, *others: Member,
     room = await room_with_bot(owner, bot)
     await knows_devices(owner, bot.user_id)
     if bot_level:
-        # Muting changes power levels: let moderators (and the bot) do that.
+        # Muting changes power levels, server bans the ACL: let moderators (and the bot) do that.
         await set_levels(owner, room, {bot.user_id: bot_level}, bot,
-                         events={"m.room.power_levels": 50})
+                         events={"m.room.power_levels": 50, "m.room.server_acl": 50})
     reply = await owner.ask(room, "!enable moderation")
     assert "moderation" in reply.body
     for member in others:

@@ -18,10 +18,12 @@ from tests.integration.moderation_helpers import (
 
 pytestmark = pytest.mark.integration
 PLUGINS = [AdminPlugin, ModerationPlugin]
+# Moderators here send commands faster than a member may (rate limits have their own tests).
+NO_LIMIT = {"commands": 1000, "window_seconds": 1}
 
 
 async def test_commands_check_power_and_act(make_bot, make_member) -> None:
-    bot = await make_bot(plugins=PLUGINS)
+    bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, moderator, target, other = [await make_member() for _ in range(4)]
     room = await protected_room(owner, bot, moderator, target, other)
     await set_levels(owner, room, {moderator.user_id: 50})
@@ -52,6 +54,9 @@ async def test_commands_check_power_and_act(make_bot, make_member) -> None:
 
     await until(last_two_redacted)
 
+    assert "by direct message" in (await moderator.ask(room, f"!warn {other.user_id} be kind")).body
+    dm = await other.wait_for(lambda m: m.sender == bot.user_id and "be kind" in m.body)
+    assert dm.encrypted and dm.room_id != room and "warning" in dm.body
     assert "Removed" in (await moderator.ask(room, f"!kick {other.user_id} cool off")).body
     assert await membership(owner, room, other.user_id) == "leave"
     assert "Banned" in (await moderator.ask(room, f"!ban {target.user_id} spamming")).body
@@ -63,7 +68,7 @@ async def test_commands_check_power_and_act(make_bot, make_member) -> None:
 
 
 async def test_bot_without_power_says_so(make_bot, make_member) -> None:
-    bot = await make_bot(plugins=PLUGINS)
+    bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, target = await make_member(), await make_member()
     room = await protected_room(owner, bot, target, bot_level=0)
     reply = await owner.ask(room, f"!kick {target.user_id}")
@@ -72,7 +77,7 @@ async def test_bot_without_power_says_so(make_bot, make_member) -> None:
 
 
 async def test_ban_all_applies_to_every_protected_room(make_bot, make_member) -> None:
-    bot = await make_bot(plugins=PLUGINS)
+    bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, target, bystander = [await make_member() for _ in range(3)]
     rooms = [await protected_room(owner, bot, target, bystander) for _ in range(2)]
     reply = await owner.ask(rooms[0], f"!ban --all {target.user_id} raid account")
@@ -82,7 +87,7 @@ async def test_ban_all_applies_to_every_protected_room(make_bot, make_member) ->
 
 
 async def test_flood_mutes_within_seconds(make_bot, make_member) -> None:
-    bot = await make_bot(plugins=PLUGINS)
+    bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, target = await make_member(), await make_member()
     room = await protected_room(owner, bot, target)
     await config(owner, room, "flood_messages", "3")
@@ -98,7 +103,7 @@ async def test_flood_mutes_within_seconds(make_bot, make_member) -> None:
 
 
 async def test_word_list_redacts_encrypted_message_and_warns_by_dm(make_bot, make_member) -> None:
-    bot = await make_bot(plugins=PLUGINS)
+    bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, target = await make_member(), await make_member()
     room = await protected_room(owner, bot, target)
     await config(owner, room, "words", "[مدرسة, scam]")
@@ -117,7 +122,7 @@ async def test_word_list_redacts_encrypted_message_and_warns_by_dm(make_bot, mak
 
 
 async def test_join_wave_closes_the_room_and_raid_off_reopens(make_bot, make_member) -> None:
-    bot = await make_bot(plugins=PLUGINS)
+    bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, regular = await make_member(), await make_member()
     room = await protected_room(owner, bot, regular)
     management = await management_room(owner, bot)
@@ -138,7 +143,7 @@ async def test_join_wave_closes_the_room_and_raid_off_reopens(make_bot, make_mem
 
 
 async def test_policy_list_bans_and_unbans_across_rooms(make_bot, make_member) -> None:
-    bot = await make_bot(plugins=PLUGINS)
+    bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, target, bystander, list_owner = [await make_member() for _ in range(4)]
     rooms = [await protected_room(owner, bot, target, bystander) for _ in range(2)]
     # A list room as Draupnir or Mjolnir would publish it: unencrypted, written by someone else.
@@ -170,10 +175,20 @@ async def test_policy_list_bans_and_unbans_across_rooms(make_bot, make_member) -
         return all([await membership(owner, r, target.user_id) == "leave" for r in rooms])
 
     await until(unbanned_everywhere)
+    # Server rules become server ACLs in every protected room.
+    await list_owner.client.room_put_state(
+        list_room, "m.policy.rule.server", {"entity": "evil.example", "recommendation": "m.ban"},
+        state_key="rule:evil")
+
+    async def denied_everywhere() -> bool:
+        acls = [await state(owner, r, "m.room.server_acl") for r in rooms]
+        return all(acl.get("deny") == ["evil.example"] for acl in acls)
+
+    await until(denied_everywhere)
 
 
 async def test_unreadable_list_room_is_refused_and_nothing_stored(make_bot, make_member) -> None:
-    bot = await make_bot(plugins=PLUGINS)
+    bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, target, stranger = [await make_member() for _ in range(3)]
     room = await protected_room(owner, bot, target)
     private = await stranger.create_room(invite=[], encrypted=False, name="private list")
@@ -185,7 +200,7 @@ async def test_unreadable_list_room_is_refused_and_nothing_stored(make_bot, make
 
 
 async def test_own_ban_is_published_as_policy_rule(make_bot, make_member) -> None:
-    bot = await make_bot(plugins=PLUGINS)
+    bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, target = await make_member(), await make_member()
     room = await protected_room(owner, bot, target)
     our_list = await owner.create_room(invite=[bot.user_id], encrypted=False, name="our bans")
@@ -201,7 +216,7 @@ async def test_own_ban_is_published_as_policy_rule(make_bot, make_member) -> Non
 
 
 async def test_report_reaches_moderators_with_excerpt(make_bot, make_member) -> None:
-    bot = await make_bot(plugins=PLUGINS)
+    bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, target, reporter = [await make_member() for _ in range(3)]
     room = await protected_room(owner, bot, target, reporter)
     management = await management_room(owner, bot)
@@ -232,13 +247,42 @@ async def test_report_reaches_moderators_with_excerpt(make_bot, make_member) -> 
     await until(banned)
 
 
-async def test_anonymous_report_hides_the_reporter(make_bot, make_member) -> None:
-    bot = await make_bot(plugins=PLUGINS)
+async def test_slow_or_invalid_pattern_is_refused_in_both_languages(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
+    owner, target = await make_member(), await make_member()
+    room = await protected_room(owner, bot, target)
+    refused = await owner.ask(room, "!rules add pattern (a+)+$")
+    assert "nested repetition" in refused.body and "Nothing was changed" in refused.body
+    invalid = await owner.ask(room, "!rules add pattern (unclosed")
+    assert "not a valid regular expression" in invalid.body
+    await owner.ask(room, "!language ar")
+    arabic = await owner.ask(room, "!rules add pattern (\\w+\\s?)*$")
+    assert "تكرار متداخل" in arabic.body and "لم يتغيّر شيء" in arabic.body
+    await owner.ask(room, "!language en")
+    assert bot.bot is not None
+    assert await bot.bot.db.fetchall(
+        "SELECT * FROM core_room_settings WHERE room_id = ? AND key = 'patterns'", (room,)) == []
+    added = await owner.ask(room, "!rules add pattern fr[e3]{2}\\s*crypto")
+    assert "now has 1 pattern rule(s)" in added.body
+    assert "fr[e3]{2}" in (await owner.ask(room, "!rules")).body
+    spam = await target.send(room, "FREE   crypto for all")
+
+    async def redacted() -> bool:
+        event = await owner.client.room_get_event(room, spam)
+        return not event.event.source.get("content")
+
+    await until(redacted)
+
+
+async def test_anonymous_report_by_reaction_hides_the_reporter(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, target, reporter = [await make_member() for _ in range(3)]
     room = await protected_room(owner, bot, target, reporter)
     await config(owner, room, "anonymous_reports", "true")
     management = await management_room(owner, bot)
     nasty = await target.send(room, "some abuse")
-    await reporter.send(room, "!report", **{"m.relates_to": {"m.in_reply_to": {"event_id": nasty}}})
+    await reporter.client.room_send(room, "m.reaction", {"m.relates_to": {
+        "rel_type": "m.annotation", "event_id": nasty, "key": "🚩"}}, ignore_unverified_devices=True)
     report = await owner.wait_for(lambda m: m.room_id == management and "Report from" in m.body)
     assert reporter.user_id not in report.body and "anonymous" in report.body
+    assert "some abuse" in report.body

@@ -1,0 +1,79 @@
+"""`!rules`: moderators list, add and remove a room's word and pattern rules, one at a time.
+
+`!config moderation words [...]` works too, but rewrites the whole list and
+can only answer a refused pattern in the model's words; here a bad pattern
+gets its reason in the moderator's language and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from bots.moderation.settings import ModerationSettings
+from bots.moderation.textrules import PatternError, check_pattern
+from core.i18n import Trusted
+from core.plugin import Context, Plugin, command
+from core.roles import Role
+from core.room_settings import SettingError
+
+MAX_WORD = 200
+
+
+class RuleCommands(Plugin):
+    """The word/pattern list half of the moderation plugin (mixed into ModerationPlugin)."""
+
+    @command("rules", help="help_rules", min_role=Role.MODERATOR)
+    async def rules(
+        self, ctx: Context, what: Literal["list", "add", "remove"] = "list",
+        kind: Literal["word", "pattern"] | None = None, *, value: str = "",
+    ) -> None:
+        settings: ModerationSettings = ctx.settings  # type: ignore[assignment]
+        if what == "list":
+            await self._list_rules(ctx, settings)
+            return
+        if kind is None or not value.strip():
+            await ctx.reply(ctx.t("rules_usage"))
+            return
+        key = "words" if kind == "word" else "patterns"
+        current = list(getattr(settings, key))
+        text = value.strip()
+        if what == "add":
+            if kind == "pattern":
+                try:
+                    check_pattern(text)
+                except PatternError as error:
+                    await ctx.reply(ctx.t(error.reason, pattern=text[:60]) + "\n"
+                                    + ctx.t("nothing_changed"))
+                    return
+            elif len(text) > MAX_WORD:
+                await ctx.reply(ctx.t("word_too_long", most=MAX_WORD))
+                return
+            if text in current:
+                await ctx.reply(ctx.t("rule_exists"))
+                return
+            current.append(text)
+        else:
+            if text.isdigit() and 1 <= int(text) <= len(current):
+                current.pop(int(text) - 1)
+            elif text in current:
+                current.remove(text)
+            else:
+                await ctx.reply(ctx.t("rule_missing"))
+                return
+        try:
+            await self.runtime.settings.set_value(ctx.room_id, type(self), key, json.dumps(current))
+        except SettingError as error:
+            await ctx.reply("\n".join(error.problems) + "\n" + ctx.t("nothing_changed"))
+            return
+        await ctx.reply(ctx.t("rule_added" if what == "add" else "rule_removed",
+                              kind=Trusted(kind), count=len(current)))
+
+    async def _list_rules(self, ctx: Context, settings: ModerationSettings) -> None:
+        if not settings.words and not settings.patterns:
+            await ctx.reply(ctx.t("rules_empty"))
+            return
+        lines = [ctx.t("rules_header", words=len(settings.words), patterns=len(settings.patterns))]
+        lines += [f"w{n}. {word}" for n, word in enumerate(settings.words, 1)]
+        lines += [f"p{n}. {pattern}" for n, pattern in enumerate(settings.patterns, 1)]
+        await ctx.reply("\n".join(lines))
