@@ -53,8 +53,8 @@ class Escalator:
 
     async def zone_of(self, user_id: str | None, default: str) -> ZoneInfo:
         if user_id is not None:
-            member = await self.store.member(user_id)
-            if member["timezone"] and (zone := zone_named(member["timezone"])):
+            name = await self.store.timezone(user_id)
+            if name and (zone := zone_named(name)):
                 return zone
         return zone_named(default) or utc()
 

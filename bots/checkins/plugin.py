@@ -159,7 +159,7 @@ class CheckinsPlugin(Plugin):
         else:
             await scheduler.cancel(remind_id)
         await scheduler.schedule(OWNER, "escalate", checkin.deadline + settings.grace_minutes * 60,
-                                 {"id": checkin.id}, job_id=due_id)
+                                 {"id": checkin.id, "user": checkin.user_id}, job_id=due_id)
 
     async def _unschedule(self, checkin_id: str) -> None:
         for job_id in self._job_ids(checkin_id):
@@ -571,11 +571,15 @@ class CheckinsPlugin(Plugin):
                                           message_content(text), room_id=checkin.room_id)
 
     async def _on_escalate(self, job: Job) -> None:
-        checkin = await self.store.checkin(job.payload["id"])
-        if checkin is None:
-            return
-        async with self._lock(checkin.user_id):
-            checkin = await self.store.checkin(checkin.id)
+        user_id = job.payload.get("user")
+        if user_id is None:
+            found = await self.store.checkin(job.payload["id"])
+            if found is None:
+                return
+            user_id = found.user_id
+        # The member's lock: a `!safe` racing the deadline is either before or after, never between.
+        async with self._lock(user_id):
+            checkin = await self.store.checkin(job.payload["id"])
             if checkin is None or checkin.state != ACTIVE:
                 return
             policy = self._policy(checkin.room_id)

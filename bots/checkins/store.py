@@ -111,6 +111,8 @@ class CheckinStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Timezones are read for every alert recipient; they change rarely.
+        self._zones: dict[str, str | None] = {}
 
     async def migrate(self) -> None:
         await self.db.migrate("checkins", MIGRATIONS)
@@ -123,9 +125,15 @@ class CheckinStore:
             return {"user_id": user_id, "timezone": None, "pin_hash": None, "duress_hash": None}
         return dict(row)
 
+    async def timezone(self, user_id: str) -> str | None:
+        if user_id not in self._zones:
+            self._zones[user_id] = (await self.member(user_id))["timezone"]
+        return self._zones[user_id]
+
     async def set_member_field(self, user_id: str, field: str, value: str | None) -> None:
         if field not in ("timezone", "pin_hash", "duress_hash"):
             raise ValueError(field)
+        self._zones.pop(user_id, None)
         # The column name comes from the fixed list above, never from input.
         await self.db.execute(
             f"INSERT INTO checkins_members (user_id, {field}) VALUES (?, ?) "

@@ -1,0 +1,188 @@
+"""Check-ins at scale: 10,000 running check-ins, a restart with all of them overdue, and lateness.
+
+A measurement, not a test. The bot side is real (SQLite database, durable
+scheduler, outbox, dispatcher, the check-ins plugin); the homeserver is an
+in-memory recorder that accepts every send at once, so the figures are the
+bot's own cost. With a real homeserver the outbox's pacing
+(`bot.outbox.per_second`, default 10/s) bounds delivery: 10,000 alerts take
+at least 1,000 s at the default and this bench reports that bound next to the
+measured figures.
+
+    /work/venv/bin/python bench/checkins.py                 # 10,000 check-ins
+    /work/venv/bin/python bench/checkins.py --count 2000    # quicker
+
+Figures:
+1. memory: RSS growth while 10,000 check-ins (and their jobs) are created
+   through `!checkin` in members' DMs;
+2. restart: the bot is stopped, two hours pass, it starts again; time from
+   start until every overdue alert has been sent (one contact each);
+3. lateness: 10,000 check-ins whose escalations fall due over 60 s of real
+   time; p50/p99/max of (alert sent - due time), and of the scheduler's own
+   `late_by` when the escalation ran (target p99 < 1 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.clock import Clock
+from core.scheduler import Job
+from tests.unit.test_checkins_harness import FakeMatrix, Harness, Sent
+
+ALERT = "Safety alert"
+
+
+class OffsetClock(Clock):
+    """Real time, shifted: "two hours later" without waiting two hours."""
+
+    def __init__(self, offset: float = 0.0) -> None:
+        self.offset = offset
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+
+class TimedMatrix(FakeMatrix):
+    """Records when each alert reached the "homeserver"."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__()
+        self.alert_times: dict[str, float] = {}
+        self.expected = expected
+        self.all_sent = asyncio.Event()
+
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any],
+                         txn_id: str) -> str:
+        event_id = await super().send_event(room_id, event_type, content, txn_id)
+        if ALERT in str(content.get("body", "")):
+            self.alert_times[room_id] = time.time()
+            if len(self.alert_times) >= self.expected:
+                self.all_sent.set()
+        return event_id
+
+
+def rss_mib() -> float:
+    with open(f"/proc/{os.getpid()}/statm") as handle:
+        pages = int(handle.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def seed_contacts(h: Harness, count: int) -> None:
+    """Member i has member i's friend as accepted contact (written directly: not what is measured)."""
+    rows = [(f"@m{i}:bench", f"@f{i}:bench", "accepted", 0.0) for i in range(count)]
+    await h.db.conn.executemany(
+        "INSERT INTO checkins_contacts (owner, contact, state, created_at) VALUES (?, ?, ?, ?)", rows)
+    for i in range(count):
+        h.matrix.add_dm(f"@m{i}:bench")
+        h.matrix.add_dm(f"@f{i}:bench")
+
+
+async def create_checkins(h: Harness, count: int, durations: list[str]) -> float:
+    started = time.perf_counter()
+    for i in range(count):
+        member = f"@m{i}:bench"
+        await h.say(h.matrix.dm_of[member], member, f"!checkin {durations[i]} bench note {i}")
+    return time.perf_counter() - started
+
+
+async def restart_scenario(count: int, work: Path) -> dict[str, float]:
+    matrix = TimedMatrix(count)
+    config = {"grace_minutes": 0, "reminder_minutes": 0}
+    h = Harness(work / "restart.db", config, matrix, OffsetClock())  # type: ignore[arg-type]
+    await h.start()
+    await seed_contacts(h, count)
+    before = rss_mib()
+    create_seconds = await create_checkins(h, count, ["10m"] * count)
+    after = rss_mib()
+    db_bytes = (work / "restart.db").stat().st_size + (work / "restart.db-wal").stat().st_size
+    await h.stop()
+    matrix.sent.clear()
+    h2 = Harness(work / "restart.db", config, matrix, OffsetClock(2 * 3600))  # type: ignore[arg-type]
+    started = time.perf_counter()
+    await h2.start()
+    h2.scheduler.start()
+    await matrix.all_sent.wait()
+    restart_seconds = time.perf_counter() - started
+    await h2.stop()
+    return {"create_s": create_seconds, "rss_before": before, "rss_after": after,
+            "db_mib": db_bytes / 2**20, "restart_s": restart_seconds}
+
+
+async def lateness_scenario(count: int, work: Path, window: float) -> dict[str, Any]:
+    matrix = TimedMatrix(count)
+    config = {"grace_minutes": 0, "reminder_minutes": 0}
+    h = Harness(work / "late.db", config, matrix, OffsetClock())  # type: ignore[arg-type]
+    await h.start()
+    await seed_contacts(h, count)
+    # Deadlines spread evenly over `window` seconds, starting after creation is done:
+    # check-ins are created with a long deadline, then moved, as `!extend` would.
+    await create_checkins(h, count, ["2h"] * count)
+    base = time.time() + 5.0
+    due: dict[str, float] = {}
+    late_by: list[float] = []
+    original = h.plugin._on_escalate
+
+    async def measured(job: Job) -> None:
+        late_by.append(time.time() - job.due_at)
+        await original(job)
+
+    h.scheduler.register("checkins", "escalate", measured)
+    rows = await h.db.fetchall("SELECT id, user_id FROM checkins_checkins")
+    for index, row in enumerate(rows):
+        deadline = base + window * index / len(rows)
+        await h.db.execute("UPDATE checkins_checkins SET deadline = ? WHERE id = ?",
+                           (deadline, row["id"]))
+        await h.scheduler.schedule("checkins", "escalate", deadline,
+                                   {"id": row["id"], "user": row["user_id"]},
+                                   job_id=f"checkins-due-{row['id']}")
+        due[h.matrix.dm_of[row["user_id"].replace("@m", "@f")]] = deadline
+    h.scheduler.start()
+    await matrix.all_sent.wait()
+    await h.stop()
+    sent_late = [matrix.alert_times[room] - due[room] for room in due]
+    return {"late_by": late_by, "sent_late": sent_late}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--window", type=float, default=60.0, help="seconds over which deadlines fall")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        restart = await restart_scenario(args.count, work)
+        late = await lateness_scenario(args.count, work, args.window)
+    n = args.count
+    print(f"check-ins: {n}")
+    print(f"create via !checkin: {restart['create_s']:.1f} s ({n / restart['create_s']:.0f}/s)")
+    print(f"memory: RSS {restart['rss_before']:.0f} -> {restart['rss_after']:.0f} MiB "
+          f"(+{restart['rss_after'] - restart['rss_before']:.0f} MiB); database {restart['db_mib']:.1f} MiB")
+    print(f"restart with all overdue -> every alert sent: {restart['restart_s']:.1f} s "
+          f"({n / restart['restart_s']:.0f} alerts/s; with the default outbox pacing of 10/s "
+          f"a real homeserver needs >= {n / 10:.0f} s)")
+    for name in ("late_by", "sent_late"):
+        values = late[name]
+        print(f"lateness {name} over {args.window:.0f} s ({n / args.window:.0f} due/s): "
+              f"p50 {statistics.median(values) * 1000:.0f} ms, p99 {pct(values, 0.99) * 1000:.0f} ms, "
+              f"max {max(values) * 1000:.0f} ms (target p99 < 1000 ms)")
+
+
+assert Sent  # the recorder's item type, re-exported for readers of this file
+
+if __name__ == "__main__":
+    asyncio.run(main())
