@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,8 @@ from core.plugin import message_content
 from tests.integration.conftest import RunningBot, room_with_bot, unique
 
 pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
 
 ALERT = "Safety alert"
 
@@ -308,3 +312,84 @@ async def test_checkin_in_a_group_room_is_refused(make_checkins_bot, make_member
     assert await bot.bot.db.fetchall("SELECT * FROM checkins_checkins") == []
     hello = await alice.wait_for(from_bot(bot, "our private chat"), 60)
     assert hello.room_id != room and hello.encrypted
+
+
+@dataclass
+class BotProcess:
+    """The bot in a child process (tests/integration/checkins_helpers.py), killable with SIGKILL."""
+
+    user_id: str
+    config_path: Path
+    clock_path: Path
+    log_path: Path
+    process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.integration.checkins_helpers",
+            str(self.config_path), str(self.clock_path),
+            stdout=asyncio.subprocess.PIPE, stderr=log, cwd=str(ROOT))
+        log.close()
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), 90)
+        assert line.strip() == b"ready", self.log_path.read_text(errors="replace")[-2000:]
+
+    def advance(self, seconds: float) -> None:
+        self.clock_path.write_text(repr(float(self.clock_path.read_text()) + seconds))
+
+    async def kill(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()  # SIGKILL: no shutdown code runs
+            await self.process.wait()
+
+
+async def test_kill_9_during_escalation_sends_no_duplicates(
+    synapse: LocalSynapse, make_member, tmp_path: Path
+) -> None:
+    name = unique("ckproc")
+    password = "bot-password-" + name
+    await synapse.register(name, password)
+    (tmp_path / "password").write_text(password)
+    (tmp_path / "passphrase").write_text("test store passphrase")
+    config = {
+        "matrix": {"homeserver": synapse.url, "user_id": f"@{name}:localhost",
+                   "password": {"file": str(tmp_path / "password")}},
+        "storage": {"data_dir": str(tmp_path / "data"),
+                    "store_passphrase": {"file": str(tmp_path / "passphrase")}},
+        # One send a second: a kill right after the first alert lands mid-escalation.
+        "bot": {"invites": {"allowed_servers": ["localhost"]},
+                "rate_limit": {"commands": 10_000, "window_seconds": 1},
+                "outbox": {"per_second": 1}},
+        "crypto": {"trust": "all"},
+        "plugins": {"checkins": {"grace_minutes": 5, "reminder_minutes": 0}},
+    }
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    (tmp_path / "clock").write_text(repr(1_700_000_000.0))
+    bot = BotProcess(f"@{name}:localhost", tmp_path / "config.json", tmp_path / "clock",
+                     tmp_path / "bot.log")
+    try:
+        await bot.start()
+        alice = await make_member()
+        contacts = [await make_member() for _ in range(4)]
+        dm = await alice.create_room(invite=[bot.user_id])
+        await alice.wait_member(dm, bot.user_id, 60)
+        await befriend(bot, alice, dm, *contacts)  # type: ignore[arg-type]
+        await alice.ask(dm, "!checkin 10m", 60)
+        bot.advance(16 * 60)
+        firsts = [asyncio.ensure_future(c.wait_for(from_bot(bot, ALERT), 90))  # type: ignore[arg-type]
+                  for c in contacts]
+        await asyncio.wait(firsts, return_when=asyncio.FIRST_COMPLETED)
+        await bot.kill()
+        before_kill = sum(1 for c in contacts if count(c, bot, ALERT))  # type: ignore[arg-type]
+        assert before_kill < len(contacts)  # killed during the escalation, not after it
+        await bot.start()
+        await asyncio.wait_for(asyncio.gather(*firsts), 120)
+        # Each contact's next exchange with the bot comes after anything resent at start.
+        for contact, first in zip(contacts, firsts, strict=True):
+            status = await contact.ask(first.result().room_id, "!checkin status", 60)
+            assert "no check-in running" in status.body
+        for contact in contacts:
+            assert count(contact, bot, ALERT) == 1, before_kill  # type: ignore[arg-type]
+    finally:
+        await bot.kill()
