@@ -162,9 +162,18 @@ class ResourcesPlugin(Plugin):
             self._pages.pop(ctx.sender, None)
             await self._say(ctx, target, ctx.t("no_results"))
             return
+        self._forget_expired()
         pages = Pages(result.hits, 0, result.fuzzy, target, self.runtime.clock.monotonic())
         self._pages[ctx.sender] = pages
         await self._say(ctx, target, self._page(ctx, pages))
+
+    def _forget_expired(self) -> None:
+        """Drop old result lists and abandoned guided adds, so memory stays bounded."""
+        now = self.runtime.clock.monotonic()
+        for sender in [s for s, p in self._pages.items() if now - p.created > PAGE_TTL_SECONDS]:
+            del self._pages[sender]
+        for key in [k for k, g in self._guided.items() if now - g.started > TIMEOUT_SECONDS]:
+            del self._guided[key]
 
     def _query_error(self, ctx: Context, error: QueryError) -> str:
         values: dict[str, Any] = {}
@@ -356,6 +365,7 @@ class ResourcesPlugin(Plugin):
     # -- guided add ---------------------------------------------------------
 
     async def _start_guided(self, ctx: Context) -> None:
+        self._forget_expired()
         exchange = GuidedAdd(started=self.runtime.clock.monotonic())
         self._guided[(ctx.room_id, ctx.sender)] = exchange
         await ctx.reply(ctx.t("guided_start") + "\n" + self._question(ctx, exchange))
