@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Seconds after a strike during which the same protection redacts but does not strike again.
+STRIKE_COOLDOWN = 30.0
+
 
 def evaluate(protections: Protections, settings: ModerationSettings, event: Message, now: float,
              joined_at: float | None) -> Hit | None:
@@ -53,6 +56,8 @@ class Guard:
         self.network = network
         self.enforcer = enforcer
         self.protections = Protections()
+        # (room, member, protection) -> when the last strike was counted
+        self._last_strike: dict[tuple[str, str, str], float] = {}
 
     @property
     def actions(self) -> RoomActions:
@@ -74,6 +79,16 @@ class Guard:
         hit = evaluate(self.protections, settings, event, now, joined_at)
         if hit is None:
             return []
+        key = (event.room_id, event.sender, hit.protection)
+        last = self._last_strike.get(key)
+        if last is not None and now - last < STRIKE_COOLDOWN:
+            # Messages of one burst were sent before the first response landed:
+            # they are removed, but count as one strike, not one each (a burst
+            # of 15 must not escalate from a warning to a ban in a second).
+            return await self.respond(event, settings, hit, strikes=0)
+        self._last_strike[key] = now
+        if len(self._last_strike) > 10000:
+            self._last_strike.clear()
         strikes = await self.store.add_strike(event.room_id, event.sender, now, hit.protection,
                                               settings.strike_hours * 3600)
         return await self.respond(event, settings, hit, strikes)
@@ -84,7 +99,11 @@ class Guard:
         trigger = f"{hit.protection} ({hit.detail}), strike {strikes}"
         levels = await self.enforcer.power_levels(room)
         outcomes = []
-        for action in step_for(settings, strikes):
+        steps = step_for(settings, strikes) if strikes else (
+            ["redact"] if any("redact" in step for step in settings.escalation) else [])
+        if not steps:
+            return []
+        for action in steps:
             if action == "warn":
                 outcome = await self.enforcer.act(room, "warn", user, actor=None, levels=levels,
                                                   reason=hit.protection, trigger=trigger)
@@ -129,14 +148,15 @@ class Guard:
         return self.protections.join_wave(room_id, now, settings.joinwave_joins,
                                           settings.joinwave_seconds)
 
-    async def start_raid_mode(self, room_id: str, mode: str) -> tuple[bool, str]:
-        """Switch the room to invite-only or knock; (changed, problem key or '')."""
+    async def start_raid_mode(self, room_id: str, mode: str) -> tuple[bool, str, dict[str, int]]:
+        """Switch the room to invite-only or knock: (changed, problem key or '', its values)."""
         if await self.store.raid(room_id) is not None:
-            return False, ""
+            return False, "", {}
         levels = await self.enforcer.power_levels(room_id)
         needed = required_level("join_rules", levels)
-        if self.enforcer.level(room_id, self.enforcer.bot) < needed:
-            return False, "bot_lacks_power"
+        have = self.enforcer.level(room_id, self.enforcer.bot)
+        if have < needed:
+            return False, "bot_lacks_power", {"needed": needed, "have": have}
         try:
             current = await self.actions.get_state(room_id, "m.room.join_rules") or {}
         except ActionError:
@@ -145,15 +165,15 @@ class Guard:
         previous = rule if isinstance(rule, str) else "public"
         if previous == mode or previous == "invite":
             # Already closed: nothing to switch, nothing to revert later.
-            return False, "raid_already_closed"
+            return False, "raid_already_closed", {}
         try:
             await self.actions.send_state(room_id, "m.room.join_rules", {"join_rule": mode})
         except ActionError as error:
-            return False, "homeserver_forbidden" if error.forbidden else "homeserver_failed"
+            return False, "homeserver_forbidden" if error.forbidden else "homeserver_failed", {}
         await self.store.start_raid(room_id, previous, self.runtime.clock.now())
         await self.store.log(LogEntry(self.runtime.clock.now(), room_id, self.enforcer.bot,
                                       room_id, f"raid_{mode}", "", "join wave"))
-        return True, ""
+        return True, "", {}
 
     async def end_raid_mode(self, room_id: str) -> tuple[bool, str]:
         previous = await self.store.raid(room_id)

@@ -195,6 +195,7 @@ CATALOG = Catalog(
                        "ar": "أُوقف وضع الهجوم: عادت قاعدة الانضمام كما كانت."},
         "raid_on_status": {"en": "Raid mode is on here. `raid off` reopens the room.",
                            "ar": "وضع الهجوم مفعّل هنا. `raid off` يعيد فتح الغرفة."},
+        "raid_already_on": {"en": "Raid mode is already on here.", "ar": "وضع الهجوم مفعّل هنا أصلاً."},
         "no_raid": {"en": "Raid mode is not on here.", "ar": "وضع الهجوم غير مفعّل هنا."},
         "raid_already_closed": {"en": "The room is already closed to new joins.",
                                 "ar": "الغرفة مغلقة أمام الانضمام الجديد أصلاً."},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -236,10 +237,10 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
             return
         if state == "on":
             settings = self._settings(ctx)
-            started, problem = await self.guard.start_raid_mode(ctx.room_id, settings.joinwave_mode)
+            started, problem, values = await self.guard.start_raid_mode(
+                ctx.room_id, settings.joinwave_mode)
             await ctx.reply(ctx.t("raid_started_by_hand", mode=Trusted(settings.joinwave_mode))
-                            if started else ctx.t(problem or "raid_already_closed",
-                                                  needed="?", have="?"))
+                            if started else ctx.t(problem or "raid_already_on", **values))
             return
         previous = await self.store.raid(ctx.room_id)
         await ctx.reply(ctx.t("raid_on_status") if previous is not None else ctx.t("no_raid"))
@@ -262,9 +263,11 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
     async def _prune_job(self, job: Job) -> None:
         now = self.runtime.clock.now()
         try:
-            await self.store.prune_log(now - self.network.defaults().modlog_retention_days * 86400)
-            # Join times matter only while someone is a newcomer (at most a year).
-            await self.store.prune_joins(now - 366 * 86400)
+            before = now - self.network.defaults().modlog_retention_days * 86400
+            await self.store.prune_log(before)
+            # Reports, strikes and join times are kept no longer than the mod log (a strike
+            # window or newcomer period longer than the retention is cut to it).
+            await self.store.prune(before)
         finally:
             await self.runtime.scheduler.schedule(self.name, "prune", now + 86400, job_id=PRUNE_JOB)
 
@@ -284,11 +287,8 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
             await ctx.reply(ctx.t(problem))
             return
         # The room should not learn who reported: remove the command, thank privately.
-        try:
+        with contextlib.suppress(ActionError):  # without the power the command stays; still filed
             await self.runtime.actions.redact(ctx.room_id, event.event_id, None)
-        except ActionError:
-            await ctx.reply(ctx.t("report_thanks"))
-            return
         await self.reports.confirm(ctx.sender, event.event_id)
 
     # -- listeners -------------------------------------------------------
@@ -311,7 +311,7 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         wave = await self.guard.on_join(room_id, user_id, settings)
         if wave is None:
             return
-        started, problem = await self.guard.start_raid_mode(room_id, settings.joinwave_mode)
+        started, problem, values = await self.guard.start_raid_mode(room_id, settings.joinwave_mode)
         if not started and problem in ("", "raid_already_closed"):
             return
         label = self.network.room_label(room_id)
@@ -322,8 +322,8 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
             self.network.management_room(), "raid_started" if started else "raid_not_started",
             seed=f"raidmod/{event.event_id}", room=label, joins=wave,
             seconds=settings.joinwave_seconds, mode=Trusted(settings.joinwave_mode),
-            problem=Trusted(self.network.text(self.network.management_room(), problem,
-                                              needed="?", have="?")) if problem else "-")
+            problem=Trusted(self.network.text(self.network.management_room(), problem, **values))
+            if problem else "-")
 
     async def on_reaction(self, ctx: Context, event: Reaction) -> None:
         room_id = event.room_id

@@ -58,7 +58,6 @@ class PolicyCommands(Plugin):
                                       why=Trusted(error.reason[:120])))
                 return
             self._lists.add(room_id)
-            await self._enable_in(room_id)
             await ctx.reply(self._sync_summary(ctx, "list_followed", room_id, result))
         elif what == "unsubscribe":
             room_id = await self._resolve(room)
@@ -83,11 +82,6 @@ class PolicyCommands(Plugin):
                 return
             await self.network.set_room("own_list", room_id)
             await ctx.reply(ctx.t("own_list_set", room=self.network.room_label(room_id)))
-
-    async def _enable_in(self, room_id: str) -> None:
-        # State events of a list room reach `on_state` only where the plugin is on.
-        if not self.runtime.settings.is_enabled(room_id, type(self)):
-            await self.runtime.settings.set_enabled(room_id, type(self), True)
 
     async def _resolve(self, room: str) -> str:
         if room.startswith("!"):

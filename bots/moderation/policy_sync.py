@@ -91,12 +91,22 @@ class PolicySync:
         room_id = await self.actions.join(room)
         state = await self.actions.room_state(room_id)
         await self.store.add_list(room_id, room, self.runtime.clock.now())
+        # Rule changes reach the plugin's `on_state` only in rooms where it is on.
+        plugin = type(self.network.plugin)
+        if not self.runtime.settings.is_enabled(room_id, plugin):
+            await self.runtime.settings.set_enabled(room_id, plugin, True)
         result = await self.apply(room_id, read_list(room_id, state))
         return room_id, result
 
     async def unsubscribe(self, room_id: str) -> SyncResult:
         result = await self.apply(room_id, ListRead())
         await self.store.remove_list(room_id)
+        await self.runtime.settings.set_enabled(room_id, type(self.network.plugin), False)
+        if room_id != self.network.own_list():
+            try:
+                await self.actions.leave(room_id)
+            except ActionError as error:
+                log.info("leaving an unfollowed list failed (%s)", error.reason[:80])
         return result
 
     async def ensure_configured(self) -> None:

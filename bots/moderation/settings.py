@@ -53,8 +53,9 @@ class ModerationSettings(PluginSettings):
     policy_lists: list[str] = Field(default_factory=list, description="policy list rooms to follow")
     own_list: str = Field("", description="policy list room our bans are published to")
     publish_bans: bool = Field(True, description="publish !ban to own_list as m.policy.rule.user")
-    policy_poll_seconds: float = Field(3, ge=1, le=3600,
-                                       description="how often list rooms are re-read")
+    policy_poll_seconds: float = Field(60, ge=1, le=3600, description=(
+        "how often list rooms are re-read in full; changes arrive at once through sync, "
+        "this only catches up after an outage"))
     modlog_retention_days: int = Field(365, ge=1, le=3650, description="how long the mod log is kept")
 
     @field_validator("patterns")

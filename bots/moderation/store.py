@@ -111,6 +111,14 @@ class ModerationStore:
     async def prune_log(self, before: float) -> int:
         return await self.db.execute("DELETE FROM moderation_log WHERE at < ?", (before,))
 
+    async def prune(self, before: float) -> None:
+        """Drop reports, strikes and join times older than `before` (the retention window)."""
+        await self.db.transaction([
+            ("DELETE FROM moderation_reports WHERE created_at < ?", (before,)),
+            ("DELETE FROM moderation_strikes WHERE at < ?", (before,)),
+            ("DELETE FROM moderation_joins WHERE joined_at < ?", (before,)),
+        ])
+
     # -- strikes ----------------------------------------------------------
 
     async def add_strike(self, room_id: str, user_id: str, at: float, protection: str,
@@ -173,9 +181,6 @@ class ModerationStore:
             "SELECT joined_at FROM moderation_joins WHERE room_id = ? AND user_id = ?",
             (room_id, user_id))
         return float(row["joined_at"]) if row else None
-
-    async def prune_joins(self, before: float) -> None:
-        await self.db.execute("DELETE FROM moderation_joins WHERE joined_at < ?", (before,))
 
     # -- reports ----------------------------------------------------------
 

@@ -16,13 +16,16 @@ import pytest
 
 from bots.moderation import ModerationPlugin
 from bots.moderation.enforce import Enforcer
+from bots.moderation.guard import Guard
 from bots.moderation.network import Network
 from bots.moderation.policy import PolicyRule
 from bots.moderation.policy_sync import ListRead, PolicySync, read_list
+from bots.moderation.settings import ModerationSettings
 from bots.moderation.store import ModerationStore
 from core.actions import ActionError
 from core.clock import ManualClock
 from core.config import Config
+from core.events import Message
 from core.languages import LanguagePreferences
 from core.room_settings import RoomSettings
 from core.storage import CORE_MIGRATIONS, Database
@@ -79,6 +82,13 @@ class FakeRooms:
         self.bans.add((room_id, user_id))
         self.members_of[room_id].discard(user_id)
 
+    async def redact(self, room_id: str, event_id: str, reason: str | None = None,
+                     txn_id: str | None = None) -> None:
+        self.calls.append(("redact", room_id, event_id))
+
+    async def set_power_level(self, room_id: str, user_id: str, level: int | None) -> None:
+        self.calls.append(("level", room_id, f"{user_id}={level}"))
+
     async def unban(self, room_id: str, user_id: str) -> None:
         if (room_id, user_id) not in self.bans:
             raise ActionError("unban", "M_FORBIDDEN: not banned", forbidden=True)
@@ -92,11 +102,25 @@ class NoDms:
 
 
 @dataclass
+class FakeOutbox:
+    queued: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    async def enqueue(self, owner: str, key: str, content: dict[str, Any], **target: Any) -> bool:
+        if key in self.queued:
+            return False
+        self.queued[key] = {"content": content, **target}
+        return True
+
+
+@dataclass
 class Harness:
     rooms: FakeRooms
     store: ModerationStore
     policy: PolicySync
     enforcer: Enforcer
+    guard: Guard
+    outbox: FakeOutbox
+    clock: ManualClock
 
 
 @pytest.fixture
@@ -124,6 +148,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     runtime.rooms = runtime.actions = rooms
     runtime.settings, runtime.dms, runtime.bot_user_id = settings, NoDms(), BOT
     runtime.languages = LanguagePreferences(db, "en")
+    runtime.outbox = FakeOutbox()
     store = ModerationStore(db)
     await store.migrate()
     plugin = ModerationPlugin(runtime)
@@ -131,7 +156,8 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     enforcer = Enforcer(runtime, store)
     policy = PolicySync(runtime, store, network, enforcer)
     try:
-        yield Harness(rooms, store, policy, enforcer)
+        yield Harness(rooms, store, policy, enforcer, Guard(runtime, store, network, enforcer),
+                      runtime.outbox, runtime.clock)
     finally:
         await db.close()
 
@@ -212,3 +238,38 @@ def test_policy_rule_keys_are_per_list_room() -> None:
     one = PolicyRule("!l1", "m.policy.rule.user", "k", "user", "@a:x", "")
     two = PolicyRule("!l2", "m.policy.rule.user", "k", "user", "@a:x", "")
     assert one.key != two.key
+
+
+async def test_a_burst_is_one_strike_and_every_flooding_message_is_removed(harness: Harness) -> None:
+    settings = ModerationSettings(flood_messages=3, flood_seconds=10,
+                                  escalation=["redact+warn", "redact+mute", "ban"])
+    user = "@friend:good.org"
+
+    async def burst(start: int) -> None:
+        for n in range(start, start + 8):
+            event = Message(room_id="!a:x", event_id=f"$m{n}", sender=user, timestamp_ms=0,
+                            encrypted=True, body=f"hello {n}")
+            await harness.guard.on_message(event, settings)
+            await harness.clock.advance(0.1)
+
+    await burst(0)
+    redacted = [c for c in harness.rooms.calls if c[0] == "redact"]
+    assert len(redacted) == 5  # messages 4 to 8 of the burst
+    assert not [c for c in harness.rooms.calls if c[0] in ("level", "ban")]
+    assert len(harness.outbox.queued) == 1  # one warning, by DM
+    [warning] = harness.outbox.queued.values()
+    assert warning["user_id"] == user and "warning" in warning["content"]["body"]
+    await harness.clock.advance(60)
+    await burst(100)
+    assert ("level", "!a:x", f"{user}=-1") in harness.rooms.calls  # second strike: muted
+    assert not [c for c in harness.rooms.calls if c[0] == "ban"]
+    entries = await harness.store.recent_log(user, 50)
+    assert {"warn", "redact", "mute"} <= {entry.action for entry in entries}
+
+
+async def test_moderators_are_exempt_from_protections(harness: Harness) -> None:
+    settings = ModerationSettings(words=["scam"])
+    event = Message(room_id="!a:x", event_id="$x", sender="@admin:x", timestamp_ms=0,
+                    encrypted=True, body="this is not a scam")
+    assert await harness.guard.on_message(event, settings) == []
+    assert harness.rooms.calls == []
