@@ -119,6 +119,14 @@ async def test_word_list_redacts_encrypted_message_and_warns_by_dm(make_bot, mak
     assert kept.event.source.get("content")
     warning = await target.wait_for(lambda m: m.sender == bot.user_id and "warning" in m.body)
     assert warning.encrypted and warning.room_id != room
+    # The target joined minutes ago: a newcomer's link is removed too.
+    link = await target.send(room, "cheap pills at https://spam.example/buy")
+
+    async def link_redacted() -> bool:
+        event = await owner.client.room_get_event(room, link)
+        return not event.event.source.get("content")
+
+    await until(link_redacted)
 
 
 async def test_join_wave_closes_the_room_and_raid_off_reopens(make_bot, make_member) -> None:
@@ -245,6 +253,8 @@ async def test_report_reaches_moderators_with_excerpt(make_bot, make_member) -> 
         return await membership(owner, room, target.user_id) == "ban"
 
     await until(banned)
+    done = await owner.wait_for(lambda m: m.room_id == management and "ban on" in m.body)
+    assert owner.user_id in done.body and target.user_id in done.body
 
 
 async def test_slow_or_invalid_pattern_is_refused_in_both_languages(make_bot, make_member) -> None:
