@@ -93,8 +93,9 @@ class Enforcer:
                 ) -> tuple[str, dict[str, Any]] | None:
         """Why `actor` (None: the bot's own protections) may not do `action` to `target` here.
 
-        `actor_level` is the moderator's authority where they gave the command;
-        for `--all` it stands in rooms where their own level is lower.
+        `actor_level` is the authority of a network moderator (an organizer, or
+        a moderator of the management room): it stands in rooms where their own
+        level is lower. Anyone else acts with their own level in each room.
         """
         if target == self.bot:
             return "target_is_bot", {}
@@ -104,10 +105,12 @@ class Enforcer:
         needed = required_level(action, levels)
         if bot_level < needed:
             return "bot_lacks_power", {"needed": needed, "have": bot_level}
+        own = self.level(room_id, actor) if actor is not None else 0
+        authority = max(own, actor_level if actor_level is not None else own)
+        if actor is not None and authority < self.runtime.config.bot.roles.moderator_level:
+            return "actor_not_moderator", {}
         if action != "unban":
             target_level = self.level(room_id, target)
-            own = self.level(room_id, actor) if actor is not None else 0
-            authority = max(own, actor_level if actor_level is not None else own)
             if actor is not None and target_level >= authority:
                 return "target_too_powerful", {"level": target_level}
             if target_level >= bot_level:

@@ -101,6 +101,12 @@ CATALOG = Catalog(
         # -- refusals -------------------------------------------------------------
         "target_is_bot": {"en": "I won't act against myself.", "ar": "لن أتخذ إجراءً ضد نفسي."},
         "target_is_self": {"en": "You can't do that to yourself.", "ar": "لا يمكنك فعل ذلك بنفسك."},
+        "actor_not_moderator": {
+            "en": "You are not a moderator there. To act in every room, use --all from the "
+                  "management room or ask an organizer.",
+            "ar": "لست مشرفاً هناك. للتصرف في كل الغرف استخدم ‎--all‎ من غرفة المشرفين "
+                  "أو اطلب ذلك من أحد المنظمين.",
+        },
         "target_too_powerful": {
             "en": "Refused: that member's power level ({level}) is equal to or above yours.",
             "ar": "مرفوض: مستوى صلاحية هذا العضو ({level}) يساوي مستواك أو يفوقه.",

@@ -105,7 +105,11 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         if not rooms:
             await ctx.reply(ctx.t("no_protected_rooms"))
             return None
-        authority = self.runtime.rooms.power_level(ctx.room_id, ctx.sender)
+        # Acting across the network takes network authority: an organizer, or a
+        # moderator of the management room. A room's own moderator acts with
+        # their level in each room, so they cannot reach rooms they don't moderate.
+        network_wide = ctx.is_organizer or ctx.room_id == self.network.management_room()
+        authority = self.runtime.rooms.power_level(ctx.room_id, ctx.sender) if network_wide else None
         outcomes = []
         for room_id in rooms:
             outcome = await self.enforcer.act(
@@ -332,7 +336,7 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
             if role_for_level(level, self.runtime.config.bot.roles) < Role.MODERATOR:
                 return
             await self.reports.on_moderator_reaction(room_id, event.relates_to, event.key,
-                                                     event.sender)
+                                                     event.sender, level)
             return
         settings = self._settings(ctx)
         if event.key.rstrip("\ufe0f") != settings.report_emoji.rstrip("\ufe0f"):

@@ -87,7 +87,7 @@ class Reports:
                              user_id=reporter)
 
     async def on_moderator_reaction(self, management: str, report_event: str, key: str,
-                                    moderator: str) -> Outcome | None:
+                                    moderator: str, authority: int) -> Outcome | None:
         """A moderator reacted on a report: act in the reported room as that moderator."""
         action = REACTIONS.get(key) or REACTIONS.get(key + "\ufe0f")
         if action is None:
@@ -101,9 +101,9 @@ class Reports:
             await self.network.post(management, "report_dismissed", seed=f"dismiss/{report_event}",
                                     moderator=moderator)
             return Outcome(room_id, "dismiss", True)
-        # The reactor's authority is their level in the reported room.
+        # A moderator of the management room acts with that authority in the reported room.
         outcome = await self.enforcer.act(
-            room_id, action, target, actor=moderator, reason="report",
+            room_id, action, target, actor=moderator, actor_level=authority, reason="report",
             trigger=f"report {report_event}",
             event_id=report["event_id"] if action == "redact" else None)
         if outcome.done:

@@ -229,6 +229,10 @@ def test_refusals_name_the_problem(harness: Harness) -> None:
     harness.rooms.levels[("!a:x", "@mod:x")] = 50
     assert enforcer.refusal("!a:x", "ban", "@admin:x", "@mod:x", levels)[0] == "target_too_powerful"  # type: ignore[index]
     assert enforcer.refusal("!a:x", "kick", "@friend:good.org", "@mod:x", levels) is None
+    # Someone who moderates elsewhere has no authority here, unless it is network authority.
+    assert enforcer.refusal("!b:x", "kick", "@friend:good.org", "@mod:x", levels) == (
+        "actor_not_moderator", {})
+    assert enforcer.refusal("!b:x", "kick", "@friend:good.org", "@mod:x", levels, 50) is None
     harness.rooms.levels[("!a:x", BOT)] = 10
     refused = enforcer.refusal("!a:x", "kick", "@friend:good.org", "@mod:x", levels)
     assert refused == ("bot_lacks_power", {"needed": 50, "have": 10})
