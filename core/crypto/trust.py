@@ -9,8 +9,12 @@
   reported (once, through ``on_identity_change``) and the new key is pinned:
   a member who reset their own identity keeps working, and the room's admins
   know it happened, as Element shows everyone an "identity changed" warning;
-* ``verified``: as ``cross_signed``, and the owner's master key also carries
-  the bot's user-signing signature, i.e. the member verified the bot (SAS);
+* ``verified``: for acting (sensitive plugins), as ``cross_signed`` and the
+  owner's master key also carries the bot's user-signing signature, i.e. the
+  member verified the bot (SAS). Room keys still go to every cross-signed
+  device: Element verifies another user in their DM, with encrypted
+  in-room messages, so a member the bot could not write to could never
+  verify it;
 * ``all``: every device (development only; Element's strict members will
   still refuse the bot if its own device is not cross-signed).
 
@@ -174,14 +178,28 @@ class TrustPolicy:
                         keys.master)
             await self.on_identity_change(user_id, old, keys.master)
 
+    def may_receive_keys(self, user_id: str, device_id: str, ed25519: str | None = None) -> bool:
+        """Should this device get the bot's room keys? (cross-signed, or mode ``all``)"""
+        if self.mode == "all":
+            return True
+        return self._cross_signed(user_id, device_id, ed25519)
+
     def device_trusted(self, user_id: str, device_id: str, ed25519: str | None = None) -> bool:
-        """From what :meth:`refresh` fetched: does this device pass the policy?
+        """From what :meth:`refresh` fetched: may the bot act for this device?
 
         ``ed25519``, when given, is the key the local crypto store holds for the
         device: a device whose published key differs is not trusted.
         """
         if self.mode == "all":
             return True
+        if not self._cross_signed(user_id, device_id, ed25519):
+            return False
+        if self.mode == "verified" and user_id != self.session.user_id:
+            keys = self._cache.get(user_id)
+            return keys is not None and keys.verified_by_us
+        return True
+
+    def _cross_signed(self, user_id: str, device_id: str, ed25519: str | None) -> bool:
         keys = self._cache.get(user_id)
         if keys is None or keys.master is None or keys.self_signing is None:
             return False
@@ -191,11 +209,7 @@ class TrustPolicy:
         if ed25519 is not None and (device.get("keys") or {}).get(f"ed25519:{device_id}") != ed25519:
             return False
         ssk = keys.self_signing
-        if not verify_json(device, user_id, f"ed25519:{ssk}", ssk):
-            return False
-        if self.mode == "verified" and user_id != self.session.user_id:
-            return keys.verified_by_us
-        return True
+        return verify_json(device, user_id, f"ed25519:{ssk}", ssk)
 
     async def allows(self, user_id: str, device_id: str | None) -> bool:
         """Refresh if needed, then :meth:`device_trusted` (False for an unknown device)."""

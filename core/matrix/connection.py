@@ -430,7 +430,7 @@ class MatrixConnection:
             for device in client.device_store.active_user_devices(user_id):
                 if user_id == self.user_id and device.id == client.device_id:
                     continue
-                trusted = self.trust.device_trusted(user_id, device.id, device.ed25519)
+                trusted = self.trust.may_receive_keys(user_id, device.id, device.ed25519)
                 if trusted and device.blacklisted:
                     client.unblacklist_device(device)
                 elif not trusted and not device.blacklisted:

@@ -295,3 +295,25 @@ async def test_verification_off_refuses(
     assert cancelled.value.code == "cancelled"
     status = await alice.verify_status(request["verification"])
     assert status["cancellation_code"] == "m.user"
+
+
+async def test_verified_policy_member_verifies_in_dm_and_is_then_trusted(
+    register_user: RegisterUser, js_member: SpawnMember, make_bot: MakeBot
+) -> None:
+    """``crypto.trust: verified``: the bot acts for sensitive plugins only for members who
+    verified it, yet a member can still do that in a DM (in-room, encrypted messages)."""
+    bot = await make_bot(trust="verified")
+    alice, _ = await strict_member(register_user, js_member)
+    assert alice.user_id is not None and bot.bot is not None
+    trust = bot.bot.connection.trust
+    assert trust is not None and trust.mode == "verified"
+    dm = await dm_with_bot(alice, bot)
+    (device,) = bot.bot.connection.nio.device_store.active_user_devices(alice.user_id)
+    assert not await trust.allows(alice.user_id, device.id)
+
+    request = await alice.verify_request(bot.user_id, room_id=dm)
+    await alice.verify_start_sas(request["verification"])
+    assert (await alice.verify_confirm(request["verification"]))["phase"] == "Done"
+    await finished_flow(bot, alice.user_id)
+    assert await bot_signed_master_key(bot, alice.user_id)
+    assert await trust.allows(alice.user_id, device.id)

@@ -134,6 +134,8 @@ async def test_cross_signed_device_trusted_others_not(homeserver: FakeHomeserver
     await trust.refresh([ALICE])
     assert trust.device_trusted(ALICE, "PHONE")
     assert not trust.device_trusted(ALICE, "LAPTOP")
+    assert trust.may_receive_keys(ALICE, "PHONE")
+    assert not trust.may_receive_keys(ALICE, "LAPTOP")
     assert not trust.device_trusted(ALICE, "NOSUCH")
     assert not trust.device_trusted("@bob:hs", "X")  # never fetched
     phone_key = public_key_b64(alice.devices["PHONE"])
@@ -221,6 +223,8 @@ async def test_verified_mode_needs_the_bots_signature(homeserver: FakeHomeserver
     trust = await policy(db, "verified", bot_keys.user_signing_public)
     await trust.refresh([ALICE])
     assert not trust.device_trusted(ALICE, "PHONE")
+    # Keys still go to her cross-signed device, so she can verify the bot in a DM.
+    assert trust.may_receive_keys(ALICE, "PHONE")
 
     def bot_signed(answer: dict[str, Any]) -> None:
         master = answer["master_keys"][ALICE]
