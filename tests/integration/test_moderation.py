@@ -195,6 +195,26 @@ async def test_policy_list_bans_and_unbans_across_rooms(make_bot, make_member) -
     await until(denied_everywhere)
 
 
+async def test_followed_list_survives_a_restart(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
+    owner, target, bystander, list_owner = [await make_member() for _ in range(4)]
+    room = await protected_room(owner, bot, target, bystander)
+    list_room = await list_owner.create_room(invite=[bot.user_id], encrypted=False, name="bans")
+    assert "Following" in (await owner.ask(room, f"!policy subscribe {list_room}")).body
+    await bot.restart()
+    await list_owner.client.room_put_state(
+        list_room, "m.policy.rule.user",
+        {"entity": target.user_id, "recommendation": "m.ban", "reason": "after restart"},
+        state_key="rule:x")
+
+    async def banned() -> bool:
+        return await membership(owner, room, target.user_id) == "ban"
+
+    await until(banned)
+    listing = await owner.ask(room, "!policy list")
+    assert "1 ban rules in all" in listing.body
+
+
 async def test_unreadable_list_room_is_refused_and_nothing_stored(make_bot, make_member) -> None:
     bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, target, stranger = [await make_member() for _ in range(3)]

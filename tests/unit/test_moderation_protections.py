@@ -83,3 +83,9 @@ def test_targets_and_user_ids() -> None:
     assert valid_user("@a.b_c:example.org:8448")
     for bad in ["a:x", "@a", "@a b:x", "@:x", "@a:x" + "y" * 300]:
         assert not valid_user(bad), bad
+
+
+def test_every_message_has_english_and_arabic() -> None:
+    from bots.moderation.messages import CATALOG
+
+    assert CATALOG.problems() == []
