@@ -13,7 +13,7 @@ from bots.moderation.settings import ModerationSettings
 from bots.moderation.store import LogEntry, ModerationStore
 from bots.moderation.textrules import TextRules
 from core.actions import ActionError, RoomActions
-from core.events import Message
+from core.events import MemberJoined, Message, RoomEvent
 from core.plugin import message_content
 from core.roles import Role, role_for_level
 
@@ -72,7 +72,7 @@ class Guard:
             return []
         if self.exempt(event.room_id, event.sender):
             return []
-        now = self.runtime.clock.now()
+        now = self.event_time(event)
         joined_at = None
         if settings.newcomer_hours > 0:
             joined_at = await self.store.joined_at(event.room_id, event.sender)
@@ -141,10 +141,17 @@ class Guard:
             log.warning("warning DM not queued (%s)", error.reason[:80])
             return False
 
-    async def on_join(self, room_id: str, user_id: str, settings: ModerationSettings) -> int | None:
+    def event_time(self, event: RoomEvent) -> float:
+        """When the homeserver received the event: after an outage the bot replays a
+        backlog in seconds, and an hour of ordinary messages must not look like a flood."""
+        if event.timestamp_ms > 0:
+            return min(event.timestamp_ms / 1000, self.runtime.clock.now())
+        return self.runtime.clock.now()
+
+    async def on_join(self, event: MemberJoined, settings: ModerationSettings) -> int | None:
         """Record the join; return the join count when it completes a raid wave."""
-        now = self.runtime.clock.now()
-        await self.store.joined(room_id, user_id, now)
+        room_id, now = event.room_id, self.event_time(event)
+        await self.store.joined(room_id, event.user_id, now)
         return self.protections.join_wave(room_id, now, settings.joinwave_joins,
                                           settings.joinwave_seconds)
 

@@ -312,7 +312,7 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         if await self.policy.check_join(room_id, user_id):
             return
         settings = self._settings(ctx)
-        wave = await self.guard.on_join(room_id, user_id, settings)
+        wave = await self.guard.on_join(event, settings)
         if wave is None:
             return
         started, problem, values = await self.guard.start_raid_mode(room_id, settings.joinwave_mode)

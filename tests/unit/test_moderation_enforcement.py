@@ -277,3 +277,15 @@ async def test_moderators_are_exempt_from_protections(harness: Harness) -> None:
                     encrypted=True, body="this is not a scam")
     assert await harness.guard.on_message(event, settings) == []
     assert harness.rooms.calls == []
+
+
+async def test_a_replayed_backlog_is_judged_by_when_it_was_sent(harness: Harness) -> None:
+    """After an outage the bot reads an hour of messages at once: that is not a flood."""
+    settings = ModerationSettings(flood_messages=3, flood_seconds=10, repeat_messages=0)
+    await harness.clock.advance(3600)
+    sent_at = harness.clock.now() - 3600
+    for n in range(10):
+        event = Message(room_id="!a:x", event_id=f"$old{n}", sender="@friend:good.org",
+                        timestamp_ms=int((sent_at + n * 60) * 1000), encrypted=True, body=f"hi {n}")
+        assert await harness.guard.on_message(event, settings) == []
+    assert harness.rooms.calls == []
