@@ -69,6 +69,8 @@ class UserKeys:
     # device id -> device keys object whose self-signature was checked
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
     verified_by_us: bool = False
+    # device id -> its self-signing signature checked: every send asks, keys change rarely
+    cross_signed: dict[str, bool] = field(default_factory=dict)
 
 
 class TrustPolicy:
@@ -208,8 +210,13 @@ class TrustPolicy:
             return False
         if ed25519 is not None and (device.get("keys") or {}).get(f"ed25519:{device_id}") != ed25519:
             return False
-        ssk = keys.self_signing
-        return verify_json(device, user_id, f"ed25519:{ssk}", ssk)
+        signed = keys.cross_signed.get(device_id)
+        if signed is None:
+            ssk = keys.self_signing
+            signed = keys.cross_signed[device_id] = verify_json(
+                device, user_id, f"ed25519:{ssk}", ssk
+            )
+        return signed
 
     async def allows(self, user_id: str, device_id: str | None) -> bool:
         """Refresh if needed, then :meth:`device_trusted` (False for an unknown device)."""
