@@ -1,10 +1,10 @@
 """Onboarding under a burst: N newcomers join one room within a minute.
 
-    /work/venv/bin/python bench/onboarding.py [--joins 200] [--spread 30] [--rate-limited] [--keep]
+    /work/venv/bin/python bench/onboarding.py [--joins 200] [--spread 30] [--gate] [--rate-limited] [--keep]
 
 One throwaway Synapse. The full bot (core.bot.Bot with the admin and
 onboarding plugins, outbox defaults) sits in an encrypted room owned by an
-E2EE member, with onboarding on and the gate off (config defaults otherwise:
+E2EE member, with onboarding on and the gate off unless `--gate` (config defaults otherwise:
 a 10 s welcome window). N fresh accounts, invited beforehand, join over
 `--spread` seconds; each is a plain HTTP client that syncs, accepts the bot's
 DM invite and notes when the bot's first message arrives in that DM.
@@ -61,6 +61,8 @@ class Newcomer:
         self.dm_room: str | None = None
         self.failed_join = False
         self.join_done_at: float | None = None
+        self.server_join_at: float | None = None
+        self.received_wall: float | None = None
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         async with self.session.post(self.url + CLIENT + path, json=body,
@@ -103,11 +105,18 @@ class Newcomer:
                     await self._post(f"/join/{quote(room_id)}", {})
             for room_id, info in rooms.get("join", {}).items():
                 if room_id == community:
+                    for event in info.get("timeline", {}).get("events", []):
+                        if (event.get("type") == "m.room.member"
+                                and event.get("state_key") == self.user.user_id
+                                and event.get("content", {}).get("membership") == "join"):
+                            # The homeserver's own clock: same machine, same epoch as ours.
+                            self.server_join_at = event.get("origin_server_ts", 0) / 1000
                     continue
                 for event in info.get("timeline", {}).get("events", []):
                     if event.get("sender") == bot_user and event.get("type") in (
                             "m.room.encrypted", "m.room.message"):
                         self.received_at = time.monotonic()
+                        self.received_wall = time.time()
                         self.dm_room = room_id
                         return
 
@@ -180,6 +189,8 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         await poll(lambda: bot.connection.is_encrypted(room), 60)
         await set_level(owner, room, bot_user, 100)
         await bot.runtime.settings.set_enabled(room, OnboardingPlugin, True)
+        if args.gate:
+            await bot.runtime.settings.set_value(room, OnboardingPlugin, "gate", "on")
 
         print(f"registering and inviting {args.joins} newcomers ...", flush=True)
         users = await asyncio.gather(*(hs.register(f"new{secrets.token_hex(4)}", "pw")
@@ -210,8 +221,12 @@ async def run(args: argparse.Namespace, work: Path) -> None:
                    if len(received) == len(newcomers) else None)
         latencies = [n.received_at - n.joined_at for n in received  # type: ignore[operator]
                      if n.joined_at is not None]
-        after_join = [n.received_at - n.join_done_at for n in received  # type: ignore[operator]
-                      if n.join_done_at is not None]
+        after_join = [n.received_wall - n.server_join_at for n in received  # type: ignore[operator]
+                      if n.server_join_at is not None]
+        server_joins = [n.server_join_at for n in newcomers if n.server_join_at is not None]
+        last_dm = max((n.received_wall for n in received if n.received_wall), default=None)
+        window = (last_dm - min(server_joins)) if server_joins and last_dm else None
+        joins_window = (max(server_joins) - min(server_joins)) if server_joins else None
         # Let the last welcome window close and the outbox drain before counting.
         settle = time.monotonic() + 15
         while time.monotonic() < settle:
@@ -233,11 +248,17 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         print(f"DMs received: {len(received)}/{len(newcomers)} (missing {len(newcomers) - len(received)})")
         print(f"join request sent -> DM: p50 {statistics.median(latencies):.1f} s, "
               f"p95 {percentile(latencies, 95):.1f} s" if latencies else "join -> DM: n/a")
-        print(f"join answered by Synapse -> DM: p50 {statistics.median(after_join):.1f} s, "
-              f"p95 {percentile(after_join, 95):.1f} s" if after_join else "")
+        print(f"join event on the homeserver -> DM received: p50 {statistics.median(after_join):.1f} s, "
+              f"p95 {percentile(after_join, 95):.1f} s, max {max(after_join):.1f} s"
+              if after_join else "")
+        if window is not None and joins_window is not None:
+            print(f"homeserver accepted the joins over {joins_window:.1f} s; every DM received "
+                  f"{window:.1f} s after the first join event")
         print(f"bot messages in the room: {len(in_room)}")
         print(f"outbox: sent {bot.outbox.sent}, failed {bot.outbox.failed}; DM rooms created "
               f"{bot.dms.created}")
+        gate = bot.runtime.plugins["onboarding"].flow.gate  # type: ignore[attr-defined]
+        print(f"gate {'on' if args.gate else 'off'}: power-level events written {gate.writes}")
         print(f"bench process CPU (bot + {args.joins} HTTP clients): {cpu:.1f} s")
     finally:
         await session.close()
@@ -256,6 +277,7 @@ def main() -> None:
     parser.add_argument("--joins", type=int, default=200)
     parser.add_argument("--spread", type=float, default=30.0, help="seconds over which they join")
     parser.add_argument("--timeout", type=float, default=600.0, help="give up waiting for DMs")
+    parser.add_argument("--gate", action="store_true", help="code-of-conduct gate on")
     parser.add_argument("--rate-limited", action="store_true", help="Synapse's default limits")
     parser.add_argument("--keep", action="store_true", help="keep the work dir")
     args = parser.parse_args()
