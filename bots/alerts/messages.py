@@ -254,6 +254,10 @@ CATALOG = Catalog(
             "en": "There is no alert {alert_id}. {list} shows the recent ones.",
             "ar": "لا يوجد تنبيه {alert_id}. يعرض {list} آخر التنبيهات.",
         },
+        "alert_needs_id": {
+            "en": "Which alert? Write its id: {usage} ({list} shows the ids).",
+            "ar": "أي تنبيه؟ اكتب معرّفه: {usage} (يعرض {list} المعرّفات).",
+        },
         "report_header": {
             "en": "Alert {alert_id} ({state}) by {author}, {when}:",
             "ar": "التنبيه {alert_id} ({state}) من {author}، {when}:",

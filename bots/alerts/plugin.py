@@ -149,6 +149,11 @@ class AlertsPlugin(Plugin):
                 found = await self._known(ctx, alert_id.lower())
                 if found is not None:
                     await self._edit(ctx, found, new_text)
+            elif word in ("status", "cancel", "retract", "edit") and (
+                    not rest or not ALERT_ID.fullmatch(_split_first(rest)[0].lower())):
+                # Most likely a forgotten id: never turn it into an alert saying "status".
+                await ctx.reply(ctx.t("alert_needs_id", usage=Trusted(
+                    f"{self._prefix}alert {word} <id>"), list=Trusted(f"{self._prefix}alert list")))
             elif word == "at":
                 await self._compose(ctx, rest, scheduled=True)
             else:
