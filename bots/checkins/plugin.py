@@ -580,15 +580,25 @@ class CheckinsPlugin(Plugin):
         # The member's lock: a `!safe` racing the deadline is either before or after, never between.
         async with self._lock(user_id):
             checkin = await self.store.checkin(job.payload["id"])
-            if checkin is None or checkin.state != ACTIVE:
+            if checkin is None:
                 return
             policy = self._policy(checkin.room_id)
-            _, team_next = await self.escalator.escalate(checkin, policy, job.late_by)
-        if team_next:
+            if checkin.state == ACTIVE:
+                _, team_next = await self.escalator.escalate(checkin, policy, job.late_by)
+                log.info("check-in escalated (late by %.1fs)", job.late_by)
+            elif job.rerun and checkin.state == ESCALATED and not checkin.urgent:
+                # The process died after the escalation committed, before the team
+                # step was scheduled: the rerun schedules it (alerts are not redone).
+                _, _, team_next = await self.escalator.first_step(checkin, policy, job.late_by)
+            else:
+                return
+        team_job = self._job_ids(checkin.id)[2]
+        if team_next and not any(j.id == team_job for j in
+                                 await self.runtime.scheduler.pending(OWNER, "team")):
+            base = checkin.escalated_at or self.runtime.clock.now()
             await self.runtime.scheduler.schedule(
-                OWNER, "team", self.runtime.clock.now() + policy.team_after,
-                {"id": checkin.id}, job_id=self._job_ids(checkin.id)[2])
-        log.info("check-in escalated (late by %.1fs)", job.late_by)
+                OWNER, "team", max(base + policy.team_after, self.runtime.clock.now()),
+                {"id": checkin.id}, job_id=team_job)
 
     async def _on_team_step(self, job: Job) -> None:
         checkin = await self.store.checkin(job.payload["id"])

@@ -168,6 +168,10 @@ class Harness:
         self.outbox.start()
 
     async def stop(self) -> None:
+        # Outbox.stop() right after a wake() can lose its cancellation inside
+        # asyncio.wait_for on Python 3.11 and hang (reported to core); letting the
+        # outbox loop take the wake-up first avoids the race here.
+        await asyncio.sleep(0.05)
         await self.outbox.stop()
         await self.scheduler.stop()
         await self.db.close()

@@ -304,3 +304,30 @@ async def test_rollcall_lists_non_responders_to_organizer(h: Harness) -> None:
     assert CAROL in report and ALICE not in report and BOB not in report
     assert "3 of 4 answered" in report
     assert any("Roll call closed: 3 of 4" in s.body for s in h.matrix.to(room))
+
+
+async def test_crash_after_escalation_still_schedules_the_team_step(tmp_path: Path) -> None:
+    h = Harness(tmp_path / "bot.db", {"team_room": TEAM, "team_after_minutes": 15})
+    h.matrix.add_room(TEAM, [CAROL])
+    await h.start()
+    try:
+        dm = await accepted_contacts(h, ALICE, BOB)
+        await h.reply(dm, ALICE, "!checkin 10m")
+        await h.clock.advance(16 * 60)
+        original = h.plugin.escalator.escalate
+
+        async def escalate_then_die(*args, **kwargs):  # type: ignore[no-untyped-def]
+            await original(*args, **kwargs)
+            raise SystemExit
+
+        h.plugin.escalator.escalate = escalate_then_die  # type: ignore[method-assign]
+        with pytest.raises(SystemExit):
+            await h.scheduler.run_due()
+        await h.restart()
+        await h.settle()
+        assert len(alerts_to(h, BOB)) == 1
+        assert [j.kind for j in await h.scheduler.pending("checkins", "team")] == ["team"]
+        await h.advance(15 * 60)
+        assert len([s for s in h.matrix.to(TEAM) if "Safety alert" in s.body]) == 1
+    finally:
+        await h.stop()
