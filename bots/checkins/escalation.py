@@ -201,9 +201,10 @@ class Escalator:
                              time=Trusted(format_time(self.runtime.clock.now(), zone,
                                                       self.runtime.clock.now())), **values)
             key = f"{kind}/{checkin.id}/{alert.recipient}"
-            target = {"room_id": alert.recipient} if is_room else {"user_id": alert.recipient}
             statements += self.runtime.outbox.enqueue_statements(
-                OWNER, key, message_content(text), **target)
+                OWNER, key, message_content(text),
+                room_id=alert.recipient if is_room else None,
+                user_id=None if is_room else alert.recipient)
         if statements:
             await self.runtime.db.transaction(statements)
             self.runtime.outbox.wake()
