@@ -23,8 +23,11 @@ CANDIDATES = 200
 MAX_HITS = 50
 COUNTRY_BOOST = 0.5
 FRESHNESS_BOOST = 0.25
-# Longer words also match the indexed words they begin ("lawyer" → "lawyers"), up to this many.
-PREFIX_EXPANSIONS = 6
+# Longer words also match indexed words they begin with a short ending ("lawyer" → "lawyers",
+# "محامي" → "محامين"): at most this many, each at most MAX_ENDING letters longer. Every extra
+# word costs bm25 a pass over its postings, so the set stays small.
+PREFIX_EXPANSIONS = 3
+MAX_ENDING = 3
 MIN_PREFIX = 4
 
 _PASS = (
@@ -128,7 +131,8 @@ async def _expand_all(db: Database, words: list[str]) -> list[list[str]]:
         for word in long_words:
             params += [word, word, word + "\U0010ffff"]
         for row in await db.fetchall(" UNION ALL ".join([part] * len(long_words)), params):
-            found[row["word"]].append(row["term"])
+            if len(row["term"]) - len(row["word"]) <= MAX_ENDING:
+                found[row["word"]].append(row["term"])
     return [
         [word, *sorted(found.get(word, []), key=lambda t: (len(t), t))[:PREFIX_EXPANSIONS - 1]]
         for word in words
