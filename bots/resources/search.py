@@ -19,7 +19,7 @@ from bots.resources.query import Query
 from bots.resources.terms import edit_distance, phrase, tag, trigrams
 from core.storage import Database
 
-CANDIDATES = 200
+CANDIDATES = 100
 MAX_HITS = 50
 COUNTRY_BOOST = 0.5
 FRESHNESS_BOOST = 0.25
