@@ -1,0 +1,181 @@
+"""Curators' side of the directory: `!resource` (show, add, edit, remove, verify, stale), guided add."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from bots.resources.base import ResourcesBase
+from bots.resources.fields import FieldsError, known_keys, parse_fields, to_model_data
+from bots.resources.guided import CANCEL_WORDS, TIMEOUT_SECONDS, GuidedAdd
+from bots.resources.model import Category, Resource, describe_errors
+from bots.resources.store import DuplicateUrl
+from core.events import Message
+from core.plugin import Context, command, trusted
+
+
+class CurationCommands(ResourcesBase):
+    """`!resource` and the guided add; everything but showing an entry is for curators."""
+
+    @command("resource", help="help_resource")
+    async def resource(self, ctx: Context, action: str, *, rest: str = "") -> None:
+        verb = action.lower()
+        if verb.lstrip("#").isdigit():
+            await self._show(ctx, int(verb.lstrip("#")))
+            return
+        handlers = {"add": self._add, "edit": self._edit, "remove": self._remove,
+                    "verify": self._verify, "stale": self._stale}
+        handler = handlers.get(verb)
+        if handler is None:
+            await ctx.reply(ctx.t("entry_id_expected", value=action[:40]))
+            return
+        if not self._is_curator(ctx):
+            await ctx.reply(ctx.t("not_curator"))
+            return
+        await handler(ctx, rest)
+
+    async def _entry(self, ctx: Context, rest: str) -> tuple[Resource | None, str]:
+        word, _, remainder = rest.strip().partition(" ")
+        if not word.lstrip("#").isdigit():
+            await ctx.reply(ctx.t("resource_usage"))
+            return None, ""
+        resource_id = int(word.lstrip("#"))
+        found = await self.directory.get(resource_id)
+        if found is None:
+            await ctx.reply(ctx.t("entry_unknown", id=resource_id))
+            return None, ""
+        if found.status == "removed":
+            await ctx.reply(ctx.t("entry_removed", id=resource_id))
+            return None, ""
+        return found, remainder
+
+    async def _validated(self, ctx: Context, data: dict[str, Any]) -> Resource | None:
+        try:
+            return Resource.model_validate(data)
+        except ValidationError as exc:
+            await ctx.reply(ctx.t("fields_problem", problems="\n".join(describe_errors(exc))))
+            return None
+
+    async def _fields(self, ctx: Context, text: str) -> dict[str, str] | None:
+        try:
+            return parse_fields(text)
+        except FieldsError as error:
+            await ctx.reply(ctx.t("fields_problem", problems="\n".join(error.problems)) + "\n"
+                            + ctx.t("fields_syntax", keys=trusted(known_keys())))
+            return None
+
+    async def _add(self, ctx: Context, rest: str) -> None:
+        if not rest.strip():
+            await self._start_guided(ctx)
+            return
+        fields = await self._fields(ctx, rest)
+        if fields is None:
+            return
+        data = to_model_data(fields, {})
+        data.update(verified_at=self._today(), verified_by=ctx.sender)
+        resource = await self._validated(ctx, data)
+        if resource is not None:
+            await self._store_new(ctx, resource)
+
+    async def _store_new(self, ctx: Context, resource: Resource) -> None:
+        try:
+            new_id = await self.directory.add(resource, self._now())
+        except DuplicateUrl as duplicate:
+            await ctx.reply(ctx.t("duplicate_url", id=duplicate.existing_id))
+            return
+        await ctx.reply(ctx.t("added", id=new_id))
+
+    async def _edit(self, ctx: Context, rest: str) -> None:
+        found, remainder = await self._entry(ctx, rest)
+        if found is None:
+            return
+        fields = await self._fields(ctx, remainder)
+        if fields is None:
+            return
+        if not fields:
+            await ctx.reply(ctx.t("fields_syntax", keys=trusted(known_keys())))
+            return
+        data = to_model_data(fields, found.model_dump(mode="json"))
+        resource = await self._validated(ctx, data)
+        if resource is None:
+            return
+        try:
+            await self.directory.save(resource, self._now())
+        except DuplicateUrl as duplicate:
+            await ctx.reply(ctx.t("duplicate_url", id=duplicate.existing_id))
+            return
+        await ctx.reply(ctx.t("edited", id=resource.id or 0))
+
+    async def _remove(self, ctx: Context, rest: str) -> None:
+        found, _ = await self._entry(ctx, rest)
+        if found is None:
+            return
+        await self.directory.save(found.model_copy(update={"status": "removed"}), self._now())
+        await ctx.reply(ctx.t("removed", id=found.id or 0))
+
+    async def _verify(self, ctx: Context, rest: str) -> None:
+        found, _ = await self._entry(ctx, rest)
+        if found is None:
+            return
+        verified = found.model_copy(
+            update={"status": "active", "verified_at": self._today(), "verified_by": ctx.sender}
+        )
+        await self.directory.save(verified, self._now())
+        await ctx.reply(ctx.t("verified", id=found.id or 0))
+
+    async def _stale(self, ctx: Context, rest: str) -> None:
+        days = self._settings(ctx).stale_after_days
+        stale = await self.directory.stale(self._today(), days)
+        if not stale:
+            await ctx.reply(ctx.t("stale_none", days=days))
+            return
+        lines = [ctx.t("stale_header", days=days)]
+        for resource in stale[:50]:
+            date = resource.verified_at.isoformat() if resource.verified_at else ctx.t("never")
+            lines.append(ctx.t("stale_line", id=resource.id or 0, title=resource.title,
+                               date=trusted(date)))
+        await ctx.reply("\n".join(lines))
+
+    # -- guided add ---------------------------------------------------------
+
+    async def _start_guided(self, ctx: Context) -> None:
+        self._forget_expired()
+        exchange = GuidedAdd(started=self.runtime.clock.monotonic())
+        self._guided[(ctx.room_id, ctx.sender)] = exchange
+        await ctx.reply(ctx.t("guided_start") + "\n" + self._question(ctx, exchange))
+
+    def _question(self, ctx: Context, exchange: GuidedAdd) -> str:
+        _, key, _ = exchange.current
+        if key == "ask_categories":
+            return ctx.t(key, choices=trusted(", ".join(c.value for c in Category)))
+        return ctx.t(key)
+
+    async def on_message(self, ctx: Context, event: Message) -> None:
+        key = (ctx.room_id, ctx.sender)
+        exchange = self._guided.get(key)
+        if exchange is None or event.is_edit:
+            return
+        if self.runtime.clock.monotonic() - exchange.started > TIMEOUT_SECONDS:
+            del self._guided[key]
+            return
+        if event.body.strip().lower() in CANCEL_WORDS:
+            del self._guided[key]
+            await ctx.reply(ctx.t("guided_cancelled"))
+            return
+        problem = exchange.answer(event.body)
+        if problem == "required":
+            await ctx.reply(ctx.t("guided_required"))
+            return
+        if problem is not None:
+            await ctx.reply(ctx.t("guided_invalid", problem=problem) + "\n" + self._question(ctx, exchange))
+            return
+        if not exchange.done:
+            await ctx.reply(self._question(ctx, exchange))
+            return
+        del self._guided[key]
+        data = exchange.resource_data()
+        data.update(verified_at=self._today(), verified_by=ctx.sender)
+        resource = await self._validated(ctx, data)
+        if resource is not None:
+            await self._store_new(ctx, resource)
