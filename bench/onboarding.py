@@ -139,7 +139,7 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[index]
 
 
-async def start_bot(hs: LocalSynapse, work: Path) -> Bot:
+async def start_bot(hs: LocalSynapse, work: Path, concurrency: int | None) -> Bot:
     name = "onbbot" + secrets.token_hex(3)
     password = "bot-password-" + name
     await hs.register(name, password)
@@ -151,7 +151,8 @@ async def start_bot(hs: LocalSynapse, work: Path) -> Bot:
         "storage": {"data_dir": str(work / "data"),
                     "store_passphrase": {"file": str(work / "passphrase")}},
         "bot": {"invites": {"allowed_servers": ["localhost"]},
-                "rate_limit": {"commands": 100000}},
+                "rate_limit": {"commands": 100000},
+                **({"outbox": {"concurrency": concurrency}} if concurrency else {})},
         "logging": {"level": "WARNING"},
     })
     bot = Bot(config, plugins=[AdminPlugin, OnboardingPlugin])
@@ -175,7 +176,7 @@ async def run(args: argparse.Namespace, work: Path) -> None:
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
                                     timeout=aiohttp.ClientTimeout(total=120))
     try:
-        bot = await start_bot(hs, work)
+        bot = await start_bot(hs, work, args.outbox_concurrency)
         run_task = asyncio.create_task(bot.run())
         await asyncio.wait_for(bot.connection.synced.wait(), 60)
         bot_user = bot.config.matrix.user_id
@@ -255,6 +256,8 @@ async def run(args: argparse.Namespace, work: Path) -> None:
             print(f"homeserver accepted the joins over {joins_window:.1f} s; every DM received "
                   f"{window:.1f} s after the first join event")
         print(f"bot messages in the room: {len(in_room)}")
+        print(f"outbox concurrency {bot.config.bot.outbox.concurrency}, "
+              f"{bot.config.bot.outbox.per_second:g}/s")
         print(f"outbox: sent {bot.outbox.sent}, failed {bot.outbox.failed}; DM rooms created "
               f"{bot.dms.created}")
         gate = bot.runtime.plugins["onboarding"].flow.gate  # type: ignore[attr-defined]
@@ -278,6 +281,8 @@ def main() -> None:
     parser.add_argument("--spread", type=float, default=30.0, help="seconds over which they join")
     parser.add_argument("--timeout", type=float, default=600.0, help="give up waiting for DMs")
     parser.add_argument("--gate", action="store_true", help="code-of-conduct gate on")
+    parser.add_argument("--outbox-concurrency", type=int, default=None,
+                        help="bot.outbox.concurrency (default: the config default)")
     parser.add_argument("--rate-limited", action="store_true", help="Synapse's default limits")
     parser.add_argument("--keep", action="store_true", help="keep the work dir")
     args = parser.parse_args()
