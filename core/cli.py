@@ -21,12 +21,15 @@ from core.config import (
 )
 from core.discovery import discover_plugins, validate_plugin_blocks
 
+# Libraries whose DEBUG output holds what members wrote: nio logs event contents, aiosqlite
+# logs every SQL statement with its parameters (search words, notes, settings).
+NOISY_LOGGERS = ("nio", "aiohttp", "peewee", "aiosqlite")
+
 
 def setup_logging(level: str) -> None:
-    # Only ids and counts are ever logged by the framework; nio's own DEBUG
-    # output can include event contents, so it stays at WARNING.
+    # Only ids and counts are ever logged by the framework; the libraries above stay at ERROR.
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("nio", "aiohttp", "peewee"):
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 

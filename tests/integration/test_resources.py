@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import re
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from bots.admin import AdminPlugin
 from bots.resources import ResourcesPlugin
 from bots.resources.model import Resource
+from core.cli import NOISY_LOGGERS
 from core.matrix.member import Member
 from tests.integration.conftest import RunningBot, room_with_bot
 
@@ -257,3 +259,62 @@ async def test_categories_and_countries(make_bot, make_member) -> None:
     await member.ask(room, "!language ar")
     assert "تركيا" in (await member.ask(room, "!countries")).body
     await asyncio.sleep(0)
+
+
+async def test_only_curators_reactions_count_and_rejection(make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    guest = await make_member()
+    room = await room_with_bot(owner, bot)
+    curators = await room_with_bot(owner, bot)
+    await invite(owner, guest, room)
+    await invite(owner, guest, curators)  # a plain member of the curators room, not a curator
+    await owner.ask(room, f"!config resources curators_room {curators}")
+    await guest.ask(room, "!suggest https://spam.example.org Totally legit")
+    post = await owner.wait_for(lambda m: m.room_id == curators and "spam.example.org" in m.body, 30)
+
+    async def react(member: Member, key: str) -> str:
+        response = await member.client.room_send(
+            curators, "m.reaction",
+            {"m.relates_to": {"rel_type": "m.annotation", "event_id": post.event_id, "key": key}},
+            ignore_unverified_devices=True,
+        )
+        return str(response.event_id)  # type: ignore[union-attr]
+
+    marker = await react(guest, "✅")
+    assert bot.bot is not None
+    await wait_handled(bot, marker)
+    assert await entries_count(bot) == 0
+    await react(owner, "❌\ufe0f")
+    await owner.wait_for(lambda m: m.room_id == curators and "Suggestion rejected" in m.body, 30)
+    late = await react(owner, "✅")  # a decided suggestion stays decided
+    await wait_handled(bot, late)
+    assert await entries_count(bot) == 0
+    assert "Nothing found" in (await guest.ask(room, "!find legit")).body
+
+
+async def test_queries_are_never_logged(make_bot, make_member, caplog) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    member = await make_member()
+    room = await room_with_bot(member, bot)
+    await seed(bot, {"title": "Crisis line", "url": "https://crisis.example.org"})
+    # As `solidarity run` sets it up: DEBUG everywhere except the libraries that log contents.
+    for name in NOISY_LOGGERS:
+        caplog.set_level(logging.ERROR, logger=name)
+    with caplog.at_level(logging.DEBUG):
+        await member.ask(room, "!find crisis secretword")
+        await member.ask(room, "!find zzsecretzz country:Narnia")
+        await member.ask(room, "!more")
+    assert "secretword" not in caplog.text and "zzsecretzz" not in caplog.text
+    assert "Narnia" not in caplog.text
+
+
+async def wait_handled(bot: RunningBot, event_id: str) -> None:
+    assert bot.bot is not None
+    db = bot.bot.db
+
+    async def handled() -> None:
+        while not await db.fetchone("SELECT 1 FROM core_handled_events WHERE event_id = ?", (event_id,)):
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(handled(), 30)
