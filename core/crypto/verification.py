@@ -64,6 +64,14 @@ MIGRATIONS = [
             UNIQUE (user_id, flow_id)
         );
     """),
+    Migration(2, "requests already answered, so a replay after a restart is not answered twice", """
+        CREATE TABLE crypto_verification_requests (
+            user_id TEXT NOT NULL,
+            flow_id TEXT NOT NULL,
+            answered_at REAL NOT NULL,
+            PRIMARY KEY (user_id, flow_id)
+        );
+    """),
 ]
 
 # The spec: ignore requests older than 10 minutes or more than 5 in the future.
@@ -150,6 +158,11 @@ class VerificationManager:
         # before a restart cannot be finished any more.
         await self.db.execute(
             "UPDATE crypto_verifications SET state = 'expired' WHERE state = 'waiting'"
+        )
+        # Older requests are refused as stale anyway (REQUEST_MAX_AGE_S).
+        await self.db.execute(
+            "DELETE FROM crypto_verification_requests WHERE answered_at < ?",
+            (self.clock.now() - 2 * REQUEST_MAX_AGE_S,),
         )
 
     def start(self) -> None:
@@ -279,6 +292,16 @@ class VerificationManager:
     async def _new_request(
         self, sender: str, content: dict[str, Any], flow_id: str, room_id: str | None
     ) -> None:
+        first_time = await self.db.execute(
+            "INSERT OR IGNORE INTO crypto_verification_requests (user_id, flow_id, answered_at) "
+            "VALUES (?, ?, ?)",
+            (sender, flow_id, self.clock.now()),
+        )
+        if not first_time:
+            # Replayed after a restart (history back-fill, to-device redelivery):
+            # the exchange it started is gone with the old process.
+            log.info("ignored a verification request from %s answered before", sender)
+            return
         flow = await self._new_flow(sender, content.get("from_device"), flow_id, room_id,
                                     SasState.REQUESTED)
         if flow is None:

@@ -99,6 +99,22 @@ async def test_stale_request_is_ignored(make_bot: Any, make_member: Any) -> None
     assert known == {"t-fresh"}
 
 
+async def test_request_replayed_after_restart_is_not_answered_again(
+    make_bot: Any, make_member: Any
+) -> None:
+    bot = await make_bot()
+    member = await make_member()
+    await send(member, bot, "m.key.verification.request", request(member, "t-replay"))
+    await readied(bot, member, "t-replay")
+    await bot.restart()
+    # The same request again (as a back-fill or redelivery would bring it), then a new one.
+    await send(member, bot, "m.key.verification.request", request(member, "t-replay"))
+    await send(member, bot, "m.key.verification.request", request(member, "t-after"))
+    await readied(bot, member, "t-after")
+    known = {flow.sas.flow_id for flow in [*manager(bot).flows.values(), *manager(bot).finished]}
+    assert known == {"t-after"}
+
+
 async def test_unknown_transaction_gets_a_cancel(make_bot: Any, make_member: Any) -> None:
     bot = await make_bot()
     member = await make_member()
