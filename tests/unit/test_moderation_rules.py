@@ -7,7 +7,14 @@ import time
 import pytest
 
 from bots.moderation.durations import parse_duration
-from bots.moderation.textrules import HAS_TIMEOUT, PatternError, TextRules, check_pattern, nested_repetition
+from bots.moderation.textrules import (
+    HAS_TIMEOUT,
+    PatternError,
+    TextRules,
+    check_pattern,
+    nested_repetition,
+    required_literal,
+)
 
 
 def test_words_match_any_spelling_of_arabic_and_latin() -> None:
@@ -32,7 +39,7 @@ def test_patterns_run_on_normalised_text() -> None:
     assert rules.match("nothing to see") is None
 
 
-def test_backreferences_still_work_without_the_combined_pattern() -> None:
+def test_backreferences_work() -> None:
     rules = TextRules([], [r"(\w)\1{5}"])
     assert rules.match("aaaaaaa") is not None
     assert rules.match("abcdef") is None
@@ -74,3 +81,21 @@ def test_durations() -> None:
     assert parse_duration("2D") == 172800
     for bad in ["", "1x", "h", "-1h", "1h junk", "400d", "0m"]:
         assert parse_duration(bad) is None, bad
+
+
+def test_required_literals_only_name_what_every_match_contains() -> None:
+    assert required_literal(r"(?:buy|get)\s+Money5") == "money5"
+    assert required_literal(r"\bspam[0-9]{2}(bar)+") == "spam"
+    assert required_literal(r"(?!forbidden)xyz") == "xyz"  # never what must be absent
+    assert required_literal(r"(?:optional)?yy") == "yy"  # nor what may be absent
+    assert required_literal(r"(?:abc){e<=1}") == ""  # regex-module fuzzy match: no shortcut
+
+
+def test_the_literal_prefilter_never_hides_a_match() -> None:
+    patterns = [r"(?:optional)?zz", r"(?i)CASE\s+matters", r"t\.me/\w+", r"(?:abc){e<=1}"]
+    rules = TextRules([], patterns)
+    assert rules.match("zz").index == 0  # type: ignore[union-attr]
+    assert rules.match("case    MATTERS").index == 1  # type: ignore[union-attr]
+    assert rules.match("see T.ME/spam").index == 2  # type: ignore[union-attr]
+    if HAS_TIMEOUT:
+        assert rules.match("abd").index == 3  # type: ignore[union-attr]
