@@ -5,21 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
-from bots.alerts.compose import ALERT_ID, ComposeError, normalise_tag, parse_draft, parse_versions, parse_when
+from bots.alerts.compose import ALERT_ID, ComposeError, parse_draft, parse_versions, parse_when
 from bots.alerts.content import ACK_KEYS
 from bots.alerts.fanout import OWNER, FanOut
 from bots.alerts.messages import CATALOG
+from bots.alerts.network import NetworkCommands
 from bots.alerts.report import alert_list, audit_text, delivery_report, preview_text, when
 from bots.alerts.store import CANCELLED, DONE, DRAFT, SCHEDULED, SENDING, Alert, AlertStore
 from core.events import Message, Reaction
 from core.i18n import Trusted
 from core.plugin import Context, Plugin, PluginSettings, command
-from core.roles import Role
 from core.room_settings import plugin_defaults
 from core.scheduler import Job
 
@@ -29,7 +28,7 @@ log = logging.getLogger(__name__)
 ROOM_ID = re.compile(r"![^\s:]+(?::\S+)?")
 
 
-class AlertsPlugin(Plugin):
+class AlertsPlugin(NetworkCommands, Plugin):
     """Organizers broadcast alerts to every room of the network; members acknowledge them."""
 
     name = "alerts"
@@ -89,6 +88,9 @@ class AlertsPlugin(Plugin):
         """The config's settings: who organizes is network-wide, never a per-room override."""
         block = self.runtime.config.plugins.get(self.name, {})
         return self.Settings.model_validate(plugin_defaults(block))
+
+    def organizers_room(self) -> str | None:
+        return self.global_settings().organizers_room
 
     # -- who may -------------------------------------------------------------
 
@@ -160,10 +162,6 @@ class AlertsPlugin(Plugin):
                 await self._compose(ctx, text, scheduled=False)
         except ComposeError as error:
             await ctx.reply(ctx.t(error.key, **error.values))
-
-    @property
-    def _prefix(self) -> str:
-        return self.runtime.config.bot.command_prefix
 
     async def _known(self, ctx: Context, alert_id: str) -> Alert | None:
         found = await self.store.alert(alert_id)
@@ -382,86 +380,6 @@ class AlertsPlugin(Plugin):
             return
         await self.store.acknowledge(delivery.alert_id, event.room_id, event.sender,
                                      self.runtime.clock.now())
-
-    # -- room tags -------------------------------------------------------------------
-
-    @command("network", help="help_network")
-    async def network(self, ctx: Context, action: Literal["tag", "untag", "tags"],
-                      tag: str | None = None) -> None:
-        """Room admins tag their room (country, topic) so organizers can target it."""
-        organizers = self.global_settings().organizers_room
-        if action == "tags" and ctx.room_id == organizers and self.is_organizer(
-                ctx.sender, ctx.is_organizer):
-            await self._all_tags(ctx)
-            return
-        if ctx.role < Role.ADMIN:
-            await ctx.reply(ctx.t("network_admins_only"))
-            return
-        if action == "tags":
-            tags = await self.store.tags_of(ctx.room_id)
-            await ctx.reply(ctx.t("room_tags", tags=", ".join(tags)) if tags
-                            else ctx.t("room_no_tags"))
-            return
-        if tag is None:
-            await ctx.reply(ctx.t("tag_missing", prefix=Trusted(self._prefix)))
-            return
-        try:
-            cleaned = normalise_tag(tag)
-        except ComposeError as error:
-            await ctx.reply(ctx.t(error.key, **error.values))
-            return
-        if action == "tag":
-            added = await self.store.add_tag(ctx.room_id, cleaned, ctx.sender)
-            await ctx.reply(ctx.t("tag_added" if added else "tag_exists", tag=cleaned))
-        else:
-            removed = await self.store.remove_tag(ctx.room_id, cleaned)
-            await ctx.reply(ctx.t("tag_removed" if removed else "tag_absent", tag=cleaned))
-
-    async def _all_tags(self, ctx: Context) -> None:
-        tagged = await self.store.all_tags()
-        if not tagged:
-            await ctx.reply(ctx.t("no_tags_yet"))
-            return
-        names = self.runtime.actions.room_name
-        lines = [ctx.t("all_tags_header")]
-        for tag, rooms in tagged.items():
-            shown = ", ".join(names(room) or room for room in rooms)
-            lines.append(ctx.t("tag_line", tag=tag, count=len(rooms), rooms=shown))
-        await ctx.reply("\n".join(lines))
-
-    # -- DM subscriptions ------------------------------------------------------------
-
-    @command("subscribe", help="help_subscribe")
-    async def subscribe(self, ctx: Context, what: Literal["alerts"], tag: str | None = None) -> None:
-        """Get organizers' alerts by direct message (all, or those for one tag)."""
-        cleaned = ""
-        if tag is not None:
-            try:
-                cleaned = normalise_tag(tag)
-            except ComposeError as error:
-                await ctx.reply(ctx.t(error.key, **error.values))
-                return
-            if cleaned not in await self.store.all_tags():
-                await ctx.reply(ctx.t("subscribe_unknown_tag", tag=cleaned))
-                return
-        added = await self.store.subscribe(ctx.sender, cleaned)
-        key = "subscribed_tag" if cleaned else "subscribed_all"
-        await ctx.reply(ctx.t(key if added else "already_subscribed", tag=cleaned,
-                              unsubscribe=Trusted(f"{self._prefix}unsubscribe")))
-
-    @command("unsubscribe", help="help_unsubscribe")
-    async def unsubscribe(self, ctx: Context, what: Literal["alerts"] | None = None,
-                          tag: str | None = None) -> None:
-        """Stop alerts by direct message (all, or one tag's)."""
-        cleaned = None
-        if tag is not None:
-            try:
-                cleaned = normalise_tag(tag)
-            except ComposeError as error:
-                await ctx.reply(ctx.t(error.key, **error.values))
-                return
-        removed = await self.store.unsubscribe(ctx.sender, cleaned)
-        await ctx.reply(ctx.t("unsubscribed" if removed else "not_subscribed"))
 
 
 def _split_first(text: str) -> tuple[str, str]:

@@ -1,0 +1,111 @@
+"""Room tags (`!network`) set by room admins, and members' DM subscriptions (`!subscribe`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from bots.alerts.compose import ComposeError, normalise_tag
+from core.i18n import Trusted
+from core.plugin import Context, command
+from core.roles import Role
+
+if TYPE_CHECKING:
+    from bots.alerts.store import AlertStore
+    from core.runtime import Runtime
+
+
+class NetworkCommands:
+    """Commands of the alerts plugin that shape who an alert reaches (mixed into AlertsPlugin)."""
+
+    runtime: Runtime
+    store: AlertStore
+
+    def organizers_room(self) -> str | None:
+        raise NotImplementedError
+
+    def is_organizer(self, user_id: str, named_in_config: bool) -> bool:
+        raise NotImplementedError
+
+    @property
+    def _prefix(self) -> str:
+        return self.runtime.config.bot.command_prefix
+
+    # -- room tags -------------------------------------------------------------------
+
+    @command("network", help="help_network")
+    async def network(self, ctx: Context, action: Literal["tag", "untag", "tags"],
+                      tag: str | None = None) -> None:
+        """Room admins tag their room (country, topic) so organizers can target it."""
+        organizers = self.organizers_room()
+        if action == "tags" and ctx.room_id == organizers and self.is_organizer(
+                ctx.sender, ctx.is_organizer):
+            await self._all_tags(ctx)
+            return
+        if ctx.role < Role.ADMIN:
+            await ctx.reply(ctx.t("network_admins_only"))
+            return
+        if action == "tags":
+            tags = await self.store.tags_of(ctx.room_id)
+            await ctx.reply(ctx.t("room_tags", tags=", ".join(tags)) if tags
+                            else ctx.t("room_no_tags"))
+            return
+        if tag is None:
+            await ctx.reply(ctx.t("tag_missing", prefix=Trusted(self._prefix)))
+            return
+        try:
+            cleaned = normalise_tag(tag)
+        except ComposeError as error:
+            await ctx.reply(ctx.t(error.key, **error.values))
+            return
+        if action == "tag":
+            added = await self.store.add_tag(ctx.room_id, cleaned, ctx.sender)
+            await ctx.reply(ctx.t("tag_added" if added else "tag_exists", tag=cleaned))
+        else:
+            removed = await self.store.remove_tag(ctx.room_id, cleaned)
+            await ctx.reply(ctx.t("tag_removed" if removed else "tag_absent", tag=cleaned))
+
+    async def _all_tags(self, ctx: Context) -> None:
+        tagged = await self.store.all_tags()
+        if not tagged:
+            await ctx.reply(ctx.t("no_tags_yet"))
+            return
+        names = self.runtime.actions.room_name
+        lines = [ctx.t("all_tags_header")]
+        for tag, rooms in tagged.items():
+            shown = ", ".join(names(room) or room for room in rooms)
+            lines.append(ctx.t("tag_line", tag=tag, count=len(rooms), rooms=shown))
+        await ctx.reply("\n".join(lines))
+
+    # -- DM subscriptions ------------------------------------------------------------
+
+    @command("subscribe", help="help_subscribe")
+    async def subscribe(self, ctx: Context, what: Literal["alerts"], tag: str | None = None) -> None:
+        """Get organizers' alerts by direct message (all, or those for one tag)."""
+        cleaned = ""
+        if tag is not None:
+            try:
+                cleaned = normalise_tag(tag)
+            except ComposeError as error:
+                await ctx.reply(ctx.t(error.key, **error.values))
+                return
+            if cleaned not in await self.store.all_tags():
+                await ctx.reply(ctx.t("subscribe_unknown_tag", tag=cleaned))
+                return
+        added = await self.store.subscribe(ctx.sender, cleaned)
+        key = "subscribed_tag" if cleaned else "subscribed_all"
+        await ctx.reply(ctx.t(key if added else "already_subscribed", tag=cleaned,
+                              unsubscribe=Trusted(f"{self._prefix}unsubscribe")))
+
+    @command("unsubscribe", help="help_unsubscribe")
+    async def unsubscribe(self, ctx: Context, what: Literal["alerts"] | None = None,
+                          tag: str | None = None) -> None:
+        """Stop alerts by direct message (all, or one tag's)."""
+        cleaned = None
+        if tag is not None:
+            try:
+                cleaned = normalise_tag(tag)
+            except ComposeError as error:
+                await ctx.reply(ctx.t(error.key, **error.values))
+                return
+        removed = await self.store.unsubscribe(ctx.sender, cleaned)
+        await ctx.reply(ctx.t("unsubscribed" if removed else "not_subscribed"))
