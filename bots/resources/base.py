@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from bots.resources.guided import TIMEOUT_SECONDS, GuidedAdd
 from bots.resources.model import Category, Resource
@@ -38,11 +38,12 @@ class ResourcesBase(Plugin):
         stale_after_days: int = Field(
             365, ge=1, le=3650, description="entries not verified for this long are marked stale"
         )
-        curators: list[str] = Field(
-            default_factory=list, description="user ids who may curate besides the room's moderators"
+        curators: list[Annotated[str, StringConstraints(pattern=r"^@[^:\s]+:\S+$")]] = Field(
+            default_factory=list,
+            description="user ids (@name:server) who may curate besides the room's moderators",
         )
-        curators_room: str | None = Field(
-            None, description="room id where !suggest posts go for ✅/❌ review"
+        curators_room: Annotated[str, StringConstraints(pattern=r"^![^:\s]+:\S+$")] | None = Field(
+            None, description="room id (!id:server) where !suggest posts go for ✅/❌ review"
         )
         answer_by_dm: bool = Field(
             False, description="answer lookups by direct message instead of in the room"
