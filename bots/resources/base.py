@@ -42,8 +42,9 @@ class ResourcesBase(Plugin):
             default_factory=list,
             description="user ids (@name:server) who may curate besides the room's moderators",
         )
-        curators_room: Annotated[str, StringConstraints(pattern=r"^![^:\s]+:\S+$")] | None = Field(
-            None, description="room id (!id:server) where !suggest posts go for ✅/❌ review"
+        # Room ids are opaque: `!id:server` before room version 12, `!id` from it on.
+        curators_room: Annotated[str, StringConstraints(pattern=r"^!\S+$")] | None = Field(
+            None, description="room id (starts with !) where !suggest posts go for ✅/❌ review"
         )
         answer_by_dm: bool = Field(
             False, description="answer lookups by direct message instead of in the room"
