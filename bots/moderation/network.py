@@ -59,7 +59,7 @@ class Network:
     def own_list(self) -> str:
         return self._cache.get("own_list") or self.defaults().own_list
 
-    def list_rooms(self, subscribed: list[str]) -> set[str]:
+    def list_rooms(self, subscribed: set[str]) -> set[str]:
         own = self.own_list()
         return {*subscribed, *([own] if own else [])}
 

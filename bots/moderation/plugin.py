@@ -72,7 +72,6 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         await self.policy.load()
         self.guard = Guard(self.runtime, self.store, self.network, self.enforcer)
         self.reports = Reports(self.runtime, self.store, self.network, self.enforcer)
-        self._lists: set[str] = set(await self.store.lists())
         scheduler = self.runtime.scheduler
         scheduler.register(self.name, "policy_poll", self._poll_job)
         scheduler.register(self.name, "prune", self._prune_job)
@@ -83,7 +82,7 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
     # -- helpers ---------------------------------------------------------
 
     def _excluded(self) -> set[str]:
-        return self.network.list_rooms(list(self._lists))
+        return self.network.list_rooms(self.policy.lists)
 
     def _settings(self, ctx: Context) -> ModerationSettings:
         return ctx.settings  # type: ignore[return-value]

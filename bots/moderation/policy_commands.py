@@ -37,7 +37,6 @@ class PolicyCommands(Plugin):
     network: Network
     enforcer: Enforcer
     policy: PolicySync
-    _lists: set[str]
 
     @command("policy", help="help_policy", min_role=Role.MODERATOR)
     async def policy_command(
@@ -57,15 +56,13 @@ class PolicyCommands(Plugin):
                 await ctx.reply(ctx.t("list_unreadable", room=room[:80],
                                       why=Trusted(error.reason[:120])))
                 return
-            self._lists.add(room_id)
             await ctx.reply(self._sync_summary(ctx, "list_followed", room_id, result))
         elif what == "unsubscribe":
             room_id = await self._resolve(room)
-            if room_id not in self._lists:
+            if room_id not in self.policy.lists:
                 await ctx.reply(ctx.t("list_not_followed", room=room[:80]))
                 return
             result = await self.policy.unsubscribe(room_id)
-            self._lists.discard(room_id)
             await ctx.reply(self._sync_summary(ctx, "list_unfollowed", room_id, result))
         else:
             try:
@@ -101,7 +98,7 @@ class PolicyCommands(Plugin):
 
     async def _policy_status(self, ctx: Context) -> None:
         lines = [ctx.t("policy_header", rules=len(self.policy.index.rules))]
-        for room_id in sorted(self._lists):
+        for room_id in sorted(self.policy.lists):
             count = len(self.policy.index.of_list(room_id))
             lines.append(ctx.t("policy_line", room=self.network.room_label(room_id), rules=count))
         own = self.network.own_list()
@@ -139,7 +136,6 @@ class PolicyCommands(Plugin):
     async def _poll_job(self, job: Job) -> None:
         try:
             await self.policy.poll()
-            self._lists = set(await self.store.lists())
         finally:
             interval = self.network.defaults().policy_poll_seconds
             await self.runtime.scheduler.schedule(self.name, "policy_poll",
@@ -148,7 +144,7 @@ class PolicyCommands(Plugin):
 
     async def on_state(self, ctx: Context, event: StateChanged) -> None:
         """A rule changed in a followed list: apply just that change, within seconds."""
-        if event.type not in KINDS or event.room_id not in self._lists:
+        if event.type not in KINDS or event.room_id not in self.policy.lists:
             return
         try:
             await self.policy.apply_event(event.room_id, {

@@ -74,6 +74,8 @@ class PolicySync:
         # A poll and a state event may race on the same list: one change at a
         # time, each computed from the index as it is when its turn comes.
         self._lock = asyncio.Lock()
+        # Followed list rooms: never protected rooms themselves (no bans, no ACLs there).
+        self.lists: set[str] = set()
 
     @property
     def actions(self) -> RoomActions:
@@ -82,6 +84,7 @@ class PolicySync:
     async def load(self) -> None:
         for rule in await self.store.rules():
             self.index.add(rule)
+        self.lists = set(await self.store.lists())
 
     async def subscribed(self) -> list[str]:
         return await self.store.lists()
@@ -91,6 +94,7 @@ class PolicySync:
         room_id = await self.actions.join(room)
         state = await self.actions.room_state(room_id)
         await self.store.add_list(room_id, room, self.runtime.clock.now())
+        self.lists.add(room_id)
         # Rule changes reach the plugin's `on_state` only in rooms where it is on.
         plugin = type(self.network.plugin)
         if not self.runtime.settings.is_enabled(room_id, plugin):
@@ -101,6 +105,7 @@ class PolicySync:
     async def unsubscribe(self, room_id: str) -> SyncResult:
         result = await self.apply(room_id, ListRead())
         await self.store.remove_list(room_id)
+        self.lists.discard(room_id)
         await self.runtime.settings.set_enabled(room_id, type(self.network.plugin), False)
         if room_id != self.network.own_list():
             try:
@@ -177,7 +182,7 @@ class PolicySync:
         return result
 
     def _rooms(self) -> list[str]:
-        return self.network.protected_rooms(exclude=self.network.list_rooms([]))
+        return self.network.protected_rooms(exclude=self.network.list_rooms(self.lists))
 
     async def _enforce_users(self, rules: list[PolicyRule]) -> int:
         if not rules:

@@ -289,3 +289,15 @@ async def test_a_replayed_backlog_is_judged_by_when_it_was_sent(harness: Harness
                         timestamp_ms=int((sent_at + n * 60) * 1000), encrypted=True, body=f"hi {n}")
         assert await harness.guard.on_message(event, settings) == []
     assert harness.rooms.calls == []
+
+
+async def test_a_followed_list_room_is_not_itself_protected(harness: Harness) -> None:
+    harness.rooms.members_of[LIST] = {BOT, "@spam9:evil.org"}
+    harness.rooms.levels[(LIST, BOT)] = 90
+    harness.policy.lists.add(LIST)
+    # Following a list turns the plugin on there (for its state events), as subscribe does.
+    await harness.policy.runtime.settings.set_enabled(LIST, ModerationPlugin, True)
+    await harness.policy.apply(LIST, read_list(LIST, [rule("@spam*:evil.org", "r1"),
+                                                      rule("*.bad.net", "s1", kind="server")]))
+    assert all(room != LIST for _, room, _ in harness.rooms.calls)
+    assert ("!a:x", "@spam1:evil.org") in harness.rooms.bans
