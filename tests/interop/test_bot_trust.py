@@ -50,8 +50,9 @@ async def test_unverified_session_gets_no_keys_and_is_told_why(
     assert bot.bot is not None and bot.bot.connection.trust is not None
     trust = bot.bot.connection.trust
     assert member.user_id is not None
-    (device,) = bot.bot.connection.nio.device_store.active_user_devices(member.user_id)
+    store = bot.bot.connection.nio.device_store
     async with asyncio.timeout(WAIT_SECONDS):  # the device-list change reaches the bot's sync
-        while not await trust.allows(member.user_id, device.id):
+        while not (devices := list(store.active_user_devices(member.user_id))) or \
+                not await trust.allows(member.user_id, devices[0].id):
             await asyncio.sleep(0.2)
     assert_trusted_answer(await echo_round_trip(member, bot, room, "again"), "again")

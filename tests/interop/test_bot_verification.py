@@ -308,7 +308,11 @@ async def test_verified_policy_member_verifies_in_dm_and_is_then_trusted(
     trust = bot.bot.connection.trust
     assert trust is not None and trust.mode == "verified"
     dm = await dm_with_bot(alice, bot)
-    (device,) = bot.bot.connection.nio.device_store.active_user_devices(alice.user_id)
+    store = bot.bot.connection.nio.device_store
+    async with asyncio.timeout(WAIT_SECONDS):  # the bot's key query after the DM join
+        while not (devices := list(store.active_user_devices(alice.user_id))):
+            await asyncio.sleep(0.05)
+    (device,) = devices
     assert not await trust.allows(alice.user_id, device.id)
 
     request = await alice.verify_request(bot.user_id, room_id=dm)
