@@ -393,3 +393,33 @@ async def test_kill_9_during_escalation_sends_no_duplicates(
             assert count(contact, bot, ALERT) == 1, before_kill  # type: ignore[arg-type]
     finally:
         await bot.kill()
+
+
+async def test_safety_team_room_after_contacts_and_check_mark_ack(
+    make_checkins_bot, make_member
+) -> None:
+    bot = await make_checkins_bot(team_after_minutes=15)
+    alice, bob, responder = await make_member(), await make_member(), await make_member()
+    team_room = await room_with_bot(responder, bot)
+    # The network's admins name the team room in config; the bot reads it at start.
+    await bot.stop()
+    blocks = {**bot.config.plugins, "checkins": {**bot.config.plugins["checkins"],
+                                                 "team_room": team_room}}
+    bot.config = bot.config.model_copy(update={"plugins": blocks})
+    await bot.start()
+    dm = await dm_with(alice, bot)
+    await befriend(bot, alice, dm, bob)
+    await alice.ask(dm, "!checkin 10m")
+    await bot.advance(16 * 60)
+    await bob.wait_for(from_bot(bot, ALERT), 60)
+    assert count(responder, bot, ALERT) == 0  # the team comes after the contacts
+    await bot.advance(15 * 60)
+    team_alert = await responder.wait_for(from_bot(bot, ALERT), 60)
+    assert team_alert.room_id == team_room and team_alert.encrypted
+    await responder.client.room_send(
+        team_room, "m.reaction",
+        {"m.relates_to": {"rel_type": "m.annotation", "event_id": team_alert.event_id,
+                          "key": "✅"}},
+        ignore_unverified_devices=True)
+    on_it = await bob.wait_for(from_bot(bot, "taking care of the alert"), 60)
+    assert responder.user_id in on_it.body
