@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 from core.commands import BadArgument, CommandError, Invocation, find_invocation
 from core.crypto.trust import TrustPolicy
-from core.events import MemberJoined, MemberLeft, Message, Reaction, RoomEvent, StateChanged
+from core.events import (
+    Media,
+    MemberJoined,
+    MemberLeft,
+    Message,
+    Reaction,
+    RoomEvent,
+    StateChanged,
+)
 from core.i18n import Trusted
 from core.logsafe import log_exception, new_error_id
 from core.messages import CATALOG
@@ -134,7 +142,10 @@ class Dispatcher:
             # levels); plugins see it in unencrypted rooms too, without a notice.
             await self._listeners(event, "on_state")
         elif self._refuse_unencrypted(event):
-            await self._notice_unencrypted(event.room_id)
+            # Explained once, when a member first writes there: not on the
+            # bot's own join, which may be into a public policy-list room.
+            if isinstance(event, Message):
+                await self._notice_unencrypted(event.room_id)
         elif event.sender != self.runtime.bot_user_id:
             await self._route(event)
         await db.execute(
@@ -181,6 +192,8 @@ class Dispatcher:
                 await self._run_command(event, invocation)
                 return
             await self._listeners(event, "on_message")
+        elif isinstance(event, Media):
+            await self._listeners(event, "on_media")
         elif isinstance(event, Reaction):
             await self._listeners(event, "on_reaction")
         elif isinstance(event, MemberJoined):

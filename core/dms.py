@@ -45,13 +45,18 @@ class DirectMessages:
         return self.user_of(room_id) is not None
 
     def user_of(self, room_id: str) -> str | None:
-        """The member a DM is with; a room shared by the bot and one member counts too."""
+        """The member a DM is with.
+
+        Besides remembered DMs, an encrypted room shared by the bot and exactly
+        one member counts: Element marks DMs only on the invite, and a member
+        who made a private room with the bot means it as one.
+        """
         known = self._user_of.get(room_id)
         if known is not None:
             return known
-        others = [u for u in self.rooms.members(room_id) if u != self.bot_user_id]
         members = self.rooms.members(room_id)
-        if len(others) == 1 and self.bot_user_id in members:
+        others = [u for u in members if u != self.bot_user_id]
+        if len(others) == 1 and self.bot_user_id in members and self.rooms.is_encrypted(room_id):
             return others[0]
         return None
 

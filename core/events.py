@@ -31,6 +31,16 @@ class Message(RoomEvent):
     reply_to: str | None = None
     # True for edits (m.replace); their body is the new text.
     is_edit: bool = False
+    # For an edit, the event it replaces (e.g. to redact the original too).
+    replaces: str | None = None
+
+
+@dataclass(frozen=True)
+class Media(RoomEvent):
+    """An image, file, video, audio, location or sticker; body is its caption or file name."""
+
+    msgtype: str = ""
+    body: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,7 +120,12 @@ def from_matrix(
     if event_type == "m.room.message":
         msgtype = content.get("msgtype")
         body = content.get("body")
-        if not isinstance(body, str) or msgtype not in TEXT_MSGTYPES:
+        if not isinstance(msgtype, str) or msgtype not in TEXT_MSGTYPES:
+            if not isinstance(msgtype, str) or not msgtype:
+                return UnknownEvent(**common, type=f"m.room.message/{msgtype}")  # type: ignore[arg-type]
+            return Media(**common, msgtype=msgtype,  # type: ignore[arg-type]
+                         body=body if isinstance(body, str) else "")
+        if not isinstance(body, str):
             return UnknownEvent(**common, type=f"m.room.message/{msgtype}")  # type: ignore[arg-type]
         is_edit = relates.get("rel_type") == "m.replace"
         new_content = content.get("m.new_content")
@@ -130,7 +145,12 @@ def from_matrix(
             if relates.get("rel_type") == "m.thread" else None,
             reply_to=_str(reply.get("event_id")) if isinstance(reply, dict) else None,
             is_edit=is_edit,
+            replaces=_str(relates.get("event_id")) if is_edit else None,
         )
+    if event_type == "m.sticker":
+        body = content.get("body")
+        return Media(**common, msgtype="m.sticker",  # type: ignore[arg-type]
+                     body=body if isinstance(body, str) else "")
     if event_type == "m.reaction":
         if relates.get("rel_type") != "m.annotation":
             return None

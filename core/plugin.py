@@ -79,8 +79,8 @@ def command(
 class Plugin:
     """Base class of a plugin: set `name`, `catalog`, optionally `Settings` and migrations.
 
-    Listeners (`on_message`, `on_reaction`, `on_member_joined`, `on_member_left`,
-    `on_state`) are optional, each `async (ctx, event)`; commands are methods
+    Listeners (`on_message`, `on_media`, `on_reaction`, `on_member_joined`,
+    `on_member_left`, `on_state`) are optional, each `async (ctx, event)`; commands are methods
     marked with @command.
     """
 

@@ -118,9 +118,10 @@ async def test_unencrypted_room_is_refused_once(make_bot, make_member) -> None:
     bot = await make_bot()
     member = await make_member()
     room = await room_with_bot(member, bot, encrypted=False)
+    await member.send(room, "!echo should not be answered")
     notice = await member.wait_for(lambda m: m.sender == bot.user_id and m.room_id == room, 20)
     assert "not end-to-end encrypted" in notice.body
-    await member.send(room, "!echo should not be answered")
+    await member.send(room, "!echo nor this")
     marker = await member.send(room, "!help")
     assert bot.bot is not None
     await asyncio.sleep(0)  # let the bot's sync deliver the commands

@@ -14,6 +14,7 @@ from core.events import (
     Reaction,
     Redaction,
     RoomEvent,
+    Media,
     UnknownEvent,
     from_matrix,
 )
@@ -54,6 +55,7 @@ def test_thread_reply_and_edit() -> None:
     }), ROOM, encrypted=True)
     assert isinstance(edit, Message)
     assert (edit.is_edit, edit.body, edit.thread_root) == (True, "new", None)
+    assert edit.replaces == "$old" and threaded.replaces is None
 
 
 def test_malformed_relations_are_ignored() -> None:
@@ -73,10 +75,15 @@ def test_malformed_relations_are_ignored() -> None:
         assert converted.reply_to is None
 
 
-def test_non_text_messages_are_unknown_events() -> None:
+def test_media_messages_and_malformed_messages() -> None:
     image = from_matrix(event("m.room.message", {"msgtype": "m.image", "body": "x.png"}),
                         ROOM, encrypted=False)
-    assert isinstance(image, UnknownEvent) and image.type == "m.room.message/m.image"
+    assert isinstance(image, Media) and (image.msgtype, image.body) == ("m.image", "x.png")
+    sticker = from_matrix(event("m.sticker", {"body": "cat", "url": "mxc://x/y"}),
+                          ROOM, encrypted=True)
+    assert isinstance(sticker, Media) and sticker.msgtype == "m.sticker"
+    no_type = from_matrix(event("m.room.message", {"body": "x"}), ROOM, encrypted=False)
+    assert isinstance(no_type, UnknownEvent)
     no_body = from_matrix(event("m.room.message", {"msgtype": "m.text"}), ROOM, encrypted=False)
     assert isinstance(no_body, UnknownEvent)
 
