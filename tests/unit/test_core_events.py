@@ -8,13 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.events import (
+    Media,
     MemberJoined,
     MemberLeft,
     Message,
     Reaction,
     Redaction,
     RoomEvent,
-    Media,
     UnknownEvent,
     from_matrix,
 )
