@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from bots.checkins.contacts import ContactBook
 from bots.checkins.escalation import OWNER, Escalator, Policy
 from bots.checkins.messages import CATALOG
 from bots.checkins.pins import hash_pin, valid_pin, verify_pin
@@ -23,7 +24,6 @@ from bots.checkins.timeparse import (
     parse_duration,
     zone_named,
 )
-from core.commands import UserId
 from core.events import Message, Reaction
 from core.i18n import Trusted
 from core.plugin import Context, Plugin, PluginSettings, command, message_content
@@ -31,7 +31,6 @@ from core.scheduler import Job
 
 log = logging.getLogger(__name__)
 
-MAX_CONTACTS = 10
 CHECK_MARKS = ("✅", "✔️", "✔", "☑️")
 
 
@@ -70,6 +69,7 @@ class CheckinsPlugin(Plugin):
         await self.store.migrate()
         self.escalator = Escalator(self.runtime, self.store)
         self.rollcalls = RollCalls(self.runtime, self.store)
+        self.contact_book = ContactBook(self.runtime, self.store)
         self._locks: dict[str, asyncio.Lock] = {}
         # Members whose activity is recorded as "last seen" (those with a running check-in).
         self._tracked = await self.store.tracked_users()
@@ -368,80 +368,7 @@ class CheckinsPlugin(Plugin):
         """`!contacts`, `!contacts add|remove @x:server`, `!contacts accept|decline @member`."""
         if not await self._in_private(ctx):
             return
-        verb = (action or "list").lower()
-        if verb == "list":
-            await self._list_contacts(ctx)
-            return
-        if verb not in ("add", "remove", "accept", "decline") or user is None:
-            await ctx.reply(ctx.t("contacts_usage", contacts=self._shown("contacts")))
-            return
-        target = UserId(user.strip())
-        if not _looks_like_user(target):
-            await ctx.reply(ctx.t("not_a_user", user=user[:80]))
-            return
-        if verb == "add":
-            await self._add_contact(ctx, target)
-        elif verb == "remove":
-            removed = await self.store.remove_contact(ctx.sender, target)
-            await ctx.reply(ctx.t("contact_removed" if removed else "contact_unknown",
-                                  user=target))
-        elif verb == "accept":
-            accepted = await self.store.set_contact_accepted(target, ctx.sender)
-            if not accepted:
-                await ctx.reply(ctx.t("no_request", user=target))
-                return
-            await ctx.reply(ctx.t("accepted", user=target))
-            language = self.runtime.languages.for_reader(target, None)
-            await self.runtime.outbox.enqueue(
-                OWNER, f"accepted/{target}/{ctx.sender}/{self.runtime.clock.now()}",
-                message_content(CATALOG.text("contact_accepted_you", language, user=ctx.sender)),
-                user_id=target)
-        else:
-            state = await self.store.contact_state(target, ctx.sender)
-            if state is None:
-                await ctx.reply(ctx.t("no_request", user=target))
-                return
-            await self.store.remove_contact(target, ctx.sender)
-            await ctx.reply(ctx.t("declined", user=target))
-
-    async def _list_contacts(self, ctx: Context) -> None:
-        contacts = await self.store.contacts(ctx.sender)
-        if not contacts:
-            await ctx.reply(ctx.t("no_contacts", contacts=self._shown("contacts")))
-            return
-        lines = [ctx.t("contacts_header")]
-        for contact, state in contacts:
-            lines.append(ctx.t("contact_line_accepted" if state == "accepted"
-                               else "contact_line_pending", user=contact))
-        await ctx.reply("\n".join(lines))
-
-    async def _add_contact(self, ctx: Context, target: str) -> None:
-        if target == ctx.sender:
-            await ctx.reply(ctx.t("contact_is_you"))
-            return
-        if target == self.runtime.bot_user_id:
-            await ctx.reply(ctx.t("contact_is_bot"))
-            return
-        existing = await self.store.contacts(ctx.sender)
-        if any(contact == target for contact, _ in existing):
-            await ctx.reply(ctx.t("contact_exists", user=target))
-            return
-        if len(existing) >= MAX_CONTACTS:
-            await ctx.reply(ctx.t("too_many_contacts", max=MAX_CONTACTS))
-            return
-        language = self.runtime.languages.for_reader(target, None)
-        request = CATALOG.text("contact_request", language, user=ctx.sender,
-                               accept=Trusted(f"{self._shown('contacts')} accept {ctx.sender}"),
-                               decline=Trusted(f"{self._shown('contacts')} decline {ctx.sender}"))
-        now = self.runtime.clock.now()
-        await self.runtime.db.transaction([
-            self.store.add_contact_statement(ctx.sender, target, now),
-            *self.runtime.outbox.enqueue_statements(
-                OWNER, f"request/{ctx.sender}/{target}/{now}", message_content(request),
-                user_id=target),
-        ])
-        self.runtime.outbox.wake()
-        await ctx.reply(ctx.t("contact_requested", user=target))
+        await self.contact_book.handle(ctx, action, user)
 
     # -- PINs ------------------------------------------------------------------
 
@@ -624,11 +551,4 @@ class CheckinsPlugin(Plugin):
                     checkin, item.user_id, self._policy(checkin.room_id))
                 log.warning("a contact alert DM failed; team room fallback %s",
                             "used" if used else "unavailable")
-
-
-def _looks_like_user(value: str) -> bool:
-    from core.plugin import MATRIX_USER
-
-    return MATRIX_USER.fullmatch(value) is not None
-
 
