@@ -8,12 +8,18 @@ from typing import TYPE_CHECKING
 from bots.moderation.enforce import Enforcer, Outcome, required_level
 from bots.moderation.messages import CATALOG
 from bots.moderation.network import Network
-from bots.moderation.protections import Hit, Protections, check_mentions, check_newcomer_link
+from bots.moderation.protections import (
+    Hit,
+    Protections,
+    check_mentions,
+    check_newcomer_link,
+    check_newcomer_media,
+)
 from bots.moderation.settings import ModerationSettings
 from bots.moderation.store import LogEntry, ModerationStore
 from bots.moderation.textrules import TextRules
 from core.actions import ActionError, RoomActions
-from core.events import MemberJoined, Message, RoomEvent
+from core.events import Media, MemberJoined, Message, RoomEvent
 from core.plugin import message_content
 from core.roles import Role, role_for_level
 
@@ -79,6 +85,24 @@ class Guard:
         hit = evaluate(self.protections, settings, event, now, joined_at)
         if hit is None:
             return []
+        return await self._strike(event, settings, hit, now)
+
+    async def on_media(self, event: Media, settings: ModerationSettings) -> list[Outcome]:
+        """Media count towards a flood, and newcomers may not post them."""
+        if self.exempt(event.room_id, event.sender):
+            return []
+        now = self.event_time(event)
+        hit = self.protections.check_flood(event.room_id, event.sender, now,
+                                           settings.flood_messages, settings.flood_seconds)
+        if hit is None and settings.newcomer_hours > 0:
+            joined_at = await self.store.joined_at(event.room_id, event.sender)
+            hit = check_newcomer_media(joined_at, now, settings.newcomer_hours)
+        if hit is None:
+            return []
+        return await self._strike(event, settings, hit, now)
+
+    async def _strike(self, event: RoomEvent, settings: ModerationSettings, hit: Hit,
+                      now: float) -> list[Outcome]:
         key = (event.room_id, event.sender, hit.protection)
         last = self._last_strike.get(key)
         if last is not None and now - last < STRIKE_COOLDOWN:
@@ -93,7 +117,7 @@ class Guard:
                                               settings.strike_hours * 3600)
         return await self.respond(event, settings, hit, strikes)
 
-    async def respond(self, event: Message, settings: ModerationSettings, hit: Hit,
+    async def respond(self, event: RoomEvent, settings: ModerationSettings, hit: Hit,
                       strikes: int) -> list[Outcome]:
         room, user = event.room_id, event.sender
         trigger = f"{hit.protection} ({hit.detail}), strike {strikes}"

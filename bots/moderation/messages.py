@@ -47,16 +47,16 @@ CATALOG = Catalog(
             "en": "Reply to a message with `report [reason]` to tell the moderators privately.",
             "ar": "ردّ على رسالة بـ`report [reason]` لإبلاغ المشرفين بشكل سري.",
         },
-        "help_rules": {
-            "en": "Word and pattern rules of this room: `rules`, `rules add word <text>`, "
-                  "`rules add pattern <regex>`, `rules remove word|pattern <number or text>`.",
-            "ar": "قواعد الكلمات والأنماط في هذه الغرفة: `rules` و`rules add word <text>` "
-                  "و`rules add pattern <regex>` و`rules remove word|pattern <number or text>`.",
+        "help_filters": {
+            "en": "Word and pattern rules of this room: `filters`, `filters add word <text>`, "
+                  "`filters add pattern <regex>`, `filters remove word|pattern <number or text>`.",
+            "ar": "قواعد الكلمات والأنماط في هذه الغرفة: `filters` و`filters add word <text>` "
+                  "و`filters add pattern <regex>` و`filters remove word|pattern <number or text>`.",
         },
         "rules_usage": {
-            "en": "Say what to add or remove, like `rules add word scam` or "
-                  "`rules remove pattern 2`.",
-            "ar": "حدّد ما تريد إضافته أو حذفه، مثل `rules add word scam` أو `rules remove pattern 2`.",
+            "en": "Say what to add or remove, like `filters add word scam` or "
+                  "`filters remove pattern 2`.",
+            "ar": "حدّد ما تريد إضافته أو حذفه، مثل `filters add word scam` أو `filters remove pattern 2`.",
         },
         "rules_empty": {"en": "This room has no word or pattern rules.",
                         "ar": "لا توجد قواعد كلمات أو أنماط في هذه الغرفة."},
@@ -67,8 +67,8 @@ CATALOG = Catalog(
         "rule_removed": {"en": "Removed; this room now has {count} {kind} rule(s).",
                          "ar": "حُذفت؛ في هذه الغرفة الآن {count} قاعدة من نوع {kind}."},
         "rule_exists": {"en": "That rule is already there.", "ar": "هذه القاعدة موجودة أصلاً."},
-        "rule_missing": {"en": "There is no such rule; `rules` lists them with their numbers.",
-                         "ar": "لا توجد قاعدة كهذه؛ `rules` يعرضها مع أرقامها."},
+        "rule_missing": {"en": "There is no such rule; `filters` lists them with their numbers.",
+                         "ar": "لا توجد قاعدة كهذه؛ `filters` يعرضها مع أرقامها."},
         "word_too_long": {"en": "A word or phrase may have at most {most} characters.",
                           "ar": "يجب ألا تتجاوز الكلمة أو العبارة {most} حرفاً."},
         "nothing_changed": {"en": "Nothing was changed.", "ar": "لم يتغيّر شيء."},

@@ -21,7 +21,7 @@ from bots.moderation.rule_commands import RuleCommands
 from bots.moderation.settings import ModerationSettings
 from bots.moderation.store import LogEntry, ModerationStore
 from core.actions import ActionError
-from core.events import MemberJoined, Message, Reaction
+from core.events import Media, MemberJoined, Message, Reaction
 from core.i18n import Trusted
 from core.plugin import MATRIX_USER, Context, command
 from core.roles import Role, role_for_level
@@ -302,6 +302,11 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         started = time.perf_counter()
         await self.guard.on_message(event, self._settings(ctx))
         log.debug("protections took %.2f ms", (time.perf_counter() - started) * 1000)
+
+    async def on_media(self, ctx: Context, event: Media) -> None:
+        if event.room_id in self._excluded() or not self.network.is_protected(event.room_id):
+            return
+        await self.guard.on_media(event, self._settings(ctx))
 
     async def on_member_joined(self, ctx: Context, event: MemberJoined) -> None:
         room_id, user_id = event.room_id, event.user_id

@@ -110,3 +110,10 @@ def check_newcomer_link(body: str, joined_at: float | None, now: float, hours: f
     if hours <= 0 or joined_at is None or now - joined_at >= hours * 3600:
         return None
     return Hit("newcomer_link", f"<{hours:g}h") if has_link(body) else None
+
+
+def check_newcomer_media(joined_at: float | None, now: float, hours: float) -> Hit | None:
+    """Images, files and stickers from members who joined less than `hours` ago."""
+    if hours <= 0 or joined_at is None or now - joined_at >= hours * 3600:
+        return None
+    return Hit("newcomer_media", f"<{hours:g}h")

@@ -1,4 +1,4 @@
-"""`!rules`: moderators list, add and remove a room's word and pattern rules, one at a time.
+"""`!filters`: moderators list, add and remove a room's word and pattern rules, one at a time.
 
 `!config moderation words [...]` works too, but rewrites the whole list and
 can only answer a refused pattern in the model's words; here a bad pattern
@@ -23,7 +23,7 @@ MAX_WORD = 200
 class RuleCommands(Plugin):
     """The word/pattern list half of the moderation plugin (mixed into ModerationPlugin)."""
 
-    @command("rules", help="help_rules", min_role=Role.MODERATOR)
+    @command("filters", help="help_filters", min_role=Role.MODERATOR)
     async def rules(
         self, ctx: Context, what: Literal["list", "add", "remove"] = "list",
         kind: Literal["word", "pattern"] | None = None, *, value: str = "",

@@ -7,6 +7,7 @@ import pytest
 from bots.admin import AdminPlugin
 from bots.moderation import ModerationPlugin
 from tests.integration.moderation_helpers import (
+    add_member,
     config,
     management_room,
     membership,
@@ -127,6 +128,18 @@ async def test_word_list_redacts_encrypted_message_and_warns_by_dm(make_bot, mak
         return not event.event.source.get("content")
 
     await until(link_redacted)
+    # And so is a newcomer's image (media reach the protections too).
+    newcomer = await make_member()
+    await add_member(owner, room, newcomer, bot)
+    image = await newcomer.client.room_send(room, "m.room.message", {
+        "msgtype": "m.image", "body": "offer.png", "url": "mxc://localhost/abc",
+    }, ignore_unverified_devices=True)
+
+    async def image_redacted() -> bool:
+        event = await owner.client.room_get_event(room, image.event_id)
+        return not event.event.source.get("content")
+
+    await until(image_redacted)
 
 
 async def test_join_wave_closes_the_room_and_raid_off_reopens(make_bot, make_member) -> None:
@@ -281,20 +294,20 @@ async def test_slow_or_invalid_pattern_is_refused_in_both_languages(make_bot, ma
     bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, target = await make_member(), await make_member()
     room = await protected_room(owner, bot, target)
-    refused = await owner.ask(room, "!rules add pattern (a+)+$")
+    refused = await owner.ask(room, "!filters add pattern (a+)+$")
     assert "nested repetition" in refused.body and "Nothing was changed" in refused.body
-    invalid = await owner.ask(room, "!rules add pattern (unclosed")
+    invalid = await owner.ask(room, "!filters add pattern (unclosed")
     assert "not a valid regular expression" in invalid.body
     await owner.ask(room, "!language ar")
-    arabic = await owner.ask(room, "!rules add pattern (\\w+\\s?)*$")
+    arabic = await owner.ask(room, "!filters add pattern (\\w+\\s?)*$")
     assert "تكرار متداخل" in arabic.body and "لم يتغيّر شيء" in arabic.body
     await owner.ask(room, "!language en")
     assert bot.bot is not None
     assert await bot.bot.db.fetchall(
         "SELECT * FROM core_room_settings WHERE room_id = ? AND key = 'patterns'", (room,)) == []
-    added = await owner.ask(room, "!rules add pattern fr[e3]{2}\\s*crypto")
+    added = await owner.ask(room, "!filters add pattern fr[e3]{2}\\s*crypto")
     assert "now has 1 pattern rule(s)" in added.body
-    assert "fr[e3]{2}" in (await owner.ask(room, "!rules")).body
+    assert "fr[e3]{2}" in (await owner.ask(room, "!filters")).body
     spam = await target.send(room, "FREE   crypto for all")
 
     async def redacted() -> bool:

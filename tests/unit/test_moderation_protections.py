@@ -7,7 +7,13 @@ from pydantic import ValidationError
 
 from bots.moderation.guard import evaluate, step_for
 from bots.moderation.plugin import split_target, valid_user
-from bots.moderation.protections import Protections, check_mentions, check_newcomer_link, has_link
+from bots.moderation.protections import (
+    Protections,
+    check_mentions,
+    check_newcomer_link,
+    check_newcomer_media,
+    has_link,
+)
 from bots.moderation.settings import ModerationSettings
 from core.events import Message
 
@@ -43,6 +49,9 @@ def test_mentions_and_newcomer_links() -> None:
     assert check_newcomer_link("go to www.x.org", joined_at=100, now=200, hours=1) is not None
     assert check_newcomer_link("go to www.x.org", joined_at=100, now=100 + 3601, hours=1) is None
     assert check_newcomer_link("go to www.x.org", joined_at=None, now=200, hours=1) is None
+    assert check_newcomer_media(joined_at=100, now=200, hours=1) is not None
+    assert check_newcomer_media(joined_at=100, now=100 + 3601, hours=1) is None
+    assert check_newcomer_media(joined_at=100, now=200, hours=0) is None
 
 
 def test_join_wave_counts_joins_in_the_window() -> None:
