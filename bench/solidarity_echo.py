@@ -42,6 +42,8 @@ async def main(args: argparse.Namespace) -> int:
                     "store_passphrase": {"file": str(directory / "passphrase")}},
         "bot": {"invites": {"allowed_servers": ["localhost"]},
                 "rate_limit": {"commands": 100_000, "window_seconds": 1}},
+        # The bench members are plain nio clients without cross-signing.
+        "crypto": {"trust": "all"},
         **({"logging": {"level": args.log_level}} if args.log_level else {}),
     })
     setup_logging(config.logging.level)

@@ -89,7 +89,7 @@ class SyncConfig(Strict):
 
 
 class OutboxConfig(Strict):
-    concurrency: int = Field(4, ge=1, le=64, description="messages in flight at once")
+    concurrency: int = Field(16, ge=1, le=64, description="messages in flight at once")
     per_second: float = Field(10.0, gt=0, description="sends per second at most, all rooms together")
     max_attempts: int = Field(8, ge=1, description="tries before a message is reported failed")
     backoff_initial_seconds: float = Field(2.0, gt=0)

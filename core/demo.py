@@ -48,6 +48,9 @@ def demo_config(homeserver: str, data_dir: Path) -> Config:
             "store_passphrase": {"file": str(data_dir / "store-passphrase")},
         },
         "bot": {"invites": {"allowed_servers": ["localhost"]}},
+        # The demo's scripted member is a plain nio client without
+        # cross-signing; a real deployment keeps the default (cross_signed).
+        "crypto": {"trust": "all"},
     })
 
 

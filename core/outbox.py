@@ -143,7 +143,8 @@ class Outbox:
                 if not self._in_flight and await self.pending() == 0:
                     return
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), 0.2)
+                    async with asyncio.timeout(0.2):
+                        await self._changed.wait()
 
     # -- delivery ------------------------------------------------------------
 
@@ -168,8 +169,11 @@ class Outbox:
                 log_exception(log, "outbox loop", exc, new_error_id())
                 wait = 5.0
             self._wakeup.clear()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the
+            # cancellation that stop() sends when a wake-up lands at the same time.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._wakeup.wait()
 
     async def _dispatch_due(self) -> float:
         """Start workers for due items; returns how long to sleep before looking again."""

@@ -7,6 +7,7 @@ knowing nio.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -41,6 +42,9 @@ class NioRoomActions:
 
     def __init__(self, connection: MatrixConnection) -> None:
         self.connection = connection
+        # Power levels are one state event: two concurrent read-modify-writes
+        # in a room would each drop the other's change.
+        self._power_locks: dict[str, asyncio.Lock] = {}
 
     @property
     def user_id(self) -> str:
@@ -128,16 +132,17 @@ class NioRoomActions:
     async def set_power_level(self, room_id: str, user_id: str, level: int | None) -> None:
         # Read from the homeserver, not nio's cache: a stale copy written back
         # would undo changes made meanwhile by the room's admins.
-        current = await self.get_state(room_id, "m.room.power_levels") or {}
-        users = dict(current.get("users") or {})
-        if level is None:
-            if users.pop(user_id, None) is None:
-                return
-        else:
-            if users.get(user_id) == level:
-                return
-            users[user_id] = level
-        await self.send_state(room_id, "m.room.power_levels", {**current, "users": users})
+        async with self._power_locks.setdefault(room_id, asyncio.Lock()):
+            current = await self.get_state(room_id, "m.room.power_levels") or {}
+            users = dict(current.get("users") or {})
+            if level is None:
+                if users.pop(user_id, None) is None:
+                    return
+            else:
+                if users.get(user_id) == level:
+                    return
+                users[user_id] = level
+            await self.send_state(room_id, "m.room.power_levels", {**current, "users": users})
 
     # -- membership ---------------------------------------------------------
 
