@@ -538,8 +538,8 @@ def main() -> int:
     parser.add_argument("--members", type=int, default=20, help="members in every room")
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="seconds to wait for every delivery of one alert")
-    parser.add_argument("--outbox-concurrency", type=int, default=16)
-    parser.add_argument("--outbox-per-second", type=float, default=200.0)
+    parser.add_argument("--outbox-concurrency", type=int, default=50)
+    parser.add_argument("--outbox-per-second", type=float, default=1000.0)
     parser.add_argument("--warm", type=int, default=3,
                         help="alerts per bot after the first (sessions already shared)")
     parser.add_argument("--naive-first", action="store_true", help="run the naive loop first")
