@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -22,7 +22,7 @@ class StateWatcher(Plugin):
 
     name = "statewatch"
     catalog = Catalog("statewatch", {})
-    seen: list[StateChanged] = []
+    seen: ClassVar[list[StateChanged]] = []
 
     async def on_state(self, ctx: Context, event: StateChanged) -> None:
         type(self).seen.append(event)
