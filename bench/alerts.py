@@ -205,8 +205,12 @@ async def child_naive(args: argparse.Namespace) -> int:
                 start = time.perf_counter()
                 failed = 0
                 for room_id in sorted(client.rooms):
-                    response = await client.room_send(room_id, "m.room.message", content,
-                                                      ignore_unverified_devices=True)
+                    # nio retries a request forever; one stuck send must not hang the bench.
+                    try:
+                        response = await asyncio.wait_for(client.room_send(
+                            room_id, "m.room.message", content, ignore_unverified_devices=True), 60)
+                    except TimeoutError:
+                        response = None
                     if not isinstance(response, RoomSendResponse):
                         failed += 1
                         print(f"send to {room_id} failed: {response}", file=sys.stderr)
