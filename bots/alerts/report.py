@@ -104,6 +104,9 @@ def delivery_report(alert: Alert, deliveries: Sequence[Delivery], acks: dict[str
     state = _t(f"state_{alert.state}", language)
     lines = [_t("report_header", language, alert_id=Trusted(alert.id), state=Trusted(state),
                 author=alert.author, when=when(alert.sent_at or alert.created_at, zone))]
+    # What was sent, for the audit trail (the organizer's own words, shortened).
+    text = alert.versions.fallback
+    lines.append(text if len(text) <= 300 else text[:300] + "…")
     if alert.retracted:
         lines.append(_t("status_retracted", language))
     rooms = [d for d in deliveries if d.kind != DM]

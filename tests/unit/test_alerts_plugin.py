@@ -420,6 +420,7 @@ async def test_acknowledgements_by_reaction_and_command(harness: Harness) -> Non
     report = await h.say(ORGANIZERS_ROOM, ORGANIZER, f"!alert status {alert_id}")
     assert "Room 0: delivered, 2 acknowledged" in report.replace("\u2068", "").replace("\u2069", "")
     assert "Acknowledged by 3 members, in 2 of 2 rooms" in report
+    assert "Check in please" in report  # what was sent, with who and when
 
 
 async def test_edit_and_retract_reach_every_delivery(harness: Harness) -> None:
