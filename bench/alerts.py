@@ -106,8 +106,6 @@ async def child_solidarity(args: argparse.Namespace) -> int:
         "plugins": {"alerts": {"organizers_room": args.organizers_room}},
     })
     setup_logging(config.logging.level)
-    if args.serialize_claims:
-        _serialize_claims()
     bot = Bot(config, plugins=[AdminPlugin, AlertsPlugin])
     commands = _commands(asyncio.get_running_loop())
     run: asyncio.Task[None] | None = None
@@ -129,38 +127,6 @@ async def child_solidarity(args: argparse.Namespace) -> int:
         if run is not None:
             await asyncio.gather(run, return_exceptions=True)
         await bot.close()
-
-
-def _serialize_claims() -> None:
-    """Experiment (`--serialize-claims`), not the product: one key claim at a time.
-
-    core/matrix/connection.py locks Megolm sharing per room, so a fan-out to
-    many rooms at once claims one-time keys for the same devices once per room
-    (and creates as many Olm sessions). Claiming under one lock, for the
-    devices still missing a session, is what a core fix would do; this shows
-    what it would change.
-    """
-    from core.matrix.connection import MatrixConnection
-
-    original = MatrixConnection._prepare_encryption
-    claims = asyncio.Lock()
-
-    async def prepare(self: Any, room_id: str) -> None:
-        client = self.nio
-        room = client.rooms.get(room_id)
-        if room is not None and room.encrypted and client.olm is not None \
-                and client.olm.should_share_group_session(room_id):
-            if not room.members_synced:
-                await client.joined_members(room_id)
-            async with claims:
-                if client.should_query_keys:
-                    await client.keys_query()
-                missing = client.get_missing_sessions(room_id)
-                if missing:
-                    await client.keys_claim(missing)
-        await original(self, room_id)
-
-    MatrixConnection._prepare_encryption = prepare  # type: ignore[method-assign]
 
 
 async def child_naive(args: argparse.Namespace) -> int:
@@ -391,8 +357,7 @@ async def run(args: argparse.Namespace) -> int:
             "--child", "solidarity", "--homeserver", hs.url, "--user-id", solidarity_user.user_id,
             "--dir", str(bot_dir), "--organizer", organizer.user_id,
             "--organizers-room", organizers_room, "--concurrency", str(args.outbox_concurrency),
-            "--per-second", str(args.outbox_per_second),
-            *(["--serialize-claims"] if args.serialize_claims else [])], bot_dir / "bot.log", COUNT)
+            "--per-second", str(args.outbox_per_second)], bot_dir / "bot.log", COUNT)
         children.append(solidarity)
         naive_dir = workdir / "naive"
         naive_dir.mkdir()
@@ -504,7 +469,7 @@ def report(phases: list[Phase], args: argparse.Namespace) -> None:
     print(f"{args.rooms} encrypted rooms x {args.members} members = "
           f"{args.rooms * args.members} deliveries per alert; Solidarity outbox: "
           f"concurrency {args.outbox_concurrency}, {args.outbox_per_second:g}/s"
-          f"{' (experiment: key claims serialised)' if args.serialize_claims else ''}; "
+          "; "
           f"{os.cpu_count()} CPUs")
     print()
     print(f"| {'round':<6}| {'bot':<11}| {'first (s)':>9} | {'all decrypted (s)':>17} | {'missed':>6} | "
@@ -547,9 +512,6 @@ def main() -> int:
     parser.add_argument("--warm", type=int, default=3,
                         help="alerts per bot after the first (sessions already shared)")
     parser.add_argument("--naive-first", action="store_true", help="run the naive loop first")
-    parser.add_argument("--serialize-claims", action="store_true",
-                        help="experiment: patch the bot to claim one-time keys under one lock "
-                             "(what a core fix would do); not the shipped code path")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, stores)")
     # Child modes (started by the parent).
     parser.add_argument("--child", choices=["solidarity", "naive"], help=argparse.SUPPRESS)

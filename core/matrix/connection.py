@@ -164,6 +164,7 @@ class MatrixConnection:
         self.undecryptable_grace_seconds = 60.0
         self.withheld_received = 0
         self._share_locks: dict[str, asyncio.Lock] = {}
+        self._claim_lock = asyncio.Lock()
         # Database writes and key requests started from sync handling; awaited at close.
         self._background: set[asyncio.Task[Any]] = set()
         self._maintenance: asyncio.Task[None] | None = None
@@ -376,9 +377,21 @@ class MatrixConnection:
             if self.trust is not None:
                 await self._apply_trust(room_id)
             if client.olm is not None and client.olm.should_share_group_session(room_id):
+                await self._claim_missing_sessions(room_id)
                 await client.share_group_session(room_id, ignore_unverified_devices=True)
                 if self.trust is not None:
                     await self._send_withheld(room_id)
+
+    async def _claim_missing_sessions(self, room_id: str) -> None:
+        # A fan-out to 50 rooms shares 50 Megolm sessions at once, mostly with
+        # the same members' devices: claimed room by room in parallel, each
+        # device's one-time keys were claimed up to 50 times (and exhausted).
+        # One claim at a time, for what is still missing, claims each once.
+        client = self.nio
+        async with self._claim_lock:
+            missing = client.get_missing_sessions(room_id)
+            if missing:
+                await client.keys_claim(missing)
 
     async def _send_withheld(self, room_id: str) -> None:
         # Tell each excluded device why it gets no key (m.room_key.withheld,
