@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from bots.moderation.enforce import Enforcer, required_level
 from bots.moderation.network import Network
-from bots.moderation.policy import GlobIndex, Ignored, PolicyIndex, PolicyRule, Removal, parse_policy_event
+from bots.moderation.policy import GlobIndex, Ignored, PolicyIndex, PolicyRule, parse_policy_event
 from bots.moderation.store import ModerationStore
 from core.actions import ActionError, RoomActions
 from core.i18n import Trusted
@@ -55,9 +55,7 @@ def read_list(list_room: str, state: Iterable[dict[str, Any]]) -> ListRead:
             found.rules[parsed.key] = parsed
         elif isinstance(parsed, Ignored):
             found.ignored += 1
-        # Removal: an emptied rule is simply absent from the list's rules.
-        elif isinstance(parsed, Removal):
-            pass
+        # A Removal (an emptied rule) is simply absent from the list's rules.
     return found
 
 
