@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bots.moderation.store import LogEntry, ModerationStore
 from core.actions import ActionError, RoomActions
-from core.events import Message, Reaction, RoomEvent, UnknownEvent
+from core.events import Media, Message, Reaction, RoomEvent, UnknownEvent
 from core.logsafe import log_exception, new_error_id
 
 if TYPE_CHECKING:
@@ -188,7 +188,7 @@ class Enforcer:
 
 def _content_event(event: RoomEvent) -> bool:
     """Messages, reactions and media: what `!redact` removes (never membership or room state)."""
-    if isinstance(event, Message | Reaction):
+    if isinstance(event, Message | Media | Reaction):
         return True
     kind = event.type if isinstance(event, UnknownEvent) else ""
     return kind.startswith("m.room.message") or kind in ("m.sticker", "m.room.encrypted")

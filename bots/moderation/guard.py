@@ -140,6 +140,13 @@ class Guard:
             outcomes.append(outcome)
         done = [o.action for o in outcomes if o.done]
         failed = [o for o in outcomes if not o.done]
+        if "redact" in done and isinstance(event, Message) and event.replaces:
+            # An edit that brought the hit: the original still shows the old
+            # text in clients without edit support, and the edit history in Element.
+            try:
+                await self.actions.redact(room, event.replaces, hit.protection)
+            except ActionError as error:
+                log.warning("original of an edit not redacted (%s)", error.reason[:80])
         await self.network.post(
             self.network.modlog_room(), "log_protection", seed=f"prot/{event.event_id}",
             user=user, room=self.network.room_label(room), protection=hit.protection,

@@ -271,6 +271,15 @@ async def test_a_burst_is_one_strike_and_every_flooding_message_is_removed(harne
     assert {"warn", "redact", "mute"} <= {entry.action for entry in entries}
 
 
+async def test_an_edit_that_brings_a_listed_word_removes_the_original_too(harness: Harness) -> None:
+    settings = ModerationSettings(words=["scam"])
+    edit = Message(room_id="!a:x", event_id="$edit", sender="@friend:good.org", timestamp_ms=0,
+                   encrypted=True, body="join my scam", is_edit=True, replaces="$original")
+    await harness.guard.on_message(edit, settings)
+    redacted = {c[2] for c in harness.rooms.calls if c[0] == "redact"}
+    assert redacted == {"$edit", "$original"}
+
+
 async def test_moderators_are_exempt_from_protections(harness: Harness) -> None:
     settings = ModerationSettings(words=["scam"])
     event = Message(room_id="!a:x", event_id="$x", sender="@admin:x", timestamp_ms=0,
