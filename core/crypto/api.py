@@ -13,6 +13,7 @@ encrypted secrets and, during user-interactive auth, the password.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -183,10 +184,9 @@ def _retry_after(data: Mapping[str, Any], header: str | None) -> float:
     if isinstance(retry_ms, int | float) and not isinstance(retry_ms, bool):
         wait = retry_ms / 1000
     elif header is not None:
-        try:
+        # A Retry-After that is an HTTP date, not seconds, keeps the default wait.
+        with contextlib.suppress(ValueError):
             wait = float(header)
-        except ValueError:
-            pass
     return min(max(wait, 0.0), _MAX_RATE_LIMIT_WAIT_S)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from typing import Any, Literal
 
@@ -391,10 +392,8 @@ def test_huge_messages(chunk: str, repeat: int) -> None:
     invocation = find(body)
     assert invocation is not None
     for signature in SIGNATURES:
-        try:
+        with contextlib.suppress(CommandError):  # a usage error is a fine answer; a crash is not
             signature.bind(invocation.args)
-        except CommandError:
-            pass
 
 
 def test_megabyte_message_is_quick() -> None:

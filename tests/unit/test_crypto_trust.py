@@ -94,7 +94,7 @@ async def homeserver(monkeypatch: pytest.MonkeyPatch) -> FakeHomeserver:
 
     class FakeApi:
         def __init__(self, session: CrossSigningSession) -> None:
-            pass
+            self.session = session
 
         async def __aenter__(self) -> FakeApi:
             return self

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -140,10 +141,8 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     for room in rooms.members_of:
         await settings.set_enabled(room, ModerationPlugin, True)
 
-    class Runtime:  # the parts of core.runtime.Runtime the policy code reads
-        pass
-
-    runtime: Any = Runtime()
+    # The parts of core.runtime.Runtime the policy code reads.
+    runtime: Any = SimpleNamespace()
     runtime.config, runtime.db, runtime.clock = config, db, ManualClock()
     runtime.rooms = runtime.actions = rooms
     runtime.settings, runtime.dms, runtime.bot_user_id = settings, NoDms(), BOT
