@@ -1,4 +1,4 @@
-"""The tiny line protocol between bench/roundtrip.py and a bot child process.
+"""The tiny line protocol between a benchmark and its bot child processes (both sides).
 
 The child writes ``ready`` on stdout once its first sync is in. The parent may
 then write, one per line on the child's stdin:
@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
 _lock = threading.Lock()
@@ -105,3 +106,87 @@ def requests_snapshot() -> str:
     import json
 
     return json.dumps(_requests, sort_keys=True)
+
+
+# -- the parent's side -----------------------------------------------------------------
+
+
+class Child:
+    """A bot process speaking this protocol, seen from the benchmark (the parent)."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, log: Path, name: str) -> None:
+        self.proc = proc
+        self.log = log
+        self.name = name
+
+    @classmethod
+    async def spawn(cls, name: str, argv: list[str], log: Path, *, cwd: Path,
+                    env: dict[str, str] | None = None) -> Child:
+        """Start `python argv...`; its stderr goes to `log`."""
+        with log.open("ab") as err:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, *argv,
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=err,
+                cwd=cwd, env={**os.environ, **(env or {})},
+            )
+        return cls(proc, log, name)
+
+    async def line(self, timeout: float = 60) -> str:  # noqa: ASYNC109
+        assert self.proc.stdout is not None
+        raw = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+        if not raw:
+            raise RuntimeError(f"{self.name} exited (code {await self.proc.wait()})" + self.tail())
+        return raw.decode().strip()
+
+    async def wait_ready(self, timeout: float = 90) -> None:  # noqa: ASYNC109
+        try:
+            line = await self.line(timeout)
+        except TimeoutError:
+            raise RuntimeError(f"{self.name} not ready within {timeout:.0f} s" + self.tail()) from None
+        if line != "ready":
+            raise RuntimeError(f"{self.name}: unexpected {line!r}" + self.tail())
+
+    async def ask(self, command: str, timeout: float = 60) -> str:  # noqa: ASYNC109
+        """Send a command; return the value of the answer that starts with the command's word."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command.encode() + b"\n")
+        await self.proc.stdin.drain()
+        line = await self.line(timeout)
+        word, _, value = line.partition(" ")
+        if word != command:
+            raise RuntimeError(f"{self.name}: unexpected {line!r}")
+        return value
+
+    async def cpu(self) -> float:
+        return float(await self.ask("cpu", 10))
+
+    async def requests(self) -> dict[str, int]:
+        import json
+
+        return dict(json.loads(await self.ask("requests", 10)))
+
+    async def stop(self) -> None:
+        if self.proc.returncode is None:
+            with contextlib.suppress(Exception):
+                assert self.proc.stdin is not None
+                self.proc.stdin.write(b"quit\n")
+                await self.proc.stdin.drain()
+                self.proc.stdin.close()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 20)
+            except TimeoutError:
+                self.proc.terminate()
+                try:
+                    await asyncio.wait_for(self.proc.wait(), 5)
+                except TimeoutError:
+                    self.proc.kill()
+                    await self.proc.wait()
+        # Let the transport see the pipes closed before the loop ends.
+        await asyncio.sleep(0)
+
+    def tail(self, limit: int = 3000) -> str:
+        try:
+            text = self.log.read_text(errors="replace")[-limit:]
+        except OSError:
+            return ""
+        return f"\n--- {self.log} (tail) ---\n{text}" if text else ""

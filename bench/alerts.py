@@ -191,68 +191,6 @@ async def child_naive(args: argparse.Namespace) -> int:
 # -- the parent -------------------------------------------------------------------------------
 
 
-class Child:
-    """A bot process speaking this file's line protocol."""
-
-    def __init__(self, proc: asyncio.subprocess.Process, log: Path, name: str) -> None:
-        self.proc = proc
-        self.log = log
-        self.name = name
-
-    @classmethod
-    async def spawn(cls, name: str, args: list[str], log: Path, env: dict[str, str]) -> Child:
-        with log.open("ab") as err:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, str(BENCH / "alerts.py"), *args,
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=err,
-                cwd=ROOT, env={**os.environ, **env},
-            )
-        return cls(proc, log, name)
-
-    async def line(self, timeout: float = 60) -> str:  # noqa: ASYNC109
-        assert self.proc.stdout is not None
-        raw = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
-        if not raw:
-            raise RuntimeError(f"{self.name} exited ({await self.proc.wait()})" + self.tail())
-        return raw.decode().strip()
-
-    async def ask(self, command: str, timeout: float = 60) -> str:  # noqa: ASYNC109
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(command.encode() + b"\n")
-        await self.proc.stdin.drain()
-        return await self.line(timeout)
-
-    async def cpu(self) -> float:
-        return float((await self.ask("cpu")).split()[1])
-
-    async def requests(self) -> dict[str, int]:
-        return dict(json.loads((await self.ask("requests")).split(" ", 1)[1]))
-
-    async def rooms(self) -> dict[str, int]:
-        return dict(json.loads((await self.ask("rooms")).split(" ", 1)[1]))
-
-    async def stop(self) -> None:
-        if self.proc.returncode is None:
-            with contextlib.suppress(Exception):
-                assert self.proc.stdin is not None
-                self.proc.stdin.write(b"quit\n")
-                await self.proc.stdin.drain()
-                self.proc.stdin.close()
-            try:
-                await asyncio.wait_for(self.proc.wait(), 30)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-        await asyncio.sleep(0)
-
-    def tail(self, limit: int = 3000) -> str:
-        try:
-            text = self.log.read_text(errors="replace")[-limit:]
-        except OSError:
-            return ""
-        return f"\n--- {self.log} (tail) ---\n{text}" if text else ""
-
-
 async def wait_until(predicate: Any, timeout: float, what: str) -> None:  # noqa: ASYNC109
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -326,7 +264,7 @@ async def run(args: argparse.Namespace) -> int:
     hs = LocalSynapse(workdir / "synapse", rate_limited=False)
     members: list[Member] = []
     extra_clients: list[Member] = []
-    children: list[Child] = []
+    children: list[_control.Child] = []
     tag = str(os.getpid())
     try:
         print(f"starting Synapse in {workdir} ...", flush=True)
@@ -353,18 +291,19 @@ async def run(args: argparse.Namespace) -> int:
         bot_dir.mkdir()
         (bot_dir / "password").write_text(password)
         (bot_dir / "passphrase").write_text(secrets.token_urlsafe(16))
-        solidarity = await Child.spawn("Solidarity", [
+        solidarity = await _control.Child.spawn("Solidarity", [str(BENCH / "alerts.py"),
             "--child", "solidarity", "--homeserver", hs.url, "--user-id", solidarity_user.user_id,
             "--dir", str(bot_dir), "--organizer", organizer.user_id,
             "--organizers-room", organizers_room, "--concurrency", str(args.outbox_concurrency),
-            "--per-second", str(args.outbox_per_second)], bot_dir / "bot.log", COUNT)
+            "--per-second", str(args.outbox_per_second)], bot_dir / "bot.log", cwd=ROOT, env=COUNT)
         children.append(solidarity)
         naive_dir = workdir / "naive"
         naive_dir.mkdir()
-        naive = await Child.spawn("naive nio", [
+        naive = await _control.Child.spawn("naive nio", [str(BENCH / "alerts.py"),
             "--child", "naive", "--homeserver", hs.url, "--user-id", naive_user.user_id,
             "--device-id", naive_user.device_id, "--store-dir", str(naive_dir / "store")],
-            naive_dir / "bot.log", {**COUNT, "BENCH_ACCESS_TOKEN": naive_user.access_token})
+            naive_dir / "bot.log", cwd=ROOT,
+            env={**COUNT, "BENCH_ACCESS_TOKEN": naive_user.access_token})
         children.append(naive)
         for child in children:
             if await child.line(120) != "ready":
@@ -387,7 +326,7 @@ async def run(args: argparse.Namespace) -> int:
                 300, f"{m.user_id} to see everyone in every room")
         for child in children:
             for _ in range(600):
-                counts = await child.rooms()
+                counts = dict(json.loads(await child.ask("rooms")))
                 if all(counts.get(room, 0) >= len(everyone) for room in rooms):
                     break
                 await asyncio.sleep(0.2)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import secrets
@@ -38,6 +37,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _control import Child  # noqa: E402  (bench/ is the script directory)
 
 from core.homeserver import LocalSynapse  # noqa: E402
 from core.matrix.member import Member  # noqa: E402
@@ -124,87 +125,6 @@ def proc_cpu_seconds(pid: int) -> float | None:
 # -- the bot child process ----------------------------------------------------------
 
 
-class Child:
-    """A bot process speaking bench/_control.py's line protocol."""
-
-    def __init__(self, proc: asyncio.subprocess.Process, log: Path, name: str) -> None:
-        self.proc = proc
-        self.log = log
-        self.name = name
-
-    @classmethod
-    async def spawn(cls, name: str, args: list[str], log: Path,
-                    env: dict[str, str] | None = None) -> Child:
-        with log.open("ab") as err:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, *args,
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=err,
-                cwd=ROOT, env={**os.environ, **(env or {})},
-            )
-        return cls(proc, log, name)
-
-    async def _line(self, timeout: float) -> str:  # noqa: ASYNC109
-        assert self.proc.stdout is not None
-        raw = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
-        if not raw:
-            raise RuntimeError(f"{self.name} exited (code {await self.proc.wait()})" + self.tail())
-        return raw.decode().strip()
-
-    async def wait_ready(self, timeout: float = 90) -> None:  # noqa: ASYNC109
-        try:
-            line = await self._line(timeout)
-        except TimeoutError:
-            raise RuntimeError(f"{self.name} not ready within {timeout:.0f} s" + self.tail()) from None
-        if line != "ready":
-            raise RuntimeError(f"{self.name}: unexpected {line!r}" + self.tail())
-
-    async def cpu(self) -> float:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(b"cpu\n")
-        await self.proc.stdin.drain()
-        line = await self._line(10)
-        word, value = line.split()
-        if word != "cpu":
-            raise RuntimeError(f"{self.name}: unexpected {line!r}")
-        return float(value)
-
-    async def requests(self) -> dict[str, int]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(b"requests\n")
-        await self.proc.stdin.drain()
-        line = await self._line(10)
-        word, _, value = line.partition(" ")
-        if word != "requests":
-            raise RuntimeError(f"{self.name}: unexpected {line!r}")
-        return dict(json.loads(value))
-
-    async def stop(self) -> None:
-        if self.proc.returncode is None:
-            with contextlib.suppress(Exception):
-                assert self.proc.stdin is not None
-                self.proc.stdin.write(b"quit\n")
-                await self.proc.stdin.drain()
-                self.proc.stdin.close()
-            try:
-                await asyncio.wait_for(self.proc.wait(), 20)
-            except TimeoutError:
-                self.proc.terminate()
-                try:
-                    await asyncio.wait_for(self.proc.wait(), 5)
-                except TimeoutError:
-                    self.proc.kill()
-                    await self.proc.wait()
-        # Let the transport see the pipes closed before the loop ends.
-        await asyncio.sleep(0)
-
-    def tail(self, limit: int = 3000) -> str:
-        try:
-            text = self.log.read_text(errors="replace")[-limit:]
-        except OSError:
-            return ""
-        return f"\n--- {self.log} (tail) ---\n{text}" if text else ""
-
-
 async def start_bot(kind: str, hs: LocalSynapse, workdir: Path, tag: str,
                     log_level: str | None, diagnose: bool) -> tuple[Child, str]:
     name = f"benchbot{tag}"
@@ -221,13 +141,13 @@ async def start_bot(kind: str, hs: LocalSynapse, workdir: Path, tag: str,
                 "--user-id", user.user_id, "--dir", str(directory)]
         if log_level:
             args += ["--log-level", log_level]
-        child = await Child.spawn(BOTS[kind], args, log, env=env)
+        child = await Child.spawn(BOTS[kind], args, log, cwd=ROOT, env=env)
     else:
         child = await Child.spawn(
             BOTS[kind],
             [str(BENCH / "bare_nio_echo.py"), "--homeserver", hs.url, "--user-id", user.user_id,
              "--device-id", user.device_id, "--store-dir", str(directory / "store")],
-            log, env={**env, "BENCH_ACCESS_TOKEN": user.access_token},
+            log, cwd=ROOT, env={**env, "BENCH_ACCESS_TOKEN": user.access_token},
         )
     return child, user.user_id
 
