@@ -64,6 +64,9 @@ class Guard:
         self.protections = Protections()
         # (room, member, protection) -> when the last strike was counted
         self._last_strike: dict[tuple[str, str, str], float] = {}
+        # Rooms whose raid mode is being switched on: the joins that follow the one completing
+        # a wave arrive while it awaits the homeserver, and must not start (and report) it again.
+        self._closing: set[str] = set()
 
     @property
     def actions(self) -> RoomActions:
@@ -188,6 +191,15 @@ class Guard:
 
     async def start_raid_mode(self, room_id: str, mode: str) -> tuple[bool, str, dict[str, int]]:
         """Switch the room to invite-only or knock: (changed, problem key or '', its values)."""
+        if room_id in self._closing:
+            return False, "", {}
+        self._closing.add(room_id)
+        try:
+            return await self._close_room(room_id, mode)
+        finally:
+            self._closing.discard(room_id)
+
+    async def _close_room(self, room_id: str, mode: str) -> tuple[bool, str, dict[str, int]]:
         if await self.store.raid(room_id) is not None:
             return False, "", {}
         levels = await self.enforcer.power_levels(room_id)

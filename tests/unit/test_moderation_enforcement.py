@@ -7,6 +7,7 @@ members: tests/integration/test_moderation.py.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,7 @@ class FakeRooms:
     async def send_state(self, room_id: str, event_type: str, content: dict[str, Any],
                          state_key: str = "") -> str:
         self.calls.append(("state", room_id, event_type))
+        await asyncio.sleep(0.01)  # a homeserver round trip, for other tasks to run in
         self.state[(room_id, event_type, state_key)] = content
         return "$s"
 
@@ -309,3 +311,14 @@ async def test_a_followed_list_room_is_not_itself_protected(harness: Harness) ->
                                                       rule("*.bad.net", "s1", kind="server")]))
     assert all(room != LIST for _, room, _ in harness.rooms.calls)
     assert ("!a:x", "@spam1:evil.org") in harness.rooms.bans
+
+
+async def test_joins_that_arrive_while_the_room_is_being_closed_do_not_close_it_again(
+        harness: Harness) -> None:
+    # Every join past the wave's limit completes a wave too; the ones that arrive while the
+    # first is still switching the join rule must neither switch it again nor report a raid.
+    results = await asyncio.gather(*(harness.guard.start_raid_mode("!a:x", "invite")
+                                     for _ in range(3)))
+    assert sorted(started for started, _, _ in results) == [False, False, True]
+    assert harness.rooms.calls.count(("state", "!a:x", "m.room.join_rules")) == 1
+    assert await harness.store.raid("!a:x") == "public"
