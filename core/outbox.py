@@ -11,6 +11,10 @@ Delivery is concurrent up to `concurrency` and paced to `per_second`; a
 refusal that will not change (the bot lacks power, the room is gone) fails at
 once, anything else is retried with back-off up to `max_attempts`. Each final
 outcome is reported to the owner's result callback.
+
+A queued message can be withdrawn (an alert retracted while it is still going
+out): what has not started is never sent; what is already on its way is sent,
+and the owner undoes it from the result.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from core.storage import Database
 
 log = logging.getLogger(__name__)
 
-State = Literal["queued", "sent", "failed"]
+State = Literal["queued", "sent", "failed", "withdrawn"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,9 @@ class Outbox:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[tuple[str, str]] = set()
+        # (owner, key prefix) withdrawn in this process: a delivery that had already been
+        # picked up when the rows were marked looks here right before it sends.
+        self._withdrawn: set[tuple[str, str]] = set()
         self._workers: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(config.concurrency)
         self._next_send_at = 0.0
@@ -116,6 +123,28 @@ class Outbox:
 
     def wake(self) -> None:
         self._wakeup.set()
+
+    async def withdraw(self, owner: str, key_prefix: str) -> int:
+        """Never send the queued items whose key starts with `key_prefix`; how many were stopped.
+
+        Each stopped item is reported to the owner's callback as 'withdrawn'. Items already
+        handed to the homeserver are not stopped: they report 'sent' as usual.
+        """
+        self._withdrawn.add((owner, key_prefix))
+        busy = [key for item_owner, key in self._in_flight if item_owner == owner]
+        marks = ", ".join("?" for _ in busy)
+        rows = await self.db.execute_returning(
+            "UPDATE core_outbox SET state = 'withdrawn', content = '{}' "
+            "WHERE owner = ? AND substr(key, 1, ?) = ? AND state = 'queued' "
+            f"AND key NOT IN ({marks}) RETURNING key",
+            (owner, len(key_prefix), key_prefix, *busy),
+        )
+        for row in rows:
+            await self._report(owner, row["key"])
+        return len(rows)
+
+    def _is_withdrawn(self, owner: str, key: str) -> bool:
+        return any(owner == o and key.startswith(prefix) for o, prefix in self._withdrawn)
 
     # -- reading -------------------------------------------------------------
 
@@ -215,6 +244,9 @@ class Outbox:
             try:
                 if room_id is None:
                     room_id = await self.dms.room_for(row["user_id"])
+                if self._is_withdrawn(owner, key):
+                    await self._mark_withdrawn(owner, key)
+                    return
                 event_id = await self.actions.send_event(
                     room_id, row["event_type"], json.loads(row["content"]), row["txn_id"]
                 )
@@ -239,6 +271,14 @@ class Outbox:
             async with self._changed:
                 self._changed.notify_all()
             self.wake()
+
+    async def _mark_withdrawn(self, owner: str, key: str) -> None:
+        changed = await self.db.execute(
+            "UPDATE core_outbox SET state = 'withdrawn', content = '{}' "
+            "WHERE owner = ? AND key = ? AND state = 'queued'", (owner, key),
+        )
+        if changed:
+            await self._report(owner, key)
 
     async def _failed_attempt(self, row: Any, room_id: str | None, error: ActionError) -> None:
         attempts = int(row["attempts"]) + 1

@@ -78,6 +78,11 @@ class Database:
             await cursor.close()
         return changed
 
+    async def execute_returning(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        """Run one writing statement with a RETURNING clause; returns its rows."""
+        async with self._writing, self.conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         async with self.conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())

@@ -244,6 +244,8 @@ class FanOut:
                 language = self.runtime.languages.for_reader(alert.author, alert.status_room)
                 total = len(await self.store.deliveries(alert.id))
                 await self._post_status(alert.id, alert.status_room, language, total)
+            if alert.state == SENDING and alert.retracted:
+                await self.withdraw(alert.id)  # retracted just before a crash
             if alert.state == SENDING:
                 for item in await self.runtime.outbox.items(OWNER, f"{alert.id}/"):
                     if item.state != "queued":
@@ -286,6 +288,13 @@ class FanOut:
                 log.warning("alert %s: could not update a delivery: %s", alert_id, exc.reason)
                 return exc.reason
             return None
+
+    async def withdraw(self, alert_id: str) -> int:
+        """Stop the alert's deliveries that have not gone out yet; how many were stopped."""
+        stopped = await self.runtime.outbox.withdraw(OWNER, f"{alert_id}/")
+        if stopped:
+            self.mark_dirty(alert_id)
+        return stopped
 
     async def converge_all(self, alert_id: str) -> ActionOutcome:
         """Apply the alert's edit or retraction to every sent delivery, a few at a time."""

@@ -230,6 +230,14 @@ CATALOG = Catalog(
             "en": "Retracted: removed from every room it reached.",
             "ar": "سُحب: حُذف من كل غرفة وصل إليها.",
         },
+        "status_withdrawn": {
+            "en": "{count} not sent: stopped by the retraction before they went out.",
+            "ar": "لم يُرسَل {count}: أوقفها السحب قبل خروجها.",
+        },
+        "withdrawn_line": {
+            "en": "– {where}: stopped before it was sent",
+            "ar": "– {where}: أُوقف قبل إرساله",
+        },
         "status_room_sent": {
             "en": "✓ {room}",
             "ar": "✓ {room}",
@@ -323,6 +331,11 @@ CATALOG = Catalog(
                   "will be removed when they arrive.",
             "ar": "حُذف التنبيه {alert_id} من {count} مكاناً. الرسائل التي ما زالت في الطريق "
                   "ستُحذف عند وصولها.",
+        },
+        "retract_stopped": {
+            "en": "{count} deliveries that had not gone out yet were stopped: they will never "
+                  "be sent.",
+            "ar": "أُوقف {count} من الرسائل التي لم تخرج بعد: لن تُرسَل أبداً.",
         },
         "will_retry": {
             "en": "These will be tried again when the bot restarts; check !alert status.",

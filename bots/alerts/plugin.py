@@ -290,8 +290,13 @@ class AlertsPlugin(NetworkCommands, Plugin):
             return
         await self.store.mark_retracted(alert.id)
         await self.store.record(ctx.sender, "retracted", alert.id, self.runtime.clock.now())
+        # Deliveries still queued are stopped, not sent and then removed.
+        stopped = await self.fanout.withdraw(alert.id)
         outcome = await self.fanout.converge_all(alert.id)
-        await ctx.reply(self._outcome(ctx, "retracted", alert.id, outcome.done, outcome.failed))
+        answer = self._outcome(ctx, "retracted", alert.id, outcome.done, outcome.failed)
+        if stopped:
+            answer += "\n" + ctx.t("retract_stopped", count=stopped)
+        await ctx.reply(answer)
 
     def _outcome(self, ctx: Context, what: str, alert_id: str, done: int,
                  failed: list[tuple[str, str]]) -> str:

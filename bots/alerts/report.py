@@ -41,15 +41,18 @@ def status_text(alert: Alert, deliveries: Sequence[Delivery], language: str, *,
     sent = sum(1 for d in deliveries if d.state == "sent")
     failed = [d for d in deliveries if d.state == "failed"]
     count = len(deliveries) if total is None else total
+    withdrawn = sum(1 for d in deliveries if d.state == "withdrawn")
     lines = [_t("status_progress", language, alert_id=Trusted(alert.id), sent=sent, total=count,
-                failed=len(failed), pending=count - sent - len(failed))]
+                failed=len(failed), pending=count - sent - len(failed) - withdrawn)]
     if alert.state == DONE:
         lines.append(_t("status_done", language))
     if alert.version > 1 and not alert.retracted:
         lines.append(_t("status_edited", language, version=alert.version))
     if alert.retracted:
         lines.append(_t("status_retracted", language))
-    order = {"failed": 0, "queued": 1, "sent": 2}
+    if withdrawn:
+        lines.append(_t("status_withdrawn", language, count=withdrawn))
+    order = {"failed": 0, "queued": 1, "sent": 2, "withdrawn": 3}
     rooms = sorted((d for d in deliveries if d.kind != DM), key=lambda d: order.get(d.state, 1))
     for delivery in rooms[:MAX_LINES]:
         lines.append(_delivery_line(delivery, language, names))
@@ -71,6 +74,8 @@ def _delivery_line(delivery: Delivery, language: str, names: Names | None) -> st
         return _t("status_room_sent", language, room=where)
     if delivery.state == "failed":
         return _t("failure_line", language, where=where, reason=delivery.error or "?")
+    if delivery.state == "withdrawn":
+        return _t("withdrawn_line", language, where=where)
     return _t("report_room_pending", language, room=where)
 
 
@@ -118,6 +123,8 @@ def delivery_report(alert: Alert, deliveries: Sequence[Delivery], acks: dict[str
                             acks=acks.get(delivery.target, 0)))
         elif delivery.state == "failed":
             lines.append(_t("failure_line", language, where=where, reason=delivery.error or "?"))
+        elif delivery.state == "withdrawn":
+            lines.append(_t("withdrawn_line", language, where=where))
         else:
             lines.append(_t("report_room_pending", language, room=where))
     if len(rooms) > MAX_LINES:

@@ -72,6 +72,8 @@ class FakeHomeserver:
     limited: dict[str, int] = field(default_factory=dict)
     blocked_dms: set[str] = field(default_factory=set)
     dm_rooms: dict[str, str] = field(default_factory=dict)
+    # When set, sends outside the organizers room wait for it (deliveries "in flight").
+    hold: asyncio.Event | None = None
 
     # -- RoomView --
     def is_encrypted(self, room_id: str) -> bool:
@@ -100,6 +102,8 @@ class FakeHomeserver:
     async def send_event(self, room_id: str, event_type: str, content: dict[str, Any],
                          txn_id: str) -> str:
         await asyncio.sleep(0)
+        if self.hold is not None and room_id != ORGANIZERS_ROOM:
+            await self.hold.wait()
         if txn_id in self.by_txn:
             return self.by_txn[txn_id]
         if room_id in self.forbidden:
@@ -174,14 +178,16 @@ class Harness:
         await asyncio.wait_for(self.outbox.idle(), 10)
 
 
-async def make_harness(path: Path, *, alerts_block: dict[str, Any] | None = None) -> Harness:
+async def make_harness(path: Path, *, alerts_block: dict[str, Any] | None = None,
+                       concurrency: int = 16) -> Harness:
     hs = FakeHomeserver()
     hs.members_of[ORGANIZERS_ROOM] = [BOT, ORGANIZER, "@helper:x", "@member:x"]
     hs.levels[(ORGANIZERS_ROOM, "@helper:x")] = 50
     config = Config.model_validate({
         "matrix": {"homeserver": "http://localhost", "user_id": BOT},
         "bot": {"roles": {"organizers": [ORGANIZER]},
-                "outbox": {"per_second": 1000, "backoff_initial_seconds": 0.01,
+                "outbox": {"per_second": 1000, "concurrency": concurrency,
+                           "backoff_initial_seconds": 0.01,
                            "max_attempts": 3}},
         "plugins": {"alerts": {"organizers_room": ORGANIZERS_ROOM, "status_edit_seconds": 0.1,
                                **(alerts_block or {})}},
@@ -445,6 +451,30 @@ async def test_edit_and_retract_reach_every_delivery(harness: Harness) -> None:
     log = await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert log")
     for action in ("composed", "sent", "edited", "retracted"):
         assert action in log
+
+
+async def test_retracting_mid_fan_out_stops_what_has_not_gone_out(tmp_path: Path) -> None:
+    h = await make_harness(tmp_path, concurrency=2)
+    try:
+        rooms = network(h, 6)
+        h.hs.hold = asyncio.Event()  # two deliveries reach the homeserver and wait there
+        await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert Wrong address, ignore")
+        await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+        alert_id = (await h.runtime.db.fetchone("SELECT id FROM alerts_alerts"))["id"]  # type: ignore[index]
+        retracted = plain(await h.say(ORGANIZERS_ROOM, ORGANIZER, f"!alert retract {alert_id}"))
+        assert "4 deliveries that had not gone out yet were stopped" in retracted
+        h.hs.hold.set()
+        await h.delivered()
+        reached = [room for room in rooms if alerts_in(h, room)]
+        assert len(reached) == 2  # the two already handed over, and nothing else ever
+        await eventually(lambda: len(h.hs.redactions) == 2)
+        assert {room for room, _ in h.hs.redactions} == set(reached)
+        status = plain(await status_shows(h, "4 not sent"))
+        assert "0 on the way" in status and "stopped before it was sent" in status
+        report = plain(await h.say(ORGANIZERS_ROOM, ORGANIZER, f"!alert status {alert_id}"))
+        assert report.count("stopped before it was sent") == 4
+    finally:
+        await close(h)
 
 
 async def test_scheduled_alert_fires_once_and_can_be_cancelled(harness: Harness) -> None:
