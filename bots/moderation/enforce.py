@@ -8,6 +8,7 @@ the bot lacks the power" hold everywhere.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 MUTED_LEVEL = -1
 # How many recent events `!redact` looks through for the member's messages.
 REDACT_SCAN = 500
+OWNER = "moderation"
+UNMUTE_JOB = "unmute"
 
 
 @dataclass(frozen=True)
@@ -120,8 +123,13 @@ class Enforcer:
     async def act(self, room_id: str, action: str, target: str, *, actor: str | None,
                   reason: str, trigger: str, levels: dict[str, Any] | None = None,
                   event_id: str | None = None, redact_count: int = 0,
-                  redact_since: float | None = None, actor_level: int | None = None) -> Outcome:
-        """Do one action in one room after the permission checks; log it when done."""
+                  redact_since: float | None = None, actor_level: int | None = None,
+                  mute_seconds: int | None = None) -> Outcome:
+        """Do one action in one room after the permission checks; log it when done.
+
+        A mute with `mute_seconds` ends by itself (a durable scheduler job); one
+        without lasts until `unmute`, which also drops a pending end.
+        """
         if levels is None:
             levels = await self.power_levels(room_id)
         refused = self.refusal(room_id, action, target, actor, levels, actor_level)
@@ -143,9 +151,11 @@ class Enforcer:
                 await self.store.remember_mute(
                     room_id, target, previous if isinstance(previous, int) else None)
                 await self.actions.set_power_level(room_id, target, MUTED_LEVEL)
+                await self._mute_ends(room_id, target, mute_seconds)
             elif action == "unmute":
                 _, previous = await self.store.take_mute(room_id, target)
                 await self.actions.set_power_level(room_id, target, previous)
+                await self._mute_ends(room_id, target, None)
             elif action == "redact":
                 count = await self._redact(room_id, target, event_id, redact_count, redact_since,
                                            reason)
@@ -166,6 +176,14 @@ class Enforcer:
                                       trigger))
         return Outcome(room_id, action, True, count=count)
 
+    async def _mute_ends(self, room_id: str, user_id: str, seconds: int | None) -> None:
+        scheduler, job_id = self.runtime.scheduler, unmute_job_id(room_id, user_id)
+        if seconds is None:
+            await scheduler.cancel(job_id)
+        else:
+            await scheduler.schedule(OWNER, UNMUTE_JOB, self.runtime.clock.now() + seconds,
+                                     {"room_id": room_id, "user_id": user_id}, job_id=job_id)
+
     async def _redact(self, room_id: str, target: str, event_id: str | None, count: int,
                       since: float | None, reason: str) -> int:
         if event_id is not None:
@@ -184,6 +202,11 @@ class Enforcer:
         for chosen_id in chosen:
             await self.actions.redact(room_id, chosen_id, reason or None)
         return len(chosen)
+
+
+def unmute_job_id(room_id: str, user_id: str) -> str:
+    """One pending end per muted member and room: muting again replaces it."""
+    return f"moderation-unmute-{hashlib.sha256(f'{room_id} {user_id}'.encode()).hexdigest()[:24]}"
 
 
 def _content_event(event: RoomEvent) -> bool:

@@ -139,7 +139,8 @@ class Guard:
             else:
                 outcome = await self.enforcer.act(
                     room, action, user, actor=None, levels=levels, reason=hit.protection,
-                    trigger=trigger, event_id=event.event_id if action == "redact" else None)
+                    trigger=trigger, event_id=event.event_id if action == "redact" else None,
+                    mute_seconds=settings.mute_minutes * 60 or None)
             outcomes.append(outcome)
         done = [o.action for o in outcomes if o.done]
         failed = [o for o in outcomes if not o.done]

@@ -16,8 +16,10 @@ CATALOG = Catalog(
                        "ar": "رفع الحظر: `unban @user`؛ ‎--all‎ لكل الغرف المحمية."},
         "help_kick": {"en": "Remove a member from the room: `kick @user [reason]` (--all too).",
                       "ar": "إخراج عضو من الغرفة: `kick @user [reason]` (و‎--all‎ أيضاً)."},
-        "help_mute": {"en": "Stop a member from posting: `mute @user` (--all too).",
-                      "ar": "منع عضو من النشر: `mute @user` (و‎--all‎ أيضاً)."},
+        "help_mute": {"en": "Stop a member from posting: `mute @user [30m|2h|1d] [reason]` "
+                            "(--all too; without a time, until `unmute`).",
+                      "ar": "منع عضو من النشر: `mute @user [30m|2h|1d] [السبب]` "
+                            "(و‎--all‎ أيضاً؛ دون مدة يبقى حتى `unmute`)."},
         "help_unmute": {"en": "Let a muted member post again: `unmute @user` (--all too).",
                         "ar": "السماح لعضو مكتوم بالنشر مجدداً: `unmute @user` (و‎--all‎ أيضاً)."},
         "help_redact": {
@@ -137,6 +139,8 @@ CATALOG = Catalog(
         "done_kick": {"en": "Removed {user} from {rooms} room(s).",
                       "ar": "أُخرج {user} من {rooms} غرفة."},
         "done_mute": {"en": "Muted {user} in {rooms} room(s).", "ar": "كُتم {user} في {rooms} غرفة."},
+        "mute_ends": {"en": "The mute ends by itself at {when}.",
+                      "ar": "ينتهي الكتم تلقائياً في {when}."},
         "done_unmute": {"en": "{user} can post again in {rooms} room(s).",
                         "ar": "يمكن لـ{user} النشر مجدداً في {rooms} غرفة."},
         "done_redact": {"en": "Removed {count} message(s) of {user} in {rooms} room(s).",
@@ -155,6 +159,10 @@ CATALOG = Catalog(
         "modlog_line": {
             "en": "• {when} {action} {target} by {actor} in {room}: {reason} ({trigger})",
             "ar": "• {when} {action} {target} بواسطة {actor} في {room}: {reason} ({trigger})",
+        },
+        "log_mute_ended": {
+            "en": "The timed mute of {user} in {room} ended; they can post again.",
+            "ar": "انتهى الكتم المؤقت لـ{user} في {room}؛ يمكنه النشر مجدداً.",
         },
         "log_command": {
             "en": "{actor} used {action} on {user} in {count} room(s). Reason: {reason}",

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bots.moderation.durations import parse_duration
-from bots.moderation.enforce import Enforcer, Outcome
+from bots.moderation.enforce import UNMUTE_JOB, Enforcer, Outcome
 from bots.moderation.guard import Guard
 from bots.moderation.messages import CATALOG
 from bots.moderation.network import Network
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 PRUNE_JOB = "moderation-prune"
 MAX_REDACT = 500
 MODLOG_LINES = 15
+UNMUTE_RETRY_SECONDS = 300
 ALL_FLAG = "--all"
 
 
@@ -75,6 +76,7 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         scheduler = self.runtime.scheduler
         scheduler.register(self.name, "policy_poll", self._poll_job)
         scheduler.register(self.name, "prune", self._prune_job)
+        scheduler.register(self.name, UNMUTE_JOB, self._unmute_job)
         now = self.runtime.clock.now()
         await scheduler.schedule(self.name, "policy_poll", now + 1, job_id=POLL_JOB)
         await scheduler.schedule(self.name, "prune", now + 3600, job_id=PRUNE_JOB)
@@ -167,7 +169,22 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
 
     @command("mute", help="help_mute", min_role=Role.MODERATOR)
     async def mute(self, ctx: Context, user: str, *, reason: str = "") -> None:
-        await self._act_everywhere(ctx, "mute", user, reason)
+        target, everywhere, rest = split_target(user, reason)
+        first, _, remainder = rest.partition(" ")
+        seconds = parse_duration(first) if first else None
+        if seconds is not None:
+            rest = remainder.strip()
+        until = self.runtime.clock.now() + seconds if seconds is not None else None
+
+        async def ends(ctx: Context, user: str, reason: str) -> str:
+            if until is None:
+                return ""
+            moment = datetime.fromtimestamp(until, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+            return ctx.t("mute_ends", when=Trusted(moment))
+
+        flag = f" {ALL_FLAG}" if everywhere else ""
+        await self._act_everywhere(ctx, "mute", target, rest + flag, then=ends,
+                                   mute_seconds=seconds)
 
     @command("unmute", help="help_unmute", min_role=Role.MODERATOR)
     async def unmute(self, ctx: Context, user: str, *, reason: str = "") -> None:
@@ -262,6 +279,20 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         # Moderators' reactions on reports arrive only where the plugin is on.
         await self.runtime.settings.set_enabled(ctx.room_id, type(self), True)
         await ctx.reply(ctx.t("modroom_set" if which == "reports" else "modlog_room_set"))
+
+    async def _unmute_job(self, job: Job) -> None:
+        """A timed mute ended: the member may post again (retried while the homeserver fails)."""
+        room_id, user_id = str(job.payload["room_id"]), str(job.payload["user_id"])
+        outcome = await self.enforcer.act(room_id, "unmute", user_id, actor=None,
+                                          reason="mute ended", trigger="timed mute")
+        if outcome.done:
+            await self.network.post(self.network.modlog_room(), "log_mute_ended",
+                                    seed=f"unmute/{job.id}/{job.due_at}", user=user_id,
+                                    room=self.network.room_label(room_id))
+        elif outcome.problem == "homeserver_failed":
+            await self.runtime.scheduler.schedule(
+                self.name, UNMUTE_JOB, self.runtime.clock.now() + UNMUTE_RETRY_SECONDS,
+                {"room_id": room_id, "user_id": user_id}, job_id=job.id)
 
     async def _prune_job(self, job: Job) -> None:
         now = self.runtime.clock.now()

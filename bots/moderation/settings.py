@@ -41,6 +41,8 @@ class ModerationSettings(PluginSettings):
     escalation: list[str] = Field(
         default_factory=lambda: ["redact+warn", "redact+mute", "redact+kick", "redact+ban"],
         description="what each strike does, in order (warn, redact, mute, kick, ban joined by +)")
+    mute_minutes: int = Field(0, ge=0, le=525600, description=(
+        "how long a protection's mute lasts (0 = until a moderator unmutes)"))
     strike_hours: float = Field(24, gt=0, le=8760, description="how long a strike counts")
     report_emoji: str = Field("🚩", min_length=1, max_length=16,
                               description="reaction that reports a message to the moderators")

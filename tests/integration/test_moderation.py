@@ -44,6 +44,16 @@ async def test_commands_check_power_and_act(make_bot, make_member) -> None:
     assert (await state(owner, room, "m.room.power_levels"))["users"][target.user_id] == -1
     assert "post again" in (await moderator.ask(room, f"!unmute {target.user_id}")).body
     assert target.user_id not in (await state(owner, room, "m.room.power_levels"))["users"]
+    # A timed mute ends by itself.
+    timed = await moderator.ask(room, f"!mute {target.user_id} 3s cooling off")
+    assert "Muted" in timed.body and "ends by itself" in timed.body
+    assert (await state(owner, room, "m.room.power_levels"))["users"][target.user_id] == -1
+
+    async def unmuted() -> bool:
+        levels = await state(owner, room, "m.room.power_levels")
+        return target.user_id not in levels["users"]
+
+    await until(unmuted)
 
     spam = [await target.send(room, f"spam {n}") for n in range(3)]
     redacted = await moderator.ask(room, f"!redact {target.user_id} 2")

@@ -30,6 +30,7 @@ from core.config import Config
 from core.events import Message
 from core.languages import LanguagePreferences
 from core.room_settings import RoomSettings
+from core.scheduler import Job, Scheduler
 from core.storage import CORE_MIGRATIONS, Database
 
 BOT = "@bot:home.org"
@@ -146,6 +147,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     # The parts of core.runtime.Runtime the policy code reads.
     runtime: Any = SimpleNamespace()
     runtime.config, runtime.db, runtime.clock = config, db, ManualClock()
+    runtime.scheduler = Scheduler(db, runtime.clock)
     runtime.rooms = runtime.actions = rooms
     runtime.settings, runtime.dms, runtime.bot_user_id = settings, NoDms(), BOT
     runtime.languages = LanguagePreferences(db, "en")
@@ -322,3 +324,36 @@ async def test_joins_that_arrive_while_the_room_is_being_closed_do_not_close_it_
     assert sorted(started for started, _, _ in results) == [False, False, True]
     assert harness.rooms.calls.count(("state", "!a:x", "m.room.join_rules")) == 1
     assert await harness.store.raid("!a:x") == "public"
+
+
+async def test_a_timed_mute_ends_by_itself_and_unmute_drops_the_end(harness: Harness) -> None:
+    scheduler = harness.guard.runtime.scheduler
+    user = "@friend:good.org"
+    handled: list[str] = []
+
+    async def unmute(job: Job) -> None:
+        outcome = await harness.enforcer.act(job.payload["room_id"], "unmute",
+                                             job.payload["user_id"], actor=None,
+                                             reason="mute ended", trigger="timed mute")
+        handled.append(f"{job.payload['room_id']} {outcome.done}")
+
+    scheduler.register("moderation", "unmute", unmute)
+    done = await harness.enforcer.act("!a:x", "mute", user, actor="@admin:x", reason="",
+                                      trigger="!mute", mute_seconds=1800)
+    assert done.done and ("level", "!a:x", f"{user}=-1") in harness.rooms.calls
+    await harness.clock.advance(1799)
+    assert await scheduler.run_due() == 0
+    await harness.clock.advance(2)
+    assert await scheduler.run_due() == 1
+    assert handled == ["!a:x True"]
+    assert ("level", "!a:x", f"{user}=None") in harness.rooms.calls
+    # Muted again for a while, then unmuted by hand: nothing is left to end later.
+    await harness.enforcer.act("!b:x", "mute", user, actor=None, reason="", trigger="flood",
+                               mute_seconds=600)
+    await harness.enforcer.act("!b:x", "unmute", user, actor=None, reason="", trigger="!unmute")
+    assert await scheduler.pending("moderation", "unmute") == []
+    # A mute without a time replaces a pending end: it lasts until unmuted.
+    await harness.enforcer.act("!b:x", "mute", user, actor=None, reason="", trigger="flood",
+                               mute_seconds=600)
+    await harness.enforcer.act("!b:x", "mute", user, actor=None, reason="", trigger="!mute")
+    assert await scheduler.pending("moderation", "unmute") == []
