@@ -19,6 +19,7 @@ from core.dms import DirectMessages
 from core.events import RoomEvent
 from core.i18n import Trusted
 from core.languages import LanguagePreferences
+from core.logsafe import log_exception, new_error_id
 from core.matrix import MatrixConnection, SendError
 from core.matrix.actions import NioRoomActions
 from core.messages import CATALOG
@@ -158,11 +159,23 @@ class Bot:
         if self.trust_services is not None:
             self.trust_services.start()
         self.connection.on_direct_invite = self.dms.remember
+        self.connection.invite_veto = self._invite_veto
         outbox_start = asyncio.create_task(self._start_outbox_when_synced())
         try:
             await self.connection.run(self._submit)
         finally:
             outbox_start.cancel()
+
+    def _invite_veto(self, room_id: str, inviter: str) -> str | None:
+        for plugin in self.runtime.plugins.values():
+            try:
+                refusal = plugin.refuses_invite(room_id, inviter)
+            except Exception as exc:  # a plugin's bug must not stop invites being handled
+                log_exception(log, f"invite check of {plugin.name}", exc, new_error_id())
+                continue
+            if refusal is not None:
+                return f"{plugin.name}: {refusal}"
+        return None
 
     async def _start_outbox_when_synced(self) -> None:
         # Queued sends resume once the first sync has brought the rooms back.

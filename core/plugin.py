@@ -103,6 +103,14 @@ class Plugin:
     async def teardown(self) -> None:
         """Called once at shutdown."""
 
+    def refuses_invite(self, room_id: str, inviter: str) -> str | None:
+        """Why the bot should decline an invite its config allows (a short reason), or None.
+
+        Asked for every invite before the bot joins; e.g. moderation declines rooms
+        and inviters banned by a followed policy list.
+        """
+        return None
+
     @classmethod
     def commands(cls) -> list[CommandSpec]:
         specs = []

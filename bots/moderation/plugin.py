@@ -81,6 +81,14 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         await scheduler.schedule(self.name, "policy_poll", now + 1, job_id=POLL_JOB)
         await scheduler.schedule(self.name, "prune", now + 3600, job_id=PRUNE_JOB)
 
+    def refuses_invite(self, room_id: str, inviter: str) -> str | None:
+        """Rooms and inviters banned by a followed policy list do not get the bot."""
+        if self.policy.index.rooms.match(room_id) is not None:
+            return "a followed policy list bans the room"
+        if self.policy.index.match_user(inviter) is not None:
+            return "a followed policy list bans the inviter"
+        return None
+
     # -- helpers ---------------------------------------------------------
 
     def _excluded(self) -> set[str]:

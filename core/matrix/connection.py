@@ -160,6 +160,8 @@ class MatrixConnection:
         self.trust: TrustPolicy | None = None
         # Told (room, member) after joining a room a member opened as a DM with the bot.
         self.on_direct_invite: Callable[[str, str], Awaitable[None]] | None = None
+        # (room, inviter) -> a reason to decline an invite the config allows, or None.
+        self.invite_veto: Callable[[str, str], str | None] | None = None
         self._timers: set[asyncio.Task[None]] = set()
         self.undecryptable_grace_seconds = 60.0
         self.withheld_received = 0
@@ -642,7 +644,11 @@ class MatrixConnection:
     async def _handle_invites(self, response: SyncResponse) -> None:
         for room_id, info in response.rooms.invite.items():
             inviter = _inviter(info.invite_state, self.user_id)
-            if inviter and self._invite_allowed(inviter):
+            refusal = self.invite_veto(room_id, inviter) if inviter and self.invite_veto else None
+            if refusal is not None:
+                await self.nio.room_leave(room_id)
+                log.info("declined invite to %s: %s", room_id, refusal)
+            elif inviter and self._invite_allowed(inviter):
                 joined = await self.nio.join(room_id)
                 if isinstance(joined, JoinError):
                     log.warning("could not join %s: %s", room_id, _reason(joined))

@@ -237,6 +237,29 @@ async def test_followed_list_survives_a_restart(make_bot, make_member) -> None:
     listing = await owner.ask(room, "!policy list")
     assert "1 ban rules in all" in listing.body
 
+    # Banned rooms and banned inviters do not get the bot; other invites still do.
+    banned_room = await bystander.create_room(invite=[], name="banned")
+    await list_owner.client.room_put_state(
+        list_room, "m.policy.rule.room", {"entity": banned_room, "recommendation": "m.ban"},
+        state_key="rule:room")
+    await until(lambda: _rules_listed(owner, room, 2))
+    targets_room = await target.create_room(invite=[], name="lure")
+    fine_room = await bystander.create_room(invite=[], name="fine")
+    for inviter, invited_to in ((bystander, banned_room), (target, targets_room),
+                                (bystander, fine_room)):
+        await inviter.client.room_invite(invited_to, bot.user_id)
+
+    async def bot_in(owner_of, room_id: str, expected: str) -> bool:
+        return await membership(owner_of, room_id, bot.user_id) == expected
+
+    await until(lambda: bot_in(bystander, fine_room, "join"))
+    await until(lambda: bot_in(bystander, banned_room, "leave"))
+    await until(lambda: bot_in(target, targets_room, "leave"))
+
+
+async def _rules_listed(owner, room: str, count: int) -> bool:
+    return f"{count} ban rules in all" in (await owner.ask(room, "!policy list")).body
+
 
 async def test_unreadable_list_room_is_refused_and_nothing_stored(make_bot, make_member) -> None:
     bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
