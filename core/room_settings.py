@@ -27,8 +27,17 @@ def plugin_defaults(block: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in block.items() if key not in RESERVED_KEYS}
 
 
+# The pseudo-room holding network-wide overrides (`!config --network`, organizers only):
+# they apply in every room that does not override the same key itself.
+NETWORK = ""
+
+
 class RoomSettings:
-    """Per-room plugin state over the core tables; every value passes the plugin's model."""
+    """Per-room plugin state over the core tables; every value passes the plugin's model.
+
+    A setting's value in a room is, first found: the room's override, the
+    network-wide override, the config.yaml block, the plugin's default.
+    """
 
     def __init__(self, db: Database, config_blocks: dict[str, dict[str, Any]]) -> None:
         self.db = db
@@ -66,11 +75,12 @@ class RoomSettings:
         self._enabled[(room_id, plugin.name)] = enabled
 
     def effective(self, room_id: str, plugin: type[Plugin]) -> PluginSettings:
-        """Config defaults with this room's overrides applied (a copy the caller may keep)."""
+        """Config defaults with the network's, then this room's overrides applied (a copy)."""
         cached = self._effective.get((room_id, plugin.name))
         if cached is None:
             merged = {
                 **plugin_defaults(self.config_blocks.get(plugin.name, {})),
+                **self._overrides.get((NETWORK, plugin.name), {}),
                 **self._overrides.get((room_id, plugin.name), {}),
             }
             cached = self._effective[(room_id, plugin.name)] = plugin.Settings.model_validate(merged)
@@ -92,7 +102,7 @@ class RoomSettings:
             (room_id, plugin.name, key, json.dumps(value)),
         )
         self._overrides.setdefault((room_id, plugin.name), {})[key] = value
-        self._effective.pop((room_id, plugin.name), None)
+        self._forget_effective(room_id, plugin)
         return value
 
     async def reset_value(self, room_id: str, plugin: type[Plugin], key: str) -> None:
@@ -103,7 +113,14 @@ class RoomSettings:
             (room_id, plugin.name, key),
         )
         self._overrides.get((room_id, plugin.name), {}).pop(key, None)
-        self._effective.pop((room_id, plugin.name), None)
+        self._forget_effective(room_id, plugin)
+
+    def _forget_effective(self, room_id: str, plugin: type[Plugin]) -> None:
+        if room_id == NETWORK:  # every room inherits the network's values
+            for cached in [k for k in self._effective if k[1] == plugin.name]:
+                del self._effective[cached]
+        else:
+            self._effective.pop((room_id, plugin.name), None)
 
     @staticmethod
     def _validated(

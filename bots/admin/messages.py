@@ -13,9 +13,29 @@ CATALOG = Catalog(
         "help_disable": {"en": "Turn a plugin off in this room.", "ar": "إيقاف إضافة في هذه الغرفة."},
         "help_config": {
             "en": "Show a plugin's settings here, or change one: "
-                  "`config <plugin> <key> <value>` (`default` restores the default).",
+                  "`config <plugin> <key> <value>` (`default` restores the default). "
+                  "Organizers: `config --network ...` for every room.",
             "ar": "عرض إعدادات إضافة هنا أو تغيير أحدها: "
-                  "`config <plugin> <key> <value>` (`default` يعيد القيمة الافتراضية).",
+                  "`config <plugin> <key> <value>` (`default` يعيد القيمة الافتراضية). "
+                  "للمنظّمين: `config --network ...` لكل الغرف.",
+        },
+        "network_organizers_only": {
+            "en": "Only the network's organizers (named in the bot's config) change settings "
+                  "for every room. `config <plugin> <key> <value>` changes them for this room.",
+            "ar": "لا يغيّر إعدادات كل الغرف إلا منظّمو الشبكة (المذكورون في إعدادات البوت). "
+                  "`config <plugin> <key> <value>` يغيّرها لهذه الغرفة.",
+        },
+        "network_usage": {
+            "en": "Write `config --network <plugin>` to see a plugin's network-wide settings, or "
+                  "`config --network <plugin> <key> <value>` to change one for every room.",
+            "ar": "اكتب `config --network <plugin>` لعرض إعدادات إضافة على مستوى الشبكة، أو "
+                  "`config --network <plugin> <key> <value>` لتغيير أحدها لكل الغرف.",
+        },
+        "network_settings_header": {
+            "en": "Network-wide settings of {name}, for every room that does not change them "
+                  "itself ({marker} = changed for the network):",
+            "ar": "إعدادات {name} على مستوى الشبكة، لكل غرفة لا تغيّرها بنفسها "
+                  "({marker} = غُيّر للشبكة):",
         },
         "plugins_header": {"en": "Plugins in this room:", "ar": "الإضافات في هذه الغرفة:"},
         "plugin_on": {"en": "on", "ar": "مفعّلة"},

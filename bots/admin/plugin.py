@@ -12,7 +12,9 @@ from core.events import Message
 from core.i18n import Trusted
 from core.plugin import Context, Plugin, PluginSettings, command
 from core.roles import Role
-from core.room_settings import SettingError
+from core.room_settings import NETWORK, SettingError
+
+NETWORK_FLAG = "--network"
 
 
 class AdminPlugin(Plugin):
@@ -93,9 +95,25 @@ class AdminPlugin(Plugin):
     async def config(
         self, ctx: Context, plugin: str, key: str | None = None, *, value: str = ""
     ) -> None:
-        if not self._allowed(ctx):
+        room_id = ctx.room_id
+        if plugin == NETWORK_FLAG:
+            # `config --network <plugin> [key] [value]`: for every room of the network.
+            if not ctx.is_organizer:
+                await ctx.reply(ctx.t("network_organizers_only"))
+                return
+            if key is None:
+                await ctx.reply(ctx.t("network_usage"))
+                return
+            room_id, plugin = NETWORK, key
+            words = value.split(maxsplit=1)
+            key, value = (words[0], words[1] if len(words) > 1 else "") if words else (None, "")
+        elif not self._allowed(ctx):
             await self._refuse(ctx)
             return
+        await self._configure(ctx, room_id, plugin, key, value)
+
+    async def _configure(self, ctx: Context, room_id: str, plugin: str, key: str | None,
+                         value: str) -> None:
         target = self._plugin(plugin)
         if target is None or target.name == "core":
             await ctx.reply(ctx.t("unknown_plugin", name=plugin[:60], names=self._names()))
@@ -107,9 +125,10 @@ class AdminPlugin(Plugin):
             if not fields:
                 await ctx.reply(ctx.t("no_settings", name=shown))
                 return
-            effective = settings.effective(ctx.room_id, target).model_dump(mode="json")
-            changed = settings.overridden(ctx.room_id, target)
-            lines = [ctx.t("settings_header", name=shown, marker=Trusted("*"))]
+            effective = settings.effective(room_id, target).model_dump(mode="json")
+            changed = settings.overridden(room_id, target)
+            header = "network_settings_header" if room_id == NETWORK else "settings_header"
+            lines = [ctx.t(header, name=shown, marker=Trusted("*"))]
             for field_name in fields:
                 mark = " *" if field_name in changed else ""
                 lines.append(f"• {field_name} = {_show(effective[field_name])}{mark}")
@@ -120,17 +139,17 @@ class AdminPlugin(Plugin):
                                   keys=Trusted(", ".join(fields))))
             return
         if not value:
-            effective = settings.effective(ctx.room_id, target).model_dump(mode="json")
+            effective = settings.effective(room_id, target).model_dump(mode="json")
             await ctx.reply(f"{key} = {_show(effective[key])}")
             return
         try:
             if value.strip().lower() == "default":
-                await settings.reset_value(ctx.room_id, target, key)
-                effective = settings.effective(ctx.room_id, target).model_dump(mode="json")
+                await settings.reset_value(room_id, target, key)
+                effective = settings.effective(room_id, target).model_dump(mode="json")
                 await ctx.reply(ctx.t("setting_reset", key=Trusted(key),
                                       value=_show(effective[key])))
                 return
-            saved = await settings.set_value(ctx.room_id, target, key, value)
+            saved = await settings.set_value(room_id, target, key, value)
         except SettingError as error:
             await ctx.reply(ctx.t("setting_refused", problems="\n".join(error.problems)))
             return

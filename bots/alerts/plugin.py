@@ -19,7 +19,7 @@ from bots.alerts.store import CANCELLED, DONE, DRAFT, SCHEDULED, SENDING, Alert,
 from core.events import Message, Reaction
 from core.i18n import Trusted
 from core.plugin import Context, Plugin, PluginSettings, command
-from core.room_settings import plugin_defaults
+from core.room_settings import NETWORK
 from core.scheduler import Job
 
 log = logging.getLogger(__name__)
@@ -85,9 +85,8 @@ class AlertsPlugin(NetworkCommands, Plugin):
             await fanout.close()
 
     def global_settings(self) -> Settings:
-        """The config's settings: who organizes is network-wide, never a per-room override."""
-        block = self.runtime.config.plugins.get(self.name, {})
-        return self.Settings.model_validate(plugin_defaults(block))
+        """Network-wide settings (config, then organizers' `!config --network`), never a room's."""
+        return self.runtime.settings.effective(NETWORK, type(self))  # type: ignore[return-value]
 
     def organizers_room(self) -> str | None:
         return self.global_settings().organizers_room

@@ -72,6 +72,28 @@ async def test_invalid_setting_refused_and_nothing_stored(make_bot, make_member)
     assert [r["value"] for r in rows] == ['"moderator"']
 
 
+async def test_organizers_change_a_setting_for_every_room_and_a_room_may_differ(
+        make_bot, make_member) -> None:
+    organizer, room_admin = await make_member(), await make_member()
+    bot = await make_bot(roles={"organizers": [organizer.user_id]})
+    organizers_room = await room_with_bot(organizer, bot)
+    other_room = await room_with_bot(room_admin, bot)
+    refused = await room_admin.ask(other_room, "!config --network admin min_role moderator")
+    assert "Only the network's organizers" in refused.body
+    saved = await organizer.ask(organizers_room, "!config --network admin min_role moderator")
+    assert "Saved" in saved.body
+    # The other room, which never changed it, follows the network...
+    listing = await room_admin.ask(other_room, "!config admin")
+    assert "min_role = moderator" in listing.body
+    shown = await organizer.ask(organizers_room, "!config --network admin")
+    assert "Network-wide settings of admin" in shown.body and "min_role = moderator *" in shown.body
+    # ...until it sets its own value, which wins there.
+    assert "Saved" in (await room_admin.ask(other_room, "!config admin min_role admin")).body
+    assert "min_role = admin *" in (await room_admin.ask(other_room, "!config admin")).body
+    bad = await organizer.ask(organizers_room, "!config --network admin min_role overlord")
+    assert "Nothing was changed" in bad.body
+
+
 async def test_plugin_that_raises_does_not_stop_the_bot(make_bot, make_member, caplog) -> None:
     bot = await make_bot()
     member = await make_member()

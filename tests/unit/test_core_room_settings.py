@@ -14,7 +14,7 @@ from pydantic import Field
 
 from core.i18n import Catalog
 from core.plugin import Plugin, PluginSettings
-from core.room_settings import RoomSettings, SettingError, plugin_defaults
+from core.room_settings import NETWORK, RoomSettings, SettingError, plugin_defaults
 from core.storage import CORE_MIGRATIONS, Database
 
 ROOM = "!room:example.org"
@@ -261,3 +261,20 @@ async def test_any_value_is_stored_validly_or_refused_with_nothing_stored(
     # What was stored always loads back into a valid model.
     reloaded = await fresh(db)
     assert isinstance(reloaded.effective(ROOM, Demo), Demo.Settings)
+
+
+async def test_network_values_apply_where_a_room_has_none_of_its_own(db: Database) -> None:
+    settings = RoomSettings(db, {"demo": {"limit": 7}})
+    await settings.set_value(ROOM, Demo, "mode", "slow")
+    assert settings.effective(OTHER, Demo).limit == 7  # cached before the network changes
+    await settings.set_value(NETWORK, Demo, "limit", "20")
+    await settings.set_value(NETWORK, Demo, "mode", "fast")
+    assert settings.effective(OTHER, Demo).limit == 20
+    assert settings.effective(ROOM, Demo).mode == "slow"  # the room's own value wins
+    assert settings.effective(NETWORK, Demo).limit == 20
+    assert settings.overridden(OTHER, Demo) == set()
+    again = RoomSettings(db, {"demo": {"limit": 7}})
+    await again.load()
+    assert again.effective(OTHER, Demo).limit == 20
+    await again.reset_value(NETWORK, Demo, "limit")
+    assert again.effective(OTHER, Demo).limit == 7
