@@ -29,7 +29,7 @@ from nio import (
 from nio.exceptions import EncryptionError
 
 from core.actions import ActionError
-from core.events import RoomEvent, from_matrix
+from core.events import RoomEvent, UnknownEvent, from_matrix
 from core.matrix.connection import MatrixConnection, SendError
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,8 @@ class NioRoomActions:
             return []
         events = []
         for event in response.chunk:
-            converted = self._typed(event, room_id)
+            # Kept even when unreadable: `!redact @spammer N` must reach what it cannot read.
+            converted = self._typed(event, room_id, keep_undecryptable=True)
             if converted is not None:
                 events.append(converted)
         return events
@@ -218,12 +219,17 @@ class NioRoomActions:
             return None
         return self._typed(response.event, room_id)
 
-    def _typed(self, event: Any, room_id: str) -> RoomEvent | None:
+    def _typed(self, event: Any, room_id: str, *,
+               keep_undecryptable: bool = False) -> RoomEvent | None:
         if isinstance(event, MegolmEvent):
             try:
                 event = self.connection.nio.decrypt_event(event)
             except EncryptionError:
-                return None
+                if not keep_undecryptable:
+                    return None
+                return UnknownEvent(room_id=room_id, event_id=event.event_id,
+                                    sender=event.sender, timestamp_ms=event.server_timestamp,
+                                    encrypted=True, type="m.room.encrypted")
         # A decrypted event's source is its plaintext (type, content, sender).
         source = getattr(event, "source", None)
         if not isinstance(source, dict) or "event_id" not in source:
