@@ -91,6 +91,7 @@ class Bot:
         await self.runtime.settings.load()
         await self.runtime.languages.load()
         await self.dms.load()
+        await self.runtime.network.load()
         for plugin_class in self.plugin_classes:
             plugin = plugin_class(self.runtime)
             self.runtime.plugins[plugin.name] = plugin

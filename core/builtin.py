@@ -26,7 +26,8 @@ class CorePlugin(Plugin):
         return [
             route
             for route in self.dispatcher.visible_routes(ctx.room_id)
-            if ctx.role >= route.spec.min_role and (ctx.is_organizer or not route.spec.organizers_only)
+            if ctx.role >= route.spec.min_role
+            and (route.spec.network_role is None or ctx.holds(route.spec.network_role))
         ]
 
     @command("help", help="help_help")

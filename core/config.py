@@ -76,6 +76,24 @@ class RolesConfig(Strict):
     organizers: list[str] = []
 
 
+class NetworkConfig(Strict):
+    """The network: its rooms and who acts on it (see core/network.py)."""
+
+    space: str | None = Field(
+        None, description="a Matrix space; its child rooms are the network's rooms")
+    rooms: list[str] = Field(
+        default_factory=list, description="rooms of the network besides the space's children")
+    organizers_room: str | None = Field(
+        None, description="members of this room at role_level or more are organizers")
+    moderators_room: str | None = Field(
+        None, description="members of this room at role_level or more are network moderators")
+    curators_room: str | None = Field(
+        None, description="members of this room at role_level or more are directory curators")
+    moderators: list[str] = Field(default_factory=list, description="network moderators by id")
+    curators: list[str] = Field(default_factory=list, description="directory curators by id")
+    role_level: int = Field(50, description="power level in a role's room that grants the role")
+
+
 class RateLimitConfig(Strict):
     commands: int = Field(10, ge=1, description="commands a member may send per window")
     window_seconds: float = Field(10.0, gt=0)
@@ -138,6 +156,7 @@ class Config(Strict):
     storage: StorageConfig = StorageConfig()
     bot: BotConfig = BotConfig()
     crypto: CryptoConfig = CryptoConfig()
+    network: NetworkConfig = NetworkConfig()
     logging: LoggingConfig = LoggingConfig()
     # Each plugin's block is validated by that plugin's own Settings model
     # (see core.plugin.validate_plugin_blocks), so only the shape is checked here.

@@ -27,9 +27,10 @@ from core.events import (
 from core.i18n import Trusted
 from core.logsafe import log_exception, new_error_id
 from core.messages import CATALOG
+from core.network import NetworkRole
 from core.plugin import CommandSpec, Context, Plugin, message_content
 from core.ratelimit import RateLimiter
-from core.roles import Role, is_organizer, role_for_level
+from core.roles import Role
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -216,13 +217,12 @@ class Dispatcher:
 
     def context(self, plugin: Plugin, event: RoomEvent) -> Context:
         rt = self.runtime
-        level = rt.rooms.power_level(event.room_id, event.sender)
         return Context(
             plugin=plugin,
             event=event,
             language=rt.languages.for_reader(event.sender, event.room_id),
-            role=role_for_level(level, rt.config.bot.roles),
-            is_organizer=is_organizer(event.sender, rt.config.bot.roles),
+            role=rt.authority.room_role(event.room_id, event.sender),
+            is_organizer=rt.authority.is_organizer(event.sender),
             settings=rt.settings.effective(event.room_id, type(plugin)),
             sender=rt.sender,
             rooms=rt.rooms,
@@ -274,8 +274,10 @@ class Dispatcher:
             role = ctx.t("role_admin" if spec.min_role is Role.ADMIN else "role_moderator")
             await self._safe_reply(ctx, ctx.t("not_allowed_role", command=shown, role=Trusted(role)))
             return
-        if spec.organizers_only and not ctx.is_organizer:
-            await self._safe_reply(ctx, ctx.t("not_allowed_organizer", command=shown))
+        if spec.network_role is not None and not ctx.holds(spec.network_role):
+            key = "not_allowed_organizer" if spec.network_role is NetworkRole.ORGANIZER \
+                else f"not_allowed_network_{spec.network_role.value}"
+            await self._safe_reply(ctx, ctx.t(key, command=shown))
             return
         if spec.encrypted_only and not ctx.encrypted_room:
             await self._safe_reply(ctx, ctx.t("encrypted_only", command=shown))

@@ -52,6 +52,14 @@ CATALOG = Catalog(
             "en": "Sorry, {command} is for organizers only.",
             "ar": "عذراً، الأمر {command} مخصّص للمنظّمين فقط.",
         },
+        "not_allowed_network_moderator": {
+            "en": "Sorry, {command} is for the network's moderators only.",
+            "ar": "عذراً، الأمر {command} مخصّص لفريق الإشراف على الشبكة فقط.",
+        },
+        "not_allowed_network_curator": {
+            "en": "Sorry, {command} is for the network's directory curators only.",
+            "ar": "عذراً، الأمر {command} مخصّص لفريق تنسيق الدليل في الشبكة فقط.",
+        },
         "encrypted_only": {
             "en": "For your safety, {command} only works in encrypted rooms.",
             "ar": "حفاظاً على سلامتك، يعمل الأمر {command} في الغرف المشفّرة فقط.",

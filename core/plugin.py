@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from core.commands import Signature
 from core.events import Message, Reaction, RoomEvent
 from core.i18n import Catalog, Trusted
+from core.network import NetworkRole
 from core.roles import Role
 
 if TYPE_CHECKING:
@@ -37,7 +38,8 @@ class CommandSpec:
     name: str
     help_key: str
     min_role: Role
-    organizers_only: bool
+    # A network role the command needs, whatever the sender's room role (None: room scope).
+    network_role: NetworkRole | None
     aliases: tuple[str, ...]
     encrypted_only: bool
     handler: Handler
@@ -50,21 +52,26 @@ def command(
     help: str,
     min_role: Role = Role.MEMBER,
     organizers_only: bool = False,
+    network_role: NetworkRole | None = None,
     aliases: Sequence[str] = (),
     encrypted_only: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Mark a plugin method as the command `name`.
 
     `help` is the catalog key of the one-line help text; arguments come from
-    the method's signature after `(self, ctx)`.
+    the method's signature after `(self, ctx)`. `min_role` is a role in the
+    room where it is typed; `network_role` (or `organizers_only`) a role on
+    the network (core.authority), which no room role grants.
     """
+    if organizers_only:
+        network_role = NetworkRole.ORGANIZER
 
     def mark(handler: Handler) -> Handler:
         spec = CommandSpec(
             name=name,
             help_key=help,
             min_role=min_role,
-            organizers_only=organizers_only,
+            network_role=network_role,
             aliases=tuple(aliases),
             encrypted_only=encrypted_only,
             handler=handler,
@@ -200,6 +207,10 @@ class Context:
     @property
     def sender(self) -> str:
         return self.event.sender
+
+    def holds(self, role: NetworkRole) -> bool:
+        """Does the sender hold this network role (core.authority; organizers hold all)?"""
+        return self.plugin.runtime.authority.holds(self.sender, role)
 
     @property
     def actions(self) -> RoomActions:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from core.authority import Authority
 from core.clock import Clock
 from core.config import Config
 from core.languages import LanguagePreferences
+from core.network import Network
 from core.room_settings import RoomSettings
 from core.scheduler import Scheduler
 from core.storage import Database
@@ -34,6 +36,13 @@ class Runtime:
     outbox: Outbox
     bot_user_id: str
     plugins: dict[str, Plugin] = field(default_factory=dict)
+    # Which rooms are the network, and who may act where (derived, one of each per bot).
+    network: Network = field(init=False)
+    authority: Authority = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.network = Network(self.config, self.db)
+        self.authority = Authority(self.config, self.rooms, self.network)
 
     def plugin_class(self, name: str) -> type[Plugin] | None:
         plugin = self.plugins.get(name)
