@@ -8,10 +8,49 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from core.network import NetworkRole
 from core.plugin import Plugin, PluginSettings
 from core.storage import Database
 
 RESERVED_KEYS = frozenset({"enabled_by_default"})
+
+# A settings field marked network-scoped (`Field(..., json_schema_extra=network_scope())`)
+# names private rooms or changes the network's behaviour: only `!config --network`
+# (organizers) sets it, a room's override never applies, and its value is shown only to
+# holders of the field's network role (organizers hold every role).
+SCOPE = "scope"
+NETWORK_SCOPE = "network"
+ROLE = "role"
+
+
+def network_scope(role: NetworkRole = NetworkRole.ORGANIZER) -> dict[str, Any]:
+    """The `json_schema_extra` marking a field network-scoped; `role` may see its value."""
+    return {SCOPE: NETWORK_SCOPE, ROLE: role.value}
+
+
+def _extra(plugin: type[Plugin], key: str) -> dict[str, Any]:
+    field = plugin.Settings.model_fields.get(key)
+    extra = field.json_schema_extra if field is not None else None
+    return extra if isinstance(extra, dict) else {}
+
+
+def is_network_scoped(plugin: type[Plugin], key: str) -> bool:
+    """True for a setting only the network sets (never a room override)."""
+    return _extra(plugin, key).get(SCOPE) == NETWORK_SCOPE
+
+
+def network_keys(plugin: type[Plugin]) -> frozenset[str]:
+    return frozenset(key for key in plugin.Settings.model_fields if is_network_scoped(plugin, key))
+
+
+def viewer_role(plugin: type[Plugin], key: str) -> NetworkRole | None:
+    """The network role that may see a network-scoped setting's value (None: anyone)."""
+    if not is_network_scoped(plugin, key):
+        return None
+    try:
+        return NetworkRole(str(_extra(plugin, key).get(ROLE, NetworkRole.ORGANIZER.value)))
+    except ValueError:
+        return NetworkRole.ORGANIZER
 
 
 class SettingError(Exception):
@@ -36,7 +75,8 @@ class RoomSettings:
     """Per-room plugin state over the core tables; every value passes the plugin's model.
 
     A setting's value in a room is, first found: the room's override, the
-    network-wide override, the config.yaml block, the plugin's default.
+    network-wide override, the config.yaml block, the plugin's default; for a
+    network-scoped setting (`network_scope()`) a room's override never counts.
     """
 
     def __init__(self, db: Database, config_blocks: dict[str, dict[str, Any]]) -> None:
@@ -78,22 +118,33 @@ class RoomSettings:
         """Config defaults with the network's, then this room's overrides applied (a copy)."""
         cached = self._effective.get((room_id, plugin.name))
         if cached is None:
+            # Stored overrides of a setting the plugin no longer has are ignored (an
+            # upgrade removed it); a room's override of a network-scoped setting too
+            # (stored before the field was marked, or written around set_value).
+            fields = plugin.Settings.model_fields
+            network_only = network_keys(plugin) if room_id != NETWORK else frozenset()
+            network = self._overrides.get((NETWORK, plugin.name), {})
+            own = self._overrides.get((room_id, plugin.name), {})
             merged = {
                 **plugin_defaults(self.config_blocks.get(plugin.name, {})),
-                **self._overrides.get((NETWORK, plugin.name), {}),
-                **self._overrides.get((room_id, plugin.name), {}),
+                **{key: value for key, value in network.items() if key in fields},
+                **{key: value for key, value in own.items()
+                   if key in fields and key not in network_only},
             }
             cached = self._effective[(room_id, plugin.name)] = plugin.Settings.model_validate(merged)
         return cached.model_copy()
 
     def overridden(self, room_id: str, plugin: type[Plugin]) -> set[str]:
-        return set(self._overrides.get((room_id, plugin.name), {}))
+        own = set(self._overrides.get((room_id, plugin.name), {}))
+        return own if room_id == NETWORK else own - network_keys(plugin)
 
     async def set_value(self, room_id: str, plugin: type[Plugin], key: str, raw: str) -> Any:
         """Validate and store one override; nothing is stored when it is refused."""
         fields = plugin.Settings.model_fields
         if key not in fields:
             raise SettingError([f"{key}: unknown setting"])
+        if room_id != NETWORK and is_network_scoped(plugin, key):
+            raise SettingError([f"{key}: a network setting, set only for the whole network"])
         current = self.effective(room_id, plugin).model_dump(mode="json")
         value = self._validated(plugin, current, key, raw)
         await self.db.execute(

@@ -31,6 +31,7 @@ from bots.alerts.store import (
 )
 from core.actions import ActionError
 from core.logsafe import log_exception, new_error_id
+from core.network import NetworkRole
 from core.plugin import message_content
 
 if TYPE_CHECKING:
@@ -101,12 +102,27 @@ class FanOut:
 
     # -- targets -------------------------------------------------------------
 
+    def _organizers_room(self) -> str | None:
+        return self.runtime.network.role_room(NetworkRole.ORGANIZER)
+
+    def _network_people(self) -> set[str]:
+        """Members of the network's rooms and of its role rooms (organizers...)."""
+        network = self.runtime.network
+        people: set[str] = set()
+        for room in network.rooms() | network.role_rooms():
+            people.update(self.runtime.rooms.members(room))
+        return people
+
     def network(self) -> list[str]:
-        """Rooms of the network: joined, encrypted, alerts enabled, not a DM, not the organizers'."""
-        organizers = self.settings().organizers_room
+        """Rooms alerts go to: of the network (core.network), joined, encrypted, alerts
+        enabled, not a DM, not the organizers'. A room the bot was merely invited to is
+        not the network's and gets nothing."""
+        organizers = self._organizers_room()
+        network = self.runtime.network
         return [
             room for room in self.runtime.actions.joined_rooms()
-            if room != organizers and not self.runtime.dms.is_dm(room)
+            if network.contains(room) and room != organizers
+            and not self.runtime.dms.is_dm(room)
             and self.runtime.rooms.is_encrypted(room)
             and self.runtime.settings.is_enabled(room, self.plugin)
         ]
@@ -114,7 +130,7 @@ class FanOut:
     async def targets(self, alert: Alert) -> Targets:
         found = Targets()
         wanted = alert.targets
-        organizers = self.settings().organizers_room
+        organizers = self._organizers_room()
         if wanted.rooms_all:
             found.rooms = self.network()
         elif wanted.tags:
@@ -124,8 +140,12 @@ class FanOut:
             for room in rooms:
                 if room == organizers:
                     continue
-                if room not in joined:
+                if not self.runtime.network.contains(room):
+                    found.skipped.append((room, "skip_not_network"))
+                elif room not in joined:
                     found.skipped.append((room, "skip_not_joined"))
+                elif self.runtime.dms.is_dm(room):
+                    continue
                 elif not self.runtime.rooms.is_encrypted(room):
                     found.skipped.append((room, "skip_unencrypted"))
                 elif not self.runtime.settings.is_enabled(room, self.plugin):
@@ -134,8 +154,11 @@ class FanOut:
                     found.rooms.append(room)
         if wanted.dm:
             tags = None if wanted.rooms_all else list(wanted.tags)
+            # Only people of the network: a subscription made in a room the bot was
+            # merely invited to (or kept after leaving every network room) gets nothing.
+            people = self._network_people()
             found.users = [u for u in await self.store.subscribers(tags)
-                           if u != self.runtime.bot_user_id]
+                           if u != self.runtime.bot_user_id and u in people]
         return found
 
     # -- sending -------------------------------------------------------------

@@ -17,10 +17,12 @@ CATALOG = Catalog(
             "ar": "أكّد أنك قرأت آخر تنبيه هنا (أو تفاعل عليه بـ ✅).",
         },
         "help_network": {
-            "en": "Room admins: `network tag <tag>`, `network untag <tag>`, `network tags` — "
-                  "tags (country, topic) let organizers send alerts to some rooms only.",
-            "ar": "لمشرفي الغرف: `network tag <tag>` و`network untag <tag>` و`network tags` — "
-                  "الوسوم (بلد، موضوع) تتيح للمنظّمين إرسال التنبيهات إلى بعض الغرف فقط.",
+            "en": "`network tags` — this room's tags (country, topic), which let organizers send "
+                  "alerts to some rooms only. Organizers: `network tag <tag>`, "
+                  "`network untag <tag>`; room admins may remove their room's tags.",
+            "ar": "`network tags` — وسوم هذه الغرفة (بلد، موضوع) التي تتيح للمنظّمين إرسال "
+                  "التنبيهات إلى بعض الغرف فقط. للمنظّمين: `network tag <tag>` "
+                  "و`network untag <tag>`؛ ولمشرفي الغرفة إزالة وسوم غرفتهم.",
         },
         "help_subscribe": {
             "en": "`subscribe alerts [tag]`: get organizers' alerts by direct message too.",
@@ -57,9 +59,9 @@ CATALOG = Catalog(
         },
         "no_organizers_room": {
             "en": "No organizers room is configured, so alerts cannot be composed yet. "
-                  "Ask the bot's operator to set plugins.alerts.organizers_room.",
+                  "Ask the bot's operator to set network.organizers_room.",
             "ar": "لم تُحدَّد غرفة المنظّمين بعد، لذا لا يمكن كتابة التنبيهات. "
-                  "اطلب من مشغّل البوت ضبط plugins.alerts.organizers_room.",
+                  "اطلب من مشغّل البوت ضبط network.organizers_room.",
         },
         "only_in_organizers_room": {
             "en": "Alerts are composed in the organizers room only. Please write it there.",
@@ -153,6 +155,10 @@ CATALOG = Catalog(
         "preview_tags": {
             "en": "Rooms tagged: {tags}",
             "ar": "الغرف الموسومة بـ: {tags}",
+        },
+        "skip_not_network": {
+            "en": "Skipped {room}: it is not one of the network's rooms.",
+            "ar": "تُخطّيت {room}: ليست من غرف الشبكة.",
         },
         "skip_not_joined": {
             "en": "Skipped {room}: the bot is no longer in it.",
@@ -371,8 +377,22 @@ CATALOG = Catalog(
         },
         # -- tags ------------------------------------------------------------------
         "network_admins_only": {
-            "en": "Only this room's admins can change or see its tags.",
-            "ar": "مشرفو هذه الغرفة فقط يمكنهم تغيير وسومها أو رؤيتها.",
+            "en": "Only this room's admins and the network's organizers can see or change its tags.",
+            "ar": "مشرفو هذه الغرفة ومنظّمو الشبكة فقط يمكنهم رؤية وسومها أو تغييرها.",
+        },
+        "tag_organizers_only": {
+            "en": "Tags decide which rooms the network's alerts reach, so only the network's "
+                  "organizers add them. Ask an organizer to tag this room {tag}.",
+            "ar": "الوسوم تحدّد الغرف التي تصلها تنبيهات الشبكة، لذا لا يضيفها إلا منظّمو الشبكة. "
+                  "اطلب من أحد المنظّمين وسم هذه الغرفة بـ {tag}.",
+        },
+        "tag_not_network": {
+            "en": "This room is not one of the network's rooms, so it cannot be tagged for alerts.",
+            "ar": "هذه الغرفة ليست من غرف الشبكة، لذا لا يمكن وسمها للتنبيهات.",
+        },
+        "tag_other_room_organizers": {
+            "en": "Only organizers, in the organizers room, tag another room by its id.",
+            "ar": "لا يسم غرفةً أخرى بمعرّفها إلا المنظّمون، في غرفة المنظّمين.",
         },
         "tag_missing": {
             "en": "Which tag? For example: {prefix}network tag legal",
@@ -393,6 +413,22 @@ CATALOG = Catalog(
         "tag_absent": {
             "en": "This room has no tag {tag}.",
             "ar": "هذه الغرفة لا تحمل الوسم {tag}.",
+        },
+        "tag_added_there": {
+            "en": "{room} is now tagged {tag}.",
+            "ar": "أصبحت {room} موسومة بـ {tag}.",
+        },
+        "tag_exists_there": {
+            "en": "{room} was already tagged {tag}.",
+            "ar": "{room} موسومة بـ {tag} من قبل.",
+        },
+        "tag_removed_there": {
+            "en": "Tag {tag} removed from {room}.",
+            "ar": "أُزيل الوسم {tag} عن {room}.",
+        },
+        "tag_absent_there": {
+            "en": "{room} has no tag {tag}.",
+            "ar": "{room} لا تحمل الوسم {tag}.",
         },
         "room_tags": {
             "en": "This room's tags: {tags}",

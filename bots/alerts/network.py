@@ -1,4 +1,4 @@
-"""Room tags (`!network`) set by room admins, and members' DM subscriptions (`!subscribe`)."""
+"""Room tags (`!network`) set by the network's organizers, and members' DM subscriptions (`!subscribe`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from bots.alerts.compose import ComposeError, normalise_tag
 from core.i18n import Trusted
+from core.network import NetworkRole
 from core.plugin import Context, command
 from core.roles import Role
 
@@ -24,8 +25,6 @@ class NetworkCommands:
         # Provided by AlertsPlugin, which mixes these commands in.
         def organizers_room(self) -> str | None: ...
 
-        def is_organizer(self, user_id: str, named_in_config: bool) -> bool: ...
-
     @property
     def _prefix(self) -> str:
         return self.runtime.config.bot.command_prefix
@@ -34,18 +33,31 @@ class NetworkCommands:
 
     @command("network", help="help_network")
     async def network(self, ctx: Context, action: Literal["tag", "untag", "tags"],
-                      tag: str | None = None) -> None:
-        """Room admins tag their room (country, topic) so organizers can target it."""
-        organizers = self.organizers_room()
-        if action == "tags" and ctx.room_id == organizers and self.is_organizer(
-                ctx.sender, ctx.is_organizer):
+                      tag: str | None = None, room: str | None = None) -> None:
+        """Tags (country, topic) that alerts target: set by the network's organizers.
+
+        A tag decides which rooms an alert reaches, so tagging has network effect
+        and needs network authority (core.authority), never a room role: a room
+        admin who is not an organizer may see and remove their own room's tags
+        (opting out, as `!disable alerts` does), not add one. Only network rooms
+        (core.network) are tagged. Organizers tag the room they write in, or from
+        the organizers room any network room by id (`!network tag syria !room:x`).
+        """
+        organizer = ctx.holds(NetworkRole.ORGANIZER)
+        in_organizers_room = organizer and ctx.room_id == self.organizers_room()
+        if action == "tags" and room is None and in_organizers_room:
             await self._all_tags(ctx)
             return
-        if ctx.role < Role.ADMIN:
+        if room is not None and not in_organizers_room:
+            # Naming another room is for organizers in their room: replies name rooms.
+            await ctx.reply(ctx.t("tag_other_room_organizers"))
+            return
+        target = room or ctx.room_id
+        if not organizer and ctx.role < Role.ADMIN:
             await ctx.reply(ctx.t("network_admins_only"))
             return
         if action == "tags":
-            tags = await self.store.tags_of(ctx.room_id)
+            tags = await self.store.tags_of(target)
             await ctx.reply(ctx.t("room_tags", tags=", ".join(tags)) if tags
                             else ctx.t("room_no_tags"))
             return
@@ -58,11 +70,22 @@ class NetworkCommands:
             await ctx.reply(ctx.t(error.key, **error.values))
             return
         if action == "tag":
-            added = await self.store.add_tag(ctx.room_id, cleaned, ctx.sender)
-            await ctx.reply(ctx.t("tag_added" if added else "tag_exists", tag=cleaned))
+            if not organizer:
+                await ctx.reply(ctx.t("tag_organizers_only", tag=cleaned))
+                return
+            if not self.runtime.network.contains(target):
+                await ctx.reply(ctx.t("tag_not_network"))
+                return
+            added = await self.store.add_tag(target, cleaned, ctx.sender)
+            key = "tag_added" if added else "tag_exists"
         else:
-            removed = await self.store.remove_tag(ctx.room_id, cleaned)
-            await ctx.reply(ctx.t("tag_removed" if removed else "tag_absent", tag=cleaned))
+            removed = await self.store.remove_tag(target, cleaned)
+            key = "tag_removed" if removed else "tag_absent"
+        if room is None:
+            await ctx.reply(ctx.t(key, tag=cleaned))
+        else:
+            shown = self.runtime.actions.room_name(room) or room
+            await ctx.reply(ctx.t(f"{key}_there", tag=cleaned, room=shown))
 
     async def _all_tags(self, ctx: Context) -> None:
         tagged = await self.store.all_tags()

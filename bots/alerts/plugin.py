@@ -7,7 +7,9 @@ import logging
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
 
 from bots.alerts.compose import ALERT_ID, ComposeError, parse_draft, parse_versions, parse_when
 from bots.alerts.content import ACK_KEYS
@@ -19,13 +21,20 @@ from bots.alerts.store import CANCELLED, DONE, DRAFT, SCHEDULED, SENDING, Alert,
 from core.events import Message, Reaction
 from core.i18n import Trusted
 from core.plugin import Context, Plugin, PluginSettings, command
-from core.room_settings import NETWORK
+from core.network import NetworkRole
+from core.room_settings import NETWORK, network_scope
 from core.scheduler import Job
 
 log = logging.getLogger(__name__)
 
 # Room ids of room version 12 have no server part (`!opaque`); older ones do.
 ROOM_ID = re.compile(r"![^\s:]+(?::\S+)?")
+
+# Settings alerts once had, now the network's (core.network, core.authority).
+MOVED_SETTINGS = {
+    "organizers_room": "network.organizers_room",
+    "organizer_power_level": "network.role_level",
+}
 
 
 class AlertsPlugin(NetworkCommands, Plugin):
@@ -36,24 +45,29 @@ class AlertsPlugin(NetworkCommands, Plugin):
     sensitive = True
 
     class Settings(PluginSettings):
-        organizers_room: str | None = Field(
-            None, description="room id where organizers compose alerts (the only place they can)")
-        organizer_power_level: int = Field(
-            50, description="members of the organizers room at this power level are organizers")
+        # Every alerts setting is the network's (read only through global_settings()):
+        # none is settable for one room. Organizers and the organizers room are core's
+        # (network.organizers, network.organizers_room, network.role_level).
         remind_after_minutes: int = Field(
-            0, ge=0, le=10080, description="remind rooms without acknowledgement after this (0: off)")
+            0, ge=0, le=10080, json_schema_extra=network_scope(),
+            description="remind rooms without acknowledgement after this (0: off)")
         audit_retention_days: int = Field(
-            90, ge=1, description="days the audit and sent alerts' texts are kept")
-        timezone: str = Field("UTC", description="time zone of `!alert at HH:MM` and shown times")
+            90, ge=1, json_schema_extra=network_scope(),
+            description="days the audit and sent alerts' texts are kept")
+        timezone: str = Field("UTC", json_schema_extra=network_scope(),
+                              description="time zone of `!alert at HH:MM` and shown times")
         status_edit_seconds: float = Field(
-            1.0, ge=0.1, le=60, description="at most one status message edit per this many seconds")
+            1.0, ge=0.1, le=60, json_schema_extra=network_scope(),
+            description="at most one status message edit per this many seconds")
 
-        @field_validator("organizers_room")
+        @model_validator(mode="before")
         @classmethod
-        def _room_id(cls, value: str | None) -> str | None:
-            if value is not None and not ROOM_ID.fullmatch(value):
-                raise ValueError("must be a room id like !abc:example.org")
-            return value
+        def _moved(cls, data: Any) -> Any:
+            if isinstance(data, dict):
+                for key, where in MOVED_SETTINGS.items():
+                    if key in data:
+                        raise ValueError(f"{key} is no longer an alerts setting: use {where}")
+            return data
 
         @field_validator("timezone")
         @classmethod
@@ -89,26 +103,22 @@ class AlertsPlugin(NetworkCommands, Plugin):
         return self.runtime.settings.effective(NETWORK, type(self))  # type: ignore[return-value]
 
     def organizers_room(self) -> str | None:
-        return self.global_settings().organizers_room
+        """Where alerts are composed: the network's organizers room (core.network)."""
+        return self.runtime.network.role_room(NetworkRole.ORGANIZER)
 
     # -- who may -------------------------------------------------------------
 
-    def is_organizer(self, user_id: str, named_in_config: bool) -> bool:
-        if named_in_config:
-            return True
-        settings = self.global_settings()
-        room = settings.organizers_room
-        if room is None or user_id not in self.runtime.rooms.members(room):
-            return False
-        return self.runtime.rooms.power_level(room, user_id) >= settings.organizer_power_level
+    def is_organizer(self, user_id: str) -> bool:
+        """Network authority, from core only (room roles never make an organizer)."""
+        return self.runtime.authority.is_organizer(user_id)
 
     async def _organizer_here(self, ctx: Context) -> bool:
         """True in the organizers room for an organizer; otherwise answers why not."""
-        if not self.is_organizer(ctx.sender, ctx.is_organizer):
+        if not ctx.holds(NetworkRole.ORGANIZER):
             # Never say where organizers meet: the room's existence is theirs to share.
             await ctx.reply(ctx.t("not_organizer"))
             return False
-        room = self.global_settings().organizers_room
+        room = self.organizers_room()
         if room is None:
             await ctx.reply(ctx.t("no_organizers_room"))
             return False
@@ -329,7 +339,7 @@ class AlertsPlugin(NetworkCommands, Plugin):
         if await self._not_synced_yet(job):
             return
         language = self.runtime.languages.for_reader(alert.author, None)
-        room = self.global_settings().organizers_room
+        room = self.organizers_room()
         if room is None:
             log.warning("scheduled alert %s: no organizers room configured; sending anyway",
                         alert.id)

@@ -189,8 +189,9 @@ async def make_harness(path: Path, *, alerts_block: dict[str, Any] | None = None
                 "outbox": {"per_second": 1000, "concurrency": concurrency,
                            "backoff_initial_seconds": 0.01,
                            "max_attempts": 3}},
-        "plugins": {"alerts": {"organizers_room": ORGANIZERS_ROOM, "status_edit_seconds": 0.1,
-                               **(alerts_block or {})}},
+        # The network's rooms are added by network() as the tests create them.
+        "network": {"organizers_room": ORGANIZERS_ROOM, "rooms": []},
+        "plugins": {"alerts": {"status_edit_seconds": 0.1, **(alerts_block or {})}},
     })
     db = Database(path / "bot.db")
     await db.open()
@@ -234,7 +235,9 @@ async def close(h: Harness) -> None:
     await h.runtime.db.close()
 
 
-def network(h: Harness, count: int, *, tag: str | None = None) -> list[str]:
+def network(h: Harness, count: int, *, tag: str | None = None,
+            in_network: bool = True) -> list[str]:
+    """Rooms the bot is in, each with an admin and a member; of the network unless told."""
     rooms = []
     for index in range(count):
         room = f"!r{next(_ids)}:x"
@@ -243,12 +246,14 @@ def network(h: Harness, count: int, *, tag: str | None = None) -> list[str]:
         h.hs.levels[(room, admin)] = 100
         h.hs.names[room] = f"Room {index}"
         rooms.append(room)
+        if in_network:
+            h.runtime.config.network.rooms.append(room)
     return rooms
 
 
 async def tag(h: Harness, room: str, name: str) -> None:
-    admin = next(u for u in h.hs.members_of[room] if h.hs.levels.get((room, u)) == 100)
-    assert "tagged" in await h.say(room, admin, f"!network tag {name}")
+    """An organizer tags a network room from the organizers room."""
+    assert "tagged" in await h.say(ORGANIZERS_ROOM, ORGANIZER, f"!network tag {name} {room}")
 
 
 async def advance_until(h: Harness, predicate: Callable[[], bool], within: float = 10.0) -> None:
