@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
@@ -20,15 +18,12 @@ from bots.alerts.report import alert_list, audit_text, delivery_report, preview_
 from bots.alerts.store import CANCELLED, DONE, DRAFT, SCHEDULED, SENDING, Alert, AlertStore
 from core.events import Message, Reaction
 from core.i18n import Trusted
-from core.plugin import Context, Plugin, PluginSettings, command
 from core.network import NetworkRole
+from core.plugin import Context, Plugin, PluginSettings, command
 from core.room_settings import NETWORK, network_scope
 from core.scheduler import Job
 
 log = logging.getLogger(__name__)
-
-# Room ids of room version 12 have no server part (`!opaque`); older ones do.
-ROOM_ID = re.compile(r"![^\s:]+(?::\S+)?")
 
 # Settings alerts once had, now the network's (core.network, core.authority).
 MOVED_SETTINGS = {
