@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from bots.resources.guided import TIMEOUT_SECONDS, GuidedAdd
 from bots.resources.model import Category, Resource
 from bots.resources.search import Hit
-from bots.resources.store import Directory, country_name
+from bots.resources.store import Change, Directory, country_name
 from core.actions import ActionError
+from core.network import NetworkRole
 from core.plugin import Context, Plugin, PluginSettings, trusted
-from core.roles import Role
 
 PAGE_TTL_SECONDS = 30 * 60
 
@@ -37,14 +37,6 @@ class ResourcesBase(Plugin):
         results_per_page: int = Field(3, ge=1, le=10, description="results per answer; !more shows the next")
         stale_after_days: int = Field(
             365, ge=1, le=3650, description="entries not verified for this long are marked stale"
-        )
-        curators: list[Annotated[str, StringConstraints(pattern=r"^@[^:\s]+:\S+$")]] = Field(
-            default_factory=list,
-            description="user ids (@name:server) who may curate besides the room's moderators",
-        )
-        # Room ids are opaque: `!id:server` before room version 12, `!id` from it on.
-        curators_room: Annotated[str, StringConstraints(pattern=r"^!\S+$")] | None = Field(
-            None, description="room id (starts with !) where !suggest posts go for ✅/❌ review"
         )
         answer_by_dm: bool = Field(
             False, description="answer lookups by direct message instead of in the room"
@@ -70,7 +62,12 @@ class ResourcesBase(Plugin):
         return dt.datetime.fromtimestamp(self._now(), dt.UTC).date()
 
     def _is_curator(self, ctx: Context) -> bool:
-        return ctx.role >= Role.MODERATOR or ctx.sender in self._settings(ctx).curators
+        """A network curator (core.authority): no room role, however high, makes one."""
+        return ctx.holds(NetworkRole.CURATOR)
+
+    def _curators_room(self) -> str | None:
+        """Where suggestions go for review: the network's curators room (core.network)."""
+        return self.runtime.network.role_room(NetworkRole.CURATOR)
 
     async def _answer_room(self, ctx: Context) -> str | None:
         """Where a lookup's answer goes, or None after telling the member it was refused."""
@@ -115,8 +112,10 @@ class ResourcesBase(Plugin):
             languages=trusted(", ".join(resource.languages)),
         ))
         stale_days = self._settings(ctx).stale_after_days
-        if resource.verified_at is None:
-            lines.append(ctx.t("entry_never_verified"))
+        if resource.status == "draft":
+            lines.append(ctx.t("entry_draft"))
+        elif resource.verified_at is None:
+            lines.append(ctx.t("entry_unverified"))
         elif resource.is_stale(self._today(), stale_days):
             lines.append(ctx.t("entry_stale", date=trusted(resource.verified_at.isoformat())))
         else:
@@ -131,10 +130,26 @@ class ResourcesBase(Plugin):
         found = await self.directory.get(resource_id)
         if found is None:
             await self._say(ctx, target, ctx.t("entry_unknown", id=resource_id))
+        elif found.status == "draft" and not self._is_curator(ctx):
+            # An unvetted link is shown to curators only.
+            await self._say(ctx, target, ctx.t("entry_awaiting_review", id=resource_id))
         elif found.status == "removed":
             await self._say(ctx, target, ctx.t("entry_removed", id=resource_id))
         else:
-            await self._say(ctx, target, self._format(ctx, found))
+            text = self._format(ctx, found)
+            if self._is_curator(ctx):
+                latest = await self.directory.changes(resource_id=resource_id, limit=1)
+                if latest:
+                    text += "\n" + self._change_line(ctx, latest[0])
+            await self._say(ctx, target, text)
+
+    def _change_line(self, ctx: Context, change: Change) -> str:
+        when = dt.datetime.fromtimestamp(change.at, dt.UTC).strftime("%Y-%m-%d %H:%M")
+        return ctx.t(
+            "change_line", id=change.resource_id or 0, date=trusted(when), by=change.by,
+            action=trusted(ctx.t(f"action_{change.action}")),
+            fields=trusted(", ".join(change.fields) or "—"),
+        )
 
     def _forget_expired(self) -> None:
         """Drop old result lists and abandoned guided adds, so memory stays bounded."""

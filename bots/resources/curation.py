@@ -1,4 +1,10 @@
-"""Curators' side of the directory: `!resource` (show, add, edit, remove, verify, stale), guided add."""
+"""Curators' side of the directory: `!resource` (show, add, edit, remove, verify, stale, changes).
+
+Curators are a network role (core.authority: `network.curators`, the curators room, organizers);
+a room's moderators and admins are not curators. Changing what an entry points at or is called
+(VETTED_FIELDS) clears its verification until a curator verifies it again, and every change is
+recorded (who, when, which fields) for `!resource changes`.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,14 @@ from pydantic import ValidationError
 from bots.resources.base import ResourcesBase
 from bots.resources.fields import FieldsError, known_keys, parse_fields, to_model_data
 from bots.resources.guided import CANCEL_WORDS, TIMEOUT_SECONDS, GuidedAdd
-from bots.resources.model import Category, Resource, describe_errors
-from bots.resources.store import DuplicateUrl
+from bots.resources.model import Category, Resource, describe_errors, draft_title
+from bots.resources.store import (
+    COMPARED_FIELDS,
+    VETTED_FIELDS,
+    Change,
+    DuplicateUrl,
+    changed_fields,
+)
 from core.events import Message
 from core.plugin import Context, command, trusted
 
@@ -25,7 +37,7 @@ class CurationCommands(ResourcesBase):
             await self._show(ctx, int(verb.lstrip("#")))
             return
         handlers = {"add": self._add, "edit": self._edit, "remove": self._remove,
-                    "verify": self._verify, "stale": self._stale}
+                    "verify": self._verify, "stale": self._stale, "changes": self._changes}
         handler = handlers.get(verb)
         if handler is None:
             await ctx.reply(ctx.t("entry_id_expected", value=action[:40]))
@@ -72,15 +84,27 @@ class CurationCommands(ResourcesBase):
         fields = await self._fields(ctx, rest)
         if fields is None:
             return
+        if not await self._status_allowed(ctx, fields, "active"):
+            return
         data = to_model_data(fields, {})
         data.update(verified_at=self._today(), verified_by=ctx.sender)
         resource = await self._validated(ctx, data)
         if resource is not None:
             await self._store_new(ctx, resource)
 
+    async def _status_allowed(self, ctx: Context, fields: dict[str, str], current: str) -> bool:
+        """Only `verify` makes an entry active (or a draft active): a status field cannot."""
+        wanted = fields.get("status", "").strip().lower()
+        if wanted in ("active", "draft") and wanted != current:
+            await ctx.reply(ctx.t("status_by_verify"))
+            return False
+        return True
+
     async def _store_new(self, ctx: Context, resource: Resource) -> None:
+        change = Change(ctx.sender, "add", tuple(
+            name for name in COMPARED_FIELDS if name != "status" and getattr(resource, name)))
         try:
-            new_id = await self.directory.add(resource, self._now())
+            new_id = await self.directory.add(resource, self._now(), change)
         except DuplicateUrl as duplicate:
             await ctx.reply(ctx.t("duplicate_url", id=duplicate.existing_id))
             return
@@ -96,33 +120,64 @@ class CurationCommands(ResourcesBase):
         if not fields:
             await ctx.reply(ctx.t("fields_syntax", keys=trusted(known_keys())))
             return
+        if not await self._status_allowed(ctx, fields, found.status):
+            return
         data = to_model_data(fields, found.model_dump(mode="json"))
         resource = await self._validated(ctx, data)
         if resource is None:
             return
+        changed = changed_fields(found, resource)
+        if not changed:
+            await ctx.reply(ctx.t("edit_unchanged", id=found.id or 0))
+            return
+        vetted = VETTED_FIELDS.intersection(changed)
+        if vetted:
+            # A new link, contact or name has not been checked by anyone yet.
+            resource = resource.model_copy(update={"verified_at": None, "verified_by": None})
         try:
-            await self.directory.save(resource, self._now())
+            await self.directory.save(resource, self._now(), Change(ctx.sender, "edit", changed))
         except DuplicateUrl as duplicate:
             await ctx.reply(ctx.t("duplicate_url", id=duplicate.existing_id))
             return
-        await ctx.reply(ctx.t("edited", id=resource.id or 0))
+        key = "edited_unverified" if vetted and found.status != "draft" else "edited"
+        await ctx.reply(ctx.t(key, id=resource.id or 0))
 
     async def _remove(self, ctx: Context, rest: str) -> None:
         found, _ = await self._entry(ctx, rest)
         if found is None:
             return
-        await self.directory.save(found.model_copy(update={"status": "removed"}), self._now())
+        await self.directory.save(found.model_copy(update={"status": "removed"}), self._now(),
+                                  Change(ctx.sender, "remove", ("status",)))
         await ctx.reply(ctx.t("removed", id=found.id or 0))
 
     async def _verify(self, ctx: Context, rest: str) -> None:
         found, _ = await self._entry(ctx, rest)
         if found is None:
             return
+        if found.status == "draft" and found.title == draft_title(found.url):
+            # A draft is named after its site's host until a curator names the organization.
+            await ctx.reply(ctx.t("verify_draft_unnamed", id=found.id or 0))
+            return
         verified = found.model_copy(
             update={"status": "active", "verified_at": self._today(), "verified_by": ctx.sender}
         )
-        await self.directory.save(verified, self._now())
+        fields = ("status", "verified") if found.status != "active" else ("verified",)
+        await self.directory.save(verified, self._now(), Change(ctx.sender, "verify", fields))
         await ctx.reply(ctx.t("verified", id=found.id or 0))
+
+    async def _changes(self, ctx: Context, rest: str) -> None:
+        word = rest.strip().lstrip("#")
+        resource_id = int(word) if word.isdigit() else None
+        if word and resource_id is None:
+            await ctx.reply(ctx.t("resource_usage"))
+            return
+        changes = await self.directory.changes(resource_id=resource_id, limit=20)
+        if not changes:
+            await ctx.reply(ctx.t("changes_none"))
+            return
+        lines = [ctx.t("changes_header")]
+        lines.extend(self._change_line(ctx, change) for change in changes)
+        await ctx.reply("\n".join(lines))
 
     async def _stale(self, ctx: Context, rest: str) -> None:
         days = self._settings(ctx).stale_after_days
@@ -132,7 +187,10 @@ class CurationCommands(ResourcesBase):
             return
         lines = [ctx.t("stale_header", days=days)]
         for resource in stale[:50]:
-            date = resource.verified_at.isoformat() if resource.verified_at else ctx.t("never")
+            if resource.status == "draft":
+                date = ctx.t("draft")
+            else:
+                date = resource.verified_at.isoformat() if resource.verified_at else ctx.t("never")
             lines.append(ctx.t("stale_line", id=resource.id or 0, title=resource.title,
                                date=trusted(date)))
         await ctx.reply("\n".join(lines))
@@ -174,6 +232,9 @@ class CurationCommands(ResourcesBase):
             await ctx.reply(self._question(ctx, exchange))
             return
         del self._guided[key]
+        if not self._is_curator(ctx):  # the role was taken away during the exchange
+            await ctx.reply(ctx.t("not_curator"))
+            return
         data = exchange.resource_data()
         data.update(verified_at=self._today(), verified_by=ctx.sender)
         resource = await self._validated(ctx, data)

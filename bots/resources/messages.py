@@ -14,8 +14,10 @@ CATALOG = Catalog(
         },
         "help_more": {"en": "The next results of your last search.", "ar": "النتائج التالية لآخر بحث."},
         "help_resource": {
-            "en": "Show an entry (!resource <id>); curators: add, edit, remove, verify, stale.",
-            "ar": "اعرض مدخلاً (‎!resource <رقم>)؛ للقيّمين: add وedit وremove وverify وstale.",
+            "en": "Show an entry (!resource <id>); the network's curators: add, edit, remove, "
+            "verify, stale, changes.",
+            "ar": "عرض مدخل (‎!resource <رقم>)؛ ولفريق تنسيق الدليل في الشبكة: add وedit وremove "
+            "وverify وstale وchanges.",
         },
         "help_categories": {"en": "The directory's categories.", "ar": "فئات الدليل."},
         "help_countries": {"en": "Countries that have entries.", "ar": "الدول التي لها مدخلات."},
@@ -96,9 +98,19 @@ CATALOG = Catalog(
             "en": "⚠ not verified since {date}: check before relying on it",
             "ar": "⚠ لم يُتحقق منه منذ {date}: تأكّد قبل الاعتماد عليه",
         },
-        "entry_never_verified": {
-            "en": "⚠ never verified: check before relying on it",
-            "ar": "⚠ لم يُتحقق منه أبداً: تأكّد قبل الاعتماد عليه",
+        "entry_unverified": {
+            "en": "⚠ unverified (new or changed since it was last checked): check before relying on it",
+            "ar": "⚠ غير مُتحقَّق منه (جديد أو تغيّر منذ آخر تحقق): يُرجى التأكد قبل الاعتماد عليه",
+        },
+        "entry_draft": {
+            "en": "⚠ draft from a suggestion: unverified and not shown in searches until a curator "
+            "verifies it",
+            "ar": "⚠ مسودة من اقتراح: غير مُتحقَّق منها ولا تظهر في البحث إلى أن يتحقق منها "
+            "فريق تنسيق الدليل",
+        },
+        "entry_awaiting_review": {
+            "en": "Entry #{id} is waiting for the curators' review.",
+            "ar": "المدخل #{id} بانتظار مراجعة فريق تنسيق الدليل.",
         },
         "entry_contact": {"en": "Contact: {contact}", "ar": "للتواصل: {contact}"},
         "entry_removed": {
@@ -110,8 +122,10 @@ CATALOG = Catalog(
             "ar": "لا يوجد مدخل #{id}.",
         },
         "entry_id_expected": {
-            "en": "{value} is not an entry number. Use !resource 12, or add, edit, remove, verify, stale.",
-            "ar": "{value} ليس رقم مدخل. استخدم ‎!resource 12، أو add أو edit أو remove أو verify أو stale.",
+            "en": "{value} is not an entry number. Use !resource 12, or add, edit, remove, verify, "
+            "stale, changes.",
+            "ar": "{value} ليس رقم مدخل. الصيغة: ‎!resource 12، أو add أو edit أو remove أو verify "
+            "أو stale أو changes.",
         },
         "global": {"en": "global", "ar": "عالمي"},
         # -- privacy -----------------------------------------------------------
@@ -150,8 +164,8 @@ CATALOG = Catalog(
         "cat_emergency": {"en": "emergency", "ar": "طوارئ"},
         # -- curation ----------------------------------------------------------
         "not_curator": {
-            "en": "Only curators (moderators, or people named in the bot's config) can do that.",
-            "ar": "هذا متاح للقيّمين فقط (المشرفون، أو من ذُكروا في إعدادات البوت).",
+            "en": "Only the network's curators can do that (room moderators and admins cannot).",
+            "ar": "هذا متاح لفريق تنسيق الدليل في الشبكة فقط (لا يكفي الإشراف على غرفة أو إدارتها).",
         },
         "fields_problem": {
             "en": "Nothing was saved:\n{problems}",
@@ -171,6 +185,42 @@ CATALOG = Catalog(
         },
         "added": {"en": "Added entry #{id}.", "ar": "أُضيف المدخل #{id}."},
         "edited": {"en": "Entry #{id} updated.", "ar": "حُدّث المدخل #{id}."},
+        "edited_unverified": {
+            "en": "Entry #{id} updated. Its link, contact or text changed, so it is shown as "
+            "unverified until a curator checks it: !resource verify {id}",
+            "ar": "حُدّث المدخل #{id}. تغيّر رابطه أو وسيلة التواصل أو نصّه، لذا يظهر غير مُتحقَّق "
+            "منه إلى أن يتحقق منه أحد أعضاء فريق التنسيق: ‎!resource verify {id}",
+        },
+        "edit_unchanged": {
+            "en": "Entry #{id} already has those values; nothing changed.",
+            "ar": "للمدخل #{id} هذه القيم أصلاً؛ لم يتغيّر شيء.",
+        },
+        "status_by_verify": {
+            "en": "Nothing was saved: an entry becomes active only with !resource verify <id>.",
+            "ar": "لم يُحفظ شيء: لا يصبح المدخل فعّالاً إلا عبر ‎!resource verify <رقم>.",
+        },
+        "verify_draft_unnamed": {
+            "en": "Draft #{id} is still named after its website. First give the organization's "
+            "name and a summary: !resource edit {id} title=\"…\" summary=\"…\"",
+            "ar": "المسودة #{id} ما زالت تحمل اسم موقعها. المطلوب أولاً اسم المنظمة ووصف لها: "
+            "‎!resource edit {id} title=\"…\" summary=\"…\"",
+        },
+        "changes_header": {
+            "en": "Latest changes to the directory:",
+            "ar": "آخر التغييرات في الدليل:",
+        },
+        "changes_none": {"en": "No changes recorded yet.", "ar": "لا تغييرات مسجّلة بعد."},
+        "change_line": {
+            "en": "• #{id} {action} {date} by {by}: {fields}",
+            "ar": "• #{id} {action} {date} بواسطة {by}: {fields}",
+        },
+        "action_add": {"en": "added", "ar": "إضافة"},
+        "action_draft": {"en": "drafted from a suggestion", "ar": "مسودة من اقتراح"},
+        "action_edit": {"en": "edited", "ar": "تعديل"},
+        "action_verify": {"en": "verified", "ar": "تحقق"},
+        "action_remove": {"en": "removed", "ar": "إزالة"},
+        "action_import": {"en": "imported", "ar": "استيراد"},
+        "draft": {"en": "draft, never verified", "ar": "مسودة لم يُتحقق منها"},
         "removed": {"en": "Entry #{id} removed.", "ar": "أُزيل المدخل #{id}."},
         "verified": {
             "en": "Entry #{id} marked as verified today.",
@@ -188,9 +238,9 @@ CATALOG = Catalog(
         "never": {"en": "never verified", "ar": "لم يُتحقق منه"},
         "resource_usage": {
             "en": "Use !resource <id>, or: add key=value…, edit <id> key=value…, remove <id>, "
-            "verify <id>, stale.",
-            "ar": "استخدم ‎!resource <رقم>، أو: add مفتاح=قيمة…، edit <رقم> مفتاح=قيمة…، "
-            "remove <رقم>، verify <رقم>، stale.",
+            "verify <id>, stale, changes [id].",
+            "ar": "الصيغة: ‎!resource <رقم>، أو: add مفتاح=قيمة…، edit <رقم> مفتاح=قيمة…، "
+            "remove <رقم>، verify <رقم>، stale، changes [رقم].",
         },
         # -- guided add ----------------------------------------------------------
         "guided_start": {
@@ -239,9 +289,10 @@ CATALOG = Catalog(
                 "https://example.org مساعدة قانونية في إزمير",
         },
         "suggest_no_room": {
-            "en": "Suggestions are not set up yet: an admin must set "
-                "curators_room in the resources settings.",
-            "ar": "الاقتراحات غير مفعّلة بعد: على المدير ضبط curators_room في إعدادات resources.",
+            "en": "Suggestions are not set up yet: the network needs a curators room "
+                "(network.curators_room in the bot's config).",
+            "ar": "الاقتراحات غير مفعّلة بعد: تحتاج الشبكة إلى غرفة لفريق تنسيق الدليل "
+                "(network.curators_room في إعدادات البوت).",
         },
         "suggest_known": {
             "en": "Thanks! That site is already in the directory as #{id}.",
@@ -252,12 +303,18 @@ CATALOG = Catalog(
             "ar": "شكراً! وصل اقتراحك إلى القيّمين.",
         },
         "suggest_post": {
-            "en": "Suggestion for the directory: {url}\nNote: {note}\nReact ✅ to add it or ❌ to reject it.",
-            "ar": "اقتراح للدليل: {url}\nملاحظة: {note}\nتفاعل بـ ✅ لإضافته أو ❌ لرفضه.",
+            "en": "Suggestion for the directory: {url}\nNote: {note}\nReact ✅ to save it as an "
+            "unverified draft (you then check and verify it), or ❌ to reject it.",
+            "ar": "اقتراح للدليل: {url}\nملاحظة: {note}\nالتفاعل بـ ✅ يحفظه كمسودة غير مُتحقَّق "
+            "منها (للمراجعة والتحقق لاحقاً)، والتفاعل بـ ❌ يرفضه.",
         },
         "suggest_approved": {
-            "en": "Added as entry #{id} (please complete it with !resource edit {id} …).",
-            "ar": "أُضيف كمدخل #{id} (أكمله من فضلك بـ ‎!resource edit {id} …).",
+            "en": "Saved as draft #{id}: unverified and not shown in searches. Check the "
+                "organization, name it with !resource edit {id} title=\"…\" summary=\"…\", "
+                "then !resource verify {id}.",
+            "ar": "حُفظ كمسودة #{id}: غير مُتحقَّق منها ولا تظهر في البحث. المطلوب التحقق من "
+                "المنظمة، ثم تسميتها عبر ‎!resource edit {id} title=\"…\" summary=\"…\"، "
+                "ثم ‎!resource verify {id}.",
         },
         "suggest_rejected": {"en": "Suggestion rejected.", "ar": "رُفض الاقتراح."},
         "suggest_duplicate": {

@@ -137,6 +137,11 @@ def check_url(value: str) -> str:
     return text
 
 
+def draft_title(url: str) -> str:
+    """What an approved suggestion is called until a curator names the organization: its host."""
+    return (urlsplit(url.strip()).hostname or url.strip())[:200]
+
+
 def url_key(url: str) -> str:
     """The form two URLs share when they point at the same place (duplicate detection)."""
     parts = urlsplit(url.strip())
@@ -155,7 +160,8 @@ class Translation(BaseModel):
     summary: str | None = Field(None, max_length=2000)
 
 
-Status = Literal["active", "stale", "removed"]
+# A draft is an approved suggestion no curator has checked yet: out of search until verified.
+Status = Literal["active", "stale", "removed", "draft"]
 
 
 class Resource(BaseModel):
@@ -256,7 +262,7 @@ class Resource(BaseModel):
         return self.title, self.summary
 
     def is_stale(self, today: dt.date, stale_after_days: int) -> bool:
-        if self.status == "stale" or self.verified_at is None:
+        if self.status in ("stale", "draft") or self.verified_at is None:
             return True
         return (today - self.verified_at).days > stale_after_days
 

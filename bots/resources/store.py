@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bots.resources.countries import COUNTRIES, GLOBAL
@@ -79,9 +80,69 @@ MIGRATIONS = [
             created_at REAL NOT NULL)
         """,
     ),
+    Migration(
+        2,
+        "drafts (approved suggestions) kept out of search; who changed which fields of an entry",
+        # The three triggers must agree on which rows are indexed: an FTS5 'delete' of a row that
+        # was never indexed corrupts the index. No row was a draft before this migration.
+        """
+        DROP TRIGGER resources_fts_insert;
+        DROP TRIGGER resources_fts_update;
+        DROP TRIGGER resources_fts_delete;
+        CREATE TRIGGER resources_fts_insert AFTER INSERT ON resources_entries
+            WHEN new.status NOT IN ('removed', 'draft') BEGIN
+            INSERT INTO resources_fts (rowid, fts_title, fts_body, fts_tags)
+                VALUES (new.id, new.fts_title, new.fts_body, new.fts_tags);
+        END;
+        CREATE TRIGGER resources_fts_update AFTER UPDATE ON resources_entries BEGIN
+            INSERT INTO resources_fts (resources_fts, rowid, fts_title, fts_body, fts_tags)
+                SELECT 'delete', old.id, old.fts_title, old.fts_body, old.fts_tags
+                WHERE old.status NOT IN ('removed', 'draft');
+            INSERT INTO resources_fts (rowid, fts_title, fts_body, fts_tags)
+                SELECT new.id, new.fts_title, new.fts_body, new.fts_tags
+                WHERE new.status NOT IN ('removed', 'draft');
+        END;
+        CREATE TRIGGER resources_fts_delete AFTER DELETE ON resources_entries
+            WHEN old.status NOT IN ('removed', 'draft') BEGIN
+            INSERT INTO resources_fts (resources_fts, rowid, fts_title, fts_body, fts_tags)
+                VALUES ('delete', old.id, old.fts_title, old.fts_body, old.fts_tags);
+        END;
+        CREATE TABLE resources_changes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            resource_id INTEGER NOT NULL,
+            changed_by TEXT NOT NULL,
+            changed_at REAL NOT NULL,
+            action TEXT NOT NULL,
+            fields TEXT NOT NULL);
+        CREATE INDEX resources_changes_recent ON resources_changes (changed_at);
+        CREATE INDEX resources_changes_entry ON resources_changes (resource_id, changed_at)
+        """,
+    ),
 ]
 
 Statement = tuple[str, Sequence[Any]]
+# An entry's fields whose change clears its verification: where it points and what it is called
+# (the summary and translations too: they can carry a phone number or another link).
+VETTED_FIELDS = frozenset({"title", "url", "contact", "summary", "translations"})
+COMPARED_FIELDS = ("title", "summary", "translations", "url", "contact", "categories", "countries",
+                   "languages", "status")
+
+
+@dataclass(frozen=True)
+class Change:
+    """Who did what to an entry, and which fields it touched (no old or new values are kept)."""
+
+    by: str
+    action: str  # add, draft, edit, verify, remove, import
+    fields: tuple[str, ...] = ()
+    resource_id: int | None = None
+    at: float = 0.0
+
+
+def changed_fields(before: Resource, after: Resource) -> tuple[str, ...]:
+    """The fields an edit changed, in a fixed order."""
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    return tuple(name for name in COMPARED_FIELDS if old.get(name) != new.get(name))
 
 
 
@@ -145,11 +206,13 @@ class Directory:
                 " WHERE id = ?",
                 (*values, now, resource.id),
             )]
-        for word in sorted(set(title_words) | set(body_words)):
+        # A draft's words stay out of the typo-correction vocabulary until it is verified.
+        words = set() if resource.status == "draft" else set(title_words) | set(body_words)
+        for word in sorted(words):
             statements.append(("INSERT OR IGNORE INTO resources_vocabulary (term) VALUES (?)", (word,)))
         return statements
 
-    async def write_many(self, resources: list[Resource], now: float) -> None:
+    async def write_many(self, resources: list[Resource], now: float, by: str = "import") -> None:
         """Write many validated entries in one transaction (bulk import).
 
         Database.transaction() awaits each statement; for 100,000 rows grouping equal statements
@@ -180,28 +243,68 @@ class Directory:
                 "INSERT OR IGNORE INTO resources_vocabulary (term) VALUES (?)",
                 [(word,) for word in sorted(vocabulary)],
             )
+            history = [self.change_statement(Change(by, "import"), now, resource)
+                       for resource in resources]
+            for sql in {sql for sql, _ in history}:
+                await conn.executemany(sql, [params for text, params in history if text == sql])
         except BaseException:
             await conn.execute("ROLLBACK")
             raise
         await conn.execute("COMMIT")
 
-    async def add(self, resource: Resource, now: float) -> int:
-        """Store a new entry; raises DuplicateUrl when its URL is already listed."""
+    def change_statement(self, change: Change, now: float, resource: Resource) -> Statement:
+        """The history row of `change` to `resource` (a new one is found by its URL)."""
+        fields = ",".join(change.fields)
+        if resource.id is not None:
+            return (
+                "INSERT INTO resources_changes (resource_id, changed_by, changed_at, action, fields)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (resource.id, change.by, now, change.action, fields),
+            )
+        return (
+            "INSERT INTO resources_changes (resource_id, changed_by, changed_at, action, fields)"
+            " SELECT id, ?, ?, ?, ? FROM resources_entries WHERE url_key = ? AND status != 'removed'",
+            (change.by, now, change.action, fields, url_key(resource.url)),
+        )
+
+    async def add(self, resource: Resource, now: float, change: Change | None = None) -> int:
+        """Store a new entry (and its history row); raises DuplicateUrl when its URL is listed."""
         existing = await self.id_for_url(resource.url)
         if existing is not None:
             raise DuplicateUrl(existing)
-        await self.db.transaction(self.write_statements(resource.model_copy(update={"id": None}), now))
+        new = resource.model_copy(update={"id": None})
+        statements = self.write_statements(new, now)
+        if change is not None:
+            statements.append(self.change_statement(change, now, new))
+        await self.db.transaction(statements)
         new_id = await self.id_for_url(resource.url)
         assert new_id is not None
         return new_id
 
-    async def save(self, resource: Resource, now: float) -> None:
-        """Replace an existing entry (edit, verify, remove, stale)."""
+    async def save(self, resource: Resource, now: float, change: Change | None = None) -> None:
+        """Replace an existing entry (edit, verify, remove, stale) and record the change."""
         assert resource.id is not None
         existing = await self.id_for_url(resource.url)
         if existing is not None and existing != resource.id and resource.status != "removed":
             raise DuplicateUrl(existing)
-        await self.db.transaction(self.write_statements(resource, now))
+        statements = self.write_statements(resource, now)
+        if change is not None:
+            statements.append(self.change_statement(change, now, resource))
+        await self.db.transaction(statements)
+
+    async def changes(self, *, resource_id: int | None = None, limit: int = 20) -> list[Change]:
+        """The latest changes, newest first (of one entry, or of the whole directory)."""
+        rows = await self.db.fetchall(
+            "SELECT resource_id, changed_by, changed_at, action, fields FROM resources_changes"
+            " WHERE ? IS NULL OR resource_id = ? ORDER BY changed_at DESC, id DESC LIMIT ?",
+            (resource_id, resource_id, limit),
+        )
+        return [
+            Change(row["changed_by"], row["action"],
+                   tuple(name for name in str(row["fields"]).split(",") if name),
+                   int(row["resource_id"]), float(row["changed_at"]))
+            for row in rows
+        ]
 
     async def id_for_url(self, url: str) -> int | None:
         row = await self.db.fetchone(
@@ -238,7 +341,7 @@ class Directory:
     async def stale(self, today: dt.date, stale_after_days: int) -> list[Resource]:
         limit = dt.datetime.combine(today - dt.timedelta(days=stale_after_days), dt.time(), dt.UTC)
         rows = await self.db.fetchall(
-            "SELECT id, data FROM resources_entries WHERE status = 'stale'"
+            "SELECT id, data FROM resources_entries WHERE status IN ('stale', 'draft')"
             " OR (status = 'active' AND (verified_ts IS NULL OR verified_ts < ?))"
             " ORDER BY COALESCE(verified_ts, 0), id",
             (limit.timestamp(),),
@@ -246,10 +349,12 @@ class Directory:
         return [resource_from_row(row) for row in rows]
 
     async def counts(self) -> tuple[dict[str, int], dict[str, int]]:
-        """How many listed entries each category and each country has."""
+        """How many listed entries (not drafts) each category and each country has."""
         categories: dict[str, int] = {}
         countries: dict[str, int] = {}
         for resource in await self.all():
+            if resource.status == "draft":
+                continue
             for category in resource.categories:
                 categories[category.value] = categories.get(category.value, 0) + 1
             for country in resource.countries:

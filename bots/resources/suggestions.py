@@ -1,15 +1,21 @@
-"""Members suggest organizations; curators approve (✅) or reject (❌) them by reaction."""
+"""Members suggest organizations; curators approve (✅) or reject (❌) them by reaction.
+
+Suggestions go to the network's curators room (core.network, `network.curators_room`), and only a
+network curator's reaction counts. An approved suggestion becomes a draft: named after its site,
+unverified and out of search until a curator names it (`!resource edit`) and verifies it. The
+member's note is shown to the curators but never becomes the entry's text.
+"""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from urllib.parse import urlsplit
 
 from bots.resources.base import ResourcesBase
 from bots.resources.messages import CATALOG
-from bots.resources.model import Resource, check_url
+from bots.resources.model import Resource, check_url, draft_title
 from bots.resources.query import Query, QueryError, parse_query
+from bots.resources.store import Change
 from core.events import Reaction
 from core.i18n import Trusted
 from core.logsafe import log_exception, new_error_id
@@ -32,7 +38,7 @@ class SuggestionCommands(ResourcesBase):
         except ValueError as problem:
             await ctx.reply(ctx.t("suggest_bad_url", problem=trusted(str(problem))))
             return
-        curators_room = self._settings(ctx).curators_room
+        curators_room = self._curators_room()
         if not curators_room:
             await ctx.reply(ctx.t("suggest_no_room"))
             return
@@ -86,16 +92,17 @@ class SuggestionCommands(ResourcesBase):
             hints = parse_query(note) if note else Query()
         except QueryError:
             hints = Query()
-        host = urlsplit(url).hostname or url
-        first_line = note.strip().splitlines()[0][:200] if note.strip() else host
+        # The member's words are hints for the curator, not the entry's name or description.
         resource = Resource.model_validate({
-            "title": first_line, "summary": note, "url": url,
+            "title": draft_title(url), "url": url, "status": "draft",
             "categories": [hints.category.value if hints.category else "community"],
             "countries": [hints.country or "global"],
             "languages": [hints.language or ctx.language],
-            "verified_at": self._today(), "verified_by": ctx.sender,
         })
-        statements = self.directory.write_statements(resource, self._now())
+        now = self._now()
+        statements = self.directory.write_statements(resource, now)
+        statements.append(self.directory.change_statement(
+            Change(ctx.sender, "draft", ("url",)), now, resource))
         statements.append((
             "UPDATE resources_suggestions SET state = 'approved', decided_by = ?"
             " WHERE event_id = ? AND state = 'open'",
