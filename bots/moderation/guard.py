@@ -152,12 +152,12 @@ class Guard:
             except ActionError as error:
                 log.warning("original of an edit not redacted (%s)", error.reason[:80])
         await self.network.post(
-            self.network.modlog_room(), "log_protection", seed=f"prot/{event.event_id}",
+            self.network.modlog_room_for(room), "log_protection", seed=f"prot/{event.event_id}",
             user=user, room=self.network.room_label(room), protection=hit.protection,
             detail=hit.detail, actions=", ".join(done) or "-")
         for outcome in failed:
             await self.network.post(
-                self.network.management_room(), "protection_failed",
+                self.network.management_room_for(room), "protection_failed",
                 seed=f"protfail/{event.event_id}/{outcome.action}", room=self.network.room_label(room),
                 action=outcome.action, problem=self.network.text(
                     self.network.management_room(), outcome.problem, **outcome.values)

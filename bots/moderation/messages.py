@@ -7,9 +7,9 @@ CATALOG = Catalog(
     {
         # -- help --------------------------------------------------------------
         "help_ban": {
-            "en": "Ban a member: `ban @user [reason]`; add --all for every protected room "
-                  "(published to our policy list).",
-            "ar": "حظر عضو: `ban @user [reason]`؛ أضف ‎--all‎ لكل الغرف المحمية "
+            "en": "Ban a member: `ban @user [reason]`; network moderators add --all for every "
+                  "protected room (published to our policy list).",
+            "ar": "حظر عضو: `ban @user [reason]`؛ يضيف مشرفو الشبكة ‎--all‎ لكل الغرف المحمية "
                   "(ويُنشر في قائمة الحظر الخاصة بنا).",
         },
         "help_unban": {"en": "Lift a ban: `unban @user`; --all for every protected room.",
@@ -28,21 +28,23 @@ CATALOG = Catalog(
         },
         "help_warn": {"en": "Warn a member privately by direct message: `warn @user reason`.",
                       "ar": "تنبيه عضو سراً برسالة خاصة: `warn @user reason`."},
-        "help_modlog": {"en": "Recent moderation actions, optionally for one member.",
-                        "ar": "آخر إجراءات الإشراف، ويمكن تحديد عضو واحد."},
+        "help_modlog": {"en": "Recent moderation actions, optionally for one member (this "
+                              "room's; the whole network's for network moderators).",
+                        "ar": "آخر إجراءات الإشراف، ويمكن تحديد عضو واحد (في هذه الغرفة؛ "
+                              "وفي الشبكة كلها لمشرفي الشبكة)."},
         "help_raid": {"en": "Raid mode: `raid on`, `raid off` (reopen the room) or `raid` for status.",
                       "ar": "وضع الهجوم: `raid on` أو `raid off` (إعادة فتح الغرفة) "
                             "أو `raid` لمعرفة الحالة."},
         "help_modroom": {
-            "en": "Make this encrypted room the moderators' room for reports (`modroom`) "
-                  "or for the mod log (`modroom log`).",
-            "ar": "جعل هذه الغرفة المشفّرة غرفة المشرفين للبلاغات (`modroom`) "
-                  "أو لسجل الإشراف (`modroom log`).",
+            "en": "Organizers: make this encrypted room the network moderators' room, for "
+                  "reports (`modroom`), or the mod-log room (`modroom log`).",
+            "ar": "للمنظّمين: جعل هذه الغرفة المشفّرة غرفة فريق الإشراف على الشبكة للبلاغات "
+                  "(`modroom`) أو غرفة سجل الإشراف (`modroom log`).",
         },
         "help_policy": {
-            "en": "Policy lists: `policy list`, `policy subscribe <room>`, "
+            "en": "Policy lists: `policy list`; network moderators: `policy subscribe <room>`, "
                   "`policy unsubscribe <room>`, `policy publish <room>` (where our bans go).",
-            "ar": "قوائم الحظر: `policy list` و`policy subscribe <room>` "
+            "ar": "قوائم الحظر: `policy list`؛ ولمشرفي الشبكة `policy subscribe <room>` "
                   "و`policy unsubscribe <room>` و`policy publish <room>` (حيث تُنشر حظوراتنا).",
         },
         "help_report": {
@@ -96,9 +98,21 @@ CATALOG = Catalog(
         "warn_needs_reason": {"en": "A warning needs a reason: `warn @user reason`.",
                               "ar": "يحتاج التنبيه إلى سبب: `warn @user reason`."},
         "no_protected_rooms": {
-            "en": "There are no protected rooms yet: turn moderation on in a room with "
-                  "`enable moderation`.",
-            "ar": "لا توجد غرف محمية بعد: فعّل الإشراف في غرفة بالأمر `enable moderation`.",
+            "en": "There are no protected rooms yet: turn moderation on with "
+                  "`enable moderation` in the network's rooms.",
+            "ar": "لا توجد غرف محمية بعد: فعّل الإشراف بالأمر `enable moderation` في غرف الشبكة.",
+        },
+        "all_needs_network_moderator": {
+            "en": "Only the network's moderators act in every room ({flag}); nothing was done. "
+                  "Without {flag} you act in this room only.",
+            "ar": "الإجراء في كل الغرف ({flag}) لفريق الإشراف على الشبكة فقط؛ لم يُنفَّذ شيء. "
+                  "دون {flag} تتصرّف في هذه الغرفة فقط.",
+        },
+        "policy_needs_network_moderator": {
+            "en": "Only the network's moderators change the policy lists (`policy {what}`); "
+                  "nothing was changed.",
+            "ar": "تعديل قوائم الحظر (`policy {what}`) لفريق الإشراف على الشبكة فقط؛ "
+                  "لم يتغيّر شيء.",
         },
         # -- refusals -------------------------------------------------------------
         "target_is_bot": {"en": "I won't act against myself.", "ar": "لن أتخذ إجراءً ضد نفسي."},
@@ -218,7 +232,12 @@ CATALOG = Catalog(
             "en": "Reports and the mod log only go to encrypted rooms; turn on encryption here first.",
             "ar": "البلاغات وسجل الإشراف تُرسل إلى غرف مشفّرة فقط؛ فعّل التشفير هنا أولاً.",
         },
-        "modroom_set": {"en": "Reports will arrive in this room.", "ar": "ستصل البلاغات إلى هذه الغرفة."},
+        "modroom_set": {
+            "en": "Reports will arrive in this room, the network moderators' room: its members "
+                  "at power level {level} or more are now the network's moderators.",
+            "ar": "ستصل البلاغات إلى هذه الغرفة، غرفة فريق الإشراف على الشبكة: أعضاؤها بمستوى "
+                  "صلاحية {level} أو أكثر صاروا مشرفي الشبكة.",
+        },
         "modlog_room_set": {"en": "The mod log will be posted in this room.",
                             "ar": "سيُنشر سجل الإشراف في هذه الغرفة."},
         # -- policy lists ---------------------------------------------------------------
@@ -267,6 +286,12 @@ CATALOG = Catalog(
         "report_how": {
             "en": "To report a message, reply to it with `report` and an optional reason.",
             "ar": "للإبلاغ عن رسالة، ردّ عليها بـ`report` مع سبب إن شئت.",
+        },
+        "reports_not_network": {
+            "en": "This room is not part of the network, so reports go to its own moderators; "
+                  "please contact one of them directly.",
+            "ar": "هذه الغرفة ليست جزءاً من الشبكة، فالبلاغات فيها لمشرفيها؛ "
+                  "يرجى التواصل مع أحدهم مباشرة.",
         },
         "reports_no_room": {
             "en": "The moderators have no private room for reports yet; please contact a "

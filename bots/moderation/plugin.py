@@ -23,8 +23,9 @@ from bots.moderation.store import LogEntry, ModerationStore
 from core.actions import ActionError
 from core.events import Media, MemberJoined, Message, Reaction
 from core.i18n import Trusted
+from core.network import NetworkRole
 from core.plugin import MATRIX_USER, Context, command
-from core.roles import Role, role_for_level
+from core.roles import Role
 from core.scheduler import Job
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,10 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         await self.store.migrate()
         self.network = Network(self, self.store)
         await self.network.load()
+        if self.network.defaults().management_room:
+            log.warning("plugins.moderation.management_room is no longer read: reports go to "
+                        "the network moderators' room (network.moderators_room or !modroom)")
+        await self._moderators_room_enabled()
         self.enforcer = Enforcer(self.runtime, self.store)
         self.policy = PolicySync(self.runtime, self.store, self.network, self.enforcer)
         await self.policy.load()
@@ -91,6 +96,17 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
 
     # -- helpers ---------------------------------------------------------
 
+    async def _moderators_room_enabled(self) -> None:
+        """Reactions on reports and moderators' commands arrive only where the plugin is on."""
+        room = self.network.management_room()
+        settings = self.runtime.settings
+        if room and not settings.is_enabled(room, type(self)):
+            await settings.set_enabled(room, type(self), True)
+
+    def _network_moderator(self, ctx: Context) -> bool:
+        """Network authority (core.authority): organizers and the network's moderators only."""
+        return ctx.holds(NetworkRole.MODERATOR)
+
     def _excluded(self) -> set[str]:
         return self.network.list_rooms(self.policy.lists)
 
@@ -110,17 +126,22 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         if not valid_user(user):
             await ctx.reply(ctx.t("bad_user", user=user[:80]))
             return None
+        # Acting across the network takes network authority (core.authority), wherever
+        # it is typed: a room's moderators and admins act on their own room only.
+        network_wide = self._network_moderator(ctx)
+        if everywhere and not network_wide:
+            await ctx.reply(ctx.t("all_needs_network_moderator", flag=Trusted(ALL_FLAG)))
+            return None
         rooms = self.network.protected_rooms(self._excluded()) if everywhere else [ctx.room_id]
         if not rooms:
             await ctx.reply(ctx.t("no_protected_rooms"))
             return None
-        # Acting across the network takes network authority: an organizer, or a
-        # moderator of the management room. A room's own moderator acts with
-        # their level in each room, so they cannot reach rooms they don't moderate.
-        network_wide = ctx.is_organizer or ctx.room_id == self.network.management_room()
-        authority = self.runtime.rooms.power_level(ctx.room_id, ctx.sender) if network_wide else None
         outcomes = []
         for room_id in rooms:
+            # A network moderator acts with the bot's authority in each network room; anyone
+            # else with their own level in the room, so never on a room they don't moderate.
+            authority = self.enforcer.level(room_id, self.runtime.bot_user_id) \
+                if network_wide and self.network.in_network(room_id) else None
             outcome = await self.enforcer.act(
                 room_id, action, user, actor=ctx.sender, reason=reason,
                 trigger=f"!{action}" + (" --all" if everywhere else ""), actor_level=authority,
@@ -131,7 +152,7 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         done = [o for o in outcomes if o.done]
         extra = await then(ctx, user, reason) if then is not None and done else ""
         await self._report_outcomes(ctx, action, user, outcomes, extra)
-        if done:
+        if done and any(self.network.in_network(o.room_id) for o in done):
             await self.network.post(
                 self.network.modlog_room(), "log_command", seed=f"cmd/{ctx.event.event_id}",
                 actor=ctx.sender, action=Trusted(action), user=user, count=len(done),
@@ -242,7 +263,9 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         if user is not None and not valid_user(user):
             await ctx.reply(ctx.t("bad_user", user=user[:80]))
             return
-        entries = await self.store.recent_log(user, MODLOG_LINES)
+        # The network's log for its moderators; a room's moderators see their room's entries.
+        room = None if self._network_moderator(ctx) else ctx.room_id
+        entries = await self.store.recent_log(user, MODLOG_LINES, room_id=room)
         if not entries:
             await ctx.reply(ctx.t("modlog_empty"))
             return
@@ -277,16 +300,23 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         return LogEntry(self.runtime.clock.now(), ctx.room_id, ctx.sender, target, action, "",
                         f"!{action}")
 
-    @command("modroom", help="help_modroom", min_role=Role.ADMIN)
+    @command("modroom", help="help_modroom", network_role=NetworkRole.ORGANIZER)
     async def modroom(self, ctx: Context, which: Literal["reports", "log"] = "reports") -> None:
+        """Organizers only: the moderators' room makes its members the network's moderators."""
         if not ctx.encrypted_room:
             await ctx.reply(ctx.t("modroom_unencrypted"))
             return
-        key = "management_room" if which == "reports" else "modlog_room"
-        await self.network.set_room(key, ctx.room_id)
+        if which == "reports":
+            await self.runtime.network.set_role_room(NetworkRole.MODERATOR, ctx.room_id)
+        else:
+            await self.network.set_room("modlog_room", ctx.room_id)
         # Moderators' reactions on reports arrive only where the plugin is on.
         await self.runtime.settings.set_enabled(ctx.room_id, type(self), True)
-        await ctx.reply(ctx.t("modroom_set" if which == "reports" else "modlog_room_set"))
+        if which == "reports":
+            await ctx.reply(ctx.t("modroom_set",
+                                  level=self.runtime.config.network.role_level))
+        else:
+            await ctx.reply(ctx.t("modlog_room_set"))
 
     async def _unmute_job(self, job: Job) -> None:
         """A timed mute ended: the member may post again (retried while the homeserver fails)."""
@@ -294,7 +324,7 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         outcome = await self.enforcer.act(room_id, "unmute", user_id, actor=None,
                                           reason="mute ended", trigger="timed mute")
         if outcome.done:
-            await self.network.post(self.network.modlog_room(), "log_mute_ended",
+            await self.network.post(self.network.modlog_room_for(room_id), "log_mute_ended",
                                     seed=f"unmute/{job.id}/{job.due_at}", user=user_id,
                                     room=self.network.room_label(room_id))
         elif outcome.problem == "homeserver_failed":
@@ -365,21 +395,22 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         if started:
             await self.network.post(room_id, "raid_room_notice", seed=f"raid/{event.event_id}",
                                     mode=Trusted(settings.joinwave_mode))
+        management = self.network.management_room_for(room_id)
         await self.network.post(
-            self.network.management_room(), "raid_started" if started else "raid_not_started",
+            management, "raid_started" if started else "raid_not_started",
             seed=f"raidmod/{event.event_id}", room=label, joins=wave,
             seconds=settings.joinwave_seconds, mode=Trusted(settings.joinwave_mode),
-            problem=Trusted(self.network.text(self.network.management_room(), problem, **values))
+            problem=Trusted(self.network.text(management, problem, **values))
             if problem else "-")
 
     async def on_reaction(self, ctx: Context, event: Reaction) -> None:
         room_id = event.room_id
         if room_id == self.network.management_room():
-            level = max(self.runtime.rooms.power_level(room_id, event.sender), 0)
-            if role_for_level(level, self.runtime.config.bot.roles) < Role.MODERATOR:
+            # Network authority, not power in this room: core.authority decides.
+            if not self.runtime.authority.holds(event.sender, NetworkRole.MODERATOR):
                 return
             await self.reports.on_moderator_reaction(room_id, event.relates_to, event.key,
-                                                     event.sender, level)
+                                                     event.sender)
             return
         settings = self._settings(ctx)
         if event.key.rstrip("\ufe0f") != settings.report_emoji.rstrip("\ufe0f"):

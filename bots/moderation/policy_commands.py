@@ -14,6 +14,7 @@ from core.actions import ActionError
 from core.events import StateChanged
 from core.i18n import Trusted
 from core.logsafe import log_exception, new_error_id
+from core.network import NetworkRole
 from core.plugin import Context, Plugin, command
 from core.roles import Role
 from core.scheduler import Job
@@ -45,6 +46,11 @@ class PolicyCommands(Plugin):
     ) -> None:
         if what == "list":
             await self._policy_status(ctx)
+            return
+        # Which lists the network follows and where its bans are published change every
+        # network room: network moderators only, whatever the sender's power here.
+        if not ctx.holds(NetworkRole.MODERATOR):
+            await ctx.reply(ctx.t("policy_needs_network_moderator", what=Trusted(what)))
             return
         if room is None or not valid_room(room):
             await ctx.reply(ctx.t("bad_room", room=(room or "")[:80]))
@@ -111,6 +117,10 @@ class PolicyCommands(Plugin):
         own = self.network.own_list()
         if not own or not self.network.defaults().publish_bans:
             return ""
+        # Our list is followed by other rooms and networks: a room's moderator bans in
+        # their room only, and only network moderators speak for the network.
+        if not ctx.holds(NetworkRole.MODERATOR):
+            return ""
         content = {"entity": user, "recommendation": "m.ban", "reason": reason}
         try:
             await self.runtime.actions.send_state(own, "m.policy.rule.user", content,
@@ -121,7 +131,7 @@ class PolicyCommands(Plugin):
 
     async def _unpublish(self, ctx: Context, user: str, reason: str) -> str:
         own = self.network.own_list()
-        if not own:
+        if not own or not ctx.holds(NetworkRole.MODERATOR):
             return ""
         try:
             current = await self.runtime.actions.get_state(own, "m.policy.rule.user", f"rule:{user}")

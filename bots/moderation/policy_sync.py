@@ -230,7 +230,7 @@ class PolicySync:
         if outcome.done:
             await self.store.policy_ban(room_id, user_id, rule)
             await self.network.post(
-                self.network.modlog_room(), "log_policy_ban", seed=f"pban/{room_id}/{user_id}/"
+                self.network.modlog_room_for(room_id), "log_policy_ban", seed=f"pban/{room_id}/{user_id}/"
                 f"{rule.key}", user=user_id, room=self.network.room_label(room_id),
                 entity=rule.entity, reason=rule.reason or "-")
         else:
@@ -257,7 +257,7 @@ class PolicySync:
                 if outcome.done:
                     lifted += 1
                     await self.network.post(
-                        self.network.modlog_room(), "log_policy_unban",
+                        self.network.modlog_room_for(room_id), "log_policy_unban",
                         seed=f"punban/{room_id}/{user_id}/{rule.key}", user=user_id,
                         room=self.network.room_label(room_id), entity=rule.entity)
             return lifted
@@ -300,7 +300,7 @@ class PolicySync:
             except ActionError as error:
                 log.warning("server ACL in %s not applied (%s)", room_id, error.reason[:80])
                 levels = await self.enforcer.power_levels(room_id)
-                management = self.network.management_room()
+                management = self.network.management_room_for(room_id)
                 problem = self.network.text(
                     management, "bot_lacks_power", needed=required_level("server_acl", levels),
                     have=self.enforcer.level(room_id, self.enforcer.bot)) if error.forbidden \

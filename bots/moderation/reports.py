@@ -42,6 +42,10 @@ class Reports:
     async def file(self, room_id: str, event_id: str, reporter: str, reason: str, *,
                    anonymous: bool, seed: str) -> str:
         """Post the report; returns '' when filed, else the catalog key of the problem."""
+        # Only the network's rooms report to the network's moderators, whose room comes
+        # from config or an organizer (core.network), never from a room admin.
+        if not self.network.in_network(room_id):
+            return "reports_not_network"
         management = self.network.management_room()
         if not management:
             return "reports_no_room"
@@ -87,8 +91,12 @@ class Reports:
                              user_id=reporter)
 
     async def on_moderator_reaction(self, management: str, report_event: str, key: str,
-                                    moderator: str, authority: int) -> Outcome | None:
-        """A moderator reacted on a report: act in the reported room as that moderator."""
+                                    moderator: str) -> Outcome | None:
+        """A network moderator reacted on a report: act in the reported room.
+
+        The caller checks network authority; the action carries the bot's authority
+        in the reported (network) room, as `--all` does.
+        """
         action = REACTIONS.get(key) or REACTIONS.get(key + "\ufe0f")
         if action is None:
             return None
@@ -101,7 +109,8 @@ class Reports:
             await self.network.post(management, "report_dismissed", seed=f"dismiss/{report_event}",
                                     moderator=moderator)
             return Outcome(room_id, "dismiss", True)
-        # A moderator of the management room acts with that authority in the reported room.
+        authority = self.enforcer.level(room_id, self.runtime.bot_user_id) \
+            if self.network.in_network(room_id) else None
         outcome = await self.enforcer.act(
             room_id, action, target, actor=moderator, actor_level=authority, reason="report",
             trigger=f"report {report_event}",

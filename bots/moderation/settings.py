@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -11,6 +11,17 @@ from bots.moderation.textrules import PatternError, check_pattern
 from core.plugin import PluginSettings
 
 ACTIONS = ("warn", "redact", "mute", "kick", "ban")
+
+
+def _network() -> dict[str, Any]:
+    """A network setting (core.room_settings.network_scope): set only for the whole network
+    (`!config --network`, organizers), never by a room; its value shown to network moderators."""
+    return {"scope": "network", "role": "moderator"}
+
+
+# Settings that change the network, not one room: no room override applies to them.
+NETWORK_KEYS = ("protected_rooms", "management_room", "modlog_room", "policy_lists", "own_list",
+                "publish_bans", "policy_poll_seconds", "modlog_retention_days")
 
 
 def _both(key: str, **values: str) -> str:
@@ -48,17 +59,26 @@ class ModerationSettings(PluginSettings):
                               description="reaction that reports a message to the moderators")
     anonymous_reports: bool = Field(False, description="hide who reported a message from moderators")
     protected_rooms: list[str] = Field(
-        default_factory=list,
-        description="rooms of the network (empty = every room where moderation is on)")
-    management_room: str = Field("", description="the moderators' encrypted room (reports, raids)")
-    modlog_room: str = Field("", description="encrypted room for the mod log (empty = management room)")
-    policy_lists: list[str] = Field(default_factory=list, description="policy list rooms to follow")
-    own_list: str = Field("", description="policy list room our bans are published to")
-    publish_bans: bool = Field(True, description="publish !ban to own_list as m.policy.rule.user")
-    policy_poll_seconds: float = Field(60, ge=1, le=3600, description=(
+        default_factory=list, json_schema_extra=_network(),
+        description="narrows --all and policy lists to these network rooms (empty = every "
+                    "network room where moderation is on)")
+    management_room: str = Field(
+        "", json_schema_extra=_network(),
+        description="no longer read: reports go to the network moderators' room "
+                    "(network.moderators_room, or !modroom by an organizer)")
+    modlog_room: str = Field("", json_schema_extra=_network(),
+                             description="encrypted room for the mod log (empty = moderators' room)")
+    policy_lists: list[str] = Field(default_factory=list, json_schema_extra=_network(),
+                                    description="policy list rooms to follow")
+    own_list: str = Field("", json_schema_extra=_network(),
+                          description="policy list room our bans are published to")
+    publish_bans: bool = Field(True, json_schema_extra=_network(),
+                               description="publish !ban to own_list as m.policy.rule.user")
+    policy_poll_seconds: float = Field(60, ge=1, le=3600, json_schema_extra=_network(), description=(
         "how often list rooms are re-read in full; changes arrive at once through sync, "
         "this only catches up after an outage"))
-    modlog_retention_days: int = Field(365, ge=1, le=3650, description="how long the mod log is kept")
+    modlog_retention_days: int = Field(365, ge=1, le=3650, json_schema_extra=_network(),
+                                       description="how long the mod log is kept")
 
     @field_validator("patterns")
     @classmethod

@@ -101,11 +101,14 @@ class ModerationStore:
         sql, params = self.log_statement(entry)
         await self.db.execute(sql, params)
 
-    async def recent_log(self, target: str | None, limit: int) -> list[LogEntry]:
+    async def recent_log(self, target: str | None, limit: int,
+                         room_id: str | None = None) -> list[LogEntry]:
+        """The newest entries, of one member and/or one room (None: all)."""
         rows = await self.db.fetchall(
             "SELECT at, room_id, actor, target, action, reason, trigger FROM moderation_log "
-            "WHERE (? IS NULL OR target = ?) ORDER BY at DESC, id DESC LIMIT ?",
-            (target, target, limit))
+            "WHERE (? IS NULL OR target = ?) AND (? IS NULL OR room_id = ?) "
+            "ORDER BY at DESC, id DESC LIMIT ?",
+            (target, target, room_id, room_id, limit))
         return [LogEntry(**dict(row)) for row in rows]
 
     async def prune_log(self, before: float) -> int:

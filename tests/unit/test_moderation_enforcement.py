@@ -25,10 +25,12 @@ from bots.moderation.policy_sync import ListRead, PolicySync, read_list
 from bots.moderation.settings import ModerationSettings
 from bots.moderation.store import ModerationStore
 from core.actions import ActionError
+from core.authority import Authority
 from core.clock import ManualClock
 from core.config import Config
 from core.events import Message
 from core.languages import LanguagePreferences
+from core.network import Network as CoreNetwork
 from core.room_settings import RoomSettings
 from core.scheduler import Job, Scheduler
 from core.storage import CORE_MIGRATIONS, Database
@@ -139,7 +141,9 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     for room in rooms.members_of:
         rooms.levels[(room, BOT)] = 90
         rooms.levels[(room, "@admin:x")] = 100
-    config = Config.model_validate({"matrix": {"homeserver": "http://x", "user_id": BOT}})
+    # The network is the two rooms (a followed list room is not one of them).
+    config = Config.model_validate({"matrix": {"homeserver": "http://x", "user_id": BOT},
+                                    "network": {"rooms": ["!a:x", "!b:x"]}})
     settings = RoomSettings(db, {})
     for room in rooms.members_of:
         await settings.set_enabled(room, ModerationPlugin, True)
@@ -152,6 +156,8 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     runtime.settings, runtime.dms, runtime.bot_user_id = settings, NoDms(), BOT
     runtime.languages = LanguagePreferences(db, "en")
     runtime.outbox = FakeOutbox()
+    runtime.network = CoreNetwork(config, db)
+    runtime.authority = Authority(config, rooms, runtime.network)
     store = ModerationStore(db)
     await store.migrate()
     plugin = ModerationPlugin(runtime)
