@@ -1,0 +1,364 @@
+"""Who may change the directory, and what members see after a change (the directory cannot be poisoned).
+
+Through the real dispatcher, database and authority with a fake homeserver. Curators are a network
+role (config `network.curators`, the curators room at `network.role_level`, organizers); a room's
+admins and moderators are not curators. Real Synapse: tests/integration/test_resources.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bots.admin import AdminPlugin
+from bots.resources import ResourcesPlugin
+from bots.resources.model import Resource
+from bots.resources.store import MIGRATIONS
+from core.builtin import CorePlugin
+from core.clock import ManualClock
+from core.config import Config
+from core.dispatch import Dispatcher
+from core.events import Message, Reaction
+from core.languages import LanguagePreferences
+from core.network import NetworkRole
+from core.room_settings import RoomSettings
+from core.runtime import Runtime
+from core.scheduler import Scheduler
+from core.storage import CORE_MIGRATIONS, Database, Migration
+
+BOT = "@bot:x"
+ROOM = "!room:x"  # a room of the network; its admin is not a curator
+CURATORS_ROOM = "!curators:x"
+ADMIN = "@admin:x"  # admin (100) of ROOM
+MODERATOR = "@mod:x"  # moderator (50) of ROOM
+MEMBER = "@member:x"
+NAMED = "@named:x"  # a curator by config (network.curators)
+CURATOR = "@cur:x"  # a curator by the curators room (level 50 there)
+LURKER = "@lurker:x"  # a plain member (level 0) of the curators room: not a curator
+ORGANIZER = "@org:x"
+NOW = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC).timestamp()
+TODAY = "2026-11-24"
+_ids = itertools.count()
+
+
+@dataclass
+class FakeHomeserver:
+    """RoomView, Sender and DMs over in-memory rooms."""
+
+    members_of: dict[str, list[str]] = field(default_factory=dict)
+    levels: dict[tuple[str, str], int] = field(default_factory=dict)
+    sent: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
+
+    def is_encrypted(self, room_id: str) -> bool:
+        return True
+
+    def power_level(self, room_id: str, user_id: str) -> int:
+        return self.levels.get((room_id, user_id), 0)
+
+    def members(self, room_id: str) -> list[str]:
+        return self.members_of.get(room_id, [])
+
+    def display_name(self, room_id: str) -> str | None:
+        return None
+
+    async def send_message(self, room_id: str, content: dict[str, Any], txn_id: str) -> str:
+        event_id = f"$sent{next(_ids)}"
+        self.sent.append((room_id, content, event_id))
+        return event_id
+
+    def is_dm(self, room_id: str) -> bool:
+        return False
+
+    def in_room(self, room_id: str) -> list[tuple[str, dict[str, Any], str]]:
+        return [sent for sent in self.sent if sent[0] == room_id]
+
+
+@dataclass
+class Harness:
+    hs: FakeHomeserver
+    runtime: Runtime
+    dispatcher: Dispatcher
+    plugin: ResourcesPlugin
+
+    async def say(self, sender: str, body: str, room: str = ROOM) -> str:
+        """Handle one message; returns the bot's last answer in that room (without bidi isolates)."""
+        before = len(self.hs.in_room(room))
+        await self.dispatcher.handle(Message(
+            room_id=room, event_id=f"$m{next(_ids)}", sender=sender, timestamp_ms=0,
+            encrypted=True, body=body))
+        answers = self.hs.in_room(room)[before:]
+        assert answers, f"no answer to {body!r}"
+        return plain(answers[-1][1]["body"])
+
+    async def react(self, sender: str, event_id: str, key: str = "✅") -> None:
+        await self.dispatcher.handle(Reaction(
+            room_id=CURATORS_ROOM, event_id=f"$r{next(_ids)}", sender=sender, timestamp_ms=0,
+            encrypted=True, key=key, relates_to=event_id))
+
+    async def seed(self, **fields: Any) -> int:
+        data = {"title": "Rainbow Aid", "url": "https://rainbow.example.org",
+                "summary": "Lawyers for queer refugees", "categories": ["legal"],
+                "countries": ["TR"], "languages": ["en"], "verified_at": dt.date(2026, 10, 1),
+                "verified_by": NAMED, **fields}
+        return await self.plugin.directory.add(Resource.model_validate(data), NOW)
+
+    async def entry(self, resource_id: int) -> Resource:
+        found = await self.plugin.directory.get(resource_id)
+        assert found is not None
+        return found
+
+
+async def make_harness(path: Path, network: dict[str, Any] | None = None) -> Harness:
+    hs = FakeHomeserver()
+    hs.members_of[ROOM] = [BOT, ADMIN, MODERATOR, MEMBER, NAMED, CURATOR]
+    hs.levels[(ROOM, ADMIN)] = 100
+    hs.levels[(ROOM, MODERATOR)] = 50
+    hs.members_of[CURATORS_ROOM] = [BOT, CURATOR, LURKER]
+    hs.levels[(CURATORS_ROOM, CURATOR)] = 50
+    config = Config.model_validate({
+        "matrix": {"homeserver": "http://localhost", "user_id": BOT},
+        "bot": {"roles": {"organizers": [ORGANIZER]}, "rate_limit": {"commands": 1000}},
+        "network": network if network is not None else {
+            "rooms": [ROOM], "curators": [NAMED], "curators_room": CURATORS_ROOM},
+    })
+    db = Database(path / "bot.db")
+    await db.open()
+    await db.migrate("core", CORE_MIGRATIONS)
+    clock = ManualClock(NOW)
+    runtime = Runtime(
+        config=config, db=db, clock=clock, scheduler=Scheduler(db, clock),
+        settings=RoomSettings(db, config.plugins), languages=LanguagePreferences(db, "en"),
+        sender=hs, rooms=hs, actions=hs, dms=hs, outbox=None, bot_user_id=BOT,  # type: ignore[arg-type]
+    )
+    await runtime.settings.load()
+    await runtime.languages.load()
+    await runtime.network.load()
+    dispatcher = Dispatcher(runtime)
+    for plugin_class in (CorePlugin, AdminPlugin, ResourcesPlugin):
+        plugin = plugin_class(runtime)
+        runtime.plugins[plugin.name] = plugin
+        dispatcher.add_plugin(plugin)
+        if isinstance(plugin, CorePlugin):
+            plugin.dispatcher = dispatcher
+        await plugin.setup()
+    resources = runtime.plugins["resources"]
+    assert isinstance(resources, ResourcesPlugin)
+    return Harness(hs, runtime, dispatcher, resources)
+
+
+@pytest.fixture
+async def h(tmp_path: Path) -> AsyncIterator[Harness]:
+    harness = await make_harness(tmp_path)
+    try:
+        yield harness
+    finally:
+        await harness.runtime.db.close()
+
+
+def plain(body: Any) -> str:
+    return str(body).replace("\u2068", "").replace("\u2069", "")
+
+
+def ids_in(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"#(\d+)", text)]
+
+
+# -- 1. curators are a network role ------------------------------------------------------------
+
+
+async def test_room_admin_and_moderator_cannot_add_edit_verify_or_remove(h: Harness) -> None:
+    entry = await h.seed()
+    before = await h.entry(entry)
+    for sender in (ADMIN, MODERATOR, MEMBER, LURKER):
+        for command in (
+            "!resource add title=Fake url=https://fake.example.org categories=legal countries=TR "
+            "languages=en",
+            f"!resource edit {entry} url=https://fake.example.org",
+            f"!resource verify {entry}",
+            f"!resource remove {entry}",
+            "!resource stale",
+            "!resource changes",
+            "!resource add",
+        ):
+            answer = await h.say(sender, command)
+            assert "Only the network's curators" in answer, (sender, command, answer)
+    assert await h.entry(entry) == before
+    assert [r.id for r in await h.plugin.directory.all()] == [entry]
+    assert await h.plugin.directory.changes() == []
+    assert h.plugin._guided == {}
+
+
+async def test_a_room_admin_cannot_make_themselves_a_curator(h: Harness) -> None:
+    assert "curators" not in ResourcesPlugin.Settings.model_fields
+    assert "curators_room" not in ResourcesPlugin.Settings.model_fields
+    answer = await h.say(ADMIN, f"!config resources curators [{ADMIN}]")
+    assert "has no setting curators" in answer
+    refused = await h.say(ADMIN, "!resource edit 1 url=https://fake.example.org")
+    assert "Only the network's curators" in refused
+
+
+@pytest.mark.parametrize("curator", [NAMED, CURATOR, ORGANIZER])
+async def test_network_curators_curate_from_any_room(h: Harness, curator: str) -> None:
+    added = await h.say(
+        curator, '!resource add title="Queer Clinic" url=https://clinic.example.org '
+        "categories=health countries=LB languages=ar")
+    [new_id] = ids_in(added)
+    shown = await h.say(MEMBER, f"!resource {new_id}")
+    assert f"verified {TODAY} by {curator}" in shown
+    assert "updated" in await h.say(curator, f"!resource edit {new_id} countries=LB,JO")
+
+
+async def test_guided_add_by_a_room_admin_is_refused(h: Harness) -> None:
+    assert "Only the network's curators" in await h.say(ADMIN, "!resource add")
+    assert "Name of the organization" in await h.say(NAMED, "!resource add")
+
+
+# -- 2. an approved suggestion is an unverified draft ------------------------------------------
+
+
+async def suggest(h: Harness, url: str, note: str) -> str:
+    assert "went to the curators" in await h.say(MEMBER, f"!suggest {url} {note}")
+    _room, content, event_id = h.hs.in_room(CURATORS_ROOM)[-1]
+    assert url in content["body"]
+    return event_id
+
+
+async def test_approved_suggestion_is_an_unverified_draft_out_of_search(h: Harness) -> None:
+    note = "Verified legal aid Istanbul, call +90 555 000"
+    post = await suggest(h, "https://fake-aid.example.org", note)
+    await h.react(LURKER, post)  # a plain member of the curators room: ignored
+    assert await h.plugin.directory.all() == []
+    await h.react(CURATOR, post)
+    approved = h.hs.in_room(CURATORS_ROOM)[-1][1]["body"]
+    assert "draft" in approved
+    [draft_id] = ids_in(approved)[:1]
+    draft = await h.entry(draft_id)
+    assert draft.status == "draft"
+    assert draft.verified_at is None and draft.verified_by is None
+    assert draft.title == "fake-aid.example.org" and note not in draft.title
+    assert "+90" not in draft.summary
+    # Members never see it: not in search, not by number, not counted.
+    assert "Nothing found" in await h.say(MEMBER, "!find legal aid istanbul")
+    assert "Nothing found" in await h.say(MEMBER, "!find fake-aid")
+    shown = await h.say(MEMBER, f"!resource {draft_id}")
+    assert "waiting for the curators" in shown and "fake-aid.example.org" not in shown
+    assert "(TR)" not in await h.say(MEMBER, "!countries")
+    # A curator sees it marked as a draft, and it is on the list of entries to check.
+    curator_view = await h.say(CURATOR, f"!resource {draft_id}")
+    assert "draft" in curator_view and "verified 20" not in curator_view
+    assert draft_id in ids_in(await h.say(CURATOR, "!resource stale"))
+    # It cannot be made active around verification, nor verified while still unnamed.
+    assert "only with !resource verify" in await h.say(
+        CURATOR, f"!resource edit {draft_id} status=active")
+    assert "still named after its website" in await h.say(CURATOR, f"!resource verify {draft_id}")
+    assert (await h.entry(draft_id)).status == "draft"
+    await h.say(CURATOR, f'!resource edit {draft_id} title="Istanbul Legal Aid" categories=legal')
+    assert "Nothing found" in await h.say(MEMBER, "!find istanbul legal aid")
+    assert "verified today" in await h.say(NAMED, f"!resource verify {draft_id}")
+    found = await h.say(MEMBER, "!find istanbul legal aid")
+    assert ids_in(found)[0] == draft_id
+    assert f"verified {TODAY} by {NAMED}" in found
+
+
+async def test_suggestions_go_to_the_network_curators_room(tmp_path: Path) -> None:
+    harness = await make_harness(tmp_path, {"curators": [NAMED]})
+    try:
+        answer = await harness.say(MEMBER, "!suggest https://x.example.org hi")
+        assert "network.curators_room" in answer
+        # An organizer points the role at a room (stored; wins over config).
+        await harness.runtime.network.set_role_room(NetworkRole.CURATOR, CURATORS_ROOM)
+        post = await suggest(harness, "https://x.example.org", "hi")
+        await harness.react(ADMIN, post)  # admin of another room, not in the curators room
+        assert await harness.plugin.directory.all() == []
+        await harness.react(NAMED, post, "❌\ufe0f")
+        assert "rejected" in harness.hs.in_room(CURATORS_ROOM)[-1][1]["body"]
+    finally:
+        await harness.runtime.db.close()
+
+
+# -- 3. an edit of what an entry points at clears its verification -------------------------------
+
+
+@pytest.mark.parametrize("change", [
+    "url=https://fake.example.org", "contact=+90-555-000", 'title="Rainbow Aid (new number)"',
+    'title.ar="مساعدة"', 'summary="Call +90 555 000 now"',
+])
+async def test_edit_of_link_contact_or_name_shows_unverified_to_members(
+    h: Harness, change: str
+) -> None:
+    entry = await h.seed()
+    assert f"verified 2026-10-01 by {NAMED}" in await h.say(MEMBER, f"!resource {entry}")
+    answer = await h.say(CURATOR, f"!resource edit {entry} {change}")
+    assert "unverified until a curator checks it" in answer
+    edited = await h.entry(entry)
+    assert edited.verified_at is None and edited.verified_by is None
+    shown = await h.say(MEMBER, f"!resource {entry}")
+    assert "unverified" in shown and "verified 2026" not in shown
+    found = await h.say(MEMBER, "!find rainbow")
+    assert ids_in(found) == [entry] and "unverified" in found and f"by {NAMED}" not in found
+    field_name = change.split("=", 1)[0].split(".", 1)[0]
+    field_name = "translations" if field_name == "title" and "title.ar" in change else field_name
+    [last] = await h.plugin.directory.changes(resource_id=entry, limit=1)
+    assert (last.by, last.action, last.fields) == (CURATOR, "edit", (field_name,))
+    listing = await h.say(NAMED, "!resource changes")
+    assert f"#{entry} edited" in listing and CURATOR in listing and field_name in listing
+    assert "verified today" in await h.say(NAMED, f"!resource verify {entry}")
+    verified = await h.entry(entry)
+    assert (verified.verified_at, verified.verified_by) == (dt.date(2026, 11, 24), NAMED)
+    assert f"verified {TODAY} by {NAMED}" in await h.say(MEMBER, f"!resource {entry}")
+
+
+async def test_edit_of_where_it_serves_keeps_verification(h: Harness) -> None:
+    entry = await h.seed()
+    assert "updated" in await h.say(CURATOR, f"!resource edit {entry} countries=TR,GR")
+    assert f"verified 2026-10-01 by {NAMED}" in await h.say(MEMBER, f"!resource {entry}")
+    [last] = await h.plugin.directory.changes(resource_id=entry)
+    assert last.fields == ("countries",)
+    assert "nothing changed" in await h.say(CURATOR, f"!resource edit {entry} countries=TR,GR")
+
+
+async def test_curators_see_the_last_change_and_its_author(h: Harness) -> None:
+    entry = await h.seed()
+    await h.say(CURATOR, f"!resource edit {entry} url=https://rainbow.example.org/new")
+    curator_view = await h.say(NAMED, f"!resource {entry}")
+    assert f"edited 2026-11-24 12:00 by {CURATOR}: url" in curator_view
+    member_view = await h.say(MEMBER, f"!resource {entry}")
+    assert CURATOR not in member_view  # who edited is for curators
+    await h.say(NAMED, f"!resource remove {entry}")
+    actions = [c.action for c in await h.plugin.directory.changes(resource_id=entry)]
+    assert actions == ["remove", "edit"]
+
+
+async def test_migration_keeps_entries_searchable(tmp_path: Path) -> None:
+    db = Database(tmp_path / "old.db")
+    await db.open()
+    await db.migrate("resources", [MIGRATIONS[0]])
+    from bots.resources.store import Directory
+
+    old = Directory(db)
+    resource = Resource.model_validate({
+        "title": "Old shelter", "url": "https://old.example.org", "categories": ["housing"],
+        "countries": ["global"], "languages": ["en"]})
+    await db.transaction(old.write_statements(resource, NOW))
+    await db.migrate("resources", MIGRATIONS)
+    assert isinstance(MIGRATIONS[1], Migration) and MIGRATIONS[1].version == 2
+    from bots.resources.query import parse_query
+    from bots.resources.search import search
+
+    result = await search(db, parse_query("shelter"), now=NOW, stale_after_days=365)
+    assert [hit.resource.title for hit in result.hits] == ["Old shelter"]
+    [row] = await old.all()
+    assert row.id is not None
+    await old.save(row.model_copy(update={"status": "draft"}), NOW)
+    assert (await search(db, parse_query("shelter"), now=NOW, stale_after_days=365)).hits == []
+    await old.save(row, NOW)
+    assert len((await search(db, parse_query("shelter"), now=NOW, stale_after_days=365)).hits) == 1
+    await db.execute("INSERT INTO resources_fts (resources_fts) VALUES ('integrity-check')")
+    await db.close()
