@@ -20,10 +20,25 @@ CATALOG = Catalog(
                   "للمنظّمين: `config --network ...` لكل الغرف.",
         },
         "network_organizers_only": {
-            "en": "Only the network's organizers (named in the bot's config) change settings "
-                  "for every room. `config <plugin> <key> <value>` changes them for this room.",
-            "ar": "لا يغيّر إعدادات كل الغرف إلا منظّمو الشبكة (المذكورون في إعدادات البوت). "
+            "en": "Only the network's organizers change settings for every room; a room's "
+                  "admins do not. `config <plugin> <key> <value>` changes them for this room.",
+            "ar": "لا يغيّر إعدادات كل الغرف إلا منظّمو الشبكة، لا مشرفو الغرف. "
                   "`config <plugin> <key> <value>` يغيّرها لهذه الغرفة.",
+        },
+        "network_setting_only": {
+            "en": "Not saved: {key} is a network setting (it names private rooms or changes "
+                  "how the whole network works), so no room sets its own. The network's "
+                  "organizers change it with {usage}.",
+            "ar": "لم يُحفظ: {key} إعداد للشبكة (يسمّي غرفاً خاصة أو يغيّر عمل الشبكة كلها)، "
+                  "فلا تضبطه غرفة لنفسها. يغيّره منظّمو الشبكة بالأمر {usage}.",
+        },
+        "hidden_value": {"en": "(hidden)", "ar": "(مخفي)"},
+        "hidden_note": {
+            "en": "Hidden values are network settings: they are shown only to the network's "
+                  "organizers (or the role they concern), in their role's room or a direct "
+                  "message with the bot.",
+            "ar": "القيم المخفية إعدادات للشبكة: لا تظهر إلا لمنظّمي الشبكة (أو أصحاب الدور "
+                  "المعني)، في غرفة دورهم أو في رسالة خاصة مع البوت.",
         },
         "network_usage": {
             "en": "Write `config --network <plugin>` to see a plugin's network-wide settings, or "

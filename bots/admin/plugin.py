@@ -10,9 +10,10 @@ from pydantic import Field
 from bots.admin.messages import CATALOG
 from core.events import Message
 from core.i18n import Trusted
+from core.network import NetworkRole
 from core.plugin import Context, Plugin, PluginSettings, command
 from core.roles import Role
-from core.room_settings import NETWORK, SettingError
+from core.room_settings import NETWORK, SettingError, is_network_scoped, viewer_role
 
 NETWORK_FLAG = "--network"
 
@@ -91,14 +92,18 @@ class AdminPlugin(Plugin):
         await self.runtime.settings.set_enabled(ctx.room_id, plugin, on)
         await ctx.reply(ctx.t("enabled" if on else "disabled", name=shown))
 
-    @command("config", help="help_config", min_role=Role.MODERATOR)
+    # Member level for the dispatcher: `--network` needs network authority, not a room
+    # role (an organizer need not moderate the room they write in); the room's own
+    # settings are checked against min_role below.
+    @command("config", help="help_config")
     async def config(
         self, ctx: Context, plugin: str, key: str | None = None, *, value: str = ""
     ) -> None:
         room_id = ctx.room_id
         if plugin == NETWORK_FLAG:
             # `config --network <plugin> [key] [value]`: for every room of the network.
-            if not ctx.is_organizer:
+            # Network authority from core only: no room role grants it.
+            if not ctx.holds(NetworkRole.ORGANIZER):
                 await ctx.reply(ctx.t("network_organizers_only"))
                 return
             if key is None:
@@ -129,9 +134,16 @@ class AdminPlugin(Plugin):
             changed = settings.overridden(room_id, target)
             header = "network_settings_header" if room_id == NETWORK else "settings_header"
             lines = [ctx.t(header, name=shown, marker=Trusted("*"))]
+            hidden = False
             for field_name in fields:
                 mark = " *" if field_name in changed else ""
-                lines.append(f"• {field_name} = {_show(effective[field_name])}{mark}")
+                if self._may_see(ctx, target, field_name):
+                    lines.append(f"• {field_name} = {_show(effective[field_name])}{mark}")
+                else:
+                    hidden = True
+                    lines.append(f"• {field_name} = {ctx.t('hidden_value')}{mark}")
+            if hidden:
+                lines.append(ctx.t("hidden_note"))
             await ctx.reply("\n".join(lines))
             return
         if key not in fields:
@@ -139,8 +151,17 @@ class AdminPlugin(Plugin):
                                   keys=Trusted(", ".join(fields))))
             return
         if not value:
+            if not self._may_see(ctx, target, key):
+                await ctx.reply(f"{key} = {ctx.t('hidden_value')}\n{ctx.t('hidden_note')}")
+                return
             effective = settings.effective(room_id, target).model_dump(mode="json")
             await ctx.reply(f"{key} = {_show(effective[key])}")
+            return
+        if room_id != NETWORK and is_network_scoped(target, key):
+            # Names private rooms or changes the network's behaviour: never one room's choice.
+            await ctx.reply(ctx.t("network_setting_only", key=Trusted(key), usage=Trusted(
+                f"{self.runtime.config.bot.command_prefix}config {NETWORK_FLAG} "
+                f"{target.name} {key} <value>")))
             return
         try:
             if value.strip().lower() == "default":
@@ -154,6 +175,21 @@ class AdminPlugin(Plugin):
             await ctx.reply(ctx.t("setting_refused", problems="\n".join(error.problems)))
             return
         await ctx.reply(ctx.t("setting_saved", key=Trusted(key), value=_show(saved)))
+
+
+    def _may_see(self, ctx: Context, plugin: type[Plugin], key: str) -> bool:
+        """May this reply show the value of `key`? Network-scoped values (private rooms,
+        network choices) are shown only to holders of the field's network role, and only
+        where no one else reads them: a room that holds a network role, or the sender's
+        own direct message with the bot."""
+        role = viewer_role(plugin, key)
+        if role is None:
+            return True
+        if not ctx.holds(role):
+            return False
+        dms = self.runtime.dms
+        own_dm = dms.is_dm(ctx.room_id) and dms.user_of(ctx.room_id) == ctx.sender
+        return own_dm or ctx.room_id in self.runtime.network.role_rooms()
 
 
 def _show(value: object) -> str:

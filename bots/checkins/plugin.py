@@ -27,6 +27,7 @@ from bots.checkins.timeparse import (
 from core.events import Message, Reaction
 from core.i18n import Trusted
 from core.plugin import Context, Plugin, PluginSettings, command, message_content
+from core.room_settings import NETWORK, network_scope
 from core.scheduler import Job
 
 log = logging.getLogger(__name__)
@@ -55,9 +56,13 @@ class CheckinsPlugin(Plugin):
             "contacts then the team if nobody acknowledges, or both at once")
         team_after_minutes: int = Field(
             15, ge=0, le=1440, description="contacts_then_team: minutes before the team is alerted")
+        # The network's choices: set only with `!config --network` (organizers), never
+        # a room's override, and shown only to organizers (core.room_settings).
         team_room: str = Field(
-            "", description="room id of the network's encrypted safety-team room ('' for none)")
-        default_timezone: str = Field("UTC", description="IANA zone for members who set none")
+            "", json_schema_extra=network_scope(),
+            description="room id of the network's encrypted safety-team room ('' for none)")
+        default_timezone: str = Field("UTC", json_schema_extra=network_scope(),
+                                      description="IANA zone for members who set none")
         min_minutes: int = Field(1, ge=1, description="shortest check-in, in minutes")
         max_hours: int = Field(72, ge=1, le=24 * 30, description="longest check-in, in hours")
         note_retention_hours: int = Field(
@@ -94,8 +99,9 @@ class CheckinsPlugin(Plugin):
         return self.runtime.settings.effective(room_id, type(self))  # type: ignore[return-value]
 
     def _network(self) -> Settings:
-        # Network-wide choices (the team room) come from config, never a room override.
-        return self.runtime.settings.effective("", type(self))  # type: ignore[return-value]
+        # Network-wide choices (the team room) come from config and organizers'
+        # `!config --network`, never a room override.
+        return self.runtime.settings.effective(NETWORK, type(self))  # type: ignore[return-value]
 
     def _policy(self, room_id: str) -> Policy:
         room = self._settings(room_id)

@@ -9,6 +9,7 @@ from bots.checkins.store import CheckinStore, Rollcall, new_id
 from bots.checkins.timeparse import TimeInputError, format_duration, parse_duration
 from core.events import Reaction
 from core.i18n import Trusted, isolate
+from core.network import NetworkRole
 from core.plugin import Context, message_content
 from core.roles import Role
 from core.scheduler import Job
@@ -35,7 +36,8 @@ class RollCalls:
         return name or room_id
 
     async def start(self, ctx: Context, duration: str, note: str, max_seconds: float) -> None:
-        if not (ctx.is_organizer or ctx.role >= Role.MODERATOR):
+        # Room scope: this room's moderators, or the network's organizers (core.authority).
+        if not (ctx.holds(NetworkRole.ORGANIZER) or ctx.role >= Role.MODERATOR):
             await ctx.reply(ctx.t("rollcall_not_allowed", command=self._shown("rollcall")))
             return
         if self.runtime.dms.is_dm(ctx.room_id) or not ctx.encrypted_room:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from bots.admin import AdminPlugin
 from bots.alerts import AlertsPlugin
 from core.actions import ActionError
 from core.builtin import CorePlugin
@@ -27,6 +28,7 @@ from core.dispatch import Dispatcher
 from core.events import Message, Reaction
 from core.languages import LanguagePreferences
 from core.outbox import Outbox
+from core.plugin import Plugin
 from core.room_settings import RoomSettings
 from core.runtime import Runtime
 from core.scheduler import Scheduler
@@ -179,7 +181,9 @@ class Harness:
 
 
 async def make_harness(path: Path, *, alerts_block: dict[str, Any] | None = None,
-                       concurrency: int = 16) -> Harness:
+                       concurrency: int = 16, network_block: dict[str, Any] | None = None,
+                       admin: bool = False) -> Harness:
+    """A bot with alerts (and `!config` when `admin`); `network_block` adds to `network:`."""
     hs = FakeHomeserver()
     hs.members_of[ORGANIZERS_ROOM] = [BOT, ORGANIZER, "@helper:x", "@member:x"]
     hs.levels[(ORGANIZERS_ROOM, "@helper:x")] = 50
@@ -190,7 +194,7 @@ async def make_harness(path: Path, *, alerts_block: dict[str, Any] | None = None
                            "backoff_initial_seconds": 0.01,
                            "max_attempts": 3}},
         # The network's rooms are added by network() as the tests create them.
-        "network": {"organizers_room": ORGANIZERS_ROOM, "rooms": []},
+        "network": {"organizers_room": ORGANIZERS_ROOM, "rooms": [], **(network_block or {})},
         "plugins": {"alerts": {"status_edit_seconds": 0.1, **(alerts_block or {})}},
     })
     db = Database(path / "bot.db")
@@ -207,7 +211,11 @@ async def make_harness(path: Path, *, alerts_block: dict[str, Any] | None = None
     await runtime.settings.load()
     await runtime.languages.load()
     dispatcher = Dispatcher(runtime)
-    for plugin_class in (CorePlugin, AlertsPlugin):
+    plugin_classes: list[type[Plugin]] = [CorePlugin, AlertsPlugin]
+    if admin:
+        plugin_classes.append(AdminPlugin)
+    await runtime.network.load()
+    for plugin_class in plugin_classes:
         plugin = plugin_class(runtime)
         runtime.plugins[plugin.name] = plugin
         dispatcher.add_plugin(plugin)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bots.admin import AdminPlugin
 from bots.checkins import CheckinsPlugin
 from core.actions import ActionError
 from core.builtin import CorePlugin
@@ -19,6 +20,7 @@ from core.dispatch import Dispatcher
 from core.events import Message, Reaction
 from core.languages import LanguagePreferences
 from core.outbox import Outbox
+from core.plugin import Plugin
 from core.room_settings import RoomSettings
 from core.runtime import Runtime
 from core.scheduler import Scheduler
@@ -130,9 +132,13 @@ class Harness:
     """One bot "process": restart() reopens everything on the same database file."""
 
     def __init__(self, path: Path, plugin_config: dict[str, Any] | None = None,
-                 matrix: FakeMatrix | None = None, clock: ManualClock | None = None) -> None:
+                 matrix: FakeMatrix | None = None, clock: ManualClock | None = None, *,
+                 config: dict[str, Any] | None = None, admin: bool = False) -> None:
         self.path = path
         self.plugin_config = plugin_config or {}
+        # Further top-level config (`bot`, `network`), and whether `!config` (admin) runs too.
+        self.extra_config = config or {}
+        self.with_admin = admin
         self.matrix = matrix or FakeMatrix()
         self.clock = clock or ManualClock(START)
 
@@ -143,6 +149,7 @@ class Harness:
         config = Config.model_validate({
             "matrix": {"homeserver": "http://localhost", "user_id": BOT},
             "plugins": {"checkins": self.plugin_config},
+            **self.extra_config,
         })
         self.scheduler = Scheduler(self.db, self.clock)
         self.outbox = Outbox(self.db, self.clock, self.matrix, self.matrix,  # type: ignore[arg-type]
@@ -161,9 +168,13 @@ class Harness:
         core = CorePlugin(self.runtime)
         core.dispatcher = self.dispatcher
         self.plugin = CheckinsPlugin(self.runtime)
-        for plugin in (core, self.plugin):
+        plugins: list[Plugin] = [core, self.plugin]
+        if self.with_admin:
+            plugins.append(AdminPlugin(self.runtime))
+        for plugin in plugins:
             self.runtime.plugins[plugin.name] = plugin
             self.dispatcher.add_plugin(plugin)
+        await self.runtime.network.load()
         await self.plugin.setup()
         self.outbox.start()
 
