@@ -13,8 +13,18 @@ from hypothesis import strategies as st
 from pydantic import Field
 
 from core.i18n import Catalog
+from core.network import NetworkRole
 from core.plugin import Plugin, PluginSettings
-from core.room_settings import NETWORK, RoomSettings, SettingError, plugin_defaults
+from core.room_settings import (
+    NETWORK,
+    RoomSettings,
+    SettingError,
+    is_network_scoped,
+    network_keys,
+    network_scope,
+    plugin_defaults,
+    viewer_role,
+)
 from core.storage import CORE_MIGRATIONS, Database
 
 ROOM = "!room:example.org"
@@ -278,3 +288,54 @@ async def test_network_values_apply_where_a_room_has_none_of_its_own(db: Databas
     assert again.effective(OTHER, Demo).limit == 20
     await again.reset_value(NETWORK, Demo, "limit")
     assert again.effective(OTHER, Demo).limit == 7
+
+
+class Scoped(Plugin):
+    name = "scoped"
+    catalog = Catalog("scoped", {})
+
+    class Settings(PluginSettings):
+        team_room: str = Field("", json_schema_extra=network_scope())
+        management_room: str = Field("", json_schema_extra=network_scope(NetworkRole.MODERATOR))
+        limit: int = 5
+
+
+def test_network_scope_marker_is_read_from_the_field() -> None:
+    assert network_keys(Scoped) == {"team_room", "management_room"}
+    assert is_network_scoped(Scoped, "team_room") and not is_network_scoped(Scoped, "limit")
+    assert not is_network_scoped(Scoped, "no_such_key")
+    assert viewer_role(Scoped, "team_room") is NetworkRole.ORGANIZER
+    assert viewer_role(Scoped, "management_room") is NetworkRole.MODERATOR
+    assert viewer_role(Scoped, "limit") is None
+    assert network_keys(Demo) == frozenset()
+
+
+async def test_a_room_cannot_set_a_network_scoped_setting(db: Database) -> None:
+    settings = await fresh(db, {"scoped": {"team_room": "!team:x"}})
+    with pytest.raises(SettingError, match="network setting"):
+        await settings.set_value(ROOM, Scoped, "team_room", "!mine:x")
+    assert await stored(db) == {}
+    assert await settings.set_value(ROOM, Scoped, "limit", "9") == 9  # room-scoped: fine
+    assert await settings.set_value(NETWORK, Scoped, "team_room", "!net:x") == "!net:x"
+    assert settings.effective(ROOM, Scoped).team_room == "!net:x"  # type: ignore[attr-defined]
+
+
+async def test_a_stored_room_override_of_a_network_setting_never_applies(db: Database) -> None:
+    """Stored before the field was marked (or written around set_value): ignored."""
+    await db.execute(
+        "INSERT INTO core_room_settings (room_id, plugin, key, value) VALUES (?, ?, ?, ?)",
+        (ROOM, "scoped", "team_room", json.dumps("!mine:x")))
+    settings = await fresh(db, {"scoped": {"team_room": "!team:x"}})
+    assert settings.effective(ROOM, Scoped).team_room == "!team:x"  # type: ignore[attr-defined]
+    assert settings.overridden(ROOM, Scoped) == set()
+
+
+async def test_stored_overrides_of_removed_settings_are_ignored(db: Database) -> None:
+    """An upgrade removed a setting: its rows must not break the plugin's settings."""
+    for room in (ROOM, NETWORK):
+        await db.execute(
+            "INSERT INTO core_room_settings (room_id, plugin, key, value) VALUES (?, ?, ?, ?)",
+            (room, "demo", "gone", json.dumps(1)))
+    settings = await fresh(db)
+    assert settings.effective(ROOM, Demo).limit == 5  # type: ignore[attr-defined]
+    assert settings.effective(NETWORK, Demo).limit == 5  # type: ignore[attr-defined]
