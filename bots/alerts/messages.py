@@ -448,8 +448,10 @@ CATALOG = Catalog(
         },
         # -- subscriptions ----------------------------------------------------------
         "subscribe_unknown_tag": {
-            "en": "No room carries the tag {tag}. Ask your room's admins which tags exist.",
-            "ar": "لا توجد غرفة تحمل الوسم {tag}. اسأل مشرفي غرفتك عن الوسوم الموجودة.",
+            "en": "No room carries the tag {tag}. `network tags` shows this room's tags; "
+                  "the network's organizers know the others.",
+            "ar": "لا توجد غرفة تحمل الوسم {tag}. `network tags` يعرض وسوم هذه الغرفة؛ "
+                  "ومنظّمو الشبكة يعرفون البقية.",
         },
         "subscribed_all": {
             "en": "You will also get every alert by direct message. Stop with {unsubscribe}.",

@@ -101,11 +101,7 @@ class AlertsPlugin(NetworkCommands, Plugin):
         """Where alerts are composed: the network's organizers room (core.network)."""
         return self.runtime.network.role_room(NetworkRole.ORGANIZER)
 
-    # -- who may -------------------------------------------------------------
-
-    def is_organizer(self, user_id: str) -> bool:
-        """Network authority, from core only (room roles never make an organizer)."""
-        return self.runtime.authority.is_organizer(user_id)
+    # -- who may (core.authority only: room roles never make an organizer) -----
 
     async def _organizer_here(self, ctx: Context) -> bool:
         """True in the organizers room for an organizer; otherwise answers why not."""

@@ -13,6 +13,7 @@ from nio import RoomGetEventResponse
 from bots.admin import AdminPlugin
 from bots.alerts import AlertsPlugin
 from core.matrix.member import Member
+from core.network import NetworkRole
 from tests.integration.conftest import RunningBot, room_with_bot
 
 pytestmark = pytest.mark.integration
@@ -22,12 +23,20 @@ MakeMember = Callable[..., Awaitable[Member]]
 
 
 def configure(bot: RunningBot, **settings: Any) -> None:
-    """Set the alerts block of the running bot's config (the organizers room exists only now).
+    """Set the alerts block of the running bot's config.
 
     The plugin reads its network-wide settings from the config on each use,
     and a restart keeps the same Config object.
     """
     bot.config.plugins.setdefault("alerts", {}).update(settings)
+
+
+async def network_room(owner: Member, bot: RunningBot) -> str:
+    """A room with the bot that is one of the network's (network.rooms; the rooms exist
+    only now, and a restart keeps the same Config object, so the list is extended)."""
+    room = await room_with_bot(owner, bot)
+    bot.config.network.rooms.append(room)
+    return room
 
 
 def plain(text: str) -> str:
@@ -70,7 +79,10 @@ async def start_network(make_bot: MakeBot, make_member: MakeMember, **bot_option
     bot = await make_bot(plugins=[AdminPlugin, AlertsPlugin],
                          roles={"organizers": [organizer.user_id]}, **bot_options)
     room = await room_with_bot(organizer, bot)
-    configure(bot, organizers_room=room, status_edit_seconds=0.2)
+    assert bot.bot is not None
+    # The network's organizers room (as organizers set it; stored, so kept over restarts).
+    await bot.bot.runtime.network.set_role_room(NetworkRole.ORGANIZER, room)
+    configure(bot, status_edit_seconds=0.2)
     return Network(bot, organizer, room)
 
 
@@ -80,12 +92,14 @@ async def test_alert_reaches_tagged_rooms_and_subscribers_decrypted_in_their_lan
     net = await start_network(make_bot, make_member)
     bot = net.bot
     alice, bashir, sami = await make_member(), await make_member(), await make_member()
-    room_a = await room_with_bot(alice, bot)
-    room_b = await room_with_bot(bashir, bot)
-    untagged = await room_with_bot(alice, bot)
+    room_a = await network_room(alice, bot)
+    room_b = await network_room(bashir, bot)
+    untagged = await network_room(alice, bot)
     await invite(alice, room_a, sami)
-    assert "tagged" in (await alice.ask(room_a, "!network tag Syria")).body
-    assert "tagged" in (await bashir.ask(room_b, "!network tag syria")).body
+    # Tags decide where alerts go: a room's admin cannot add one, organizers do.
+    assert "only the network's organizers" in (await alice.ask(room_a, "!network tag Syria")).body
+    assert "tagged" in await net.ask(f"!network tag Syria {room_a}")
+    assert "tagged" in await net.ask(f"!network tag syria {room_b}")
     await bashir.ask(room_b, "!language room ar")
     await sami.ask(room_a, "!language ar")
     await sami.ask(room_a, "!subscribe alerts syria")
@@ -141,7 +155,8 @@ async def test_alert_reaches_tagged_rooms_and_subscribers_decrypted_in_their_lan
 async def test_edit_and_retract_apply_everywhere(make_bot: MakeBot, make_member: MakeMember) -> None:
     net = await start_network(make_bot, make_member)
     alice, bashir = await make_member(), await make_member()
-    rooms = [await room_with_bot(alice, net.bot), await room_with_bot(bashir, net.bot)]
+    rooms = [await network_room(alice, net.bot), await network_room(bashir, net.bot)]
+    outsider = await room_with_bot(alice, net.bot)  # the bot is there; not the network's
     await invite(alice, rooms[0], bashir)  # rooms with two people are not taken for DMs
     await invite(bashir, rooms[1], alice)
     await bashir.ask(rooms[1], "!language room ar")
@@ -172,6 +187,7 @@ async def test_edit_and_retract_apply_everywhere(make_bot: MakeBot, make_member:
     log = await net.ask("!alert log")
     for action in ("sent", "edited", "retracted"):
         assert action in log
+    assert not [m for m in alice.received if m.room_id == outsider and "Meet at" in m.body]
 
 
 async def test_restart_mid_fan_out_resumes_without_duplicates(
@@ -180,7 +196,7 @@ async def test_restart_mid_fan_out_resumes_without_duplicates(
     # One send per second: the bot is stopped while most of the alert is still queued.
     net = await start_network(make_bot, make_member, outbox={"per_second": 1, "concurrency": 1})
     members = [await make_member() for _ in range(4)]
-    rooms = [await room_with_bot(member, net.bot) for member in members]
+    rooms = [await network_room(member, net.bot) for member in members]
     for member, room in zip(members, rooms, strict=True):
         await invite(member, room, net.organizer)
     await net.ask("!alert Evacuate the square")
@@ -205,7 +221,7 @@ async def test_restart_mid_fan_out_resumes_without_duplicates(
 async def test_scheduled_alert_fires_once(make_bot: MakeBot, make_member: MakeMember) -> None:
     net = await start_network(make_bot, make_member)
     member = await make_member()
-    room = await room_with_bot(member, net.bot)
+    room = await network_room(member, net.bot)
     await invite(member, room, net.organizer)
     preview = await net.ask("!alert at +2h Vigil starts now")
     assert "It will be sent at" in preview
