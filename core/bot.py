@@ -160,6 +160,7 @@ class Bot:
         if self.trust_services is not None:
             self.trust_services.start()
         self.connection.on_direct_invite = self.dms.remember
+        self.connection.on_state = self.runtime.network.note_state
         self.connection.invite_veto = self._invite_veto
         outbox_start = asyncio.create_task(self._start_outbox_when_synced())
         try:

@@ -4,6 +4,12 @@ A DM is an ordinary room for the dispatcher; this module only knows which
 room is whose. A member who opens a DM with the bot from Element (an invite
 marked `is_direct`) gets that room remembered; otherwise the bot reuses an
 encrypted room it shares with only that member, or creates one.
+
+`is_direct` is written by the inviter (and their server), so it is a hint:
+a room is a member's DM only while its members are exactly the bot and that
+member, checked from the room's membership each time it is asked. A DM that
+gains a third member stops being used for private messages, and the member
+gets a new one.
 """
 
 from __future__ import annotations
@@ -51,13 +57,13 @@ class DirectMessages:
         one member counts: Element marks DMs only on the invite, and a member
         who made a private room with the bot means it as one.
         """
+        members = set(self.rooms.members(room_id))
         known = self._user_of.get(room_id)
         if known is not None:
-            return known
-        members = self.rooms.members(room_id)
-        others = [u for u in members if u != self.bot_user_id]
+            return known if members == {self.bot_user_id, known} else None
+        others = members - {self.bot_user_id}
         if len(others) == 1 and self.bot_user_id in members and self.rooms.is_encrypted(room_id):
-            return others[0]
+            return next(iter(others))
         return None
 
     async def room_for(self, user_id: str) -> str:
@@ -95,8 +101,7 @@ class DirectMessages:
         )
 
     def _usable(self, room_id: str, user_id: str) -> bool:
-        members = self.rooms.members(room_id)
-        return self.bot_user_id in members and user_id in members
+        return set(self.rooms.members(room_id)) == {self.bot_user_id, user_id}
 
     async def _wait_until_visible(self, room_id: str, user_id: str) -> None:
         # Sending needs the room's encryption state and the invited member in

@@ -21,7 +21,6 @@ from typing import Any
 
 import aiohttp
 from nio import (
-    AsyncClient,
     AsyncClientConfig,
     ErrorResponse,
     JoinError,
@@ -38,7 +37,7 @@ from nio import (
     UnknownToDeviceEvent,
     WhoamiResponse,
 )
-from nio.events import ForwardedRoomKeyEvent
+from nio.events import ForwardedRoomKeyEvent, InviteMemberEvent
 from nio.exceptions import EncryptionError, SendRetryError
 
 from core.clock import Clock
@@ -47,6 +46,7 @@ from core.crypto import CrossSigningSession, IdentityError
 from core.crypto.trust import TrustPolicy
 from core.events import RoomEvent, from_matrix
 from core.logsafe import log_exception, new_error_id
+from core.matrix.client import ForgedState, GuardedClient
 from core.storage import Database
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ class MatrixConnection:
         self.credentials_path = self.data_dir / "credentials.json"
         self.store_dir = self.data_dir / "crypto"
         self._passphrase = passphrase
-        self.client: AsyncClient | None = None
+        self.client: GuardedClient | None = None
         self.sink: EventSink | None = None
         self._stopping = asyncio.Event()
         self._parked: dict[str, tuple[str, MegolmEvent]] = {}
@@ -160,6 +160,8 @@ class MatrixConnection:
         self.trust: TrustPolicy | None = None
         # Told (room, member) after joining a room a member opened as a DM with the bot.
         self.on_direct_invite: Callable[[str, str], Awaitable[None]] | None = None
+        # Told (room, event source) of every real (unencrypted) state event of a joined room.
+        self.on_state: Callable[[str, dict[str, Any]], None] | None = None
         # (room, inviter) -> a reason to decline an invite the config allows, or None.
         self.invite_veto: Callable[[str, str], str | None] | None = None
         self._timers: set[asyncio.Task[None]] = set()
@@ -180,7 +182,7 @@ class MatrixConnection:
         return self.config.matrix.user_id
 
     @property
-    def nio(self) -> AsyncClient:
+    def nio(self) -> GuardedClient:
         if self.client is None:
             raise RuntimeError("not connected")
         return self.client
@@ -204,7 +206,7 @@ class MatrixConnection:
                 f"{self.credentials_path} belongs to {saved.user_id}, not {cfg.user_id}; "
                 "use another storage.data_dir"
             )
-        self.client = AsyncClient(
+        self.client = GuardedClient(
             cfg.homeserver, cfg.user_id, store_path=str(self.store_dir), config=client_config
         )
         if saved:
@@ -309,17 +311,34 @@ class MatrixConnection:
             return 0
         return int(room.power_levels.get_user_level(user_id))
 
-    def _note_creators(self, room_id: str, events: list[Any]) -> None:
+    def _note_state(self, room_id: str, events: list[Any]) -> None:
+        """Learn from real state events: the room's creators, and what on_state listens for.
+
+        Decrypted events never count (core.matrix.client already replaced any
+        that claimed to be state); neither does anything without a state_key.
+        """
         for event in events:
             source = getattr(event, "source", None)
-            if not isinstance(source, dict) or source.get("type") != "m.room.create":
+            if (getattr(event, "decrypted", False) or isinstance(event, ForgedState)
+                    or not isinstance(source, dict)
+                    or not isinstance(source.get("state_key"), str)):
                 continue
-            content = source.get("content") or {}
-            if str(content.get("room_version")) in CREATOR_POWER_VERSIONS:
-                extra = content.get("additional_creators") or []
-                self._creators[room_id] = frozenset(
-                    [str(source.get("sender"))] + [u for u in extra if isinstance(u, str)]
-                )
+            if source.get("type") == "m.room.create":
+                self._note_creators(room_id, source)
+            if self.on_state is not None:
+                self.on_state(room_id, source)
+
+    def _note_creators(self, room_id: str, source: dict[str, Any]) -> None:
+        content = source.get("content")
+        sender = source.get("sender")
+        if not isinstance(content, dict) or not isinstance(sender, str):
+            return
+        if str(content.get("room_version")) in CREATOR_POWER_VERSIONS:
+            extra = content.get("additional_creators")
+            extra = extra if isinstance(extra, list) else []
+            self._creators[room_id] = frozenset(
+                [sender] + [u for u in extra if isinstance(u, str)]
+            )
 
     def display_name(self, room_id: str) -> str | None:
         """The bot's display name in a room (Element writes it into mention bodies)."""
@@ -525,25 +544,26 @@ class MatrixConnection:
     async def _handle_sync(
         self, response: SyncResponse, since: str | None, tracker: _BatchTracker
     ) -> None:
-        await self._handle_invites(response)
+        # No event, of any shape, may stop the loop or keep the token from
+        # advancing: each step is guarded on its own, and the batch is always
+        # opened (so its token is stored once what was converted is handled).
         batch: list[RoomEvent] = []
+        try:
+            await self._handle_invites(response)
+        except Exception as exc:
+            log_exception(log, "handling invites", exc, new_error_id())
         for room_id, info in response.rooms.join.items():
-            self._note_creators(room_id, [*info.state, *info.timeline.events])
+            try:
+                self._note_state(room_id, [*info.state, *info.timeline.events])
+            except Exception as exc:
+                log_exception(log, f"reading the state of {room_id}", exc, new_error_id())
         if since is not None:
             for room_id, info in response.rooms.join.items():
-                events = list(info.timeline.events)
-                if not _contains_own_join(events, self.user_id) and info.timeline.limited:
-                    events = await self._backfill(room_id, info.timeline.prev_batch, since) + events
-                events = _after_own_join(events, self.user_id)
-                for event in events:
-                    try:
-                        converted = self._convert(event, room_id)
-                    except Exception as exc:  # one odd event must never hold up the sync
-                        log_exception(log, f"converting an event in {room_id}", exc,
-                                      new_error_id())
-                        continue
-                    if converted is not None:
-                        batch.append(converted)
+                try:
+                    batch.extend(await self._room_events(room_id, info, since))
+                except Exception as exc:
+                    log_exception(log, f"reading the timeline of {room_id}", exc,
+                                  new_error_id())
         else:
             # First start ever: what happened before the bot existed is history.
             log.info("first sync: %d rooms, history not replayed", len(response.rooms.join))
@@ -551,13 +571,36 @@ class MatrixConnection:
         assert self.sink is not None
         for item in batch:
             self.sink(item, done)
+        for step in (self._after_batch, self._retry_parked, self._report_unreadable):
+            try:
+                await step(response)
+            except Exception as exc:
+                log_exception(log, f"sync step {step.__name__}", exc, new_error_id())
+        self._start_maintenance()
+
+    async def _room_events(self, room_id: str, info: Any, since: str) -> list[RoomEvent]:
+        events = list(info.timeline.events)
+        if not _contains_own_join(events, self.user_id) and info.timeline.limited:
+            backfilled = await self._backfill(room_id, info.timeline.prev_batch, since)
+            self._note_state(room_id, backfilled)
+            events = backfilled + events
+        events = _after_own_join(events, self.user_id)
+        converted_events = []
+        for event in events:
+            try:
+                converted = self._convert(event, room_id)
+            except Exception as exc:  # one odd event must never hold up the sync
+                log_exception(log, f"converting an event in {room_id}", exc, new_error_id())
+                continue
+            if converted is not None:
+                converted_events.append(converted)
+        return converted_events
+
+    async def _after_batch(self, response: SyncResponse) -> None:
         self._note_withheld(response)
         if self.trust is not None:
             self.trust.invalidate(response.device_list.changed)
         self._route_verification(response)
-        await self._retry_parked(response)
-        await self._report_unreadable()
-        self._start_maintenance()
 
     def _route_verification(self, response: SyncResponse) -> None:
         if self.on_verification is None:
@@ -618,6 +661,8 @@ class MatrixConnection:
         return collected
 
     def _convert(self, event: Any, room_id: str) -> RoomEvent | None:
+        if isinstance(event, ForgedState):
+            return None
         if isinstance(event, MegolmEvent):
             self._park(room_id, event)
             return None
@@ -713,7 +758,7 @@ class MatrixConnection:
         if not self._stopping.is_set():
             await self._report_unreadable()
 
-    async def _report_unreadable(self) -> None:
+    async def _report_unreadable(self, response: SyncResponse | None = None) -> None:
         """Tell members once why a message stays unreadable (key withheld, or never came)."""
         if self.on_undecryptable is None or not self._parked:
             return
@@ -824,26 +869,29 @@ def _after_own_join(events: list[Any], user_id: str) -> list[Any]:
     return events
 
 
+def _invite_event(invite_state: list[Any], user_id: str) -> InviteMemberEvent | None:
+    """The invite itself: the last invite membership of the bot in `invite_state`.
+
+    The rest of `invite_state` is stripped state the inviting server wrote, and
+    it may hold any number of fake member events about the bot (claiming an
+    allowed organizer invited it). The homeserver appends the invite event it
+    received last (MSC4319), so only that one names the inviter.
+    """
+    for event in reversed(invite_state):
+        if (isinstance(event, InviteMemberEvent) and event.state_key == user_id
+                and event.membership == "invite"):
+            return event
+    return None
+
+
 def _is_direct(invite_state: list[Any], user_id: str) -> bool:
-    for event in invite_state:
-        source = getattr(event, "source", None)
-        if (
-            isinstance(source, dict)
-            and source.get("type") == "m.room.member"
-            and source.get("state_key") == user_id
-        ):
-            return bool((source.get("content") or {}).get("is_direct"))
-    return False
+    """Whether the inviter marked the invite as a DM: a hint only (core.dms checks the room)."""
+    invite = _invite_event(invite_state, user_id)
+    content = invite.content if invite is not None else None
+    return isinstance(content, dict) and content.get("is_direct") is True
 
 
 def _inviter(invite_state: list[Any], user_id: str) -> str | None:
-    for event in invite_state:
-        source = getattr(event, "source", None)
-        if (
-            isinstance(source, dict)
-            and source.get("type") == "m.room.member"
-            and source.get("state_key") == user_id
-        ):
-            sender = source.get("sender")
-            return sender if isinstance(sender, str) else None
-    return None
+    invite = _invite_event(invite_state, user_id)
+    sender = invite.sender if invite is not None else None
+    return sender if isinstance(sender, str) else None
