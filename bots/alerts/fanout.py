@@ -144,8 +144,6 @@ class FanOut:
                     found.skipped.append((room, "skip_not_network"))
                 elif room not in joined:
                     found.skipped.append((room, "skip_not_joined"))
-                elif self.runtime.dms.is_dm(room):
-                    continue
                 elif not self.runtime.rooms.is_encrypted(room):
                     found.skipped.append((room, "skip_unencrypted"))
                 elif not self.runtime.settings.is_enabled(room, self.plugin):
