@@ -8,15 +8,17 @@ from pydantic import Field, field_validator
 
 from bots.moderation.messages import CATALOG
 from bots.moderation.textrules import PatternError, check_pattern
+from core.network import NetworkRole
 from core.plugin import PluginSettings
+from core.room_settings import network_scope
 
 ACTIONS = ("warn", "redact", "mute", "kick", "ban")
 
 
 def _network() -> dict[str, Any]:
-    """A network setting (core.room_settings.network_scope): set only for the whole network
-    (`!config --network`, organizers), never by a room; its value shown to network moderators."""
-    return {"scope": "network", "role": "moderator"}
+    """A network setting: set only for the whole network (`!config --network`), never by a
+    room; its value shown to network moderators (organizers hold every role)."""
+    return network_scope(NetworkRole.MODERATOR)
 
 
 # Settings that change the network, not one room: no room override applies to them.

@@ -1,4 +1,10 @@
-"""Room set-up for the moderation integration tests: power levels, members, waiting on room state."""
+"""Room set-up for the moderation integration tests: power levels, members, the network, waiting on state.
+
+The network (core/network.py) is config: which rooms are in it, which room is
+the network moderators' room and who else is a network moderator. Rooms are
+created while the bot runs, so `join_network` writes them into the running
+bot's config (and into the config a restart uses), as an operator would.
+"""
 
 from __future__ import annotations
 
@@ -64,10 +70,29 @@ async def add_member(owner: Member, room: str, member: Member, bot: RunningBot) 
     await until(bot_sees)
 
 
+def join_network(bot: RunningBot, *rooms: str, moderators_room: str | None = None,
+                 moderators: tuple[str, ...] = ()) -> None:
+    """Add rooms to the network, name its moderators' room or its moderators (bot config)."""
+    current = bot.config.network
+    update: dict[str, Any] = {"rooms": [*current.rooms, *rooms],
+                              "moderators": [*current.moderators, *moderators]}
+    if moderators_room is not None:
+        update["moderators_room"] = moderators_room
+    network = current.model_copy(update=update)
+    bot.config = bot.config.model_copy(update={"network": network})
+    assert bot.bot is not None
+    bot.bot.runtime.network.config = network
+
+
 async def protected_room(owner: Member, bot: RunningBot, *others: Member,
-                         bot_level: int = BOT_LEVEL) -> str:
-    """An encrypted room owned by `owner`, the bot at `bot_level`, moderation on, `others` joined."""
+                         bot_level: int = BOT_LEVEL, network: bool = True) -> str:
+    """An encrypted room owned by `owner`, the bot at `bot_level`, moderation on, `others` joined.
+
+    A network room unless `network=False` (a room whose admin merely invited the bot).
+    """
     room = await room_with_bot(owner, bot)
+    if network:
+        join_network(bot, room)
     await knows_devices(owner, bot.user_id)
     if bot_level:
         # Muting changes power levels, server bans the ACL: let moderators (and the bot) do that.
@@ -105,10 +130,12 @@ async def knows_devices(member: Member, user_id: str) -> None:
 
 
 async def management_room(owner: Member, bot: RunningBot) -> str:
-    """The moderators' encrypted room, where reports and raid alerts arrive."""
+    """The network moderators' encrypted room (config), where reports and raid alerts arrive.
+
+    Its members at the role level (the owner, an admin there) are network moderators.
+    """
     room = await room_with_bot(owner, bot)
     await knows_devices(owner, bot.user_id)
+    join_network(bot, moderators_room=room)
     await owner.ask(room, "!enable moderation")
-    reply = await owner.ask(room, "!modroom")
-    assert "Reports will arrive" in reply.body, reply.body
     return room

@@ -6,9 +6,11 @@ import pytest
 
 from bots.admin import AdminPlugin
 from bots.moderation import ModerationPlugin
+from core.network import NetworkRole
 from tests.integration.moderation_helpers import (
     add_member,
     config,
+    join_network,
     management_room,
     membership,
     protected_room,
@@ -91,6 +93,7 @@ async def test_ban_all_applies_to_every_protected_room(make_bot, make_member) ->
     bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, target, bystander = [await make_member() for _ in range(3)]
     rooms = [await protected_room(owner, bot, target, bystander) for _ in range(2)]
+    join_network(bot, moderators=(owner.user_id,))  # --all takes network authority
     reply = await owner.ask(rooms[0], f"!ban --all {target.user_id} raid account")
     assert "in 2 room(s)" in reply.body
     for room in rooms:
@@ -177,6 +180,7 @@ async def test_policy_list_bans_and_unbans_across_rooms(make_bot, make_member) -
     bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, target, bystander, list_owner = [await make_member() for _ in range(4)]
     rooms = [await protected_room(owner, bot, target, bystander) for _ in range(2)]
+    join_network(bot, moderators=(owner.user_id,))  # following a list is the network's choice
     # A list room as Draupnir or Mjolnir would publish it: unencrypted, written by someone else.
     list_room = await list_owner.create_room(invite=[bot.user_id], encrypted=False, name="bans")
     reply = await owner.ask(rooms[0], f"!policy subscribe {list_room}")
@@ -222,6 +226,7 @@ async def test_followed_list_survives_a_restart(make_bot, make_member) -> None:
     bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, target, bystander, list_owner = [await make_member() for _ in range(4)]
     room = await protected_room(owner, bot, target, bystander)
+    join_network(bot, moderators=(owner.user_id,))
     list_room = await list_owner.create_room(invite=[bot.user_id], encrypted=False, name="bans")
     assert "Following" in (await owner.ask(room, f"!policy subscribe {list_room}")).body
     await bot.restart()
@@ -265,6 +270,7 @@ async def test_unreadable_list_room_is_refused_and_nothing_stored(make_bot, make
     bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, target, stranger = [await make_member() for _ in range(3)]
     room = await protected_room(owner, bot, target)
+    join_network(bot, moderators=(owner.user_id,))
     private = await stranger.create_room(invite=[], encrypted=False, name="private list")
     reply = await owner.ask(room, f"!policy subscribe {private}")
     assert "can't read the list room" in reply.body and "Nothing was changed" in reply.body
@@ -277,6 +283,7 @@ async def test_own_ban_is_published_as_policy_rule(make_bot, make_member) -> Non
     bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
     owner, target = await make_member(), await make_member()
     room = await protected_room(owner, bot, target)
+    join_network(bot, moderators=(owner.user_id,))  # publishing speaks for the network
     our_list = await owner.create_room(invite=[bot.user_id], encrypted=False, name="our bans")
     await owner.wait_member(our_list, bot.user_id)
     await set_levels(owner, our_list, {bot.user_id: 50}, bot)
@@ -362,3 +369,38 @@ async def test_anonymous_report_by_reaction_hides_the_reporter(make_bot, make_me
     report = await owner.wait_for(lambda m: m.room_id == management and "Report from" in m.body)
     assert reporter.user_id not in report.body and "anonymous" in report.body
     assert "some abuse" in report.body
+
+
+async def test_a_room_admin_gains_no_network_power(make_bot, make_member) -> None:
+    """The takeover: a room admin (not a network moderator) in their own room."""
+    bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
+    owner, attacker, victim, list_owner = [await make_member() for _ in range(4)]
+    network_room = await protected_room(owner, bot, victim, attacker)
+    management = await management_room(owner, bot)
+    # The attacker's own room (an Element DM makes both sides admins): moderation on there.
+    own = await protected_room(attacker, bot, victim, network=False)
+    assert "organizers only" in (await attacker.ask(own, "!modroom")).body
+    refused = await attacker.ask(own, f"!ban {victim.user_id} --all takeover")
+    assert "Only the network's moderators" in refused.body
+    assert "nothing was done" in refused.body
+    list_room = await list_owner.create_room(invite=[bot.user_id], encrypted=False, name="evil")
+    await list_owner.wait_member(list_room, bot.user_id)
+    policy = await attacker.ask(own, f"!policy subscribe {list_room}")
+    assert "Only the network's moderators" in policy.body
+    assert "Only the network's moderators" in (
+        await attacker.ask(own, f"!policy publish {list_room}")).body
+    # Nothing changed: the victim is still in the network room, the moderators' room is the same.
+    assert await membership(owner, network_room, victim.user_id) == "join"
+    assert await membership(attacker, own, victim.user_id) == "join"
+    assert bot.bot is not None
+    assert bot.bot.runtime.network.role_room(NetworkRole.MODERATOR) == management
+    assert await bot.bot.db.fetchall("SELECT * FROM moderation_lists") == []
+    assert bot.bot.runtime.plugins["moderation"].network.own_list() == ""  # type: ignore[attr-defined]
+    # In their own room they still act, on that room only.
+    assert "Banned" in (await attacker.ask(own, f"!ban {victim.user_id} my room")).body
+    assert await membership(attacker, own, victim.user_id) == "ban"
+    assert await membership(owner, network_room, victim.user_id) == "join"
+    # And the network's moderators (the moderators' room) still act everywhere in the network.
+    done = await owner.ask(management, f"!ban --all {victim.user_id} raid")
+    assert "in 1 room(s)" in done.body, done.body
+    assert await membership(owner, network_room, victim.user_id) == "ban"
