@@ -123,3 +123,32 @@ async def test_forged_power_in_the_organizers_room_grants_no_network_role(
     assert not authority.is_organizer(attacker.user_id)
     admin_plugin = type(bot.bot.runtime.plugins["admin"])
     assert bot.bot.runtime.settings.effective("", admin_plugin).model_dump()["min_role"] == "admin"
+
+
+async def test_the_network_is_the_children_of_its_space(
+    make_bot: Callable[..., Awaitable[RunningBot]],
+    make_member: Callable[..., Awaitable[Member]],
+) -> None:
+    organizer = await make_member()
+    bot = await make_bot()
+    assert bot.bot is not None
+    network = bot.bot.runtime.network
+    created = await organizer.client.room_create(name="Network", space=True,
+                                                 invite=[bot.user_id])
+    space = created.room_id
+    network.config = network.config.model_copy(update={"space": space})
+    await organizer.wait_member(space, bot.user_id)
+    room = await room_with_bot(organizer, bot)
+    # Being invited (by an allowed user) does not make a room part of the network.
+    assert not network.contains(room)
+
+    async def until(condition: Callable[[], bool]) -> None:
+        while not condition():
+            await asyncio.sleep(0.05)
+
+    await organizer.client.room_put_state(space, "m.space.child", {"via": ["localhost"]},
+                                          state_key=room)
+    await asyncio.wait_for(until(lambda: network.contains(room)), 30)
+    # Removing the child from the space (empty content) takes it out again.
+    await organizer.client.room_put_state(space, "m.space.child", {}, state_key=room)
+    await asyncio.wait_for(until(lambda: not network.contains(room)), 30)
