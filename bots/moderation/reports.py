@@ -51,6 +51,11 @@ class Reports:
             return "reports_no_room"
         if not self.runtime.rooms.is_encrypted(management):
             return "reports_room_unencrypted"
+        # Moderators' reactions on the report arrive only where the plugin is on (an organizer
+        # may have pointed the role at a new room since start).
+        plugin = type(self.network.plugin)
+        if not self.runtime.settings.is_enabled(management, plugin):
+            await self.runtime.settings.set_enabled(management, plugin, True)
         try:
             event = await self.actions.get_event(room_id, event_id)
         except ActionError:

@@ -414,8 +414,18 @@ async def test_rooms_stored_by_room_admins_before_the_fix_are_dropped(tmp_path: 
         await bot.runtime.db.close()
 
 
-async def test_the_configured_moderators_room_gets_moderation_turned_on(bot: Bot) -> None:
-    assert bot.runtime.settings.is_enabled(MODS, ModerationPlugin)
+async def test_the_moderators_room_gets_moderation_turned_on(bot: Bot) -> None:
+    assert bot.runtime.settings.is_enabled(MODS, ModerationPlugin)  # from config, at start
+    # Pointed elsewhere later (an organizer, through core): turned on with the first report.
+    new = "!later:x"
+    bot.hs.members_of[new] = {BOT, NETMOD}
+    await bot.runtime.network.set_role_room(NetworkRole.MODERATOR, new)
+    nasty = f"$nasty{next(_ids)}"
+    bot.hs.events[nasty] = Message(room_id=NET, event_id=nasty, sender=VICTIM, timestamp_ms=0,
+                                   encrypted=True, body="abuse")
+    await bot.say(NET, MEMBER, "!report", reply_to=nasty)
+    assert any("abuse" in body for body in bot.hs.posted_to(new))
+    assert bot.runtime.settings.is_enabled(new, ModerationPlugin)
 
 
 def test_network_settings_are_marked_network_only() -> None:
