@@ -36,7 +36,7 @@ from core.runtime import Runtime
 log = logging.getLogger(__name__)
 
 Done = Callable[[], None]
-Lane = tuple[str, str]  # (room id, sender)
+Lane = tuple[str, str, bool]  # (room id, sender, safety command)
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,12 @@ class Dispatcher:
     # send. A lane's worker exits when its queue is empty.
 
     def submit(self, event: RoomEvent, done: Done | None = None) -> None:
-        """Queue an event for its lane; `done` runs once it is handled."""
-        lane = (event.room_id, event.sender)
+        """Queue an event for its lane; `done` runs once it is handled.
+
+        Safety commands have a lane of their own: a member's `!safe` must not
+        wait behind their own commands that the rate limit is holding back.
+        """
+        lane = (event.room_id, event.sender, self._is_safety_command(event))
         queue = self._queues.get(lane)
         if queue is None:
             queue = self._queues[lane] = asyncio.Queue()
@@ -93,6 +97,19 @@ class Dispatcher:
         queue.put_nowait((event, done))
         self._idle.clear()
         self._pending += 1
+
+    def _is_safety_command(self, event: RoomEvent) -> bool:
+        if not isinstance(event, Message) or event.is_edit:
+            return False
+        try:
+            invocation = find_invocation(
+                event.body, prefix=self.prefix, bot_user_id=self.runtime.bot_user_id,
+                bot_names=self._bot_names(event.room_id),
+                mentioned=self.runtime.bot_user_id in event.mentions)
+        except Exception:  # routing decides properly later; a lane is all this picks
+            return False
+        route = self.routes.get(invocation.name) if invocation is not None else None
+        return route is not None and route.spec.safety
 
     async def drain(self) -> None:
         """Wait until every queued event has been handled."""
@@ -138,7 +155,11 @@ class Dispatcher:
         ):
             log.debug("skipping already handled %s", event.event_id)
             return
-        if isinstance(event, StateChanged):
+        if event.encrypted and isinstance(event, StateChanged | MemberJoined | MemberLeft):
+            # State comes only from state (core.matrix.client drops such payloads
+            # first); a second check here costs nothing.
+            log.warning("ignored %s: encrypted state", event.event_id)
+        elif isinstance(event, StateChanged):
             # State is public to the homeserver anyway (policy lists, power
             # levels); plugins see it in unencrypted rooms too, without a notice.
             await self._listeners(event, "on_state")
@@ -264,11 +285,8 @@ class Dispatcher:
             return
         ctx = self.context(route.plugin, event)
         spec = route.spec
-        if not self.limiter.allow(event.sender):
-            if self.limiter.should_warn(event.sender):
-                seconds = max(1, round(self.limiter.retry_after(event.sender)))
-                await self._safe_reply(ctx, ctx.t("rate_limited", seconds=seconds))
-            return
+        if not spec.safety:
+            await self._wait_turn(ctx)
         shown = Trusted(self.prefix + spec.name)
         if ctx.role < spec.min_role:
             role = ctx.t("role_admin" if spec.min_role is Role.ADMIN else "role_moderator")
@@ -298,6 +316,22 @@ class Dispatcher:
             log_exception(log, f"command {spec.name} ({route.plugin.name}) on {event.event_id}",
                           exc, error_id)
             await self._safe_reply(ctx, ctx.t("plugin_error", error_id=Trusted(error_id)))
+
+    async def _wait_turn(self, ctx: Context) -> None:
+        """Hold a member's command until their rate limit allows it: late, never dropped.
+
+        Only this member's lane waits (other members and rooms go on), the
+        "slow down" notice is sent once per window, and the sync token stays
+        behind the waiting command, so a restart replays it rather than losing it.
+        """
+        sender = ctx.sender
+        if self.limiter.allow(sender):
+            return
+        if self.limiter.should_warn(sender):
+            seconds = max(1, round(self.limiter.retry_after(sender)))
+            await self._safe_reply(ctx, ctx.t("rate_limited", seconds=seconds))
+        while not self.limiter.allow(sender):
+            await self.runtime.clock.sleep(max(0.05, self.limiter.retry_after(sender)))
 
     async def _device_trusted(self, event: RoomEvent) -> bool:
         if self.trust is None:
@@ -344,8 +378,7 @@ class Dispatcher:
         if core is None:
             return
         ctx = self.context(core, event)
-        if not self.limiter.allow(event.sender):
-            return
+        await self._wait_turn(ctx)
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
         help_command = Trusted(f"{self.prefix}help")
         command = name[:40]

@@ -65,9 +65,11 @@ CATALOG = Catalog(
             "ar": "حفاظاً على سلامتك، يعمل الأمر {command} في الغرف المشفّرة فقط.",
         },
         "rate_limited": {
-            "en": "You're sending commands faster than I can answer. "
-                  "Please wait {seconds} seconds and try again.",
-            "ar": "ترسل الأوامر أسرع مما أستطيع الرد. يُرجى الانتظار {seconds} ثانية ثم المحاولة مجدداً.",
+            "en": "You're sending commands faster than I can answer. I'll answer the "
+                  "rest in order, starting in about {seconds} seconds; no need to send them "
+                  "again. Safety commands such as !safe always go through at once.",
+            "ar": "تصلني الأوامر أسرع مما أستطيع الرد. سأجيب عن البقية بالترتيب بعد نحو "
+                  "{seconds} ثانية، فلا داعي لإعادة إرسالها. أوامر السلامة مثل ‎!safe‎ تمرّ فوراً دائماً.",
         },
         "plugin_error": {
             "en": "Sorry, something went wrong on my side. "

@@ -42,6 +42,8 @@ class CommandSpec:
     network_role: NetworkRole | None
     aliases: tuple[str, ...]
     encrypted_only: bool
+    # Safety commands (`!safe`, anything carrying a PIN) skip the rate limit.
+    safety: bool
     handler: Handler
     signature: Signature = field(compare=False)
 
@@ -55,13 +57,16 @@ def command(
     network_role: NetworkRole | None = None,
     aliases: Sequence[str] = (),
     encrypted_only: bool = False,
+    safety: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Mark a plugin method as the command `name`.
 
     `help` is the catalog key of the one-line help text; arguments come from
     the method's signature after `(self, ctx)`. `min_role` is a role in the
     room where it is typed; `network_role` (or `organizers_only`) a role on
-    the network (core.authority), which no room role grants.
+    the network (core.authority), which no room role grants. `safety`
+    commands are never held back by the rate limit: a member in danger who
+    sent a burst must still get `!safe 1234` through at once.
     """
     if organizers_only:
         network_role = NetworkRole.ORGANIZER
@@ -74,6 +79,7 @@ def command(
             network_role=network_role,
             aliases=tuple(aliases),
             encrypted_only=encrypted_only,
+            safety=safety,
             handler=handler,
             signature=Signature(handler),
         )

@@ -11,6 +11,9 @@ CATALOG = Catalog(
         "help_echo": {"en": "Repeat the text.", "ar": "كرّر النص."},
         "help_boom": {"en": "Fail on purpose.", "ar": "افشل عمداً."},
         "echo": {"en": "echo: {text}", "ar": "صدى: {text}"},
+        "help_safe": {"en": "A safety command (never rate limited).",
+                      "ar": "أمر سلامة (لا يُقيَّد بحدّ السرعة أبداً)."},
+        "safe": {"en": "safe: {text}", "ar": "بأمان: {text}"},
     },
 )
 
@@ -36,3 +39,14 @@ class BoomPlugin(Plugin):
     async def boom(self, ctx: Context, *, text: str = "") -> None:
         # The exception message carries what the member wrote: it must not be logged.
         raise RuntimeError(text)
+
+
+class SafetyPlugin(Plugin):
+    """`!safe <text>`: a command marked `safety`, which the rate limit never holds back."""
+
+    name = "safety"
+    catalog = CATALOG
+
+    @command("safe", help="help_safe", safety=True)
+    async def safe(self, ctx: Context, *, text: str = "") -> None:
+        await ctx.reply(ctx.t("safe", text=text))

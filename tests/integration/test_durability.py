@@ -12,7 +12,7 @@ from bots.admin import AdminPlugin
 from core.homeserver import LocalSynapse
 from core.matrix import Credentials
 from tests.integration.conftest import room_with_bot
-from tests.integration.plugins import EchoPlugin
+from tests.integration.plugins import EchoPlugin, SafetyPlugin
 
 pytestmark = pytest.mark.integration
 
@@ -151,11 +151,20 @@ async def test_default_rate_limits_429_are_honoured(
 
 
 async def test_per_user_rate_limit_answers_politely(make_bot, make_member) -> None:
-    bot = await make_bot(rate_limit={"commands": 3, "window_seconds": 60})
+    bot = await make_bot(rate_limit={"commands": 3, "window_seconds": 4},
+                         plugins=[AdminPlugin, EchoPlugin, SafetyPlugin])
     member = await make_member()
     room = await room_with_bot(member, bot)
     for i in range(3):
         await member.ask(room, f"!echo {i}")
-    polite = await member.ask(room, "!echo 4")
+    # Over the limit: a polite notice, then the answer once the window allows,
+    # never silence (it used to be dropped).
+    fourth = await member.send(room, "!echo 4")
+    polite = await member.wait_reply(fourth)
     assert "faster than I can answer" in polite.body
-    assert EchoPlugin and AdminPlugin
+    # A safety command is not held back behind it.
+    safe = await member.ask(room, "!safe now", timeout=3)
+    assert "now" in safe.body and safe.body.startswith("safe:")
+    echoed = await member.wait_for(lambda m: m.reply_to == fourth and "4" in m.body
+                                   and m.body.startswith("echo:"), timeout=30)
+    assert echoed.reply_to == fourth
