@@ -39,6 +39,14 @@ log = logging.getLogger(__name__)
 
 State = Literal["queued", "sent", "failed", "withdrawn"]
 
+# Safety messages (duress alarms, escalations, safety-team steps) go before
+# bulk sends (alert fan-outs, welcomes) and have slots of their own, so a
+# flood of first DMs, each able to hold a slot for up to 30 s while its room
+# is created, never delays them.
+BULK = 0
+SAFETY = 1
+SAFETY_SLOTS = 4
+
 
 @dataclass(frozen=True)
 class OutboxItem:
@@ -79,6 +87,7 @@ class Outbox:
         self._withdrawn: set[tuple[str, str]] = set()
         self._workers: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(config.concurrency)
+        self._safety_slots = asyncio.Semaphore(SAFETY_SLOTS)
         self._next_send_at = 0.0
         self._changed = asyncio.Condition()
         self.sent = 0
@@ -92,29 +101,32 @@ class Outbox:
     def enqueue_statements(
         self, owner: str, key: str, content: dict[str, Any], *, room_id: str | None = None,
         user_id: str | None = None, event_type: str = "m.room.message",
-        not_before: float | None = None,
+        not_before: float | None = None, priority: int = BULK,
     ) -> list[Statement]:
-        """The INSERT for one message, to run in the caller's own transaction."""
+        """The INSERT for one message, to run in the caller's own transaction.
+
+        `priority=SAFETY` for messages that protect someone (see SAFETY above).
+        """
         if (room_id is None) == (user_id is None):
             raise ValueError("give exactly one of room_id and user_id")
         now = self.clock.now()
         return [(
             "INSERT OR IGNORE INTO core_outbox (owner, key, room_id, user_id, event_type, "
-            "content, txn_id, state, attempts, next_attempt_at, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)",
+            "content, txn_id, state, attempts, next_attempt_at, created_at, priority) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)",
             (owner, key, room_id, user_id, event_type, json.dumps(content),
-             _txn_id(owner, key), max(now, not_before or now), now),
+             _txn_id(owner, key), max(now, not_before or now), now, priority),
         )]
 
     async def enqueue(
         self, owner: str, key: str, content: dict[str, Any], *, room_id: str | None = None,
         user_id: str | None = None, event_type: str = "m.room.message",
-        not_before: float | None = None,
+        not_before: float | None = None, priority: int = BULK,
     ) -> bool:
         """Queue one message; False when this key was queued before (nothing new is sent)."""
         [(sql, params)] = self.enqueue_statements(
             owner, key, content, room_id=room_id, user_id=user_id, event_type=event_type,
-            not_before=not_before,
+            not_before=not_before, priority=priority,
         )
         added = await self.db.execute(sql, params) > 0
         if added:
@@ -207,22 +219,30 @@ class Outbox:
     async def _dispatch_due(self) -> float:
         """Start workers for due items; returns how long to sleep before looking again."""
         now = self.clock.now()
-        rows = await self.db.fetchall(
-            "SELECT * FROM core_outbox WHERE state = 'queued' "
-            "ORDER BY next_attempt_at, created_at LIMIT ?",
-            (self.config.concurrency * 4 + len(self._in_flight),),
-        )
         next_due = 1.0
+        # Due safety items first, each pass; then bulk ones in order.
+        rows = await self.db.fetchall(
+            "SELECT * FROM core_outbox WHERE state = 'queued' AND next_attempt_at <= ? "
+            "ORDER BY priority DESC, next_attempt_at, created_at LIMIT ?",
+            (now, self.config.concurrency * 4 + len(self._in_flight)),
+        )
+        upcoming = await self.db.fetchone(
+            "SELECT MIN(next_attempt_at) AS at FROM core_outbox "
+            "WHERE state = 'queued' AND next_attempt_at > ?", (now,))
+        if upcoming is not None and upcoming["at"] is not None:
+            next_due = min(next_due, float(upcoming["at"]) - now)
         for row in rows:
             item_key = (row["owner"], row["key"])
             if item_key in self._in_flight:
                 continue
-            if row["next_attempt_at"] > now:
-                next_due = min(next_due, row["next_attempt_at"] - now)
-                break
-            await self._slots.acquire()
+            slots = self._safety_slots if row["priority"] >= SAFETY else self._slots
+            if slots.locked():
+                # Full for this kind: a finished delivery wakes the loop again;
+                # later rows may still be safety ones with free slots.
+                continue
+            await slots.acquire()
             self._in_flight.add(item_key)
-            worker = asyncio.create_task(self._deliver(row))
+            worker = asyncio.create_task(self._deliver(row, slots))
             self._workers.add(worker)
             worker.add_done_callback(self._workers.discard)
         return max(next_due, 0.05)
@@ -236,10 +256,11 @@ class Outbox:
         if slot > now:
             await asyncio.sleep(slot - now)
 
-    async def _deliver(self, row: Any) -> None:
+    async def _deliver(self, row: Any, slots: asyncio.Semaphore) -> None:
         owner, key = row["owner"], row["key"]
         try:
-            await self._pace()
+            if row["priority"] < SAFETY:
+                await self._pace()  # safety messages are few: they never queue behind bulk pacing
             room_id = row["room_id"]
             try:
                 if room_id is None:
@@ -267,7 +288,7 @@ class Outbox:
             await self._failed_attempt(row, row["room_id"], ActionError("send", type(exc).__name__))
         finally:
             self._in_flight.discard((owner, key))
-            self._slots.release()
+            slots.release()
             async with self._changed:
                 self._changed.notify_all()
             self.wake()

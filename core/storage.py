@@ -207,4 +207,9 @@ CORE_MIGRATIONS = [
             user_id TEXT PRIMARY KEY, room_id TEXT NOT NULL, created_at REAL NOT NULL)
         """,
     ),
+    Migration(
+        3,
+        "outbox priority: safety messages before bulk sends",
+        "ALTER TABLE core_outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
+    ),
 ]
