@@ -8,6 +8,7 @@ an apology with that id, and everything else carries on.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import difflib
 import logging
 from collections.abc import Callable
@@ -303,6 +304,11 @@ class Dispatcher:
         if route.plugin.sensitive and not await self._device_trusted(event):
             await self._refuse_untrusted(ctx, event, shown)
             return
+        if spec.private and not self.runtime.dms.is_dm(event.room_id):
+            private = await self._to_private(route.plugin, event)
+            if private is None:
+                return
+            ctx = private
         try:
             args, kwargs = spec.signature.bind(invocation.args)
         except CommandError as error:
@@ -316,6 +322,35 @@ class Dispatcher:
             log_exception(log, f"command {spec.name} ({route.plugin.name}) on {event.event_id}",
                           exc, error_id)
             await self._safe_reply(ctx, ctx.t("plugin_error", error_id=Trusted(error_id)))
+
+    async def _to_private(self, plugin: Plugin, event: Message) -> Context | None:
+        """Take a private command out of a shared room: redact it, run it in the DM.
+
+        What a member types there (a check-in note with a street, a PIN, a
+        search for asylum help) must not stay in front of the group, and
+        neither must the answer. Where the bot may not redact, the member is
+        told in the DM how to remove the message.
+        """
+        rt = self.runtime
+        removed = True
+        try:
+            await rt.actions.redact(event.room_id, event.event_id, None,
+                                    f"solpriv-{event.event_id}")
+        except Exception as exc:  # no power to redact here: the member is told below
+            removed = False
+            log.info("could not redact a private command in %s (%s)", event.room_id,
+                     type(exc).__name__)
+        try:
+            dm = await rt.dms.room_for(event.sender)
+        except Exception as exc:
+            log_exception(log, f"DM for a private command {event.event_id}", exc, new_error_id())
+            return None
+        ctx = self.context(plugin, dataclasses.replace(event, room_id=dm))
+        ctx.redirected_from = event.room_id
+        room = Trusted(rt.actions.room_name(event.room_id) or event.room_id)
+        note = "private_command_moved" if removed else "private_command_remove_it"
+        await self._safe_reply(ctx, ctx.t(note, room=room))
+        return ctx
 
     async def _wait_turn(self, ctx: Context) -> None:
         """Hold a member's command until their rate limit allows it: late, never dropped.

@@ -52,6 +52,19 @@ CATALOG = Catalog(
             "en": "Sorry, {command} is for organizers only.",
             "ar": "عذراً، الأمر {command} مخصّص للمنظّمين فقط.",
         },
+        "private_command_moved": {
+            "en": "You wrote a private command in {room}. I removed it there and answer you "
+                  "here, where only you can read it.",
+            "ar": "وصلني منك أمر خاص في {room}. حذفتُه من هناك، وأجيب هنا حيث لا يقرأ الرد أحد غيرك.",
+        },
+        "private_command_remove_it": {
+            "en": "You wrote a private command in {room}, where others can read it, and I "
+                  "cannot remove it there. Please delete it yourself (in Element: hover or "
+                  "long-press the message, then Remove). I answer you here.",
+            "ar": "وصلني منك أمر خاص في {room} حيث يمكن للآخرين قراءته، ولا أستطيع حذفه "
+                  "هناك. يُرجى حذفه بنفسك (في Element: مرّر المؤشر أو اضغط مطوّلاً على الرسالة ثم "
+                  "اختر «إزالة»). سأجيب هنا.",
+        },
         "not_allowed_network_moderator": {
             "en": "Sorry, {command} is for the network's moderators only.",
             "ar": "عذراً، الأمر {command} مخصّص لفريق الإشراف على الشبكة فقط.",

@@ -44,6 +44,8 @@ class CommandSpec:
     encrypted_only: bool
     # Safety commands (`!safe`, anything carrying a PIN) skip the rate limit.
     safety: bool
+    # Private commands typed in a shared room are removed there and answered in the DM.
+    private: bool
     handler: Handler
     signature: Signature = field(compare=False)
 
@@ -58,6 +60,7 @@ def command(
     aliases: Sequence[str] = (),
     encrypted_only: bool = False,
     safety: bool = False,
+    private: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Mark a plugin method as the command `name`.
 
@@ -66,7 +69,10 @@ def command(
     room where it is typed; `network_role` (or `organizers_only`) a role on
     the network (core.authority), which no room role grants. `safety`
     commands are never held back by the rate limit: a member in danger who
-    sent a burst must still get `!safe 1234` through at once.
+    sent a burst must still get `!safe 1234` through at once. `private`
+    commands (check-ins, contacts, PINs, look-ups) typed in a shared room are
+    redacted there when the bot may (the member is told how otherwise) and run
+    as if typed in the member's DM, where every answer goes.
     """
     if organizers_only:
         network_role = NetworkRole.ORGANIZER
@@ -80,6 +86,7 @@ def command(
             aliases=tuple(aliases),
             encrypted_only=encrypted_only,
             safety=safety,
+            private=private,
             handler=handler,
             signature=Signature(handler),
         )
@@ -205,6 +212,8 @@ class Context:
         self._sender = sender
         self.rooms = rooms
         self._sent = 0
+        # The shared room a private command was typed in (it runs in the DM instead).
+        self.redirected_from: str | None = None
 
     @property
     def room_id(self) -> str:
@@ -246,7 +255,9 @@ class Context:
     ) -> str:
         """Answer the triggering event in its room; returns the new event id."""
         content = message_content(text, mentions, notice)
-        if isinstance(self.event, Message) and self.event.thread_root:
+        if self.redirected_from is not None:
+            pass  # the command was in another room: nothing here to reply to
+        elif isinstance(self.event, Message) and self.event.thread_root:
             content["m.relates_to"] = {
                 "rel_type": "m.thread",
                 "event_id": self.event.thread_root,

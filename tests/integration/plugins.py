@@ -14,6 +14,9 @@ CATALOG = Catalog(
         "help_safe": {"en": "A safety command (never rate limited).",
                       "ar": "أمر سلامة (لا يُقيَّد بحدّ السرعة أبداً)."},
         "safe": {"en": "safe: {text}", "ar": "بأمان: {text}"},
+        "help_whisper": {"en": "A private command (answered in your DM).",
+                         "ar": "أمر خاص (يأتي الرد في رسالتك المباشرة)."},
+        "whisper": {"en": "whispered: {text}", "ar": "همس: {text}"},
     },
 )
 
@@ -50,3 +53,14 @@ class SafetyPlugin(Plugin):
     @command("safe", help="help_safe", safety=True)
     async def safe(self, ctx: Context, *, text: str = "") -> None:
         await ctx.reply(ctx.t("safe", text=text))
+
+
+class WhisperPlugin(Plugin):
+    """`!whisper <text>`: a `private` command, answered only in the member's DM."""
+
+    name = "whisper"
+    catalog = CATALOG
+
+    @command("whisper", help="help_whisper", private=True)
+    async def whisper(self, ctx: Context, *, text: str = "") -> None:
+        await ctx.reply(ctx.t("whisper", text=text))

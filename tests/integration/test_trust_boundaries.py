@@ -16,10 +16,12 @@ from typing import Any
 
 from nio import Api, RoomSendResponse
 
+from bots.admin import AdminPlugin
 from core.events import MemberJoined, RoomEvent, StateChanged
 from core.matrix.member import Member
 from core.network import NetworkRole
 from tests.integration.conftest import RunningBot, room_with_bot
+from tests.integration.plugins import EchoPlugin, WhisperPlugin
 
 
 async def send_encrypted_payload(member: Member, room_id: str, plaintext: dict[str, Any]) -> str:
@@ -152,3 +154,47 @@ async def test_the_network_is_the_children_of_its_space(
     # Removing the child from the space (empty content) takes it out again.
     await organizer.client.room_put_state(space, "m.space.child", {}, state_key=room)
     await asyncio.wait_for(until(lambda: not network.contains(room)), 30)
+
+
+async def test_a_private_command_in_a_group_is_removed_and_answered_in_the_dm(
+    make_bot: Callable[..., Awaitable[RunningBot]],
+    make_member: Callable[..., Awaitable[Member]],
+) -> None:
+    admin = await make_member()
+    member = await make_member()
+    bot = await make_bot(plugins=[AdminPlugin, EchoPlugin, WhisperPlugin])
+    assert bot.bot is not None
+    group = await room_with_bot(admin, bot)
+    await admin.client.room_invite(group, member.user_id)
+    await asyncio.sleep(0.3)
+    await join(member, group)
+    await admin.wait_member(group, member.user_id)
+    await member.ask(group, "!echo ready")
+
+    # The bot has no power to redact here: the member is told how, in the DM.
+    typed = await member.send(group, "!whisper at the safe house on Main street")
+    answer = await member.wait_for(lambda m: m.body.startswith("whispered:"), timeout=30)
+    assert answer.room_id != group
+    note = await member.wait_for(lambda m: "delete it yourself" in m.body, timeout=30)
+    assert note.room_id == answer.room_id
+    # Nothing was answered in the group.
+    await member.ask(group, "!echo after")
+    assert not [m for m in member.received
+                if m.room_id == group and m.sender == bot.user_id and m.reply_to == typed]
+
+    # With the power to redact, the message is removed from the group.
+    levels = await admin.client.room_get_state_event(group, "m.room.power_levels")
+    content = dict(levels.content)
+    content["users"] = {**content.get("users", {}), bot.user_id: 50}
+    await admin.client.room_put_state(group, "m.room.power_levels", content)
+
+    async def bot_may_redact() -> None:
+        while bot.bot is not None and bot.bot.connection.power_level(group, bot.user_id) < 50:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(bot_may_redact(), 30)
+    second = await member.send(group, "!whisper my contact is Sam")
+    await member.wait_for(lambda m: m.body.startswith("whispered:") and "Sam" in m.body,
+                          timeout=30)
+    event = await admin.client.room_get_event(group, second)
+    assert not event.event.source.get("content"), "the private command is still readable"
