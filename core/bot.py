@@ -28,6 +28,7 @@ from core.plugin import Plugin, message_content
 from core.room_settings import RoomSettings
 from core.runtime import Runtime
 from core.scheduler import Job, Scheduler
+from core.sealed import DEMO_PASSPHRASE
 from core.storage import CORE_MIGRATIONS, Database
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,10 @@ class Bot:
         self.config = config
         self.clock = clock or Clock()
         self.plugin_classes: list[type[Plugin]] = [CorePlugin, *plugin_classes]
-        passphrase = config.storage.store_passphrase.resolve() or "solidarity-demo-only"
+        passphrase = config.storage.store_passphrase.resolve() or DEMO_PASSPHRASE
         config.storage.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # mkdir's mode applies only to a new folder: an existing one is closed too.
+        config.storage.data_dir.chmod(0o700)
         self.db = Database(config.storage.data_dir / "solidarity.db")
         self.connection = MatrixConnection(config, self.db, self.clock, passphrase=passphrase)
         self.scheduler = Scheduler(self.db, self.clock)
@@ -77,6 +80,7 @@ class Bot:
             outbox=self.outbox,
             bot_user_id=config.matrix.user_id,
         )
+        self.outbox.sealer = self.runtime.sealer
         self.dispatcher = Dispatcher(self.runtime)
         self._run_task: asyncio.Task[None] | None = None
         self.on_event: Callable[[RoomEvent], None] | None = None

@@ -33,6 +33,7 @@ from core.clock import Clock
 from core.config import OutboxConfig
 from core.dms import DirectMessages
 from core.logsafe import log_exception, new_error_id
+from core.sealed import Sealer
 from core.storage import Database
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,8 @@ class Outbox:
         # picked up when the rows were marked looks here right before it sends.
         self._withdrawn: set[tuple[str, str]] = set()
         self._workers: set[asyncio.Task[None]] = set()
+        # Seals queued contents at rest (set by the Bot; None leaves them as JSON).
+        self.sealer: Sealer | None = None
         self._slots = asyncio.Semaphore(config.concurrency)
         self._safety_slots = asyncio.Semaphore(SAFETY_SLOTS)
         self._next_send_at = 0.0
@@ -114,7 +117,7 @@ class Outbox:
             "INSERT OR IGNORE INTO core_outbox (owner, key, room_id, user_id, event_type, "
             "content, txn_id, state, attempts, next_attempt_at, created_at, priority) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)",
-            (owner, key, room_id, user_id, event_type, json.dumps(content),
+            (owner, key, room_id, user_id, event_type, self._seal(content),
              _txn_id(owner, key), max(now, not_before or now), now, priority),
         )]
 
@@ -132,6 +135,18 @@ class Outbox:
         if added:
             self.wake()
         return added
+
+    def _seal(self, content: dict[str, Any]) -> str:
+        if self.sealer is None:
+            return json.dumps(content)
+        return self.sealer.seal_json(content, context="outbox.content")
+
+    def _open(self, stored: str) -> dict[str, Any]:
+        if self.sealer is None:
+            value = json.loads(stored)
+        else:
+            value = self.sealer.open_json(stored, context="outbox.content")
+        return value if isinstance(value, dict) else {}
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -269,7 +284,7 @@ class Outbox:
                     await self._mark_withdrawn(owner, key)
                     return
                 event_id = await self.actions.send_event(
-                    room_id, row["event_type"], json.loads(row["content"]), row["txn_id"]
+                    room_id, row["event_type"], self._open(row["content"]), row["txn_id"]
                 )
             except ActionError as exc:
                 await self._failed_attempt(row, room_id, exc)

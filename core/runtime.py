@@ -12,6 +12,7 @@ from core.languages import LanguagePreferences
 from core.network import Network
 from core.room_settings import RoomSettings
 from core.scheduler import Scheduler
+from core.sealed import DEMO_PASSPHRASE, Sealer
 from core.storage import Database
 
 if TYPE_CHECKING:
@@ -39,8 +40,12 @@ class Runtime:
     # Which rooms are the network, and who may act where (derived, one of each per bot).
     network: Network = field(init=False)
     authority: Authority = field(init=False)
+    # Seals what would expose people if the disk were seized (core/sealed.py).
+    sealer: Sealer = field(init=False)
 
     def __post_init__(self) -> None:
+        passphrase = self.config.storage.store_passphrase.resolve() or DEMO_PASSPHRASE
+        self.sealer = Sealer(passphrase, self.bot_user_id)
         self.network = Network(self.config, self.db)
         self.authority = Authority(self.config, self.rooms, self.network)
 

@@ -135,7 +135,8 @@ class TrustServices:
         roles = self.bot.config.bot.roles
         for room_id in sorted(connection.nio.rooms):
             members = connection.members(room_id)
-            if user_id not in members:
+            # Who changed keys (and when) is nobody's business in an unencrypted room.
+            if user_id not in members or not connection.is_encrypted(room_id):
                 continue
             admins = [
                 member for member in members
