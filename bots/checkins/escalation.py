@@ -20,6 +20,7 @@ from bots.checkins.messages import CATALOG
 from bots.checkins.store import ESCALATED, RESOLVED, Checkin, CheckinStore, Statement
 from bots.checkins.timeparse import format_duration, format_time, utc, zone_named
 from core.i18n import Trusted
+from core.outbox import BULK, SAFETY
 from core.plugin import message_content
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ class Escalator:
         return [
             self.store.alert_statement(checkin.id, contact, "contact", key),
             *self.runtime.outbox.enqueue_statements(OWNER, key, message_content(text),
-                                                    user_id=contact),
+                                                    user_id=contact, priority=SAFETY),
         ]
 
     async def team_alert_statements(self, checkin: Checkin, policy: Policy, late_by: float,
@@ -134,7 +135,7 @@ class Escalator:
         return [
             self.store.alert_statement(checkin.id, room, "team", key),
             *self.runtime.outbox.enqueue_statements(OWNER, key, message_content(text),
-                                                    room_id=room),
+                                                    room_id=room, priority=SAFETY),
         ]
 
     async def escalate(self, checkin: Checkin, policy: Policy, late_by: float,
@@ -151,18 +152,33 @@ class Escalator:
             statements += self.runtime.outbox.enqueue_statements(
                 OWNER, f"nobody/{checkin.id}",
                 message_content(self.text("nobody_alerted", language)),
-                room_id=checkin.room_id)
+                room_id=checkin.room_id, priority=SAFETY)
         elif not checkin.urgent:
             language = self.language_of(checkin.user_id, checkin.room_id)
             statements += self.runtime.outbox.enqueue_statements(
                 OWNER, f"told/{checkin.id}",
                 message_content(self.text("member_escalated", language, count=count)),
-                room_id=checkin.room_id)
+                room_id=checkin.room_id, priority=SAFETY)
         await self.runtime.db.transaction(statements)
         self.runtime.outbox.wake()
         if count == 0:
             log.warning("check-in escalation found nobody to alert")
         return count, team_next
+
+    async def duress_alarm(self, alarm: Checkin, policy: Policy) -> int:
+        """Record the hidden alarm row and alert at once, in one transaction; idempotent.
+
+        Nothing goes to the member (no "I alerted" notice): whoever holds the phone
+        must see nothing. The row's id is derived, so a rerun adds nothing.
+        """
+        statements: list[Statement] = [self.store.insert_checkin_statement(alarm, or_ignore=True)]
+        first, count, _ = await self.first_step(alarm, policy, 0.0)
+        statements += first
+        await self.runtime.db.transaction(statements)
+        self.runtime.outbox.wake()
+        if count == 0:
+            log.warning("a duress alarm found nobody to alert")
+        return count
 
     async def team_step(self, checkin: Checkin, policy: Policy, late_by: float) -> bool:
         """The later step: the safety-team room, unless someone already acknowledged."""
@@ -204,7 +220,8 @@ class Escalator:
             statements += self.runtime.outbox.enqueue_statements(
                 OWNER, key, message_content(text),
                 room_id=alert.recipient if is_room else None,
-                user_id=None if is_room else alert.recipient)
+                user_id=None if is_room else alert.recipient,
+                priority=SAFETY if kind == "acked" else BULK)
         if statements:
             await self.runtime.db.transaction(statements)
             self.runtime.outbox.wake()

@@ -26,10 +26,26 @@ CATALOG = Catalog(
             "ar": "جهات اتصالك الموثوقة: `contacts`، `contacts add @name:server`، "
                   "`contacts remove @name:server`.",
         },
-        "help_duress": {"en": "Set a duress PIN: `duress set <pin>` (or `duress clear <pin>`).",
-                        "ar": "عيّن رمز الإكراه: `duress set <pin>` (أو `duress clear <pin>`)."},
-        "help_safepin": {"en": "Require a PIN with `safe`: `safepin set <pin>` (or `safepin clear <pin>`).",
-                         "ar": "اطلب رمزاً سرياً مع `safe`: `safepin set <pin>` (أو `safepin clear <pin>`)."},
+        "help_duress": {
+            "en": "A duress PIN, for when someone forces you to close a check-in: "
+                  "`duress set <pin>` (set your own PIN first with `safepin set <pin>`). "
+                  "Typed instead of your PIN with `safe`, `extend` or `cancel`, it works "
+                  "exactly like your PIN, every answer looks the same, and your trusted "
+                  "contacts and the safety team get an urgent alert at once. Your message "
+                  "with the PIN is deleted. `duress clear <pin>` removes it.",
+            "ar": "رمز الإكراه لحالات الإجبار على إغلاق التسجيل: `duress set <pin>` "
+                  "(يلزم تعيين رمزك السري أولاً بالأمر `safepin set <pin>`). "
+                  "عند كتابته بدلاً من الرمز السري مع `safe` أو `extend` أو `cancel` يعمل "
+                  "تماماً مثل الرمز السري وتبدو كل الردود كما هي، وتصل فوراً رسالة تنبيه "
+                  "عاجلة إلى جهات الاتصال الموثوقة وفريق السلامة. تُحذف الرسالة التي فيها "
+                  "الرمز. لإزالته: `duress clear <pin>`.",
+        },
+        "help_safepin": {
+            "en": "Require a PIN with `safe`, `extend` and `cancel`: `safepin set <pin>` "
+                  "(or `safepin clear <pin>`, which also removes a duress PIN).",
+            "ar": "طلب رمز سري مع `safe` و`extend` و`cancel`: `safepin set <pin>` "
+                  "(أو `safepin clear <pin>`، وهو يزيل رمز الإكراه أيضاً).",
+        },
         "help_onit": {"en": "Tell the others you are taking care of a safety alert: `onit <id>`.",
                       "ar": "أخبر الآخرين أنك تتابع تنبيه السلامة: `onit <id>`."},
         "help_rollcall": {"en": "Organizers: start a roll call here, e.g. `rollcall 30m [note]`.",
@@ -144,7 +160,21 @@ CATALOG = Catalog(
         # -- timezone ---------------------------------------------------------------
         "timezone_is": {
             "en": "Your timezone is {zone}. Change it with e.g. {example} Europe/Istanbul.",
-            "ar": "منطقتك الزمنية هي {zone}. غيّرها مثلاً بالأمر {example} Asia/Beirut.",
+            "ar": "منطقتك الزمنية هي {zone}. لتغييرها مثلاً: {example} Asia/Beirut.",
+        },
+        "timezone_not_set": {
+            "en": "You have not set a timezone; times are shown in {zone}. Set yours with "
+                  "e.g. {example} Europe/Istanbul.",
+            "ar": "لم تُعيَّن منطقتك الزمنية بعد؛ تظهر الأوقات بتوقيت {zone}. لتعيينها "
+                  "مثلاً: {example} Asia/Beirut.",
+        },
+        "timezone_first": {
+            "en": "To read a time of day I need your timezone first: send e.g. "
+                  "{timezone} Europe/Istanbul, then your check-in again. Or give a "
+                  "duration instead: {checkin} 2h. Nothing was set.",
+            "ar": "لقراءة وقت من اليوم يلزمني معرفة منطقتك الزمنية أولاً: يُرجى إرسال "
+                  "{timezone} Asia/Beirut مثلاً، ثم إعادة إرسال التسجيل. أو يمكن إعطاء مدة "
+                  "بدلاً من ذلك: {checkin} 2h. لم يُسجَّل شيء.",
         },
         "timezone_unknown": {
             "en": "I don't know the timezone {zone}. Use a name like Europe/Istanbul or "
@@ -206,40 +236,30 @@ CATALOG = Catalog(
         "contact_line_pending": {"en": "• {user}: has not accepted yet (not alerted)",
                                  "ar": "• {user}: لم يقبل بعد (لن يُنبَّه)"},
         # -- PINs ---------------------------------------------------------------------
-        "duress_usage": {
-            "en": "Use {command} set <pin> or {command} clear <pin>. A duress PIN is "
-                  "4 to 32 characters without spaces.",
-            "ar": "استخدم {command} set <pin> أو {command} clear <pin>. رمز الإكراه من "
-                  "4 إلى 32 محرفاً بلا مسافات.",
-        },
-        "safepin_usage": {
-            "en": "Use {command} set <pin> or {command} clear <pin>. A PIN is 4 to 32 "
-                  "characters without spaces.",
-            "ar": "استخدم {command} set <pin> أو {command} clear <pin>. الرمز السري من "
-                  "4 إلى 32 محرفاً بلا مسافات.",
+        # Answers to `!duress` and `!safepin` are the same for both: the DM history
+        # must not tell whoever holds the phone that a duress PIN exists.
+        "pin_usage": {
+            "en": "Add set <pin> or clear <pin>. A PIN is {min} to {max} characters "
+                  "without spaces.",
+            "ar": "يُضاف set <pin> أو clear <pin>. يتكوّن الرمز من {min} إلى {max} "
+                  "محرفاً بلا مسافات.",
         },
         "pin_invalid": {"en": "A PIN must be {min} to {max} characters without spaces.",
                         "ar": "يجب أن يكون الرمز من {min} إلى {max} محرفاً بلا مسافات."},
-        "pins_must_differ": {"en": "Your two PINs must be different.",
-                             "ar": "يجب أن يختلف رمزاك السريان."},
+        "pin_unusable": {"en": "That PIN can't be used. Nothing was changed; choose another.",
+                         "ar": "لا يمكن استخدام هذا الرمز. لم يتغيّر شيء؛ يُرجى اختيار رمز آخر."},
+        "pin_first": {
+            "en": "First set your own PIN with {safepin} set <pin>. Nothing was changed.",
+            "ar": "يلزم أولاً تعيين رمزك السري بالأمر {safepin} set <pin>. لم يتغيّر شيء.",
+        },
         "safepin_exists": {
             "en": "You already have a PIN. Clear it first with {command} clear <pin>.",
-            "ar": "لديك رمز سري بالفعل. امسحه أولاً بالأمر {command} clear <pin>.",
+            "ar": "لديك رمز سري بالفعل. يمكن مسحه أولاً بالأمر {command} clear <pin>.",
         },
-        "duress_set": {
-            "en": "Duress PIN saved. If you are forced to check in, send {safe} <duress PIN>: "
-                  "my answer will look normal and your contacts will be alerted at once. "
-                  "Please delete your message with the PIN.",
-            "ar": "حُفظ رمز الإكراه. إن أُجبرت على التسجيل فأرسل {safe} <رمز الإكراه>: "
-                  "سيبدو ردّي عادياً وستُنبَّه جهات اتصالك فوراً. "
-                  "احذف رسالتك التي فيها الرمز من فضلك.",
-        },
-        "safepin_set": {
-            "en": "PIN saved. From now on send {safe} <PIN>. Please delete your message with the PIN.",
-            "ar": "حُفظ الرمز السري. من الآن أرسل {safe} <الرمز>. احذف رسالتك التي فيها الرمز من فضلك.",
-        },
-        "duress_cleared": {"en": "Duress PIN removed.", "ar": "أُزيل رمز الإكراه."},
-        "safepin_cleared": {"en": "PIN removed.", "ar": "أُزيل الرمز السري."},
+        "pin_saved": {"en": "PIN saved.", "ar": "حُفظ الرمز."},
+        "pin_removed": {"en": "PIN removed.", "ar": "أُزيل الرمز."},
+        "pin_wrong_plain": {"en": "That isn't right. Nothing was changed.",
+                            "ar": "هذا غير صحيح. لم يتغيّر شيء."},
         # -- alerts ---------------------------------------------------------------------
         "alert": {
             "en": "⚠️ Safety alert: {member} has not checked in.\nCheck-in set at {set_at}, "

@@ -14,18 +14,20 @@ from bots.checkins.escalation import OWNER, Escalator, Policy
 from bots.checkins.messages import CATALOG
 from bots.checkins.pins import hash_pin, valid_pin, verify_pin
 from bots.checkins.rollcall import RollCalls
-from bots.checkins.store import ACTIVE, ESCALATED, Checkin, CheckinStore, new_id
+from bots.checkins.store import ACTIVE, ESCALATED, Checkin, CheckinStore, derived_id, new_id
 from bots.checkins.timeparse import (
     DeadlineLimits,
     TimeInputError,
     format_duration,
     format_time,
+    looks_like_clock,
     parse_deadline,
     parse_duration,
     zone_named,
 )
 from core.events import Message, Reaction
 from core.i18n import Trusted
+from core.outbox import SAFETY
 from core.plugin import Context, Plugin, PluginSettings, command, message_content
 from core.room_settings import NETWORK, network_scope
 from core.scheduler import Job
@@ -61,8 +63,13 @@ class CheckinsPlugin(Plugin):
         team_room: str = Field(
             "", json_schema_extra=network_scope(),
             description="room id of the network's encrypted safety-team room ('' for none)")
-        default_timezone: str = Field("UTC", json_schema_extra=network_scope(),
-                                      description="IANA zone for members who set none")
+        # '' (the default): not chosen. A member who set no zone is then asked for
+        # one before a clock time (`!checkin 23:30`) is read; times shown are UTC.
+        # An explicit zone (even "UTC") is the network's choice, used for them.
+        default_timezone: str = Field(
+            "", json_schema_extra=network_scope(),
+            description="IANA zone for members who set none ('': ask them before reading "
+            "a clock time)")
         min_minutes: int = Field(1, ge=1, description="shortest check-in, in minutes")
         max_hours: int = Field(72, ge=1, le=24 * 30, description="longest check-in, in hours")
         note_retention_hours: int = Field(
@@ -112,6 +119,14 @@ class CheckinsPlugin(Plugin):
     async def _zone(self, user_id: str) -> Any:
         return await self.escalator.zone_of(user_id, self._network().default_timezone)
 
+    async def _zone_known(self, user_id: str) -> bool:
+        """Did the member set a zone, or the network choose one explicitly (not the '' default)?"""
+        name = await self.store.timezone(user_id)
+        if name and zone_named(name):
+            return True
+        return bool(self._network().default_timezone.strip()
+                    and zone_named(self._network().default_timezone))
+
     def _shown(self, name: str) -> Trusted:
         return Trusted(self.runtime.config.bot.command_prefix + name)
 
@@ -133,7 +148,9 @@ class CheckinsPlugin(Plugin):
         """"ok", "duress" or "wrong"; both hashes are always checked so timing tells nothing."""
         member = await self.store.member(user_id)
         if pin is None:
-            return "wrong" if member["pin_hash"] else "ok"
+            # A duress PIN protects only if a PIN is always asked for: otherwise whoever
+            # holds the phone simply has the member send a bare `!safe`.
+            return "wrong" if member["pin_hash"] or member["duress_hash"] else "ok"
         duress = await verify_pin(pin, member["duress_hash"])
         normal = await verify_pin(pin, member["pin_hash"])
         if duress:
@@ -173,13 +190,19 @@ class CheckinsPlugin(Plugin):
 
     # -- personal check-ins --------------------------------------------------
 
-    @command("checkin", help="help_checkin")
+    @command("checkin", help="help_checkin", safety=True)
     async def checkin(self, ctx: Context, when: str, *, note: str = "") -> None:
         """`!checkin 2h [note]`, `!checkin 18:30 [note]`, `!checkin status`."""
         if not await self._in_private(ctx):
             return
         if when.lower() in ("status", "الحالة", "حالة"):
             await self._status(ctx)
+            return
+        if (looks_like_clock(when) or ":" in when) and not await self._zone_known(ctx.sender):
+            # A clock time means nothing without a zone: read as UTC it could be
+            # hours off. Ask first; a duration needs no zone.
+            await ctx.reply(ctx.t("timezone_first", timezone=self._shown("timezone"),
+                                  checkin=self._shown("checkin")))
             return
         settings = self._settings(ctx.room_id)
         now = self.runtime.clock.now()
@@ -230,7 +253,42 @@ class CheckinsPlugin(Plugin):
             lines.append(ctx.t("status_note", note=checkin.note))
         await ctx.reply("\n".join(lines))
 
-    @command("safe", help="help_safe")
+    # Duress: the PIN is checked before anything else in a command. A duress PIN
+    # then counts exactly as the normal PIN: the member's check-in goes on as the
+    # normal path would (status, reminders, later commands and every answer are the
+    # same, byte for byte), and the alarm is a separate, hidden check-in row
+    # (urgent, escalated at once) whose alerts go through the outbox once, under
+    # keys derived from the member's check-in. Only the people alerted ever see it.
+
+    async def _check_pin(self, ctx: Context, pin: str | None, command_name: str) -> str | None:
+        """"ok" or "duress" (the alarm already raised), or None when answered as wrong."""
+        outcome = await self._pin_outcome(ctx.sender, pin)
+        if outcome == "wrong":
+            await ctx.reply(ctx.t("wrong_pin" if pin is not None else "pin_needed",
+                                  safe=self._shown(command_name)))
+            return None
+        if outcome == "duress":
+            await self._raise_alarm(ctx)
+        return outcome
+
+    async def _raise_alarm(self, ctx: Context) -> None:
+        """The duress alarm: urgent alerts at once; nothing the member can see changes."""
+        now = self.runtime.clock.now()
+        visible = await self.store.open_checkin(ctx.sender)
+        # One alarm per check-in (a second duress use in it adds nothing), or per
+        # command when none runs; the same command handled again re-enqueues the
+        # same keys, which the outbox ignores.
+        seed = f"duress/{visible.id}" if visible else f"duress/event/{ctx.event.event_id}"
+        alarm = Checkin(
+            id=derived_id(seed), user_id=ctx.sender, room_id=ctx.room_id,
+            note=visible.note if visible else None,
+            created_at=visible.created_at if visible else now,
+            deadline=visible.deadline if visible else now, state=ESCALATED, urgent=True,
+            escalated_at=now, late_by=0.0, acked_by=None, resolved_at=None,
+            last_seen=visible.last_seen if visible else now)
+        await self.escalator.duress_alarm(alarm, self._policy(ctx.room_id))
+
+    @command("safe", help="help_safe", safety=True)
     async def safe(self, ctx: Context, pin: str | None = None) -> None:
         """Confirm you are safe; with a PIN when you set one."""
         if not await self._in_private(ctx):
@@ -238,24 +296,21 @@ class CheckinsPlugin(Plugin):
         if pin is not None:
             await self._forget_pin_message(ctx)
         async with self._lock(ctx.sender):
-            outcome = await self._pin_outcome(ctx.sender, pin)
-            checkin = await self.store.open_checkin(ctx.sender)
-            if outcome == "wrong":
-                await ctx.reply(ctx.t("wrong_pin" if pin is not None else "pin_needed",
-                                      safe=self._shown("safe")))
+            outcome = await self._check_pin(ctx, pin, "safe")
+            if outcome is None:
                 return
-            # The reply depends only on what a normal `!safe` would see, so the
-            # duress answer is the same text, byte for byte.
+            checkin = await self.store.open_checkin(ctx.sender)
             if checkin is None:
                 reply = ctx.t("no_checkin")
             elif checkin.state == ESCALATED:
                 reply = ctx.t("safe_after_alert")
             else:
                 reply = ctx.t("safe_ok")
-            if outcome == "duress":
-                await self._duress(ctx, checkin)
-            elif checkin is not None:
-                await self._resolve(checkin, all_clear=checkin.state == ESCALATED)
+            if checkin is not None:
+                # Under duress the check-in closes as it would (the member's view), but
+                # the people alerted are not told "all clear": they have the alarm.
+                await self._resolve(checkin, all_clear=checkin.state == ESCALATED
+                                    and outcome == "ok")
         await ctx.reply(reply)
 
     async def _resolve(self, checkin: Checkin, *, all_clear: bool) -> None:
@@ -267,39 +322,25 @@ class CheckinsPlugin(Plugin):
         await self.runtime.db.transaction([self.store.resolve_statement(
             checkin.id, self.runtime.clock.now(), keep_note=settings.note_retention_hours > 0)])
 
-    async def _duress(self, ctx: Context, checkin: Checkin | None) -> None:
-        """Escalate at once, marked urgent; nothing visible changes for whoever holds the phone."""
-        now = self.runtime.clock.now()
-        if checkin is None:
-            checkin = Checkin(
-                id=new_id(), user_id=ctx.sender, room_id=ctx.room_id, note=None, created_at=now,
-                deadline=now, state=ACTIVE, urgent=True, escalated_at=None, late_by=0.0,
-                acked_by=None, resolved_at=None, last_seen=now)
-            await self.runtime.db.transaction([self.store.insert_checkin_statement(checkin)])
-        await self._unschedule(checkin.id)
-        await self.escalator.escalate(checkin, self._policy(checkin.room_id), 0.0, urgent=True)
-
-    @command("extend", help="help_extend")
+    @command("extend", help="help_extend", safety=True)
     async def extend(self, ctx: Context, duration: str, pin: str | None = None) -> None:
         """Push the deadline of your running check-in back."""
         if not await self._in_private(ctx):
             return
         if pin is not None:
             await self._forget_pin_message(ctx)
-        try:
-            seconds = parse_duration(duration)
-        except TimeInputError as error:
-            await ctx.reply(ctx.t(error.key, value=duration[:40], min=Trusted(""), max=Trusted("")))
-            return
-        settings = self._settings(ctx.room_id)
-        now = self.runtime.clock.now()
-        zone = await self._zone(ctx.sender)
         async with self._lock(ctx.sender):
-            outcome = await self._pin_outcome(ctx.sender, pin)
-            if outcome == "wrong":
-                await ctx.reply(ctx.t("wrong_pin" if pin is not None else "pin_needed",
-                                      safe=self._shown("extend")))
+            if await self._check_pin(ctx, pin, "extend") is None:
                 return
+            try:
+                seconds = parse_duration(duration)
+            except TimeInputError as error:
+                await ctx.reply(ctx.t(error.key, value=duration[:40], min=Trusted(""),
+                                      max=Trusted("")))
+                return
+            settings = self._settings(ctx.room_id)
+            now = self.runtime.clock.now()
+            zone = await self._zone(ctx.sender)
             checkin = await self.store.open_checkin(ctx.sender)
             if checkin is None:
                 reply = ctx.t("no_checkin")
@@ -313,16 +354,13 @@ class CheckinsPlugin(Plugin):
                     return
                 reply = ctx.t("extended", deadline=Trusted(format_time(deadline, zone, now)),
                               left=Trusted(format_duration(deadline - now)))
-                if outcome == "ok":
-                    await self.store.set_deadline(checkin.id, deadline)
-                    updated = await self.store.checkin(checkin.id)
-                    if updated is not None:
-                        await self._schedule(updated)
-            if outcome == "duress":
-                await self._duress(ctx, checkin)
+                await self.store.set_deadline(checkin.id, deadline)
+                updated = await self.store.checkin(checkin.id)
+                if updated is not None:
+                    await self._schedule(updated)
         await ctx.reply(reply)
 
-    @command("cancel", help="help_cancel")
+    @command("cancel", help="help_cancel", safety=True)
     async def cancel(self, ctx: Context, pin: str | None = None) -> None:
         """Stop your running check-in without alerting anyone."""
         if not await self._in_private(ctx):
@@ -330,10 +368,7 @@ class CheckinsPlugin(Plugin):
         if pin is not None:
             await self._forget_pin_message(ctx)
         async with self._lock(ctx.sender):
-            outcome = await self._pin_outcome(ctx.sender, pin)
-            if outcome == "wrong":
-                await ctx.reply(ctx.t("wrong_pin" if pin is not None else "pin_needed",
-                                      safe=self._shown("cancel")))
+            if await self._check_pin(ctx, pin, "cancel") is None:
                 return
             checkin = await self.store.open_checkin(ctx.sender)
             if checkin is None:
@@ -342,10 +377,7 @@ class CheckinsPlugin(Plugin):
                 reply = ctx.t("cancel_after_alert", safe=self._shown("safe"))
             else:
                 reply = ctx.t("cancelled")
-                if outcome == "ok":
-                    await self._resolve(checkin, all_clear=False)
-            if outcome == "duress":
-                await self._duress(ctx, checkin)
+                await self._resolve(checkin, all_clear=False)
         await ctx.reply(reply)
 
     @command("timezone", help="help_timezone")
@@ -353,8 +385,9 @@ class CheckinsPlugin(Plugin):
         """Show or set the timezone your times are read and shown in (IANA name)."""
         if zone is None:
             current = await self._zone(ctx.sender)
-            await ctx.reply(ctx.t("timezone_is", zone=Trusted(current.key),
-                                  example=self._shown("timezone")))
+            known = await self._zone_known(ctx.sender)
+            await ctx.reply(ctx.t("timezone_is" if known else "timezone_not_set",
+                                  zone=Trusted(current.key), example=self._shown("timezone")))
             return
         found = zone_named(zone)
         if found is None:
@@ -378,50 +411,74 @@ class CheckinsPlugin(Plugin):
 
     # -- PINs ------------------------------------------------------------------
 
-    @command("duress", help="help_duress")
+    @command("duress", help="help_duress", safety=True)
     async def duress(self, ctx: Context, action: str | None = None, pin: str | None = None) -> None:
         """`!duress set <pin>`: a PIN that looks like `!safe` but silently raises the alarm."""
         await self._pin_command(ctx, "duress_hash", action, pin)
 
-    @command("safepin", help="help_safepin")
+    @command("safepin", help="help_safepin", safety=True)
     async def safepin(self, ctx: Context, action: str | None = None, pin: str | None = None) -> None:
         """`!safepin set <pin>`: require this PIN with `!safe`, `!extend` and `!cancel`."""
         await self._pin_command(ctx, "pin_hash", action, pin)
 
     async def _pin_command(self, ctx: Context, field: str, action: str | None,
                            pin: str | None) -> None:
+        # Everything here stays in the DM history for whoever holds the phone: the
+        # command is deleted, and both commands answer alike ("PIN saved"), so the
+        # history does not tell that a duress PIN exists (`!help duress` explains it).
         if not await self._in_private(ctx):
             return
-        if pin is not None:
-            await self._forget_pin_message(ctx)
-        command_name = "duress" if field == "duress_hash" else "safepin"
+        await self._forget_pin_message(ctx)
         verb = (action or "").lower()
         if verb not in ("set", "clear") or pin is None:
-            await ctx.reply(ctx.t(f"{command_name}_usage", command=self._shown(command_name)))
+            await ctx.reply(ctx.t("pin_usage", min=4, max=32))
             return
         async with self._lock(ctx.sender):
             member = await self.store.member(ctx.sender)
-            other = member["pin_hash" if field == "duress_hash" else "duress_hash"]
             if verb == "clear":
-                # Clearing needs the PIN itself, so a phone taken from the member
-                # cannot switch protection off.
-                if not await verify_pin(pin, member[field]):
-                    await ctx.reply(ctx.t("wrong_pin", safe=self._shown("safe")))
-                    return
-                await self.store.set_member_field(ctx.sender, field, None)
-                await ctx.reply(ctx.t(f"{command_name}_cleared"))
+                await self._clear_pin(ctx, field, pin, member)
                 return
+            other = member["pin_hash" if field == "duress_hash" else "duress_hash"]
             if not valid_pin(pin):
                 await ctx.reply(ctx.t("pin_invalid", min=4, max=32))
+                return
+            if field == "duress_hash" and not member["pin_hash"]:
+                # Without a PIN asked for every time, a bare `!safe` closes a check-in
+                # and the duress PIN protects nothing.
+                await ctx.reply(ctx.t("pin_first", safepin=self._shown("safepin")))
                 return
             if field == "pin_hash" and member["pin_hash"]:
                 await ctx.reply(ctx.t("safepin_exists", command=self._shown("safepin")))
                 return
             if await verify_pin(pin, other):
-                await ctx.reply(ctx.t("pins_must_differ"))
+                await ctx.reply(ctx.t("pin_unusable"))
                 return
             await self.store.set_member_field(ctx.sender, field, await hash_pin(pin))
-        await ctx.reply(ctx.t(f"{command_name}_set", safe=self._shown("safe")))
+        await ctx.reply(ctx.t("pin_saved"))
+
+    async def _clear_pin(self, ctx: Context, field: str, pin: str,
+                         member: dict[str, Any]) -> None:
+        # Clearing needs the PIN itself, so a phone taken from the member cannot
+        # switch protection off unnoticed.
+        if field == "duress_hash":
+            if not await verify_pin(pin, member["duress_hash"]):
+                await ctx.reply(ctx.t("pin_wrong_plain"))
+                return
+            await self.store.set_member_field(ctx.sender, "duress_hash", None)
+            await ctx.reply(ctx.t("pin_removed"))
+            return
+        # `!safepin clear <duress PIN>` (someone made the member switch the PIN off)
+        # answers and clears as the normal PIN would, and raises the alarm.
+        outcome = await self._pin_outcome(ctx.sender, pin)
+        if outcome == "wrong":
+            await ctx.reply(ctx.t("pin_wrong_plain"))
+            return
+        if outcome == "duress":
+            await self._raise_alarm(ctx)
+        # The duress PIN works only alongside a PIN: it goes with it.
+        await self.store.set_member_field(ctx.sender, "pin_hash", None)
+        await self.store.set_member_field(ctx.sender, "duress_hash", None)
+        await ctx.reply(ctx.t("pin_removed"))
 
     # -- acknowledgements ------------------------------------------------------
 
@@ -501,7 +558,8 @@ class CheckinsPlugin(Plugin):
                             left=Trusted(format_duration(checkin.deadline - now)),
                             safe=self._shown("safe"), extend=self._shown("extend"))
         await self.runtime.outbox.enqueue(OWNER, f"remind/{checkin.id}/{checkin.deadline}",
-                                          message_content(text), room_id=checkin.room_id)
+                                          message_content(text), room_id=checkin.room_id,
+                                          priority=SAFETY)
 
     async def _on_escalate(self, job: Job) -> None:
         user_id = job.payload.get("user")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,6 +58,12 @@ _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 def new_id(length: int = 6) -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def derived_id(seed: str, length: int = 6) -> str:
+    """An id like new_id's, the same every time for `seed` (a retried step reuses it)."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    return "".join(_ALPHABET[b % len(_ALPHABET)] for b in digest[:length])
 
 
 @dataclass(frozen=True)
@@ -196,9 +203,11 @@ class CheckinStore:
         row = await self.db.fetchone("SELECT * FROM checkins_checkins WHERE id = ?", (checkin_id,))
         return Checkin.from_row(row) if row else None
 
-    def insert_checkin_statement(self, checkin: Checkin) -> Statement:
+    def insert_checkin_statement(self, checkin: Checkin, *, or_ignore: bool = False,
+                                 ) -> Statement:
+        verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
         return (
-            "INSERT INTO checkins_checkins (id, user_id, room_id, note, created_at, deadline, "
+            f"{verb} INTO checkins_checkins (id, user_id, room_id, note, created_at, deadline, "
             "state, urgent, escalated_at, late_by, acked_by, resolved_at, last_seen) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (checkin.id, checkin.user_id, checkin.room_id, checkin.note, checkin.created_at,

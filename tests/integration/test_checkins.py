@@ -178,9 +178,10 @@ async def test_duress_answer_is_byte_identical_and_contacts_get_urgent_alert(
     alice, bob = await make_member(), await make_member()
     dm = await dm_with(alice, bot)
     await befriend(bot, alice, dm, bob)
-    assert "Duress PIN saved" in (await alice.ask(dm, "!duress set 7391")).body
+    assert (await alice.ask(dm, "!safepin set 5280")).body == "PIN saved."
+    assert (await alice.ask(dm, "!duress set 7391")).body == "PIN saved."
     await alice.ask(dm, "!checkin 2h crossing at the north gate")
-    normal = await alice.ask(dm, "!safe")
+    normal = await alice.ask(dm, "!safe 5280")
     await alice.ask(dm, "!checkin 2h crossing at the north gate")
     forced = await alice.ask(dm, "!safe 7391")
 

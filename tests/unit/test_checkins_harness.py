@@ -55,6 +55,11 @@ class FakeMatrix:
     txn_seen: set[str] = field(default_factory=set)
     failing_rooms: set[str] = field(default_factory=set)
     redacted: list[str] = field(default_factory=list)
+    # Everything the bot did, in order: ("send", room, type, content) and
+    # ("redact", room, event id), what a member's client would show.
+    log: list[tuple[str, str, str, Any]] = field(default_factory=list)
+    # Users invited to a room but not joined (RoomView.members() includes them).
+    invited_of: dict[str, list[str]] = field(default_factory=dict)
 
     # RoomView
     def is_encrypted(self, room_id: str) -> bool:
@@ -93,11 +98,27 @@ class FakeMatrix:
             return event_id
         self.txn_seen.add(txn_id)
         self.sent.append(Sent(room_id, content, txn_id, event_id))
+        self.log.append(("send", room_id, event_type, content))
         return event_id
 
     async def redact(self, room_id: str, event_id: str, reason: str | None = None,
                      txn_id: str | None = None) -> None:
         self.redacted.append(event_id)
+        self.log.append(("redact", room_id, "m.room.redaction", event_id))
+
+    async def room_state(self, room_id: str) -> list[dict[str, Any]]:
+        """The room's m.room.member events: joined members, then invited ones."""
+        return [
+            *({"type": "m.room.member", "state_key": u, "content": {"membership": "join"}}
+              for u in self.members_of.get(room_id, []) if u not in self.invited_of.get(room_id, [])),
+            *({"type": "m.room.member", "state_key": u, "content": {"membership": "invite"}}
+              for u in self.invited_of.get(room_id, [])),
+        ]
+
+    def invite_only(self, room_id: str, user_id: str) -> None:
+        """`user_id` is invited: listed by members() (as nio does), not joined."""
+        self.members_of.setdefault(room_id, []).append(user_id)
+        self.invited_of.setdefault(room_id, []).append(user_id)
 
     # DirectMessages
     def is_dm(self, room_id: str) -> bool:
@@ -141,6 +162,8 @@ class Harness:
         self.with_admin = admin
         self.matrix = matrix or FakeMatrix()
         self.clock = clock or ManualClock(START)
+        # Ids of the events dispatched by say(), in order (to compare two runs).
+        self.incoming: list[str] = []
 
     async def start(self) -> None:
         self.db = Database(self.path)
@@ -195,6 +218,7 @@ class Harness:
     async def say(self, room_id: str, sender: str, body: str) -> list[Sent]:
         """Dispatch a message; returns the bot's replies to it."""
         event_id = f"$in{next(_ids)}"
+        self.incoming.append(event_id)
         await self.dispatcher.handle(Message(
             room_id=room_id, event_id=event_id, sender=sender,
             timestamp_ms=int(self.clock.now() * 1000), encrypted=True, body=body))

@@ -106,9 +106,10 @@ async def test_check_mark_reaction_on_alert_acknowledges(h: Harness) -> None:
 
 async def test_duress_answer_is_identical_and_alert_is_urgent(h: Harness) -> None:
     dm = await accepted_contacts(h, ALICE, BOB)
+    await h.reply(dm, ALICE, "!safepin set 1234")
     await h.reply(dm, ALICE, "!duress set 9911")
     await h.reply(dm, ALICE, "!checkin 2h border crossing")
-    normal = await h.reply(dm, ALICE, "!safe")
+    normal = await h.reply(dm, ALICE, "!safe 1234")
     await h.reply(dm, ALICE, "!checkin 2h border crossing")
     forced = await h.reply(dm, ALICE, "!safe 9911")
     seen_in_dm = len(h.matrix.to(dm))

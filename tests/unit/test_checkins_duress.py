@@ -1,0 +1,167 @@
+"""Duress is indistinguishable: everything the member's client shows, normal PIN vs duress PIN.
+
+Each test runs one script twice on fresh bots, once with the normal PIN at the
+forced step and once with the duress PIN, and compares every event the bot put
+in the member's DM (type, content, relations, order; redactions included),
+with incoming event ids replaced by their position in the script. The duress
+run must also have sent the urgent alarm exactly once, the normal run never.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from tests.unit.test_checkins_harness import Harness
+from tests.unit.test_checkins_plugin import ALICE, BOB, TEAM, accepted_contacts
+
+NORMAL = "1234"
+DURESS = "9911"
+
+Step = str | float  # a command (with {P}: the PIN under test), or seconds to wait
+
+
+def member_view(h: Harness, dm: str) -> list[tuple[str, str]]:
+    """What the member's client shows in the DM, with incoming ids made comparable."""
+    view = []
+    for action, room, event_type, payload in h.matrix.log:
+        if room != dm:
+            continue
+        text = json.dumps(payload, sort_keys=True, ensure_ascii=False)
+        for index, event_id in enumerate(h.incoming):
+            text = text.replace(f'"{event_id}"', f'"<in {index}>"')
+        view.append((f"{action} {event_type}", text))
+    return view
+
+
+def urgent_alerts(h: Harness) -> list[str]:
+    return [s.body for s in h.matrix.sent if "URGENT" in s.body]
+
+
+async def run(tmp_path: Path, name: str, steps: Sequence[Step], pin: str, *,
+              plugin_config: dict[str, object] | None = None,
+              ) -> tuple[list[tuple[str, str]], list[str], Harness]:
+    h = Harness(tmp_path / f"{name}.db",
+                {"reminder_minutes": 10, "grace_minutes": 5, **(plugin_config or {})})
+    if plugin_config and "team_room" in plugin_config:
+        h.matrix.add_room(TEAM, ["@carol:test"])
+    await h.start()
+    try:
+        dm = await accepted_contacts(h, ALICE, BOB)
+        await h.say(dm, ALICE, f"!safepin set {NORMAL}")
+        await h.say(dm, ALICE, f"!duress set {DURESS}")
+        for step in steps:
+            if isinstance(step, str):
+                await h.say(dm, ALICE, step.replace("{P}", pin))
+                await h.settle()
+            else:
+                await h.advance(step)
+        await h.settle()
+        return member_view(h, dm), urgent_alerts(h), h
+    finally:
+        await h.stop()
+
+
+async def compare(tmp_path: Path, steps: Sequence[Step], recipients: int = 1,
+                  **kwargs: object) -> list[str]:
+    """Assert both runs look the same to the member; returns the duress run's urgent alerts.
+
+    The alarm goes out once to each of `recipients` (Bob, and the team room when set).
+    """
+    normal_view, normal_urgent, _ = await run(tmp_path, "normal", steps, NORMAL, **kwargs)  # type: ignore[arg-type]
+    duress_view, duress_urgent, _ = await run(tmp_path, "duress", steps, DURESS, **kwargs)  # type: ignore[arg-type]
+    assert normal_urgent == []
+    assert duress_view == normal_view
+    assert len(duress_urgent) == recipients, duress_urgent
+    return duress_urgent
+
+
+SCRIPTS: dict[str, list[Step]] = {
+    # The reported case: after `!extend 30m <duress>` status said "no check-in running"
+    # and the reminder never came.
+    "extend, status, reminder, safe": [
+        "!checkin 1h meeting at the old bakery", "!extend 30m {P}", "!checkin status",
+        60 * 60 + 25 * 60, "!checkin status", f"!safe {NORMAL}", "!checkin status"],
+    "extend then the deadline is missed": [
+        "!checkin 20m", "!extend 30m {P}", 20 * 60, 31 * 60 + 5 * 60, "!checkin status",
+        f"!extend 10m {NORMAL}", f"!cancel {NORMAL}", f"!safe {NORMAL}", "!checkin status"],
+    # A mistyped duration or a deadline too far returned before the PIN was checked.
+    "extend with a mistyped duration": [
+        "!checkin 1h", "!extend soon {P}", "!checkin status", f"!safe {NORMAL}"],
+    "extend too far": ["!checkin 1h", "!extend 999h {P}", "!checkin status"],
+    "extend without a check-in": ["!extend 30m {P}", "!checkin status", "!checkin 1h"],
+    "cancel": ["!checkin 1h", "!cancel {P}", "!checkin status", 2 * 3600, "!checkin 1h",
+               "!checkin status", f"!safe {NORMAL}"],
+    "safe": ["!checkin 1h x", "!safe {P}", "!checkin status", 2 * 3600, "!checkin 2h",
+             f"!safe {NORMAL}"],
+    "safe after the alert went out": ["!checkin 10m", 16 * 60, "!checkin status", "!safe {P}",
+                                      "!checkin status", "!checkin 1h"],
+    "safe without a check-in": ["!safe {P}", "!checkin status", "!checkin 1h", "!checkin status"],
+    "the duress PIN used twice in one check-in": [
+        "!checkin 1h", "!extend 30m {P}", "!extend 30m {P}", "!checkin status", "!safe {P}"],
+    "PIN cleared under pressure": [
+        "!checkin 1h", "!safepin clear {P}", "!safe", "!checkin status", "!checkin 1h",
+        "!cancel"],
+}
+
+
+@pytest.mark.parametrize("name", list(SCRIPTS))
+async def test_duress_looks_exactly_like_the_normal_pin(tmp_path: Path, name: str) -> None:
+    [alarm] = await compare(tmp_path, SCRIPTS[name])
+    assert ALICE in alarm
+
+
+async def test_duress_alarm_reaches_the_team_at_once_and_nothing_reaches_the_member(
+        tmp_path: Path) -> None:
+    steps: list[Step] = ["!checkin 1h crossing at the north gate", "!extend 30m {P}"]
+    await compare(tmp_path, steps, recipients=2, plugin_config={"team_room": TEAM})
+    _, _, h = await run(tmp_path, "again", steps, DURESS, plugin_config={"team_room": TEAM})
+    team = [s.body for s in h.matrix.to(TEAM)]
+    bob = [s.body for s in h.matrix.to(h.matrix.dm_of[BOB]) if "URGENT" in s.body]
+    assert len(team) == 1 and "URGENT" in team[0] and "north gate" in team[0]
+    assert len(bob) == 1 and "north gate" in bob[0]
+
+
+async def test_bare_safe_cannot_close_a_checkin_of_a_member_with_only_a_duress_pin(
+        tmp_path: Path) -> None:
+    """Set before a PIN was required for it (or by hand): a bare `!safe` must not close."""
+    h = Harness(tmp_path / "bot.db")
+    await h.start()
+    try:
+        dm = await accepted_contacts(h, ALICE, BOB)
+        refused = await h.reply(dm, ALICE, f"!duress set {DURESS}")
+        assert "First set your own PIN" in refused.body
+        from bots.checkins.pins import hash_pin
+        await h.plugin.store.set_member_field(ALICE, "duress_hash", await hash_pin(DURESS))
+        await h.reply(dm, ALICE, "!checkin 1h")
+        assert "followed by your PIN" in (await h.reply(dm, ALICE, "!safe")).body
+        assert "runs until" in (await h.reply(dm, ALICE, "!checkin status")).body
+    finally:
+        await h.stop()
+
+
+async def test_pin_commands_leave_nothing_that_tells_a_duress_pin_exists(tmp_path: Path) -> None:
+    h = Harness(tmp_path / "bot.db")
+    await h.start()
+    try:
+        dm = h.matrix.add_dm(ALICE)
+        safe_set = await h.reply(dm, ALICE, f"!safepin set {NORMAL}")
+        duress_set = await h.reply(dm, ALICE, f"!duress set {DURESS}")
+        assert safe_set.body == duress_set.body == "PIN saved."
+        usage = [(await h.reply(dm, ALICE, command)).body for command in ("!duress", "!safepin")]
+        assert usage[0] == usage[1]
+        history = " ".join(s.body for s in h.matrix.to(dm)).lower()
+        for word in ("duress", "forced", "alert", "delete"):
+            assert word not in history
+        # Every PIN command's message is deleted, with or without a PIN in it.
+        assert len(h.matrix.redacted) == 4
+        # The explanation is in the help.
+        explained = (await h.reply(dm, ALICE, "!help duress")).body
+        assert "urgent alert" in explained and "safepin set" in explained
+        cleared = await h.reply(dm, ALICE, f"!duress clear {DURESS}")
+        assert cleared.body == "PIN removed."
+    finally:
+        await h.stop()
