@@ -1,0 +1,77 @@
+"""Safety commands are never held back, and a clock time is never read in a zone the member did not give."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bots.checkins import CheckinsPlugin
+from tests.unit.test_checkins_harness import Harness
+from tests.unit.test_checkins_plugin import ALICE, BOB, accepted_contacts
+
+SAFETY_COMMANDS = {"checkin", "safe", "extend", "cancel", "safepin", "duress"}
+
+
+def test_check_in_and_pin_commands_are_safety_commands() -> None:
+    marked = {spec.name for spec in CheckinsPlugin.commands() if spec.safety}
+    assert marked == SAFETY_COMMANDS
+
+
+async def test_safety_commands_answer_at_once_for_a_member_over_the_rate_limit(
+        tmp_path: Path) -> None:
+    h = Harness(tmp_path / "bot.db")
+    await h.start()
+    try:
+        dm = await accepted_contacts(h, ALICE, BOB)
+        limiter = h.dispatcher.limiter
+        while limiter.allow(ALICE):  # a burst used up the member's window
+            pass
+        for command, expected in [
+            ("!safepin set 1234", "PIN saved"), ("!duress set 9911", "PIN saved"),
+            ("!checkin 1h", "Check-in set"), ("!checkin status", "runs until"),
+            ("!extend 10m 1234", "Extended"), ("!cancel 1234", "cancelled"),
+            ("!checkin 1h", "Check-in set"), ("!safe 1234", "Glad you're safe"),
+        ]:
+            # The manual clock never moves here: a held command would wait forever.
+            replies = await asyncio.wait_for(h.say(dm, ALICE, command), 5)
+            assert [expected in r.body for r in replies] == [True], (command, replies)
+        # An ordinary command is still held (the limit itself is unchanged).
+        held = asyncio.ensure_future(h.say(dm, ALICE, "!contacts"))
+        await asyncio.sleep(0.1)
+        assert not held.done()
+        await h.clock.advance(3600)
+        await asyncio.wait_for(held, 5)
+    finally:
+        await h.stop()
+
+
+async def test_clock_time_without_a_zone_asks_for_one_first(tmp_path: Path) -> None:
+    h = Harness(tmp_path / "bot.db")
+    await h.start()
+    try:
+        dm = h.matrix.add_dm(ALICE)
+        asked = await h.reply(dm, ALICE, "!checkin 23:30 home by then")
+        assert "timezone first" in asked.body and "!timezone Europe/Istanbul" in asked.body
+        assert await h.db.fetchall("SELECT * FROM checkins_checkins") == []
+        assert "not set a timezone" in (await h.reply(dm, ALICE, "!timezone")).body
+        # A duration needs no zone.
+        assert "Check-in set" in (await h.reply(dm, ALICE, "!checkin 2h")).body
+        await h.reply(dm, ALICE, "!cancel")
+        await h.reply(dm, ALICE, "!timezone Asia/Beirut")
+        assert "23:30 (Asia/Beirut)" in (await h.reply(dm, ALICE, "!checkin 23:30")).body
+        # An Arabic reader is given an example from their region.
+        await h.runtime.languages.set_user(BOB, "ar")
+        bob_dm = h.matrix.add_dm(BOB)
+        assert "Asia/Beirut" in (await h.reply(bob_dm, BOB, "!checkin 23:30")).body
+    finally:
+        await h.stop()
+
+
+async def test_a_network_default_zone_chosen_explicitly_is_used_and_shown(tmp_path: Path) -> None:
+    h = Harness(tmp_path / "bot.db", {"default_timezone": "Asia/Beirut"})
+    await h.start()
+    try:
+        dm = h.matrix.add_dm(ALICE)
+        assert "23:30 (Asia/Beirut)" in (await h.reply(dm, ALICE, "!checkin 23:30")).body
+    finally:
+        await h.stop()
