@@ -17,9 +17,10 @@ from bots.moderation.protections import (
 )
 from bots.moderation.settings import ModerationSettings
 from bots.moderation.store import LogEntry, ModerationStore
-from bots.moderation.textrules import TextRules
+from bots.moderation.textrules import PatternRunner, Scan, TextRules
 from core.actions import ActionError, RoomActions
 from core.events import Media, MemberJoined, Message, RoomEvent
+from core.i18n import Trusted
 from core.plugin import message_content
 from core.roles import Role, role_for_level
 
@@ -30,20 +31,35 @@ log = logging.getLogger(__name__)
 
 # Seconds after a strike during which the same protection redacts but does not strike again.
 STRIKE_COOLDOWN = 30.0
+# Moderators hear at most this often per room that its patterns ran out of time.
+UNFINISHED_NOTICE_SECONDS = 3600.0
 
 
 def evaluate(protections: Protections, settings: ModerationSettings, event: Message, now: float,
              joined_at: float | None) -> Hit | None:
-    """The first protection this message trips, cheapest checks last-but-one (pure)."""
+    """The first protection this message trips, cheapest checks last-but-one (pure; the
+    patterns run here, in the caller's thread: the guard runs them in a worker instead)."""
+    counted = _behaviour(protections, settings, event, now)
+    rules = TextRules.build(settings.words, settings.patterns)
+    scan = rules.scan(event.body) if rules else Scan(None)
+    return _verdict(settings, event, now, joined_at, counted, scan)
+
+
+def _behaviour(protections: Protections, settings: ModerationSettings, event: Message,
+               now: float) -> Hit | None:
+    """Flood and repeats, counted for every message (so they come first)."""
     room, user = event.room_id, event.sender
     flood = protections.check_flood(room, user, now, settings.flood_messages, settings.flood_seconds)
     repeat = protections.check_repeat(room, user, event.body, now, settings.repeat_messages,
                                       settings.repeat_seconds)
-    rules = TextRules.build(settings.words, settings.patterns)
-    hit = rules.match(event.body) if rules else None
-    if hit is not None:
-        return Hit(f"{hit.kind}_list", f"{hit.kind} #{hit.index + 1}")
-    return (flood or repeat or check_mentions(event.body, event.mentions, settings.max_mentions)
+    return flood or repeat
+
+
+def _verdict(settings: ModerationSettings, event: Message, now: float, joined_at: float | None,
+             counted: Hit | None, scan: Scan) -> Hit | None:
+    if scan.hit is not None:
+        return Hit(f"{scan.hit.kind}_list", f"{scan.hit.kind} #{scan.hit.index + 1}")
+    return (counted or check_mentions(event.body, event.mentions, settings.max_mentions)
             or check_newcomer_link(event.body, joined_at, now, settings.newcomer_hours))
 
 
@@ -67,6 +83,10 @@ class Guard:
         # Rooms whose raid mode is being switched on: the joins that follow the one completing
         # a wave arrive while it awaits the homeserver, and must not start (and report) it again.
         self._closing: set[str] = set()
+        # A room's patterns run in worker threads, under one budget per message.
+        self.runner = PatternRunner()
+        # room -> when its moderators were last told that its patterns ran out of time
+        self._unfinished_told: dict[str, float] = {}
 
     @property
     def actions(self) -> RoomActions:
@@ -85,10 +105,41 @@ class Guard:
         joined_at = None
         if settings.newcomer_hours > 0:
             joined_at = await self.store.joined_at(event.room_id, event.sender)
-        hit = evaluate(self.protections, settings, event, now, joined_at)
+        counted = _behaviour(self.protections, settings, event, now)
+        rules = TextRules.build(settings.words, settings.patterns)
+        scan = await self.runner.scan(event.room_id, rules, event.body) if rules else Scan(None)
+        if scan.unfinished:
+            await self._rules_unfinished(event, scan)
+        hit = _verdict(settings, event, now, joined_at, counted, scan)
         if hit is None:
             return []
         return await self._strike(event, settings, hit, now)
+
+    async def _rules_unfinished(self, event: Message, scan: Scan) -> None:
+        """Patterns that ran out of time counted as no match: say so without the text.
+
+        Failing open is deliberate: a member is never struck because the bot ran
+        out of time. The log names the room, the event and the patterns (numbered
+        as `!filters` shows them); the network's moderators hear it at most once an
+        hour per room, so they can simplify the rules (a message that exhausts the
+        budget on purpose then goes through unmatched, and they can look at it).
+        """
+        numbers = ", ".join(f"p{index + 1}" for index in scan.unfinished[:20])
+        log.warning("moderation patterns did not finish in %s (event %s, %s patterns run): "
+                    "%s counted as no match%s", event.room_id, event.event_id, scan.ran, numbers,
+                    " (message budget spent)" if scan.exhausted else "")
+        room, now = event.room_id, self.runtime.clock.now()
+        last = self._unfinished_told.get(room)
+        if last is not None and now - last < UNFINISHED_NOTICE_SECONDS:
+            return
+        management = self.network.management_room_for(room)
+        if not management:
+            return
+        self._unfinished_told[room] = now
+        await self.network.post(
+            management, "rules_unfinished", seed=f"unfinished/{event.event_id}",
+            room=self.network.room_label(room), patterns=numbers,
+            link=Trusted(f"https://matrix.to/#/{room}/{event.event_id}"))
 
     async def on_media(self, event: Media, settings: ModerationSettings) -> list[Outcome]:
         """Media count towards a flood, and newcomers may not post them."""

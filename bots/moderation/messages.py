@@ -284,8 +284,10 @@ CATALOG = Catalog(
         },
         # -- reports -----------------------------------------------------------------------
         "report_how": {
-            "en": "To report a message, reply to it with `report` and an optional reason.",
-            "ar": "للإبلاغ عن رسالة، ردّ عليها بـ`report` مع سبب إن شئت.",
+            "en": "To report a message, reply to it with `report` and an optional reason, or "
+                  "react to it with the report emoji. Nobody in the room is told.",
+            "ar": "للإبلاغ عن رسالة يكفي الرد عليها بـ`report` مع ذكر السبب اختيارياً، أو التفاعل "
+                  "معها برمز البلاغ. لا يُخبَر أحد في الغرفة بذلك.",
         },
         "reports_not_network": {
             "en": "This room is not part of the network, so reports go to its own moderators; "
@@ -305,8 +307,37 @@ CATALOG = Catalog(
                   "المشرفين مباشرة.",
         },
         "report_unknown_event": {
-            "en": "I can't find or read the message you replied to.",
-            "ar": "لا أستطيع العثور على الرسالة التي رددت عليها أو قراءتها.",
+            "en": "I can't find or read the message you reported, so nobody was told; please "
+                  "contact a moderator directly.",
+            "ar": "لا أستطيع العثور على الرسالة المُبلَّغ عنها أو قراءتها، فلم يُخبَر أحد؛ يُرجى "
+                  "التواصل مع أحد المشرفين مباشرة.",
+        },
+        "report_sent_to_room_moderators": {
+            "en": "Thank you: the network has no moderators' room, so your report went privately, "
+                  "by direct message, to {count} moderator(s) of that room. Nobody in the room "
+                  "was told.",
+            "ar": "شكراً لك: لا توجد غرفة مشرفين للشبكة، لذا أُرسل البلاغ سراً برسالة خاصة إلى "
+                  "{count} من مشرفي تلك الغرفة. لم يُخبَر أحد في الغرفة.",
+        },
+        "report_no_moderator": {
+            "en": "Your report reached nobody: there is no moderators' room, and that room has "
+                  "no moderator I could tell. Nobody in the room was told; please contact an "
+                  "organizer directly.",
+            "ar": "لم يصل البلاغ إلى أحد: لا توجد غرفة مشرفين، ولا يوجد في تلك الغرفة مشرف "
+                  "يمكن إبلاغه. لم يُخبَر أحد في الغرفة؛ يُرجى التواصل مع أحد المنظّمين مباشرة.",
+        },
+        "report_not_removed": {
+            "en": "I could not remove your report from the room (I lack the power there); "
+                  "you may delete it yourself.",
+            "ar": "لم أتمكّن من حذف البلاغ من الغرفة (لا أملك الصلاحية فيها)؛ يمكن حذفه يدوياً.",
+        },
+        "report_dm": {
+            "en": "Report from {reporter} about {target} in {room}, sent to you as a moderator "
+                  "of that room (the network has no moderators' room):\n> {excerpt}\n"
+                  "Reason: {reason}\n{link}\nAct in the room itself (ban, kick, mute, redact).",
+            "ar": "بلاغ من {reporter} بشأن {target} في {room}، أُرسل إليك بصفة الإشراف على تلك "
+                  "الغرفة (لا توجد غرفة مشرفين للشبكة):\n> {excerpt}\nالسبب: {reason}\n{link}\n"
+                  "يكون التصرّف في الغرفة نفسها (ban وkick وmute وredact).",
         },
         "report_no_text": {"en": "(not a text message)", "ar": "(ليست رسالة نصية)"},
         "report_anonymous": {"en": "a member (anonymous)", "ar": "عضو (مجهول الهوية)"},
@@ -326,6 +357,14 @@ CATALOG = Catalog(
                          "ar": "{moderator}: نُفّذ {action} على {target}."},
         "report_action_refused": {"en": "{action} not done: {problem}",
                                   "ar": "لم يُنفّذ {action}: {problem}"},
+        "rules_unfinished": {
+            "en": "Pattern rules of {room} ran out of time on a message ({link}): {patterns} "
+                  "did not finish and counted as no match. Simpler patterns (`filters`) avoid "
+                  "this; this is said at most once an hour per room.",
+            "ar": "نفد وقت قواعد الأنماط في {room} مع رسالة ({link}): لم تكتمل {patterns} "
+                  "فاعتُبرت غير مطابقة. الأنماط الأبسط (`filters`) تتجنّب ذلك؛ ويُذكر هذا مرة "
+                  "واحدة في الساعة على الأكثر لكل غرفة.",
+        },
         # -- settings validation (shown by !config in both languages) -------------------
         "pattern_empty": {"en": "an empty pattern {pattern} matches everything",
                           "ar": "النمط الفارغ {pattern} يطابق كل شيء"},
@@ -338,6 +377,18 @@ CATALOG = Catalog(
                   "rewrite it without repeating a repeated group",
             "ar": "قد يستغرق {pattern} وقتاً طويلاً جداً مع بعض الرسائل (تكرار متداخل مثل (a+)+)؛ "
                   "أعد كتابته دون تكرار مجموعة مكرّرة",
+        },
+        "pattern_slow_backreference": {
+            "en": "{pattern} refers back to a group of any length (like (b+)\\1*), which can take "
+                  "very long on some messages; refer back only to a group of fixed length, "
+                  "like (\\w)\\1{{3}}",
+            "ar": "يشير {pattern} إلى مجموعة سابقة غير محدودة الطول (مثل (b+)\\1*)، وقد يستغرق "
+                  "ذلك وقتاً طويلاً جداً مع بعض الرسائل؛ يمكن الإشارة فقط إلى مجموعة ثابتة الطول "
+                  "مثل (\\w)\\1{{3}}",
+        },
+        "too_many_patterns": {
+            "en": "at most {most} patterns per room ({count} given)",
+            "ar": "{most} نمط على الأكثر في كل غرفة (المُعطى {count})",
         },
         "too_many_words": {"en": "at most 5000 words", "ar": "5000 كلمة على الأكثر"},
         "escalation_empty": {"en": "give at least one step, like redact+warn",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,7 +19,6 @@ from bots.moderation.reports import Reports
 from bots.moderation.rule_commands import RuleCommands
 from bots.moderation.settings import ModerationSettings
 from bots.moderation.store import LogEntry, ModerationStore
-from core.actions import ActionError
 from core.events import Media, MemberJoined, Message, Reaction
 from core.i18n import Trusted
 from core.network import NetworkRole
@@ -65,6 +63,7 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
     enabled_by_default = False
 
     async def setup(self) -> None:
+        await self._drop_refused_patterns()
         self.store = ModerationStore(self.runtime.db)
         await self.store.migrate()
         self.network = Network(self, self.store)
@@ -85,6 +84,11 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         now = self.runtime.clock.now()
         await scheduler.schedule(self.name, "policy_poll", now + 1, job_id=POLL_JOB)
         await scheduler.schedule(self.name, "prune", now + 3600, job_id=PRUNE_JOB)
+
+    async def teardown(self) -> None:
+        guard = getattr(self, "guard", None)
+        if guard is not None:
+            guard.runner.close()
 
     def refuses_invite(self, room_id: str, inviter: str) -> str | None:
         """Rooms and inviters banned by a followed policy list do not get the bot."""
@@ -347,21 +351,12 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
 
     @command("report", help="help_report")
     async def report(self, ctx: Context, *, reason: str = "") -> None:
+        """Never answered in the room: the reported member may be reading it."""
         event = ctx.event
-        if not isinstance(event, Message) or not event.reply_to:
-            await ctx.reply(ctx.t("report_how"))
-            return
-        settings = self._settings(ctx)
-        problem = await self.reports.file(ctx.room_id, event.reply_to, ctx.sender, reason,
-                                          anonymous=settings.anonymous_reports,
-                                          seed=event.event_id)
-        if problem:
-            await ctx.reply(ctx.t(problem))
-            return
-        # The room should not learn who reported: remove the command, thank privately.
-        with contextlib.suppress(ActionError):  # without the power the command stays; still filed
-            await self.runtime.actions.redact(ctx.room_id, event.event_id, None)
-        await self.reports.confirm(ctx.sender, event.event_id)
+        reply_to = event.reply_to if isinstance(event, Message) else None
+        await self.reports.submit(ctx.room_id, reply_to, ctx.sender, reason,
+                                  anonymous=self._settings(ctx).anonymous_reports,
+                                  seed=event.event_id, remove=event.event_id)
 
     # -- listeners -------------------------------------------------------
 
@@ -415,14 +410,7 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         settings = self._settings(ctx)
         if event.key.rstrip("\ufe0f") != settings.report_emoji.rstrip("\ufe0f"):
             return
-        problem = await self.reports.file(room_id, event.relates_to, event.sender, "",
-                                          anonymous=settings.anonymous_reports,
-                                          seed=event.event_id)
-        if problem:
-            log.info("report by reaction in %s not filed: %s", room_id, problem)
-            return
-        try:
-            await self.runtime.actions.redact(room_id, event.event_id, None)
-        except ActionError:
-            pass  # the bot may lack the power; the report is filed either way
-        await self.reports.confirm(event.sender, event.event_id)
+        # Filed, or sent to the room's moderators by DM, never dropped; the reaction goes.
+        await self.reports.submit(room_id, event.relates_to, event.sender, "",
+                                  anonymous=settings.anonymous_reports, seed=event.event_id,
+                                  remove=event.event_id)

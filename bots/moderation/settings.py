@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from bots.moderation.messages import CATALOG
-from bots.moderation.textrules import PatternError, check_pattern
+from bots.moderation.textrules import MAX_PATTERNS, PatternError, check_pattern
 from core.network import NetworkRole
 from core.plugin import PluginSettings
 from core.room_settings import network_scope
@@ -43,8 +43,9 @@ class ModerationSettings(PluginSettings):
     max_mentions: int = Field(8, ge=0, le=1000, description="user mentions allowed in one message (0 = off)")
     words: list[str] = Field(default_factory=list,
                              description="words or phrases removed wherever they appear (any spelling)")
-    patterns: list[str] = Field(default_factory=list,
-                                description="regular expressions over the normalised text")
+    patterns: list[str] = Field(default_factory=list, description=(
+        f"regular expressions over the normalised text (at most {MAX_PATTERNS}; slow ones "
+        "are refused)"))
     newcomer_hours: float = Field(24, ge=0, le=8760,
                                   description="members who joined less than this ago may not post links")
     joinwave_joins: int = Field(10, ge=0, le=10000, description="joins that make a raid (0 = off)")
@@ -85,6 +86,8 @@ class ModerationSettings(PluginSettings):
     @field_validator("patterns")
     @classmethod
     def _safe_patterns(cls, patterns: list[str]) -> list[str]:
+        if len(patterns) > MAX_PATTERNS:
+            raise ValueError(_both("too_many_patterns", most=MAX_PATTERNS, count=len(patterns)))
         for pattern in patterns:
             try:
                 check_pattern(pattern)
