@@ -9,6 +9,7 @@ import importlib.util
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -176,6 +177,39 @@ async def verify_command(path: Path, action: str, number: int | None) -> int:
         await db.close()
 
 
+async def holds_command(path: Path, action: str, user_id: str | None) -> int:
+    """Members held after an identity change: list them, or release one the operator vouches for."""
+    from core.identity_holds import IdentityHolds
+    from core.storage import CORE_MIGRATIONS, Database
+
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    db = Database(config.storage.data_dir / "solidarity.db")
+    await db.open()
+    try:
+        await db.migrate("core", CORE_MIGRATIONS)
+        holds = IdentityHolds(db)
+        if action == "list":
+            held = await holds.held()
+            if not held:
+                print("nobody is held")
+            for member, since in held:
+                print(f"{member} (since {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(since))})")
+            return 0
+        assert user_id is not None
+        if not await holds.release(user_id):
+            print(f"{user_id} is not held (see `solidarity holds list`)", file=sys.stderr)
+            return 1
+        print(f"{user_id}: released; sensitive plugins act for them again")
+        return 0
+    finally:
+        await db.close()
+
+
 PluginCommand = Callable[[argparse.Namespace], int]
 
 
@@ -227,6 +261,15 @@ def main(argv: list[str] | None = None) -> int:
         verify_action.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
         if name != "list":
             verify_action.add_argument("number", type=int)
+    holds = commands.add_parser(
+        "holds", help="members held after their identity changed (check-ins wait for them)")
+    holds_actions = holds.add_subparsers(dest="action", required=True)
+    for name, text in (("list", "who is held, since when"),
+                       ("release", "you have confirmed with the member that it is them")):
+        holds_action = holds_actions.add_parser(name, help=text)
+        holds_action.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
+        if name == "release":
+            holds_action.add_argument("user_id")
     check = commands.add_parser("check-config", help="validate a config file")
     check.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
     demo = commands.add_parser("demo", help="a throwaway local homeserver with the bot")
@@ -247,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
             print("Nothing changed.")
             return 1
         return asyncio.run(reset_identity_command(args.config))
+    if args.command == "holds":
+        return asyncio.run(holds_command(args.config, args.action, getattr(args, "user_id", None)))
     if args.command == "verify":
         return asyncio.run(verify_command(args.config, args.action, getattr(args, "number", None)))
     from core.demo import run_demo

@@ -259,6 +259,8 @@ class Dispatcher:
             if plugin.sensitive and isinstance(event, Message | Reaction):
                 if trusted is None:
                     trusted = await self._device_trusted(event)
+                if trusted:
+                    trusted = not await self.runtime.holds.is_held(event.sender)
                 if not trusted:
                     continue  # sensitive plugins act only on trusted devices' messages
             try:
@@ -303,6 +305,10 @@ class Dispatcher:
             return
         if route.plugin.sensitive and not await self._device_trusted(event):
             await self._refuse_untrusted(ctx, event, shown)
+            return
+        if route.plugin.sensitive and not spec.while_held and \
+                await self.runtime.holds.is_held(event.sender):
+            await self._safe_reply(ctx, ctx.t("identity_held", command=shown))
             return
         if spec.private and not self.runtime.dms.is_dm(event.room_id):
             private = await self._to_private(route.plugin, event)

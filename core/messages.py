@@ -52,6 +52,26 @@ CATALOG = Catalog(
             "en": "Sorry, {command} is for organizers only.",
             "ar": "عذراً، الأمر {command} مخصّص للمنظّمين فقط.",
         },
+        "identity_held": {
+            "en": "Your account's security identity changed (a new login, or keys reset), so "
+                  "{command} and your other safety commands are on hold until you confirm it is "
+                  "you: send !confirm <your safe PIN> in our direct chat. (Without a safe PIN, "
+                  "ask the bot's operator.)",
+            "ar": "تغيّرت هوية الأمان لحسابك (تسجيل دخول جديد أو إعادة ضبط المفاتيح)، لذا "
+                  "الأمر {command} وأوامر السلامة الأخرى معلّقة إلى أن تؤكّد أنّ الحساب لك: "
+                  "أرسل ‎!confirm <رقمك السري للأمان>‎ في محادثتنا المباشرة. (إن لم يكن لديك رقم "
+                  "سري للأمان فتواصل مع مشغّل البوت.)",
+        },
+        "identity_held_dm": {
+            "en": "Your account's security identity just changed (a new login, or keys reset). "
+                  "If that was you, confirm it: send !confirm <your safe PIN> here (without a safe "
+                  "PIN, ask the bot's operator). Until then your check-ins keep running, "
+                  "but I won't take check-in, contact or PIN commands from this account.",
+            "ar": "تغيّرت هوية الأمان لحسابك للتو (تسجيل دخول جديد أو إعادة ضبط المفاتيح). إن "
+                  "كان ذلك منك فأكّده: أرسل هنا ‎!confirm <رقمك السري للأمان>‎ (إن لم يكن لديك رقم "
+                  "سري للأمان فتواصل مع مشغّل البوت). حتى ذلك الحين تستمر تسجيلات الوصول، لكنني "
+                  "لن أقبل من هذا الحساب أوامر تسجيل الوصول أو جهات الاتصال أو الأرقام السرية.",
+        },
         "private_command_moved": {
             "en": "You wrote a private command in {room}. I removed it there and answer you "
                   "here, where only you can read it.",

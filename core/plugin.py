@@ -46,6 +46,8 @@ class CommandSpec:
     safety: bool
     # Private commands typed in a shared room are removed there and answered in the DM.
     private: bool
+    # Runs for a member held after an identity change (it is how they confirm).
+    while_held: bool
     handler: Handler
     signature: Signature = field(compare=False)
 
@@ -61,6 +63,7 @@ def command(
     encrypted_only: bool = False,
     safety: bool = False,
     private: bool = False,
+    while_held: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Mark a plugin method as the command `name`.
 
@@ -72,7 +75,9 @@ def command(
     sent a burst must still get `!safe 1234` through at once. `private`
     commands (check-ins, contacts, PINs, look-ups) typed in a shared room are
     redacted there when the bot may (the member is told how otherwise) and run
-    as if typed in the member's DM, where every answer goes.
+    as if typed in the member's DM, where every answer goes. A sensitive
+    plugin's commands do not run for a member held after an identity change
+    (core/identity_holds.py) unless marked `while_held`.
     """
     if organizers_only:
         network_role = NetworkRole.ORGANIZER
@@ -87,6 +92,7 @@ def command(
             encrypted_only=encrypted_only,
             safety=safety,
             private=private,
+            while_held=while_held,
             handler=handler,
             signature=Signature(handler),
         )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from core.authority import Authority
 from core.clock import Clock
 from core.config import Config
+from core.identity_holds import IdentityHolds
 from core.languages import LanguagePreferences
 from core.network import Network
 from core.room_settings import RoomSettings
@@ -42,10 +43,13 @@ class Runtime:
     authority: Authority = field(init=False)
     # Seals what would expose people if the disk were seized (core/sealed.py).
     sealer: Sealer = field(init=False)
+    # Members whose identity changed, held for sensitive plugins until they confirm.
+    holds: IdentityHolds = field(init=False)
 
     def __post_init__(self) -> None:
         passphrase = self.config.storage.store_passphrase.resolve() or DEMO_PASSPHRASE
         self.sealer = Sealer(passphrase, self.bot_user_id)
+        self.holds = IdentityHolds(self.db)
         self.network = Network(self.config, self.db)
         self.authority = Authority(self.config, self.rooms, self.network)
 

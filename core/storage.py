@@ -212,4 +212,9 @@ CORE_MIGRATIONS = [
         "outbox priority: safety messages before bulk sends",
         "ALTER TABLE core_outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
     ),
+    Migration(
+        4,
+        "members held for sensitive plugins after their identity changed",
+        "CREATE TABLE core_identity_holds (user_id TEXT PRIMARY KEY, since REAL NOT NULL)",
+    ),
 ]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from core.i18n import Trusted
 from core.messages import CATALOG
+from core.outbox import SAFETY
 from core.plugin import message_content
 from core.roles import Role, role_for_level
 
@@ -113,6 +114,10 @@ class TrustServices:
     async def _verification_finished(self, flow: Flow) -> None:
         # The member's master key may carry our signature now ("verified" policy).
         self.trust.invalidate([flow.user_id])
+        # Only an operator-confirmed verification proves it is the member: with
+        # automatic confirmation, whoever holds the account could verify.
+        if flow.sas.state is SasState.DONE and self.bot.config.crypto.verification == "operator":
+            await self.bot.runtime.holds.release(flow.user_id)
         if flow.room_id is None:
             return
         language = self.bot.runtime.languages.for_reader(flow.user_id, flow.room_id)
@@ -129,8 +134,13 @@ class TrustServices:
                            f"sol-verif-notice-{flow.sas.flow_id}-end")
 
     async def _identity_changed(self, user_id: str, old: str, new: str) -> None:
-        """Tell the admins of every room the bot shares with the member, once per change."""
+        """Hold the member for sensitive plugins, tell them in their DM, and each room's admins."""
         self.identity_changes += 1
+        runtime = self.bot.runtime
+        await runtime.holds.hold(user_id, self.bot.clock.now())
+        text = CATALOG.text("identity_held_dm", runtime.languages.for_reader(user_id, None))
+        await runtime.outbox.enqueue("core", f"identity-hold/{user_id}/{new}",
+                                     message_content(text), user_id=user_id, priority=SAFETY)
         connection = self.bot.connection
         roles = self.bot.config.bot.roles
         for room_id in sorted(connection.nio.rooms):

@@ -29,6 +29,8 @@ MEMBER_PASSWORD = "member-password"  # what make_member registers with
 CATALOG = Catalog("vault", {
     "help_secret": {"en": "Tell a secret.", "ar": "قل سراً."},
     "secret": {"en": "the secret is {text}", "ar": "السر هو {text}"},
+    "help_confirm": {"en": "Confirm it is you.", "ar": "أكّد أنّ الحساب لك."},
+    "confirmed": {"en": "confirmed", "ar": "تمّ التأكيد"},
 })
 
 
@@ -43,6 +45,13 @@ class VaultPlugin(Plugin):
     @command("secret", help="help_secret")
     async def secret(self, ctx: Context, *, text: str) -> None:
         await ctx.reply(ctx.t("secret", text=text))
+
+    @command("confirm", help="help_confirm", while_held=True)
+    async def confirm(self, ctx: Context, pin: str) -> None:
+        """What check-ins does with the member's safe PIN (here a fixed one)."""
+        if pin == "2468":
+            await self.runtime.holds.release(ctx.sender)
+            await ctx.reply(ctx.t("confirmed"))
 
     async def on_message(self, ctx: Context, event: Any) -> None:
         type(self).seen.append(event.sender)
@@ -174,14 +183,19 @@ async def test_identity_change_reported_to_admins(
     async def reported() -> Received:
         return await admin.wait_for(from_bot(bot, room, "encryption identity of"))
 
-    # The member keeps working (its device is signed by the new identity) and the
-    # room's admin is told, once, mentioning them.
+    # Whoever holds the new identity may be someone who took the account over:
+    # sensitive commands are held (and said so), the member is told in their DM,
+    # and the room's admin is told, once, mentioning them.
     async with asyncio.timeout(30):
         while True:
             reply = await member.ask(room, "!secret beta")
-            if "beta" in reply.body:
+            if "on hold" in reply.body:
                 break
+            assert "beta" not in reply.body
             await asyncio.sleep(0.2)
+    told = await member.wait_for(lambda m: "identity just changed" in m.body, timeout=30)
+    assert told.room_id != room
+    assert not [m for m in admin.received if "identity just changed" in m.body]
     notice = await reported()
     assert member.user_id in notice.body
     assert admin.user_id in notice.content["m.mentions"]["user_ids"]
@@ -190,6 +204,10 @@ async def test_identity_change_reported_to_admins(
         "SELECT master_key FROM crypto_identities WHERE user_id = ?", (member.user_id,)
     )
     assert row is not None and row["master_key"] == outcome.master_key
+    # A wrong confirmation releases nothing; the member's own does.
+    await member.send(room, "!confirm 0000")
+    assert "on hold" in (await member.ask(room, "!secret still")).body
+    assert (await member.ask(room, "!confirm 2468")).body == "confirmed"
     assert "gamma" in (await member.ask(room, "!secret gamma")).body
     assert bot.bot.trust_services.identity_changes == 1
 
