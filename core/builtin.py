@@ -26,7 +26,8 @@ class CorePlugin(Plugin):
         return [
             route
             for route in self.dispatcher.visible_routes(ctx.room_id)
-            if ctx.role >= route.spec.min_role
+            if (ctx.role >= route.spec.min_role or (
+                route.spec.or_network_role is not None and ctx.holds(route.spec.or_network_role)))
             and (route.spec.network_role is None or ctx.holds(route.spec.network_role))
         ]
 

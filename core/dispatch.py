@@ -291,7 +291,8 @@ class Dispatcher:
         if not spec.safety:
             await self._wait_turn(ctx)
         shown = Trusted(self.prefix + spec.name)
-        if ctx.role < spec.min_role:
+        if ctx.role < spec.min_role and not (
+                spec.or_network_role is not None and ctx.holds(spec.or_network_role)):
             role = ctx.t("role_admin" if spec.min_role is Role.ADMIN else "role_moderator")
             await self._safe_reply(ctx, ctx.t("not_allowed_role", command=shown, role=Trusted(role)))
             return

@@ -40,6 +40,8 @@ class CommandSpec:
     min_role: Role
     # A network role the command needs, whatever the sender's room role (None: room scope).
     network_role: NetworkRole | None
+    # A network role that stands in for `min_role` (a network moderator in any network room).
+    or_network_role: NetworkRole | None
     aliases: tuple[str, ...]
     encrypted_only: bool
     # Safety commands (`!safe`, anything carrying a PIN) skip the rate limit.
@@ -59,6 +61,7 @@ def command(
     min_role: Role = Role.MEMBER,
     organizers_only: bool = False,
     network_role: NetworkRole | None = None,
+    or_network_role: NetworkRole | None = None,
     aliases: Sequence[str] = (),
     encrypted_only: bool = False,
     safety: bool = False,
@@ -70,7 +73,9 @@ def command(
     `help` is the catalog key of the one-line help text; arguments come from
     the method's signature after `(self, ctx)`. `min_role` is a role in the
     room where it is typed; `network_role` (or `organizers_only`) a role on
-    the network (core.authority), which no room role grants. `safety`
+    the network (core.authority), which no room role grants; `or_network_role`
+    lets a network role stand in for `min_role` (the command's handler then
+    decides what that role may do here). `safety`
     commands are never held back by the rate limit: a member in danger who
     sent a burst must still get `!safe 1234` through at once. `private`
     commands (check-ins, contacts, PINs, look-ups) typed in a shared room are
@@ -88,6 +93,7 @@ def command(
             help_key=help,
             min_role=min_role,
             network_role=network_role,
+            or_network_role=or_network_role,
             aliases=tuple(aliases),
             encrypted_only=encrypted_only,
             safety=safety,

@@ -92,10 +92,11 @@ class AdminPlugin(Plugin):
         await self.runtime.settings.set_enabled(ctx.room_id, plugin, on)
         await ctx.reply(ctx.t("enabled" if on else "disabled", name=shown))
 
-    # Member level for the dispatcher: `--network` needs network authority, not a room
-    # role (an organizer need not moderate the room they write in); the room's own
-    # settings are checked against min_role below.
-    @command("config", help="help_config")
+    # `--network` needs network authority, not a room role (an organizer need not
+    # moderate the room they write in: `or_network_role`); the room's own settings
+    # are checked against min_role below.
+    @command("config", help="help_config", min_role=Role.MODERATOR,
+             or_network_role=NetworkRole.ORGANIZER)
     async def config(
         self, ctx: Context, plugin: str, key: str | None = None, *, value: str = ""
     ) -> None:

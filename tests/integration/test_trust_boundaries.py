@@ -83,7 +83,7 @@ async def test_encrypted_state_payloads_change_nothing(
     assert connection.power_level(room, attacker.user_id) == 0
     # An organizer command: refused too.
     answer = await attacker.ask(room, "!config --network admin min_role moderator")
-    assert "organizers" in answer.body, answer.body
+    assert "organizers" in answer.body or answer.body.startswith("Sorry"), answer.body
     admin_plugin = type(bot.bot.runtime.plugins["admin"])
     assert bot.bot.runtime.settings.effective("", admin_plugin).model_dump()["min_role"] == "admin"
     # A join-driven action: the outsider is no member (no room keys for them,
@@ -121,7 +121,7 @@ async def test_forged_power_in_the_organizers_room_grants_no_network_role(
         "type": "m.room.power_levels", "state_key": "",
         "content": {"users": {organizer.user_id: 100, attacker.user_id: 100}}})
     answer = await attacker.ask(room, "!config --network admin min_role moderator")
-    assert "organizers" in answer.body, answer.body
+    assert "organizers" in answer.body or answer.body.startswith("Sorry"), answer.body
     assert not authority.is_organizer(attacker.user_id)
     admin_plugin = type(bot.bot.runtime.plugins["admin"])
     assert bot.bot.runtime.settings.effective("", admin_plugin).model_dump()["min_role"] == "admin"
