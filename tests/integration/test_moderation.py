@@ -10,6 +10,7 @@ from core.network import NetworkRole
 from tests.integration.moderation_helpers import (
     add_member,
     config,
+    from_bot,
     join_network,
     management_room,
     membership,
@@ -336,6 +337,8 @@ async def test_slow_or_invalid_pattern_is_refused_in_both_languages(make_bot, ma
     room = await protected_room(owner, bot, target)
     refused = await owner.ask(room, "!filters add pattern (a+)+$")
     assert "nested repetition" in refused.body and "Nothing was changed" in refused.body
+    backref = await owner.ask(room, "!filters add pattern (b+)\\1*c")
+    assert "refers back to a group of any length" in backref.body
     invalid = await owner.ask(room, "!filters add pattern (unclosed")
     assert "not a valid regular expression" in invalid.body
     await owner.ask(room, "!language ar")
@@ -355,6 +358,36 @@ async def test_slow_or_invalid_pattern_is_refused_in_both_languages(make_bot, ma
         return not event.event.source.get("content")
 
     await until(redacted)
+
+
+async def test_report_without_moderators_room_reaches_room_moderators_by_dm_only(
+        make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
+    owner, target, reporter, moderator = [await make_member() for _ in range(4)]
+    room = await protected_room(owner, bot, target, reporter, moderator)
+    await set_levels(owner, room, {moderator.user_id: 50})
+    assert bot.bot is not None and bot.bot.runtime.network.role_room(NetworkRole.MODERATOR) is None
+    nasty = await target.send(room, "you are all worthless")
+    command = await reporter.send(room, "!report insulting people",
+                                  **{"m.relates_to": {"m.in_reply_to": {"event_id": nasty}}})
+    # The room's moderators (the admin too) get it by DM; the reporter is answered by DM.
+    for each in (moderator, owner):
+        report = await each.wait_for(lambda m: m.sender == bot.user_id and "Report from" in m.body)
+        assert report.room_id != room and report.encrypted
+        assert "you are all worthless" in report.body and "insulting people" in report.body
+        assert reporter.user_id in report.body and target.user_id in report.body
+    answer = await reporter.wait_for(lambda m: m.sender == bot.user_id
+                                     and "moderator(s) of that room" in m.body)
+    assert answer.room_id != room and "2 moderator(s)" in answer.body
+
+    async def command_removed() -> bool:
+        event = await owner.client.room_get_event(room, command)
+        return not event.event.source.get("content")
+
+    await until(command_removed)
+    # The reported member saw nothing from the bot: not in the room, not by DM.
+    assert from_bot(bot, target) == []
+    assert [m for m in reporter.received if m.sender == bot.user_id and m.room_id == room] == []
 
 
 async def test_anonymous_report_by_reaction_hides_the_reporter(make_bot, make_member) -> None:
