@@ -104,7 +104,7 @@ class RuleCommands(Plugin):
                 stored = None
             if not isinstance(stored, list):
                 continue
-            kept = []
+            kept: list[str] = []
             for number, pattern in enumerate(stored, 1):
                 problem = pattern_problem(pattern) if isinstance(pattern, str) else ("invalid", "")
                 if problem is not None:

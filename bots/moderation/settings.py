@@ -26,7 +26,7 @@ NETWORK_KEYS = ("protected_rooms", "management_room", "modlog_room", "policy_lis
                 "publish_bans", "policy_poll_seconds", "modlog_retention_days")
 
 
-def _both(key: str, **values: str) -> str:
+def _both(key: str, **values: Any) -> str:
     # pydantic's message is what `!config` shows; it cannot know the reader's
     # language, so it carries both.
     return f"{CATALOG.text(key, 'en', **values)} / {CATALOG.text(key, 'ar', **values)}"
