@@ -1,4 +1,8 @@
-"""The resource directory through a real Synapse and real E2EE members."""
+"""The resource directory through a real Synapse and real E2EE members.
+
+Curators are a network role: tests name them in the bot's config (`network.curators`) or point the
+network's curators room at a room; the room admin who created a room is not a curator by that.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from bots.resources import ResourcesPlugin
 from bots.resources.model import Resource
 from core.cli import NOISY_LOGGERS
 from core.matrix.member import Member
+from core.network import NetworkRole
 from tests.integration.conftest import RunningBot, room_with_bot
 
 pytestmark = pytest.mark.integration
@@ -38,6 +43,21 @@ async def seed(bot: RunningBot, *entries: dict[str, Any]) -> list[int]:
                 "verified_at": today, "verified_by": "@curator:localhost", **fields}
         ids.append(await plugin.directory.add(Resource.model_validate(data), plugin.runtime.clock.now()))
     return ids
+
+
+def name_curators(bot: RunningBot, *users: str) -> None:
+    """Curators by the bot's config (`network: {curators: [...]}`), as an operator sets them."""
+    network = bot.config.network.model_copy(
+        update={"curators": [*bot.config.network.curators, *users]})
+    bot.config = bot.config.model_copy(update={"network": network})
+    assert bot.bot is not None
+    bot.bot.runtime.network.config = network
+
+
+async def point_curators_room(bot: RunningBot, room: str) -> None:
+    """The network's curators room (an organizer's stored choice): its moderators are curators."""
+    assert bot.bot is not None
+    await bot.bot.runtime.network.set_role_room(NetworkRole.CURATOR, room)
 
 
 def entry_ids(body: str) -> list[int]:
@@ -125,8 +145,9 @@ async def test_curators_add_edit_verify_remove(make_bot, make_member) -> None:
     guest = await make_member()
     room = await room_with_bot(owner, bot)
     await invite(owner, guest, room)
+    name_curators(bot, owner.user_id)
     refused = await guest.ask(room, "!resource add title=X url=https://x.example.org")
-    assert "Only curators" in refused.body
+    assert "Only the network's curators" in refused.body
     bad = await owner.ask(
         room, '!resource add title="Rainbow Aid" url=notaurl categories=legal countries=TR languages=en'
     )
@@ -154,9 +175,17 @@ async def test_curators_add_edit_verify_remove(make_bot, make_member) -> None:
     greece = await guest.ask(room, "!find lawyers country:GR")
     assert entry_ids(greece.body) == [new_id]
     shown = await guest.ask(room, f"!resource {new_id}")
-    assert "rainbow.example.org" in shown.body and "verified" in shown.body
+    assert "rainbow.example.org" in shown.body and f"by {owner.user_id}" in plain(shown.body)
+    moved = await owner.ask(room, f"!resource edit {new_id} url=https://rainbow.example.org/help")
+    assert "unverified until a curator checks it" in moved.body
+    unverified = await guest.ask(room, f"!resource {new_id}")
+    assert "unverified" in unverified.body and f"by {owner.user_id}" not in plain(unverified.body)
     verified = await owner.ask(room, f"!resource verify {new_id}")
     assert "verified today" in verified.body
+    again = await guest.ask(room, "!find queer refugees")
+    assert "/help" in again.body and f"by {owner.user_id}" in plain(again.body)
+    changes = await owner.ask(room, "!resource changes")
+    assert f"#{new_id} edited" in changes.body and "url" in changes.body
     removed = await owner.ask(room, f"!resource remove {new_id}")
     assert "removed" in removed.body
     gone = await guest.ask(room, "!find queer refugees")
@@ -167,6 +196,7 @@ async def test_stale_entries_marked_and_listed(make_bot, make_member) -> None:
     bot = await make_bot(plugins=PLUGINS)
     owner = await make_member()
     room = await room_with_bot(owner, bot)
+    name_curators(bot, owner.user_id)
     old = dt.date(2020, 1, 1)
     [stale_id, _fresh] = await seed(
         bot,
@@ -185,6 +215,7 @@ async def test_guided_add(make_bot, make_member) -> None:
     bot = await make_bot(plugins=PLUGINS)
     owner = await make_member()
     room = await room_with_bot(owner, bot)
+    name_curators(bot, owner.user_id)
     assert "Name of the organization" in (await owner.ask(room, "!resource add")).body
     assert "website" in (await owner.ask(room, "Queer Health Clinic")).body
     again = await owner.ask(room, "clinic.example")
@@ -202,14 +233,14 @@ async def test_guided_add(make_bot, make_member) -> None:
     assert "Queer Health Clinic" in found.body
 
 
-async def test_suggestion_approved_by_reaction_appears_in_search(make_bot, make_member) -> None:
+async def test_suggestion_approved_by_reaction_is_a_draft_until_verified(make_bot, make_member) -> None:
     bot = await make_bot(plugins=PLUGINS)
     owner = await make_member()
     guest = await make_member()
     room = await room_with_bot(owner, bot)
     curators = await room_with_bot(owner, bot)
     await invite(owner, guest, room)
-    await owner.ask(room, f"!config resources curators_room {curators}")
+    await point_curators_room(bot, curators)  # the owner is its admin: a curator
     thanks = await guest.ask(room, "!suggest https://izmir-queer.example.org Queer refugee support in Izmir")
     assert "went to the curators" in thanks.body
     post = await owner.wait_for(
@@ -222,11 +253,21 @@ async def test_suggestion_approved_by_reaction_appears_in_search(make_bot, make_
         {"m.relates_to": {"rel_type": "m.annotation", "event_id": post.event_id, "key": "✅"}},
         ignore_unverified_devices=True,
     )
-    approved = await owner.wait_for(lambda m: m.room_id == curators and "Added as entry" in m.body, 30)
-    [new_id] = [int(n) for n in re.findall(r"#(\d+)", approved.body)]
+    approved = await owner.wait_for(lambda m: m.room_id == curators and "Saved as draft" in m.body, 30)
+    new_id = int(re.findall(r"#(\d+)", approved.body)[0])
+    # Unvetted: not verified, not found, and not shown to members, whatever the note said.
+    draft = await plugin_of(bot).directory.get(new_id)
+    assert draft is not None and draft.status == "draft" and draft.verified_by is None
+    assert "Queer refugee" not in draft.title
+    assert "Nothing found" in (await guest.ask(room, "!find queer refugee izmir")).body
+    hidden = await guest.ask(room, f"!resource {new_id}")
+    assert "waiting for the curators" in hidden.body and "izmir-queer" not in hidden.body
+    await owner.ask(curators, f'!resource edit {new_id} title="Izmir Queer Refugee Support" '
+                              'summary="Support for queer refugees in Izmir"')
+    assert "verified today" in (await owner.ask(curators, f"!resource verify {new_id}")).body
     found = await guest.ask(room, "!find queer refugee izmir")
     assert entry_ids(found.body)[0] == new_id
-    assert "izmir-queer.example.org" in found.body
+    assert "izmir-queer.example.org" in found.body and f"by {owner.user_id}" in plain(found.body)
 
 
 async def test_lookup_refused_in_unencrypted_room_or_answered_by_dm(make_bot, make_member) -> None:
@@ -269,7 +310,7 @@ async def test_only_curators_reactions_count_and_rejection(make_bot, make_member
     curators = await room_with_bot(owner, bot)
     await invite(owner, guest, room)
     await invite(owner, guest, curators)  # a plain member of the curators room, not a curator
-    await owner.ask(room, f"!config resources curators_room {curators}")
+    await point_curators_room(bot, curators)
     await guest.ask(room, "!suggest https://spam.example.org Totally legit")
     post = await owner.wait_for(lambda m: m.room_id == curators and "spam.example.org" in m.body, 30)
 
@@ -307,6 +348,45 @@ async def test_queries_are_never_logged(make_bot, make_member, caplog) -> None:
         await member.ask(room, "!more")
     assert "secretword" not in caplog.text and "zzsecretzz" not in caplog.text
     assert "Narnia" not in caplog.text
+
+
+async def test_room_admin_who_is_not_a_curator_cannot_add_or_edit(make_bot, make_member) -> None:
+    """The poisoning: the admin of a room (its creator) tries to point a verified entry elsewhere."""
+    bot = await make_bot(plugins=PLUGINS)
+    admin = await make_member()
+    guest = await make_member()
+    curator = await make_member()
+    room = await room_with_bot(admin, bot)
+    await invite(admin, guest, room)
+    name_curators(bot, curator.user_id)
+    [entry] = await seed(bot, {"title": "Rainbow Aid", "url": "https://rainbow.example.org",
+                               "categories": ["legal"]})
+    before = await plugin_of(bot).directory.get(entry)
+    for command in (
+        f"!resource edit {entry} url=https://fake-aid.example.org",
+        f"!resource edit {entry} contact=+90-555-000-0000",
+        "!resource add title=Fake url=https://fake-aid.example.org categories=legal "
+        "countries=global languages=en",
+        f"!resource verify {entry}",
+        f"!resource remove {entry}",
+    ):
+        refused = await admin.ask(room, command)
+        assert "Only the network's curators" in refused.body, command
+    # Nor can the admin make themselves a curator with a room setting.
+    setting = await admin.ask(room, f"!config resources curators [{admin.user_id}]")
+    assert "has no setting curators" in setting.body
+    assert "Only the network's curators" in (
+        await admin.ask(room, f"!resource edit {entry} url=https://fake-aid.example.org")).body
+    assert await plugin_of(bot).directory.get(entry) == before
+    assert await entries_count(bot) == 1
+    found = await guest.ask(room, "!find rainbow")
+    assert "rainbow.example.org" in found.body and "fake-aid" not in found.body
+    assert "by @curator:localhost" in plain(found.body)
+
+
+def plain(body: str) -> str:
+    """A body without the bidi isolates the catalog puts around user text."""
+    return body.replace("\u2068", "").replace("\u2069", "")
 
 
 async def wait_handled(bot: RunningBot, event_id: str) -> None:
