@@ -61,7 +61,10 @@ class Bot:
         config.storage.data_dir.chmod(0o700)
         self.db = Database(config.storage.data_dir / "solidarity.db")
         self.connection = MatrixConnection(config, self.db, self.clock, passphrase=passphrase)
-        self.scheduler = Scheduler(self.db, self.clock)
+        jobs = config.bot.scheduler
+        self.scheduler = Scheduler(self.db, self.clock, max_attempts=jobs.max_attempts,
+                                   backoff_initial_seconds=jobs.backoff_initial_seconds,
+                                   backoff_max_seconds=jobs.backoff_max_seconds)
         actions = NioRoomActions(self.connection)
         self.dms = DirectMessages(self.db, actions, self.connection, self.clock,
                                   config.matrix.user_id)
@@ -87,6 +90,8 @@ class Bot:
         self.identity: IdentityOutcome | None = None
         self.trust_services: TrustServices | None = None
         self._passphrase = passphrase
+        # Set once the first sync is in, plugins are ready and timers run.
+        self.ready = asyncio.Event()
 
     async def start(self) -> None:
         """Open storage, run migrations, connect, set plugins up; no events yet."""
@@ -105,8 +110,8 @@ class Bot:
         for plugin in self.runtime.plugins.values():
             await plugin.setup()
         self.scheduler.register("core", "prune_handled", self._prune_handled)
-        await self.scheduler.schedule("core", "prune_handled", self.clock.now() + 3600,
-                                      job_id="core-prune-handled")
+        await self.scheduler.cancel("core-prune-handled")  # the hand-rescheduled job of old
+        await self.scheduler.every("core", "prune_handled", 3600)
         await self.connection.connect()
         if self.config.crypto.cross_signing:
             await self._ensure_identity()
@@ -158,19 +163,18 @@ class Bot:
             log.warning("could not explain an unreadable message in %s: %s", room_id, exc.reason)
 
     async def run(self) -> None:
-        """Sync and dispatch until `stop()`; overdue jobs fire as soon as it starts."""
-        self.scheduler.start()
+        """Sync and dispatch until `stop()`; overdue jobs fire once the first sync is in."""
         self.connection.on_undecryptable = self._explain_undecryptable
         if self.trust_services is not None:
             self.trust_services.start()
         self.connection.on_direct_invite = self.dms.remember
         self.connection.on_state = self.runtime.network.note_state
         self.connection.invite_veto = self._invite_veto
-        outbox_start = asyncio.create_task(self._start_outbox_when_synced())
+        when_ready = asyncio.create_task(self._when_synced())
         try:
             await self.connection.run(self._submit)
         finally:
-            outbox_start.cancel()
+            when_ready.cancel()
 
     def _invite_veto(self, room_id: str, inviter: str) -> str | None:
         for plugin in self.runtime.plugins.values():
@@ -183,10 +187,21 @@ class Bot:
                 return f"{plugin.name}: {refusal}"
         return None
 
-    async def _start_outbox_when_synced(self) -> None:
-        # Queued sends resume once the first sync has brought the rooms back.
+    async def _when_synced(self) -> None:
+        """After the first sync (rooms, members, DMs known): plugins' ready, then timers and sends.
+
+        A job due at start (an escalation that fell due while the bot was
+        down) fires only now, when it can reach the rooms it needs.
+        """
         await self.connection.synced.wait()
+        for plugin in self.runtime.plugins.values():
+            try:
+                await plugin.ready()
+            except Exception as exc:  # one plugin's start must not hold the others' timers
+                log_exception(log, f"ready hook of {plugin.name}", exc, new_error_id())
         self.outbox.start()
+        self.scheduler.start()
+        self.ready.set()
 
     def _submit(self, event: RoomEvent, done: Callable[[], None]) -> None:
         if self.on_event is not None:
@@ -221,5 +236,3 @@ class Bot:
             (self.clock.now() - days * 86400,),
         )
         await self.outbox.prune(self.clock.now() - self.config.bot.outbox.retention_days * 86400)
-        await self.scheduler.schedule("core", "prune_handled", self.clock.now() + 3600,
-                                      job_id="core-prune-handled")

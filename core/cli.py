@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from core.clock import Clock
 from core.config import (
     ConfigError,
     load_config,
@@ -210,6 +211,35 @@ async def holds_command(path: Path, action: str, user_id: str | None) -> int:
         await db.close()
 
 
+async def jobs_command(path: Path) -> int:
+    """Timers by owner, kind and state, and the dead letters (ids only, no payloads)."""
+    from core.scheduler import Scheduler
+    from core.storage import CORE_MIGRATIONS, Database
+
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    db = Database(config.storage.data_dir / "solidarity.db")
+    await db.open()
+    try:
+        await db.migrate("core", CORE_MIGRATIONS)
+        scheduler = Scheduler(db, Clock())
+        counts = await scheduler.counts()
+        if not counts:
+            print("no jobs")
+        for count in counts:
+            print(f"{count.owner}/{count.kind}: {count.count} {count.state}")
+        for letter in await scheduler.dead_letters():
+            print(f"dead letter {letter.id}: {letter.owner}/{letter.kind} after "
+                  f"{letter.attempts} attempts")
+        return 0
+    finally:
+        await db.close()
+
+
 PluginCommand = Callable[[argparse.Namespace], int]
 
 
@@ -261,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         verify_action.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
         if name != "list":
             verify_action.add_argument("number", type=int)
+    jobs = commands.add_parser("jobs", help="timers by owner, kind and state; dead letters")
+    jobs.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
     holds = commands.add_parser(
         "holds", help="members held after their identity changed (check-ins wait for them)")
     holds_actions = holds.add_subparsers(dest="action", required=True)
@@ -290,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
             print("Nothing changed.")
             return 1
         return asyncio.run(reset_identity_command(args.config))
+    if args.command == "jobs":
+        return asyncio.run(jobs_command(args.config))
     if args.command == "holds":
         return asyncio.run(holds_command(args.config, args.action, getattr(args, "user_id", None)))
     if args.command == "verify":

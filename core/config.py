@@ -115,6 +115,12 @@ class OutboxConfig(Strict):
     retention_days: int = Field(7, ge=1, description="days delivered/failed items are kept")
 
 
+class SchedulerConfig(Strict):
+    max_attempts: int = Field(8, ge=1, description="tries before a failing job is dead-lettered")
+    backoff_initial_seconds: float = Field(5.0, gt=0)
+    backoff_max_seconds: float = Field(900.0, gt=0)
+
+
 class BotConfig(Strict):
     command_prefix: str = Field("!", min_length=1, max_length=3)
     default_language: Literal["en", "ar"] = "en"
@@ -124,6 +130,7 @@ class BotConfig(Strict):
     rate_limit: RateLimitConfig = RateLimitConfig()
     sync: SyncConfig = SyncConfig()
     outbox: OutboxConfig = OutboxConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
 
 
 class CryptoConfig(Strict):

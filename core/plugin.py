@@ -132,6 +132,13 @@ class Plugin:
     async def setup(self) -> None:
         """Called once at start, before any event: run migrations, register jobs."""
 
+    async def ready(self) -> None:
+        """Called once after the first sync: rooms, members and DMs are known.
+
+        Jobs due at start fire after every plugin's `ready`, and the outbox
+        starts sending then too.
+        """
+
     async def teardown(self) -> None:
         """Called once at shutdown."""
 

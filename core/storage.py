@@ -217,4 +217,14 @@ CORE_MIGRATIONS = [
         "members held for sensitive plugins after their identity changed",
         "CREATE TABLE core_identity_holds (user_id TEXT PRIMARY KEY, since REAL NOT NULL)",
     ),
+    Migration(
+        5,
+        "scheduler retries, dead letters and recurring jobs",
+        """
+        ALTER TABLE core_jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE core_jobs ADD COLUMN state TEXT NOT NULL DEFAULT 'pending';
+        ALTER TABLE core_jobs ADD COLUMN last_error TEXT;
+        ALTER TABLE core_jobs ADD COLUMN every REAL;
+        """,
+    ),
 ]

@@ -381,10 +381,10 @@ CATALOG = Catalog(
         "pattern_slow_backreference": {
             "en": "{pattern} refers back to a group of any length (like (b+)\\1*), which can take "
                   "very long on some messages; refer back only to a group of fixed length, "
-                  "like (\\w)\\1{{3}}",
+                  "like (\\w)\\1\\1",
             "ar": "يشير {pattern} إلى مجموعة سابقة غير محدودة الطول (مثل (b+)\\1*)، وقد يستغرق "
                   "ذلك وقتاً طويلاً جداً مع بعض الرسائل؛ يمكن الإشارة فقط إلى مجموعة ثابتة الطول "
-                  "مثل (\\w)\\1{{3}}",
+                  "مثل (\\w)\\1\\1",
         },
         "too_many_patterns": {
             "en": "at most {most} patterns per room ({count} given)",

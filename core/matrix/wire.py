@@ -34,14 +34,12 @@ def well_formed(event: object, *, stripped: bool = False) -> bool:
     redacted = unsigned.get("redacted_because", {})
     if not (isinstance(prev, dict) and isinstance(redacted, dict)):
         return False
-    if stripped:
-        return True
-    timestamp = event.get("origin_server_ts")
-    return (
-        isinstance(event.get("event_id"), str)
-        and isinstance(timestamp, int)
-        and not isinstance(timestamp, bool)
-    )
+    timestamp = event.get("origin_server_ts", 0)
+    if not isinstance(timestamp, int) or isinstance(timestamp, bool):
+        return False
+    if "event_id" in event and not isinstance(event["event_id"], str):
+        return False
+    return stripped or ("event_id" in event and "origin_server_ts" in event)
 
 
 def _keep(events: object, where: str, *, stripped: bool = False) -> tuple[list[Any], int]:

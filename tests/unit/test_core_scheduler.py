@@ -239,22 +239,107 @@ async def test_started_marker_in_storage_means_rerun(env: Env) -> None:
     assert [(job.rerun, job.payload) for job in env.recorder.jobs] == [(True, {"x": 1})]
 
 
-async def test_handler_error_is_logged_and_other_jobs_still_fire(
+async def test_handler_error_is_logged_retried_and_other_jobs_still_fire(
     env: Env, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def broken(job: Job) -> None:
         raise ValueError(job.payload["text"])
 
     env.scheduler.register("test", "broken", broken)
-    await env.scheduler.schedule("test", "broken", START, {"text": "secret user text"})
+    await env.scheduler.schedule("test", "broken", START, {"text": "secret user text"},
+                                 job_id="broken")
     await env.scheduler.schedule("test", "ping", START + 1, job_id="good")
     await env.clock.advance(1)
-    with caplog.at_level(logging.ERROR, logger="core.scheduler"):
+    with caplog.at_level(logging.WARNING, logger="core.scheduler"):
         assert await env.scheduler.run_due() == 2
     assert env.recorder.ids == ["good"]
     assert "ValueError" in caplog.text
     assert "secret user text" not in caplog.text
+    # The failed job is kept, payload and started marker included, for a retry.
+    [row] = await env.rows()
+    assert row["id"] == "broken" and row["attempts"] == 1 and row["state"] == "pending"
+    assert json.loads(row["payload"]) == {"text": "secret user text", "__started": True}
+    assert row["due_at"] > env.clock.now()
+
+
+async def test_an_escalation_that_fails_twice_goes_out_once_on_the_third_try(env: Env) -> None:
+    alerted: list[str] = []
+    failures = [RuntimeError("database is locked"), OSError("homeserver unreachable")]
+
+    async def escalate(job: Job) -> None:
+        if failures:
+            raise failures.pop(0)
+        alerted.append(job.payload["contact"])
+
+    env.scheduler.register("checkins", "escalate", escalate)
+    await env.scheduler.schedule("checkins", "escalate", START, {"contact": "@sam:x"})
+    for _ in range(3):
+        await env.scheduler.run_due()
+        await env.clock.advance(3600)
+    await env.scheduler.run_due()
+    assert alerted == ["@sam:x"]
     assert await env.rows() == []
+    assert env.scheduler.retried == 2
+
+
+async def test_a_job_that_keeps_failing_becomes_a_dead_letter_told_to_its_owner(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(START)
+    db = await open_db(tmp_path / "dead.db")
+    scheduler = Scheduler(db, clock, max_attempts=3, backoff_initial_seconds=1,
+                          backoff_max_seconds=10)
+    told: list[tuple[str, int]] = []
+
+    async def broken(job: Job) -> None:
+        raise RuntimeError("always")
+
+    async def dead(job: Job) -> None:
+        told.append((job.kind, job.attempts))
+
+    scheduler.register("checkins", "escalate", broken)
+    scheduler.on_dead_letter("checkins", dead)
+    await scheduler.schedule("checkins", "escalate", START, {"check_in": "c1"}, job_id="j1")
+    for _ in range(5):
+        await scheduler.run_due()
+        await clock.advance(60)
+    assert told == [("escalate", 3)]
+    [letter] = await scheduler.dead_letters()
+    assert letter.id == "j1" and letter.payload == {"check_in": "c1"}
+    counts = await scheduler.counts()
+    assert [(c.owner, c.kind, c.state, c.count) for c in counts] == [
+        ("checkins", "escalate", "dead", 1)]
+    await db.close()
+
+
+async def test_a_malformed_payload_is_dead_lettered_not_fatal(env: Env) -> None:
+    await env.db.execute(
+        "INSERT INTO core_jobs (id, owner, kind, due_at, payload, created_at) "
+        "VALUES ('old', 'test', 'ping', ?, 'not json', ?)", (START, START))
+    await env.scheduler.schedule("test", "ping", START, job_id="fine")
+    assert await env.scheduler.run_due() == 1
+    assert env.recorder.ids == ["fine"]
+    [row] = await env.rows()
+    assert row["id"] == "old" and row["state"] == "dead"
+
+
+async def test_a_recurring_job_survives_errors_and_keeps_one_row(env: Env) -> None:
+    runs: list[float] = []
+
+    async def prune(job: Job) -> None:
+        runs.append(env.clock.now())
+        if len(runs) == 1:
+            raise RuntimeError("first run fails")
+
+    env.scheduler.register("test", "prune", prune)
+    await env.scheduler.every("test", "prune", 600, first_at=START)
+    await env.scheduler.every("test", "prune", 600, first_at=START)  # the next start
+    for _ in range(4):
+        await env.scheduler.run_due()
+        await env.clock.advance(600)
+    assert len(runs) >= 3
+    rows = await env.rows()
+    assert len(rows) == 1 and rows[0]["every"] == 600 and rows[0]["state"] == "pending"
 
 
 async def test_cancel(env: Env) -> None:

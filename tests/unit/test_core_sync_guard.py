@@ -115,7 +115,7 @@ def sync_body(timeline: list[Any], state: list[Any], invite: list[Any]) -> dict[
     }
 
 
-@settings(max_examples=150, deadline=None,
+@settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(EVENTS, EVENTS, EVENTS)
 def test_no_event_shape_stops_the_sync(timeline: list[Any], state: list[Any],
