@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import yaml
@@ -11,6 +12,8 @@ from pydantic import ValidationError
 from core.network import NetworkRole
 from core.plugin import Plugin, PluginSettings
 from core.storage import Database
+
+log = logging.getLogger(__name__)
 
 RESERVED_KEYS = frozenset({"enabled_by_default"})
 
@@ -131,8 +134,33 @@ class RoomSettings:
                 **{key: value for key, value in own.items()
                    if key in fields and key not in network_only},
             }
-            cached = self._effective[(room_id, plugin.name)] = plugin.Settings.model_validate(merged)
+            cached = self._effective[(room_id, plugin.name)] = self._validate_stored(
+                plugin, room_id, merged, {**network, **own})
         return cached.model_copy()
+
+    def _validate_stored(self, plugin: type[Plugin], room_id: str, merged: dict[str, Any],
+                         stored: dict[str, Any]) -> PluginSettings:
+        """Validate, leaving out stored values that no longer pass (a stricter new version).
+
+        A value that validated when it was set may not after an upgrade; one
+        such value must not break every event of the room, so it falls back to
+        the config's (logged by key, never by value).
+        """
+        try:
+            return plugin.Settings.model_validate(merged)
+        except ValidationError as error:
+            bad = {str(item["loc"][0]) for item in error.errors() if item["loc"]}
+            dropped = sorted(bad & set(stored))
+            if not dropped:
+                raise
+            log.warning("%s settings of %s: stored %s no longer valid, using the default",
+                        plugin.name, room_id or "config", ", ".join(dropped))
+            defaults = plugin_defaults(self.config_blocks.get(plugin.name, {}))
+            for key in dropped:
+                merged.pop(key, None)
+                if key in defaults:
+                    merged[key] = defaults[key]
+            return plugin.Settings.model_validate(merged)
 
     def overridden(self, room_id: str, plugin: type[Plugin]) -> set[str]:
         own = set(self._overrides.get((room_id, plugin.name), {}))

@@ -339,3 +339,35 @@ async def test_stored_overrides_of_removed_settings_are_ignored(db: Database) ->
     settings = await fresh(db)
     assert settings.effective(ROOM, Demo).limit == 5  # type: ignore[attr-defined]
     assert settings.effective(NETWORK, Demo).limit == 5  # type: ignore[attr-defined]
+
+
+async def test_a_stored_value_a_new_version_refuses_does_not_break_the_room(
+    tmp_path: Path,
+) -> None:
+    from pydantic import Field
+
+    from core.i18n import Catalog
+    from core.plugin import Plugin, PluginSettings
+    from core.room_settings import RoomSettings
+    from core.storage import CORE_MIGRATIONS, Database
+
+    class Strict(Plugin):
+        name = "strict"
+        catalog = Catalog("strict", {})
+
+        class Settings(PluginSettings):
+            limit: int = Field(5, le=10)
+            label: str = "x"
+
+    db = Database(tmp_path / "settings.db")
+    await db.open()
+    await db.migrate("core", CORE_MIGRATIONS)
+    # Written by an older version that allowed 50.
+    for key, value in (("limit", "50"), ("label", '"kept"')):
+        await db.execute("INSERT INTO core_room_settings (room_id, plugin, key, value) "
+                         "VALUES ('!r:x', 'strict', ?, ?)", (key, value))
+    settings = RoomSettings(db, {})
+    await settings.load()
+    effective = settings.effective("!r:x", Strict)
+    assert effective.model_dump() == {"limit": 5, "label": "kept"}
+    await db.close()
