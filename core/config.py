@@ -104,6 +104,9 @@ class SyncConfig(Strict):
     backoff_initial_seconds: float = Field(1.0, gt=0)
     backoff_max_seconds: float = Field(60.0, gt=0)
     timeline_limit: int = Field(100, ge=1, le=1000)
+    first_sync_window_seconds: float = Field(
+        300, ge=0, le=86400, description="on a first start (or a restore), commands newer "
+        "than this are answered; older history is not replayed")
 
 
 class OutboxConfig(Strict):

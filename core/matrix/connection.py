@@ -44,7 +44,7 @@ from core.clock import Clock
 from core.config import Config
 from core.crypto import CrossSigningSession, IdentityError
 from core.crypto.trust import TrustPolicy
-from core.events import RoomEvent, from_matrix
+from core.events import Message, RoomEvent, from_matrix
 from core.logsafe import log_exception, new_error_id
 from core.matrix.client import ForgedState, GuardedClient
 from core.storage import Database
@@ -565,8 +565,15 @@ class MatrixConnection:
                     log_exception(log, f"reading the timeline of {room_id}", exc,
                                   new_error_id())
         else:
-            # First start ever: what happened before the bot existed is history.
-            log.info("first sync: %d rooms, history not replayed", len(response.rooms.join))
+            # First start ever (or a restore): history is not replayed, but a
+            # member who wrote to the bot while it was starting gets an answer.
+            for room_id, info in response.rooms.join.items():
+                try:
+                    batch.extend(self._recent_commands(room_id, list(info.timeline.events)))
+                except Exception as exc:
+                    log_exception(log, f"recent commands of {room_id}", exc, new_error_id())
+            log.info("first sync: %d rooms, %d recent commands, older history not replayed",
+                     len(response.rooms.join), len(batch))
         done = tracker.open(response.next_batch, len(batch))
         assert self.sink is not None
         for item in batch:
@@ -595,6 +602,36 @@ class MatrixConnection:
             if converted is not None:
                 converted_events.append(converted)
         return converted_events
+
+    def _recent_commands(self, room_id: str, events: list[Any]) -> list[RoomEvent]:
+        """Commands of a first sync newer than the window and than the bot's own last message.
+
+        The bot's last message there marks what its previous device (if this
+        is a restore) already answered, so nothing is answered twice. An
+        encrypted one this new device cannot read is parked, and explained
+        like any other unreadable message.
+        """
+        window_ms = self.config.bot.sync.first_sync_window_seconds * 1000
+        cutoff = self.clock.now() * 1000 - window_ms
+        for event in events:
+            source = getattr(event, "source", None)
+            if isinstance(source, dict) and source.get("sender") == self.user_id:
+                cutoff = max(cutoff, float(source.get("origin_server_ts") or 0))
+        prefix = self.config.bot.command_prefix
+        recent: list[RoomEvent] = []
+        for event in events:
+            source = getattr(event, "source", None)
+            if not isinstance(source, dict) or source.get("sender") == self.user_id:
+                continue
+            timestamp = source.get("origin_server_ts")
+            if not isinstance(timestamp, int) or timestamp <= cutoff:
+                continue
+            converted = self._convert(event, room_id)  # parks what it cannot read
+            if isinstance(converted, Message) and (
+                    converted.body.lstrip().startswith(prefix)
+                    or self.user_id in converted.mentions):
+                recent.append(converted)
+        return recent
 
     async def _after_batch(self, response: SyncResponse) -> None:
         self._note_withheld(response)

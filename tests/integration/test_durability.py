@@ -168,3 +168,45 @@ async def test_per_user_rate_limit_answers_politely(make_bot, make_member) -> No
     echoed = await member.wait_for(lambda m: m.reply_to == fourth and "4" in m.body
                                    and m.body.startswith("echo:"), timeout=30)
     assert echoed.reply_to == fourth
+
+
+async def test_commands_sent_during_a_restore_are_answered_or_explained_never_twice(
+    make_bot, make_member
+) -> None:
+    """A lost data folder, restored with the recovery key: nothing lost, nothing twice."""
+    import shutil
+
+    from core.bot import Bot
+
+    running = await make_bot(rate_limit={"commands": 10_000, "window_seconds": 1})
+    member = await make_member()
+    room = await room_with_bot(member, running)
+    first = await member.ask(room, "!echo before")
+    assert "before" in first.body
+    data_dir = running.config.storage.data_dir
+    recovery_key = (data_dir / "RECOVERY-KEY.txt").read_text().strip()
+    await running.stop()
+    # The disk is lost. Meanwhile the member keeps writing to the bot.
+    shutil.rmtree(data_dir)
+    sent = [await member.send(room, f"!echo while-down-{i}") for i in range(3)]
+    bot = Bot(running.config, plugins=running.plugins, recovery_key=recovery_key)
+    running.bot = bot
+    await bot.start()
+    bot.connection.undecryptable_grace_seconds = 2.0
+    running.task = asyncio.create_task(bot.run())
+    await asyncio.wait_for(bot.connection.synced.wait(), 30)
+    # Each command sent while it was down is answered, or (its keys never
+    # reached the new device) explained; and a new one is answered.
+    after = await member.send(room, "!echo after")
+    await member.wait_reply(after, timeout=60)
+
+    def answered(event_id: str) -> bool:
+        return any(m.reply_to == event_id for m in member.received)
+
+    await member.wait_for(
+        lambda m: (m.sender == running.user_id and "couldn't read" in m.body)
+        or all(answered(e) for e in sent), timeout=60)
+    # The command answered before the restore is not answered again.
+    assert sum(1 for m in member.received if m.reply_to == first.reply_to) == 1
+    replies = [m.reply_to for m in member.received if m.reply_to]
+    assert len(replies) == len(set(replies)), "a command was answered twice"
