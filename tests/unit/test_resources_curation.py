@@ -362,3 +362,19 @@ async def test_migration_keeps_entries_searchable(tmp_path: Path) -> None:
     assert len((await search(db, parse_query("shelter"), now=NOW, stale_after_days=365)).hits) == 1
     await db.execute("INSERT INTO resources_fts (resources_fts) VALUES ('integrity-check')")
     await db.close()
+
+
+async def test_an_import_is_recorded_in_the_history(h: Harness, tmp_path: Path) -> None:
+    from bots.resources.importer import import_file
+
+    entry = await h.seed()
+    path = tmp_path / "entries.yaml"
+    path.write_text(
+        f"- id: {entry}\n  title: Rainbow Aid\n  url: https://rainbow.example.org/v2\n"
+        "  categories: legal\n  countries: TR\n  languages: en\n"
+        "- title: Crisis line\n  url: https://crisis.example.org\n  categories: emergency\n"
+        "  countries: global\n  languages: en\n", encoding="utf-8")
+    assert await import_file(h.plugin.directory, path, NOW + 60) == (1, 1)
+    recorded = await h.plugin.directory.changes()
+    assert sorted((c.resource_id, c.action, c.by) for c in recorded) == [
+        (entry, "import", "import"), (entry + 1, "import", "import")]
