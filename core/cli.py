@@ -211,6 +211,45 @@ async def holds_command(path: Path, action: str, user_id: str | None) -> int:
         await db.close()
 
 
+async def status_command(path: Path) -> int:
+    """The bot's health for its operator, from its database: no message contents, no ids."""
+    from core.scheduler import Scheduler
+    from core.storage import CORE_MIGRATIONS, Database
+
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    db = Database(config.storage.data_dir / "solidarity.db")
+    await db.open()
+    try:
+        await db.migrate("core", CORE_MIGRATIONS)
+        now = time.time()
+        row = await db.fetchone("SELECT value FROM core_state WHERE key = 'last_sync_at'")
+        if row is None:
+            print("sync: never (the bot has not run with this data folder)")
+        else:
+            age = now - float(row["value"])
+            state = "connected" if age < config.bot.sync.timeout_ms / 1000 + 90 else "NOT SYNCING"
+            print(f"sync: last handled {age:.0f} s ago ({state})")
+        for item in await db.fetchall(
+                "SELECT state, priority, COUNT(*) AS n FROM core_outbox "
+                "GROUP BY state, priority ORDER BY state, priority DESC"):
+            kind = "safety" if item["priority"] else "bulk"
+            print(f"outbox: {item['n']} {item['state']} ({kind})")
+        for count in await Scheduler(db, Clock()).counts():
+            print(f"jobs: {count.owner}/{count.kind}: {count.count} {count.state}")
+        unread = await db.fetchone("SELECT COUNT(*) AS n FROM core_undecrypted")
+        print(f"undecryptable events waiting for keys: {unread['n'] if unread else 0}")
+        held = await db.fetchone("SELECT COUNT(*) AS n FROM core_identity_holds")
+        print(f"members held after an identity change: {held['n'] if held else 0}")
+        return 0
+    finally:
+        await db.close()
+
+
 async def jobs_command(path: Path) -> int:
     """Timers by owner, kind and state, and the dead letters (ids only, no payloads)."""
     from core.scheduler import Scheduler
@@ -291,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
         verify_action.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
         if name != "list":
             verify_action.add_argument("number", type=int)
+    status = commands.add_parser("status", help="the bot's health (no message contents)")
+    status.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
     jobs = commands.add_parser("jobs", help="timers by owner, kind and state; dead letters")
     jobs.add_argument("-c", "--config", type=Path, default=Path("config.yaml"))
     holds = commands.add_parser(
@@ -322,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
             print("Nothing changed.")
             return 1
         return asyncio.run(reset_identity_command(args.config))
+    if args.command == "status":
+        return asyncio.run(status_command(args.config))
     if args.command == "jobs":
         return asyncio.run(jobs_command(args.config))
     if args.command == "holds":

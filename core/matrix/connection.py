@@ -850,11 +850,13 @@ class MatrixConnection:
         return str(row["value"]) if row else None
 
     def _commit_token(self, token: str) -> None:
-        task = asyncio.create_task(self.db.execute(
-            "INSERT INTO core_state (key, value) VALUES ('sync_token', ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (token,),
-        ))
+        upsert = ("INSERT INTO core_state (key, value) VALUES (?, ?) "
+                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+        task = asyncio.create_task(self.db.transaction([
+            (upsert, ("sync_token", token)),
+            # When the bot's sync was last handled: `solidarity status` shows its age.
+            (upsert, ("last_sync_at", str(self.clock.now()))),
+        ]))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
