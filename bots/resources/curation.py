@@ -93,9 +93,10 @@ class CurationCommands(ResourcesBase):
             await self._store_new(ctx, resource)
 
     async def _status_allowed(self, ctx: Context, fields: dict[str, str], current: str) -> bool:
-        """Only `verify` makes an entry active (or a draft active): a status field cannot."""
+        """Only `verify` makes an entry active or brings a draft into search: a status field cannot."""
         wanted = fields.get("status", "").strip().lower()
-        if wanted in ("active", "draft") and wanted != current:
+        leaves_draft = current == "draft" and wanted not in ("", "draft", "removed")
+        if leaves_draft or (wanted in ("active", "draft") and wanted != current):
             await ctx.reply(ctx.t("status_by_verify"))
             return False
         return True

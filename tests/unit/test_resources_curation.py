@@ -255,8 +255,9 @@ async def test_approved_suggestion_is_an_unverified_draft_out_of_search(h: Harne
     assert "draft" in curator_view and "verified 20" not in curator_view
     assert draft_id in ids_in(await h.say(CURATOR, "!resource stale"))
     # It cannot be made active around verification, nor verified while still unnamed.
-    assert "only with !resource verify" in await h.say(
-        CURATOR, f"!resource edit {draft_id} status=active")
+    for status in ("active", "stale"):
+        assert "only with !resource verify" in await h.say(
+            CURATOR, f"!resource edit {draft_id} status={status}")
     assert "still named after its website" in await h.say(CURATOR, f"!resource verify {draft_id}")
     assert (await h.entry(draft_id)).status == "draft"
     await h.say(CURATOR, f'!resource edit {draft_id} title="Istanbul Legal Aid" categories=legal')
