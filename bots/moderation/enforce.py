@@ -153,8 +153,11 @@ class Enforcer:
                 await self.actions.set_power_level(room_id, target, MUTED_LEVEL)
                 await self._mute_ends(room_id, target, mute_seconds)
             elif action == "unmute":
-                _, previous = await self.store.take_mute(room_id, target)
+                # The earlier level is forgotten only once it is back: an unmute the
+                # homeserver refused now and retried later restores it, not the default.
+                _, previous = await self.store.muted(room_id, target)
                 await self.actions.set_power_level(room_id, target, previous)
+                await self.store.forget_mute(room_id, target)
                 await self._mute_ends(room_id, target, None)
             elif action == "redact":
                 count = await self._redact(room_id, target, event_id, redact_count, redact_since,

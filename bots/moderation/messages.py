@@ -178,6 +178,18 @@ CATALOG = Catalog(
             "en": "The timed mute of {user} in {room} ended; they can post again.",
             "ar": "انتهى الكتم المؤقت لـ{user} في {room}؛ يمكنه النشر مجدداً.",
         },
+        "unmute_gave_up": {
+            "en": "The timed mute of {user} in {room} could not be lifted ({attempts} tries, the "
+                  "homeserver kept failing); they are still muted: `unmute {user}` there.",
+            "ar": "تعذّر رفع الكتم المؤقت عن {user} في {room} (بعد {attempts} محاولات، إذ ظل "
+                  "الخادم يفشل)؛ ما زال مكتوماً: `unmute {user}` هناك.",
+        },
+        "network_rooms_only": {
+            "en": "You moderate the network, not this room: here you act only in the "
+                  "network's rooms. Nothing was done.",
+            "ar": "أنت مشرف على الشبكة لا على هذه الغرفة: تتصرف هنا فقط في غرف الشبكة. "
+                  "لم يُنفَّذ شيء.",
+        },
         "log_command": {
             "en": "{actor} used {action} on {user} in {count} room(s). Reason: {reason}",
             "ar": "استخدم {actor} الإجراء {action} على {user} في {count} غرفة. السبب: {reason}",

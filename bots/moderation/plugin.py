@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -13,7 +15,7 @@ from bots.moderation.enforce import UNMUTE_JOB, Enforcer, Outcome
 from bots.moderation.guard import Guard
 from bots.moderation.messages import CATALOG
 from bots.moderation.network import Network
-from bots.moderation.policy_commands import POLL_JOB, PolicyCommands
+from bots.moderation.policy_commands import POLL_KIND, PolicyCommands
 from bots.moderation.policy_sync import PolicySync
 from bots.moderation.reports import Reports
 from bots.moderation.rule_commands import RuleCommands
@@ -21,18 +23,28 @@ from bots.moderation.settings import ModerationSettings
 from bots.moderation.store import LogEntry, ModerationStore
 from core.events import Media, MemberJoined, Message, Reaction
 from core.i18n import Trusted
+from core.logsafe import log_exception, new_error_id
 from core.network import NetworkRole
-from core.plugin import MATRIX_USER, Context, command
+from core.plugin import MATRIX_USER, Context, command, message_content
 from core.roles import Role
 from core.scheduler import Job
 
 log = logging.getLogger(__name__)
 
-PRUNE_JOB = "moderation-prune"
+PRUNE_KIND = "prune"
+PRUNE_SECONDS = 86400.0
+FIRST_PRUNE_SECONDS = 3600.0
+# Fixed job ids of versions that rescheduled their recurring jobs by hand.
+OLD_JOB_IDS = ("moderation-prune", "moderation-policy-poll")
+# How long `ready` waits for the first read of the policy lists before going on.
+FIRST_POLL_WAIT_SECONDS = 10.0
 MAX_REDACT = 500
 MODLOG_LINES = 15
-UNMUTE_RETRY_SECONDS = 300
 ALL_FLAG = "--all"
+
+
+class UnmuteFailed(Exception):
+    """The homeserver refused a timed mute's end for now: the scheduler retries it."""
 
 
 def split_target(first: str, rest: str) -> tuple[str, bool, str]:
@@ -64,7 +76,7 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
 
     async def setup(self) -> None:
         await self._drop_refused_patterns()
-        self.store = ModerationStore(self.runtime.db)
+        self.store = ModerationStore(self.runtime.db, self.runtime.sealer)
         await self.store.migrate()
         self.network = Network(self, self.store)
         await self.network.load()
@@ -78,14 +90,40 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         self.guard = Guard(self.runtime, self.store, self.network, self.enforcer)
         self.reports = Reports(self.runtime, self.store, self.network, self.enforcer)
         scheduler = self.runtime.scheduler
-        scheduler.register(self.name, "policy_poll", self._poll_job)
-        scheduler.register(self.name, "prune", self._prune_job)
+        scheduler.register(self.name, POLL_KIND, self._poll_job)
+        scheduler.register(self.name, PRUNE_KIND, self._prune_job)
         scheduler.register(self.name, UNMUTE_JOB, self._unmute_job)
-        now = self.runtime.clock.now()
-        await scheduler.schedule(self.name, "policy_poll", now + 1, job_id=POLL_JOB)
-        await scheduler.schedule(self.name, "prune", now + 3600, job_id=PRUNE_JOB)
+        scheduler.on_dead_letter(self.name, self._dead_letter)
+        # Recurring jobs are the scheduler's (one row per kind, back after errors and
+        # restarts); the fixed ids older versions rescheduled by hand go, once.
+        for old in OLD_JOB_IDS:
+            await scheduler.cancel(old)
+        self._poll_interval = self.network.defaults().policy_poll_seconds
+        await scheduler.every(self.name, POLL_KIND, self._poll_interval)
+        await scheduler.every(self.name, PRUNE_KIND, PRUNE_SECONDS,
+                              first_at=self.runtime.clock.now() + FIRST_PRUNE_SECONDS)
+        self._first_poll: asyncio.Task[None] | None = None
+
+    async def ready(self) -> None:
+        """Connected, rooms known: read the followed lists once now (changes made while
+        the bot was down), without holding the other plugins' timers for long."""
+        self._first_poll = asyncio.create_task(self._read_lists_once(), name="moderation-poll")
+        done, _ = await asyncio.wait({self._first_poll}, timeout=FIRST_POLL_WAIT_SECONDS)
+        if not done:
+            log.info("first read of the policy lists goes on in the background")
+
+    async def _read_lists_once(self) -> None:
+        try:
+            await self.policy.poll()
+        except Exception as exc:  # the recurring poll tries again
+            log_exception(log, "first read of the policy lists", exc, new_error_id())
 
     async def teardown(self) -> None:
+        first_poll = getattr(self, "_first_poll", None)
+        if first_poll is not None and not first_poll.done():
+            first_poll.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await first_poll
         guard = getattr(self, "guard", None)
         if guard is not None:
             guard.runner.close()
@@ -110,6 +148,36 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
     def _network_moderator(self, ctx: Context) -> bool:
         """Network authority (core.authority): organizers and the network's moderators only."""
         return ctx.holds(NetworkRole.MODERATOR)
+
+    def _moderators_place(self, room_id: str) -> bool:
+        """The network moderators' own rooms (reports, the mod log)."""
+        return room_id in {self.network.management_room(), self.network.modlog_room()} - {""}
+
+    async def _reaches(self, ctx: Context) -> bool:
+        """May the sender command moderation here? Said so when not.
+
+        A room's own moderators (their power here) may, in their room. Someone let in
+        by network authority alone (`or_network_role`) only in the network's rooms and
+        the network moderators' rooms, never in any other room the bot is in.
+        """
+        if ctx.role >= Role.MODERATOR:
+            return True
+        if self._network_moderator(ctx) and (self.network.in_network(ctx.room_id)
+                                             or self._moderators_place(ctx.room_id)):
+            return True
+        await ctx.reply(ctx.t("network_rooms_only"))
+        return False
+
+    def _authority(self, ctx: Context, room_id: str) -> int | None:
+        """The level a command's sender acts with in `room_id`.
+
+        A network moderator acts with the bot's authority in each network room;
+        anyone else (None) with their own level there, so never on a room they
+        don't moderate.
+        """
+        if self._network_moderator(ctx) and self.network.in_network(room_id):
+            return self.enforcer.level(room_id, self.runtime.bot_user_id)
+        return None
 
     def _excluded(self) -> set[str]:
         return self.network.list_rooms(self.policy.lists)
@@ -144,11 +212,10 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         for room_id in rooms:
             # A network moderator acts with the bot's authority in each network room; anyone
             # else with their own level in the room, so never on a room they don't moderate.
-            authority = self.enforcer.level(room_id, self.runtime.bot_user_id) \
-                if network_wide and self.network.in_network(room_id) else None
             outcome = await self.enforcer.act(
                 room_id, action, user, actor=ctx.sender, reason=reason,
-                trigger=f"!{action}" + (" --all" if everywhere else ""), actor_level=authority,
+                trigger=f"!{action}" + (" --all" if everywhere else ""),
+                actor_level=self._authority(ctx, room_id),
                 **options)
             outcomes.append(outcome)
             if outcome.problem in ("target_is_self", "target_is_bot"):
@@ -188,20 +255,32 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
 
     # -- moderators' commands -------------------------------------------
 
-    @command("ban", help="help_ban", min_role=Role.MODERATOR)
+    @command("ban", help="help_ban", min_role=Role.MODERATOR,
+             or_network_role=NetworkRole.MODERATOR)
     async def ban(self, ctx: Context, user: str, *, reason: str = "") -> None:
+        if not await self._reaches(ctx):
+            return
         await self._act_everywhere(ctx, "ban", user, reason, then=self._publish)
 
-    @command("unban", help="help_unban", min_role=Role.MODERATOR)
+    @command("unban", help="help_unban", min_role=Role.MODERATOR,
+             or_network_role=NetworkRole.MODERATOR)
     async def unban(self, ctx: Context, user: str, *, reason: str = "") -> None:
+        if not await self._reaches(ctx):
+            return
         await self._act_everywhere(ctx, "unban", user, reason, then=self._unpublish)
 
-    @command("kick", help="help_kick", min_role=Role.MODERATOR)
+    @command("kick", help="help_kick", min_role=Role.MODERATOR,
+             or_network_role=NetworkRole.MODERATOR)
     async def kick(self, ctx: Context, user: str, *, reason: str = "") -> None:
+        if not await self._reaches(ctx):
+            return
         await self._act_everywhere(ctx, "kick", user, reason)
 
-    @command("mute", help="help_mute", min_role=Role.MODERATOR)
+    @command("mute", help="help_mute", min_role=Role.MODERATOR,
+             or_network_role=NetworkRole.MODERATOR)
     async def mute(self, ctx: Context, user: str, *, reason: str = "") -> None:
+        if not await self._reaches(ctx):
+            return
         target, everywhere, rest = split_target(user, reason)
         first, _, remainder = rest.partition(" ")
         seconds = parse_duration(first) if first else None
@@ -219,12 +298,18 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         await self._act_everywhere(ctx, "mute", target, rest + flag, then=ends,
                                    mute_seconds=seconds)
 
-    @command("unmute", help="help_unmute", min_role=Role.MODERATOR)
+    @command("unmute", help="help_unmute", min_role=Role.MODERATOR,
+             or_network_role=NetworkRole.MODERATOR)
     async def unmute(self, ctx: Context, user: str, *, reason: str = "") -> None:
+        if not await self._reaches(ctx):
+            return
         await self._act_everywhere(ctx, "unmute", user, reason)
 
-    @command("redact", help="help_redact", min_role=Role.MODERATOR)
+    @command("redact", help="help_redact", min_role=Role.MODERATOR,
+             or_network_role=NetworkRole.MODERATOR)
     async def redact(self, ctx: Context, user: str, *, which: str = "") -> None:
+        if not await self._reaches(ctx):
+            return
         target, everywhere, rest = split_target(user, which)
         words = rest.split()
         count, since = 10, None
@@ -243,8 +328,11 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         await self._act_everywhere(ctx, "redact", target, flag, redact_count=count,
                                    redact_since=since)
 
-    @command("warn", help="help_warn", min_role=Role.MODERATOR)
+    @command("warn", help="help_warn", min_role=Role.MODERATOR,
+             or_network_role=NetworkRole.MODERATOR)
     async def warn(self, ctx: Context, user: str, *, reason: str = "") -> None:
+        if not await self._reaches(ctx):
+            return
         if not reason.strip():
             await ctx.reply(ctx.t("warn_needs_reason"))
             return
@@ -252,23 +340,27 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
             await ctx.reply(ctx.t("bad_user", user=user[:80]))
             return
         levels = await self.enforcer.power_levels(ctx.room_id)
-        authority = self.runtime.rooms.power_level(ctx.room_id, ctx.sender)
         outcome = await self.enforcer.act(ctx.room_id, "warn", user, actor=ctx.sender,
                                           reason=reason, trigger="!warn", levels=levels,
-                                          actor_level=authority)
+                                          actor_level=self._authority(ctx, ctx.room_id))
         if not outcome.done:
             await ctx.reply(ctx.t(outcome.problem, **outcome.values))
             return
         await self.guard.warn_by_dm(user, ctx.room_id, reason, seed=ctx.event.event_id)
         await ctx.reply(ctx.t("done_warn", user=user, rooms=1))
 
-    @command("modlog", help="help_modlog", min_role=Role.MODERATOR)
+    @command("modlog", help="help_modlog", min_role=Role.MODERATOR,
+             or_network_role=NetworkRole.MODERATOR)
     async def modlog(self, ctx: Context, user: str | None = None) -> None:
+        if not await self._reaches(ctx):
+            return
         if user is not None and not valid_user(user):
             await ctx.reply(ctx.t("bad_user", user=user[:80]))
             return
-        # The network's log for its moderators; a room's moderators see their room's entries.
-        room = None if self._network_moderator(ctx) else ctx.room_id
+        # The network's log for its moderators, in their own rooms; anywhere else, this
+        # room's entries only (its members read the answer too).
+        room = None if self._network_moderator(ctx) and self._moderators_place(ctx.room_id) \
+            else ctx.room_id
         entries = await self.store.recent_log(user, MODLOG_LINES, room_id=room)
         if not entries:
             await ctx.reply(ctx.t("modlog_empty"))
@@ -282,8 +374,11 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
                                reason=entry.reason or "-", trigger=entry.trigger or "-"))
         await ctx.reply("\n".join(lines))
 
-    @command("raid", help="help_raid", min_role=Role.MODERATOR)
+    @command("raid", help="help_raid", min_role=Role.MODERATOR,
+             or_network_role=NetworkRole.MODERATOR)
     async def raid(self, ctx: Context, state: Literal["off", "on", "status"] = "status") -> None:
+        if not await self._reaches(ctx):
+            return
         if state == "off":
             ended, problem = await self.guard.end_raid_mode(ctx.room_id)
             await ctx.reply(ctx.t("raid_ended") if ended else ctx.t(problem))
@@ -332,20 +427,35 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
                                     seed=f"unmute/{job.id}/{job.due_at}", user=user_id,
                                     room=self.network.room_label(room_id))
         elif outcome.problem == "homeserver_failed":
-            await self.runtime.scheduler.schedule(
-                self.name, UNMUTE_JOB, self.runtime.clock.now() + UNMUTE_RETRY_SECONDS,
-                {"room_id": room_id, "user_id": user_id}, job_id=job.id)
+            # The scheduler retries with back-off, then tells the moderators (_dead_letter).
+            raise UnmuteFailed(room_id)
+
+    async def _dead_letter(self, job: Job) -> None:
+        """A job gave up: a member left muted is the moderators' to lift by hand."""
+        if job.kind != UNMUTE_JOB:
+            return  # recurring jobs are never dead-lettered; nothing else is ours
+        room_id, user_id = str(job.payload.get("room_id", "")), str(job.payload.get("user_id", ""))
+        seed, label = f"unmute-dead/{job.id}/{job.due_at}", self.network.room_label(room_id)
+        posted = await self.network.post(
+            self.network.management_room_for(room_id), "unmute_gave_up", seed=seed,
+            user=user_id, room=label, attempts=job.attempts)
+        if posted is not None:
+            return
+        # A room outside the network (or no moderators' room): its own moderators, by DM.
+        for moderator in self.reports.room_moderators(room_id, {user_id}):
+            language = self.runtime.languages.for_reader(moderator, None)
+            text = CATALOG.text("unmute_gave_up", language, user=user_id, room=label,
+                                attempts=job.attempts)
+            await self.runtime.outbox.enqueue(self.name, f"{seed}:{moderator}",
+                                              message_content(text), user_id=moderator)
 
     async def _prune_job(self, job: Job) -> None:
-        now = self.runtime.clock.now()
-        try:
-            before = now - self.network.defaults().modlog_retention_days * 86400
-            await self.store.prune_log(before)
-            # Reports, strikes and join times are kept no longer than the mod log (a strike
-            # window or newcomer period longer than the retention is cut to it).
-            await self.store.prune(before)
-        finally:
-            await self.runtime.scheduler.schedule(self.name, "prune", now + 86400, job_id=PRUNE_JOB)
+        """Daily (scheduler.every): a failure is retried sooner and never ends the pruning."""
+        before = self.runtime.clock.now() - self.network.defaults().modlog_retention_days * 86400
+        await self.store.prune_log(before)
+        # Reports, strikes and join times are kept no longer than the mod log (a strike
+        # window or newcomer period longer than the retention is cut to it).
+        await self.store.prune(before)
 
     # -- reports ---------------------------------------------------------
 

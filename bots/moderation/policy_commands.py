@@ -21,7 +21,7 @@ from core.scheduler import Job
 
 log = logging.getLogger(__name__)
 
-POLL_JOB = "moderation-policy-poll"
+POLL_KIND = "policy_poll"
 
 
 def valid_room(room: str) -> bool:
@@ -39,11 +39,17 @@ class PolicyCommands(Plugin):
     enforcer: Enforcer
     policy: PolicySync
 
-    @command("policy", help="help_policy", min_role=Role.MODERATOR)
+    async def _reaches(self, ctx: Context) -> bool:
+        raise NotImplementedError  # ModerationPlugin._reaches
+
+    @command("policy", help="help_policy", min_role=Role.MODERATOR,
+             or_network_role=NetworkRole.MODERATOR)
     async def policy_command(
         self, ctx: Context, what: Literal["list", "subscribe", "unsubscribe", "publish"] = "list",
         room: str | None = None,
     ) -> None:
+        if not await self._reaches(ctx):
+            return
         if what == "list":
             await self._policy_status(ctx)
             return
@@ -143,14 +149,16 @@ class PolicyCommands(Plugin):
             return ctx.t("publish_failed", why=Trusted(error.reason[:120]))
         return ctx.t("unpublished", room=self.network.room_label(own))
 
+    _poll_interval: float
+
     async def _poll_job(self, job: Job) -> None:
-        try:
-            await self.policy.poll()
-        finally:
-            interval = self.network.defaults().policy_poll_seconds
-            await self.runtime.scheduler.schedule(self.name, "policy_poll",
-                                                  self.runtime.clock.now() + interval,
-                                                  job_id=POLL_JOB)
+        """Every `policy_poll_seconds` (scheduler.every: it comes back whatever happens here)."""
+        interval = self.network.defaults().policy_poll_seconds
+        if interval != self._poll_interval:
+            # `!config --network` changed it: the recurring row takes the new interval.
+            self._poll_interval = interval
+            await self.runtime.scheduler.every(self.name, POLL_KIND, interval)
+        await self.policy.poll()
 
     async def on_state(self, ctx: Context, event: StateChanged) -> None:
         """A rule changed in a followed list: apply just that change, within seconds."""

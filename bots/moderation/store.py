@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from bots.moderation.policy import PolicyRule
+from core.sealed import Sealer
 from core.storage import Database, Migration
+
+# Sealed columns (core/sealed.py), each bound to its place. What people typed or
+# what says who was reported is sealed; ids, times and states stay plain for queries.
+LOG_REASON = "moderation.log_reason"
+REPORT_TARGET = "moderation.report_target"
+REPORT_EVENT = "moderation.report_event"
+POLICY_REASON = "moderation.policy_reason"
 
 MIGRATIONS = [
     Migration(
@@ -69,10 +77,19 @@ Statement = tuple[str, Sequence[Any]]
 
 
 class ModerationStore:
-    """SQL of the moderation tables; every statement parameterised."""
+    """SQL of the moderation tables; every statement parameterised.
 
-    def __init__(self, db: Database) -> None:
+    At rest (a seized disk): mod-log reasons (a moderator's free text, e.g. a
+    warning's), who a report is about and which message it is, and the reasons
+    of policy rules are sealed. The mod log's actor and target stay plain, as
+    `!modlog @user` looks entries up by target (a keyed hash would need core);
+    reporters are never stored, nor are report excerpts or reasons (they live
+    in the moderators' encrypted room, or the sealed outbox on the way there).
+    """
+
+    def __init__(self, db: Database, sealer: Sealer) -> None:
         self.db = db
+        self.sealer = sealer
 
     async def migrate(self) -> None:
         await self.db.migrate("moderation", MIGRATIONS)
@@ -90,11 +107,11 @@ class ModerationStore:
 
     # -- mod log ----------------------------------------------------------
 
-    @staticmethod
-    def log_statement(entry: LogEntry) -> Statement:
+    def log_statement(self, entry: LogEntry) -> Statement:
+        reason = self.sealer.seal(entry.reason, context=LOG_REASON) if entry.reason else ""
         return ("INSERT INTO moderation_log (at, room_id, actor, target, action, reason, trigger) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (entry.at, entry.room_id, entry.actor, entry.target, entry.action, entry.reason,
+                (entry.at, entry.room_id, entry.actor, entry.target, entry.action, reason,
                  entry.trigger))
 
     async def log(self, entry: LogEntry) -> None:
@@ -109,7 +126,12 @@ class ModerationStore:
             "WHERE (? IS NULL OR target = ?) AND (? IS NULL OR room_id = ?) "
             "ORDER BY at DESC, id DESC LIMIT ?",
             (target, target, room_id, room_id, limit))
-        return [LogEntry(**dict(row)) for row in rows]
+        entries = []
+        for row in rows:
+            values = dict(row)
+            values["reason"] = self.sealer.open(str(values["reason"] or ""), context=LOG_REASON)
+            entries.append(LogEntry(**values))
+        return entries
 
     async def prune_log(self, before: float) -> int:
         return await self.db.execute("DELETE FROM moderation_log WHERE at < ?", (before,))
@@ -145,15 +167,24 @@ class ModerationStore:
             "INSERT INTO moderation_mutes (room_id, user_id, previous_level) VALUES (?, ?, ?) "
             "ON CONFLICT(room_id, user_id) DO NOTHING", (room_id, user_id, previous))
 
-    async def take_mute(self, room_id: str, user_id: str) -> tuple[bool, int | None]:
+    async def muted(self, room_id: str, user_id: str) -> tuple[bool, int | None]:
+        """(muted by us, the level the member had before); kept until `forget_mute`."""
         row = await self.db.fetchone(
             "SELECT previous_level FROM moderation_mutes WHERE room_id = ? AND user_id = ?",
             (room_id, user_id))
         if row is None:
             return False, None
+        return True, row["previous_level"]
+
+    async def forget_mute(self, room_id: str, user_id: str) -> None:
         await self.db.execute("DELETE FROM moderation_mutes WHERE room_id = ? AND user_id = ?",
                               (room_id, user_id))
-        return True, row["previous_level"]
+
+    async def take_mute(self, room_id: str, user_id: str) -> tuple[bool, int | None]:
+        found = await self.muted(room_id, user_id)
+        if found[0]:
+            await self.forget_mute(room_id, user_id)
+        return found
 
     # -- raids ------------------------------------------------------------
 
@@ -192,12 +223,19 @@ class ModerationStore:
         await self.db.execute(
             "INSERT OR IGNORE INTO moderation_reports (report_event_id, management_room, room_id, "
             "event_id, target, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (report_event_id, management_room, room_id, event_id, target, at))
+            (report_event_id, management_room, room_id,
+             self.sealer.seal(event_id, context=REPORT_EVENT),
+             self.sealer.seal(target, context=REPORT_TARGET), at))
 
     async def report(self, report_event_id: str) -> dict[str, Any] | None:
         row = await self.db.fetchone(
             "SELECT * FROM moderation_reports WHERE report_event_id = ?", (report_event_id,))
-        return dict(row) if row else None
+        if row is None:
+            return None
+        report = dict(row)
+        report["event_id"] = self.sealer.open(str(report["event_id"]), context=REPORT_EVENT)
+        report["target"] = self.sealer.open(str(report["target"]), context=REPORT_TARGET)
+        return report
 
     async def close_report(self, report_event_id: str) -> bool:
         changed = await self.db.execute(
@@ -227,10 +265,11 @@ class ModerationStore:
     async def rules(self) -> list[PolicyRule]:
         rows = await self.db.fetchall("SELECT * FROM moderation_policy_rules")
         return [PolicyRule(row["list_room"], row["event_type"], row["state_key"], row["kind"],
-                           row["entity"], row["reason"]) for row in rows]
+                           row["entity"], self.sealer.open(str(row["reason"]),
+                                                           context=POLICY_REASON))
+                for row in rows]
 
-    @staticmethod
-    def rule_statements(added: Sequence[PolicyRule],
+    def rule_statements(self, added: Sequence[PolicyRule],
                         removed: Sequence[tuple[str, str, str]]) -> list[Statement]:
         statements: list[Statement] = [
             ("DELETE FROM moderation_policy_rules WHERE list_room = ? AND event_type = ? "
@@ -239,7 +278,9 @@ class ModerationStore:
             ("INSERT INTO moderation_policy_rules (list_room, event_type, state_key, kind, entity, "
              "reason) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(list_room, event_type, state_key) DO "
              "UPDATE SET kind = excluded.kind, entity = excluded.entity, reason = excluded.reason",
-             (r.list_room, r.event_type, r.state_key, r.kind, r.entity, r.reason)) for r in added]
+             (r.list_room, r.event_type, r.state_key, r.kind, r.entity,
+              self.sealer.seal(r.reason, context=POLICY_REASON) if r.reason else ""))
+            for r in added]
         return statements
 
     async def save_rules(self, added: Sequence[PolicyRule],

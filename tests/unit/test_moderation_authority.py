@@ -244,7 +244,7 @@ async def start(path: Path, network: dict[str, Any] | None = None,
     if before:  # what an older version stored
         from bots.moderation.store import ModerationStore
 
-        old = ModerationStore(db)
+        old = ModerationStore(db, runtime.sealer)
         await old.migrate()
         for key, value in before.items():
             await old.put(key, value)

@@ -33,6 +33,7 @@ from core.languages import LanguagePreferences
 from core.network import Network as CoreNetwork
 from core.room_settings import RoomSettings
 from core.scheduler import Job, Scheduler
+from core.sealed import DEMO_PASSPHRASE, Sealer
 from core.storage import CORE_MIGRATIONS, Database
 
 BOT = "@bot:home.org"
@@ -158,7 +159,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     runtime.outbox = FakeOutbox()
     runtime.network = CoreNetwork(config, db)
     runtime.authority = Authority(config, rooms, runtime.network)
-    store = ModerationStore(db)
+    store = ModerationStore(db, Sealer(DEMO_PASSPHRASE, BOT))
     await store.migrate()
     plugin = ModerationPlugin(runtime)
     network = Network(plugin, store)
