@@ -67,6 +67,18 @@ CREATOR_POWER_VERSIONS = frozenset({"12", "org.matrix.hydra.11"})
 CREATOR_LEVEL = 2**53 - 1
 
 
+# How long a send waits for a homeserver that is briefly away before it fails.
+SEND_PATIENCE_SECONDS = 120.0
+
+
+class _Transient(Exception):
+    """The homeserver is away for now (connection refused, 5xx): worth the same send again."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class ConnectionError_(Exception):
     """The bot cannot connect or log in; the message says what to fix."""
 
@@ -359,20 +371,49 @@ class MatrixConnection:
     async def send_event(
         self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str
     ) -> str:
-        """Encrypt (in encrypted rooms) and send; the txn id makes retries idempotent."""
+        """Encrypt (in encrypted rooms) and send; the txn id makes retries idempotent.
+
+        A homeserver that is briefly away (restarting, a 5xx, a dropped
+        connection) is waited for, up to SEND_PATIENCE_SECONDS, with the same
+        transaction id, so a reply in flight when Synapse restarts is neither
+        lost nor sent twice. A refusal (forbidden, unknown room) fails at once.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SEND_PATIENCE_SECONDS
+        delay = 0.5
+        while True:
+            try:
+                return await self._send_once(room_id, event_type, content, txn_id)
+            except _Transient as exc:
+                if self._stopping.is_set() or loop.time() + delay > deadline:
+                    raise SendError(room_id, exc.reason) from None
+                log.info("send to %s waits for the homeserver (%s)", room_id, exc.reason)
+                await self._wait(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _send_once(
+        self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str
+    ) -> str:
         client = self.nio
         room = client.rooms.get(room_id)
         if room is None:
             raise SendError(room_id, "the bot is not in this room")
-        if room.encrypted:
-            await self._prepare_encryption(room_id)
         try:
+            if room.encrypted:
+                await self._prepare_encryption(room_id)
             response = await client.room_send(
                 room_id, event_type, content, tx_id=txn_id, ignore_unverified_devices=True
             )
         except (SendRetryError, LocalProtocolError, EncryptionError) as exc:
             raise SendError(room_id, type(exc).__name__) from exc
+        except (OSError, aiohttp.ClientError, TimeoutError) as exc:
+            raise _Transient(type(exc).__name__) from exc
         if not isinstance(response, RoomSendResponse):
+            transport = getattr(response, "transport_response", None)
+            status = getattr(transport, "status", None)
+            code = getattr(response, "status_code", None)
+            if (isinstance(status, int) and status >= 500) or code in (None, "M_UNKNOWN"):
+                raise _Transient(_reason(response))
             raise SendError(room_id, _reason(response))
         return str(response.event_id)
 

@@ -210,3 +210,44 @@ async def test_commands_sent_during_a_restore_are_answered_or_explained_never_tw
     assert sum(1 for m in member.received if m.reply_to == first.reply_to) == 1
     replies = [m.reply_to for m in member.received if m.reply_to]
     assert len(replies) == len(set(replies)), "a command was answered twice"
+
+
+async def test_homeserver_restart_mid_burst_loses_none_answers_none_twice(
+    tmp_path: Path, make_member_on, make_bot_on
+) -> None:
+    """Synapse stops in the middle of a 200-command burst from 5 members, then comes back."""
+    hs = LocalSynapse(tmp_path / "burst-hs")
+    await hs.start()
+    try:
+        bot = await make_bot_on(hs, rate_limit={"commands": 10_000, "window_seconds": 1})
+        members = [await make_member_on(hs) for _ in range(5)]
+        owner = members[0]
+        room = await room_with_bot(owner, bot)
+        for other in members[1:]:
+            await owner.client.room_invite(room, other.user_id)
+        for other in members[1:]:
+            await other.wait_member(room, other.user_id)
+            await owner.wait_member(room, other.user_id)
+        for member in members:
+            await member.ask(room, "!echo ready", timeout=60)
+
+        async def fire(member, start: int, count: int) -> list[str]:
+            return [await member.send(room, f"!echo n{i}") for i in range(start, start + count)]
+
+        first = await asyncio.gather(*(fire(m, 0, 20) for m in members))
+        await hs.stop()  # while the bot is still answering the first half
+        await asyncio.sleep(1.0)
+        await hs.start()
+        second = await asyncio.gather(*(fire(m, 20, 20) for m in members))
+        sent = {e for batch in (*first, *second) for e in batch}
+        assert len(sent) == 200
+
+        async def all_answered() -> None:
+            while set(replies_per_command(owner, bot.user_id, room)) < sent:
+                await asyncio.sleep(0.2)
+
+        await asyncio.wait_for(all_answered(), 300)
+        counts = replies_per_command(owner, bot.user_id, room)
+        assert max(counts[e] for e in sent) == 1
+    finally:
+        await hs.stop()
