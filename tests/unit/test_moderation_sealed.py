@@ -1,0 +1,162 @@
+"""Moderation data at rest: what people typed is sealed in the file, moderators still read it.
+
+Everything goes through the plugin's own paths (commands, a report, a followed
+list); the database file is then read the way someone holding a seized disk
+would: every text cell of every table with `sqlite3`, and the raw bytes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bots.moderation import ModerationPlugin
+from bots.moderation.policy_sync import read_list
+from bots.moderation.store import LOG_REASON, REPORT_TARGET, LogEntry
+from core.events import Message
+from core.sealed import PREFIX, SealError
+from tests.unit.test_moderation_authority import (
+    ATTACKER,
+    LIST,
+    MEMBER,
+    MODS,
+    NET,
+    NETMOD,
+    VICTIM,
+    Bot,
+    start,
+)
+
+BAN_REASON = "threatened Yasmin outside the Karam shelter"
+WARN_REASON = "stop messaging Rania about her asylum case"
+REPORTED_TEXT = "I know where Huda sleeps now, the blue door on Nour street"
+REPORT_REASON = "stalking Huda since the vigil"
+POLICY_REASON = "doxxed Samira's home address"
+STALKER = "@stalker:evil.org"
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
+    running = await start(tmp_path)
+    try:
+        yield running
+    finally:
+        await running.runtime.db.close()
+
+
+def db_file(bot: Bot) -> Path:
+    return Path(bot.runtime.db.path)
+
+
+def raw_cells(path: Path, table: str | None = None) -> list[str]:
+    """Every text value of every table (or one), read straight from the file (WAL included)."""
+    connection = sqlite3.connect(path)
+    try:
+        tables = [table] if table else [row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        cells: list[str] = []
+        for name in tables:
+            for row in connection.execute(f'SELECT * FROM "{name}"'):  # names from the schema
+                cells += [value for value in row if isinstance(value, str)]
+        return cells
+    finally:
+        connection.close()
+
+
+def assert_absent(path: Path, *texts: str) -> None:
+    cells = raw_cells(path)
+    blob = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    for text in texts:
+        assert not any(text in cell for cell in cells), f"{text!r} readable in a table"
+        for word in [w for w in text.split() if len(w) >= 5]:  # its words, not only the sentence
+            assert not any(word in cell for cell in cells), f"{word!r} readable in a table"
+        assert text.encode() not in blob, f"{text!r} readable in the file"
+
+
+async def test_mod_log_reasons_are_sealed_and_shown_to_moderators(bot: Bot) -> None:
+    assert "Banned" in await bot.reply(NET, ATTACKER, f"!ban {VICTIM} {BAN_REASON}")
+    assert "direct message" in await bot.reply(NET, ATTACKER, f"!warn {MEMBER} {WARN_REASON}")
+    assert_absent(db_file(bot), BAN_REASON, WARN_REASON)
+    reasons = [row[0] for row in sqlite3.connect(db_file(bot)).execute(
+        "SELECT reason FROM moderation_log")]
+    assert len(reasons) == 2 and all(reason.startswith(PREFIX) for reason in reasons)
+    # The moderators read them in clear, the room's and the network's alike.
+    for room, who in ((NET, ATTACKER), (MODS, NETMOD)):
+        log = await bot.reply(room, who, "!modlog")
+        assert BAN_REASON in log and WARN_REASON in log, log
+
+
+async def test_rows_written_before_sealing_still_read(bot: Bot) -> None:
+    await bot.runtime.db.execute(
+        "INSERT INTO moderation_log (at, room_id, actor, target, action, reason, trigger) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)", (1.0, NET, ATTACKER, VICTIM, "kick", "old plain", "!kick"))
+    assert "old plain" in await bot.reply(NET, ATTACKER, "!modlog")
+    # A sealed reason moved to another column does not open there.
+    sealed = bot.runtime.sealer.seal("x", context=LOG_REASON)
+    with pytest.raises(SealError):
+        bot.runtime.sealer.open(sealed, context=REPORT_TARGET)
+    entry = LogEntry(2.0, NET, ATTACKER, VICTIM, "ban", "", "!ban")
+    await bot.plugin.store.log(entry)  # no reason: stored empty, shown as "-"
+    assert [e.reason for e in await bot.plugin.store.recent_log(VICTIM, 5)] == ["", "old plain"]
+
+
+async def test_a_report_leaves_no_reporter_excerpt_reason_or_target_readable(bot: Bot) -> None:
+    bot.hs.members_of[NET].add(STALKER)
+    nasty = "$nasty-sealed"
+    bot.hs.events[nasty] = Message(room_id=NET, event_id=nasty, sender=STALKER, timestamp_ms=0,
+                                   encrypted=True, body=REPORTED_TEXT)
+    assert await bot.say(NET, MEMBER, f"!report {REPORT_REASON}", reply_to=nasty) == []
+    # The moderators got all of it, in their encrypted room.
+    [posted] = [body for body in bot.hs.posted_to(MODS) if REPORTED_TEXT in body]
+    assert REPORT_REASON in posted and MEMBER in posted and STALKER in posted
+    path = db_file(bot)
+    assert_absent(path, REPORTED_TEXT, REPORT_REASON)
+    # Neither who reported nor who was reported, nor which message, in the report's row.
+    report_cells = raw_cells(path, "moderation_reports")
+    assert report_cells, "the report is stored"
+    for value in (MEMBER, STALKER, nasty):
+        assert not any(value in cell for cell in report_cells), value
+    assert not any(MEMBER in cell for table in ("moderation_log", "moderation_state",
+                                                "moderation_strikes")
+                   for cell in raw_cells(path, table))
+    # The plugin still knows whom a moderator's reaction acts on.
+    [report_id] = [row["report_event_id"] for row in await bot.runtime.db.fetchall(
+        "SELECT report_event_id FROM moderation_reports")]
+    await bot.react(MODS, NETMOD, report_id, "🔨")
+    assert (NET, STALKER) in bot.hs.bans()
+    await bot.react(MODS, NETMOD, report_id, "🗑️")  # closed: nothing more happens
+    assert ("redact", NET, nasty) not in bot.hs.calls
+
+
+async def test_a_reported_message_is_redacted_through_the_sealed_event_id(bot: Bot) -> None:
+    bot.hs.members_of[NET].add(STALKER)
+    nasty = "$nasty-redact"
+    bot.hs.events[nasty] = Message(room_id=NET, event_id=nasty, sender=STALKER, timestamp_ms=0,
+                                   encrypted=True, body=REPORTED_TEXT)
+    await bot.say(NET, MEMBER, "!report", reply_to=nasty)
+    [report_id] = [row["report_event_id"] for row in await bot.runtime.db.fetchall(
+        "SELECT report_event_id FROM moderation_reports")]
+    await bot.react(MODS, NETMOD, report_id, "🗑️")
+    assert ("redact", NET, nasty) in bot.hs.calls
+
+
+async def test_policy_rule_reasons_are_sealed_and_reload(bot: Bot) -> None:
+    bot.hs.state[(LIST, "m.policy.rule.user", "rule:1")] = {
+        "entity": "@doxxer:evil.org", "recommendation": "m.ban", "reason": POLICY_REASON}
+    assert "Following" in await bot.reply(MODS, NETMOD, f"!policy subscribe {LIST}")
+    assert_absent(db_file(bot), POLICY_REASON)
+    [rule] = await bot.plugin.store.rules()
+    assert rule.reason == POLICY_REASON and rule.entity == "@doxxer:evil.org"
+    # A restart reads the same rule back in clear: the next read of the list changes nothing.
+    restarted = ModerationPlugin(bot.runtime)
+    await restarted.setup()
+    try:
+        result = await restarted.policy.apply(LIST, read_list(LIST, [
+            {"type": t, "state_key": k, "content": c}
+            for (room, t, k), c in bot.hs.state.items() if room == LIST]))
+        assert result.added == [] and result.removed == []
+    finally:
+        await restarted.teardown()
