@@ -449,3 +449,60 @@ def test_network_settings_are_marked_network_only() -> None:
     for key in NETWORK_KEYS:
         extra = ModerationSettings.model_fields[key].json_schema_extra
         assert isinstance(extra, dict) and extra.get("scope") == "network", key
+
+
+# -- network moderators in network rooms (or_network_role) -------------------
+
+
+async def test_a_network_moderator_acts_in_a_network_room_where_they_have_no_power(
+        bot: Bot) -> None:
+    assert bot.hs.power_level(NET, NETMOD) == 0
+    assert "Removed" in await bot.reply(NET, NETMOD, f"!kick {VICTIM} spam")
+    assert "Muted" in await bot.reply(NET, NETMOD, f"!mute {MEMBER} 1h")
+    assert "post again" in await bot.reply(NET, NETMOD, f"!unmute {MEMBER}")
+    assert "direct message" in await bot.reply(NET, NETMOD, f"!warn {MEMBER} be kind")
+    assert "Banned" in await bot.reply(NET, NETMOD, f"!ban {MEMBER} raid")
+    # This room only: NET2, where both are members too, is untouched without --all.
+    assert [call for call in bot.hs.calls if call[1] == NET2] == []
+    assert ("kick", NET, VICTIM) in bot.hs.calls and bot.hs.bans() == {(NET, MEMBER)}
+    # In a network room the mod log shows that room's entries, not the network's.
+    await bot.plugin.store.log(LogEntry(1.0, NET2, NETMOD, "@elsewhere:x", "ban", "r", "!ban"))
+    here = await bot.reply(NET, NETMOD, "!modlog")
+    assert VICTIM in here and "@elsewhere:x" not in here
+    assert "@elsewhere:x" in await bot.reply(MODS, NETMOD, "!modlog")
+
+
+async def test_a_network_moderator_has_no_reach_into_rooms_outside_the_network(
+        bot: Bot) -> None:
+    bot.hs.members_of[EVIL].add(NETMOD)
+    for command in (f"!ban {VICTIM}", f"!kick {VICTIM}", f"!mute {VICTIM}", f"!unmute {VICTIM}",
+                    f"!redact {VICTIM}", f"!warn {VICTIM} x", "!modlog", "!raid on",
+                    f"!ban --all {VICTIM}", "!policy list"):
+        answer = await bot.reply(EVIL, NETMOD, command)
+        assert "network's rooms" in answer and "Nothing was done" in answer, (command, answer)
+    assert bot.hs.calls == [] and bot.runtime.outbox.queued == {}  # type: ignore[attr-defined]
+
+
+async def test_a_room_moderator_still_acts_in_their_room_only(bot: Bot) -> None:
+    # ATTACKER moderates NET (50), holds nothing in NET2 and no network role.
+    for command in (f"!kick {VICTIM}", f"!ban {VICTIM}", "!modlog", "!raid status"):
+        answer = await bot.reply(NET2, ATTACKER, command)
+        assert "Sorry" in answer and "moderators only" in answer, (command, answer)
+    assert bot.hs.calls == []
+    assert "Removed" in await bot.reply(NET, ATTACKER, f"!kick {VICTIM}")
+    assert bot.hs.calls == [("kick", NET, VICTIM)]
+
+
+async def test_a_configured_network_moderator_acts_from_the_moderators_room(
+        tmp_path: Path) -> None:
+    named = "@named:net.org"  # named in config, no power anywhere
+    bot = await start(tmp_path, network={"rooms": [NET, NET2], "moderators_room": MODS,
+                                         "moderators": [named]})
+    try:
+        bot.hs.members_of[MODS].add(named)
+        answer = await bot.reply(MODS, named, f"!ban --all {VICTIM} raid")
+        assert "in 2 room(s)" in answer, answer
+        assert bot.hs.bans() == {(NET, VICTIM), (NET2, VICTIM)}
+        assert "ban" in await bot.reply(MODS, named, "!modlog")
+    finally:
+        await bot.runtime.db.close()
