@@ -9,7 +9,9 @@ bot's config (and into the config a restart uses), as an operator would.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from nio import RoomGetStateEventResponse
@@ -139,3 +141,21 @@ async def management_room(owner: Member, bot: RunningBot) -> str:
     join_network(bot, moderators_room=room)
     await owner.ask(room, "!enable moderation")
     return room
+
+
+def readable_at_rest(bot: RunningBot, *texts: str) -> list[str]:
+    """Which of `texts` someone holding the disk reads in the bot's database (tables and bytes)."""
+    assert bot.bot is not None
+    path = Path(bot.bot.db.path)
+    connection = sqlite3.connect(path)
+    try:
+        tables = [row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        cells = [value for table in tables
+                 for row in connection.execute(f'SELECT * FROM "{table}"')  # names from the schema
+                 for value in row if isinstance(value, str)]
+    finally:
+        connection.close()
+    blob = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    return [text for text in texts
+            if any(text in cell for cell in cells) or text.encode() in blob]

@@ -15,6 +15,7 @@ from tests.integration.moderation_helpers import (
     management_room,
     membership,
     protected_room,
+    readable_at_rest,
     set_levels,
     state,
     until,
@@ -79,6 +80,8 @@ async def test_commands_check_power_and_act(make_bot, make_member) -> None:
     for action in ("ban", "redact", "unmute", "mute"):
         assert action in log.body
     assert "spamming" in log.body
+    # Reasons are sealed at rest; the moderator above read them in clear.
+    assert readable_at_rest(bot, "spamming", "be kind", "cooling off") == []
 
 
 async def test_bot_without_power_says_so(make_bot, make_member) -> None:
@@ -388,6 +391,8 @@ async def test_report_without_moderators_room_reaches_room_moderators_by_dm_only
     # The reported member saw nothing from the bot: not in the room, not by DM.
     assert from_bot(bot, target) == []
     assert [m for m in reporter.received if m.sender == bot.user_id and m.room_id == room] == []
+    # The DMs went through the durable outbox: nothing of the report readable on disk.
+    assert readable_at_rest(bot, "you are all worthless", "insulting people") == []
 
 
 async def test_anonymous_report_by_reaction_hides_the_reporter(make_bot, make_member) -> None:
@@ -437,3 +442,20 @@ async def test_a_room_admin_gains_no_network_power(make_bot, make_member) -> Non
     done = await owner.ask(management, f"!ban --all {victim.user_id} raid")
     assert "in 1 room(s)" in done.body, done.body
     assert await membership(owner, network_room, victim.user_id) == "ban"
+
+
+async def test_a_network_moderator_acts_in_network_rooms_only(make_bot, make_member) -> None:
+    """Named in config, no power in the room: acts there with the bot's authority."""
+    bot = await make_bot(plugins=PLUGINS, rate_limit=NO_LIMIT)
+    owner, netmod, target, outsider_owner = [await make_member() for _ in range(4)]
+    room = await protected_room(owner, bot, netmod, target)
+    other = await protected_room(owner, bot, target)
+    outside = await protected_room(outsider_owner, bot, netmod, target, network=False)
+    join_network(bot, moderators=(netmod.user_id,))
+    assert "Removed" in (await netmod.ask(room, f"!kick {target.user_id} spam")).body
+    assert await membership(owner, room, target.user_id) == "leave"
+    assert await membership(owner, other, target.user_id) == "join"  # this room only
+    # In a room outside the network, network authority reaches nothing.
+    refused = await netmod.ask(outside, f"!ban {target.user_id}")
+    assert "network's rooms" in refused.body
+    assert await membership(outsider_owner, outside, target.user_id) == "join"
