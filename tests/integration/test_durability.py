@@ -251,3 +251,26 @@ async def test_homeserver_restart_mid_burst_loses_none_answers_none_twice(
         assert max(counts[e] for e in sent) == 1
     finally:
         await hs.stop()
+
+
+async def test_sends_answered_500_for_a_while_are_retried_and_delivered_once(
+    synapse, make_member, make_bot_on
+) -> None:
+    """The bot's homeserver answers 500 to its sends for a while (a proxy injects them)."""
+    from tests.integration.faults import FaultyProxy
+
+    proxy = FaultyProxy(synapse)
+    await proxy.start()
+    try:
+        bot = await make_bot_on(proxy)
+        member = await make_member()
+        room = await room_with_bot(member, bot)
+        assert "ok" in (await member.ask(room, "!echo ok")).body
+        proxy.faults.remaining = 3
+        command = await member.send(room, "!echo through the storm")
+        reply = await member.wait_reply(command, timeout=60)
+        assert "through the storm" in reply.body
+        assert proxy.faults.failed == 3
+        assert replies_per_command(member, bot.user_id, room)[command] == 1
+    finally:
+        await proxy.stop()
