@@ -1,32 +1,45 @@
-"""What the directory's command groups share: settings, the clock, curators, answering privately."""
+"""What the directory's command groups share: settings, the clock, curators, answering privately.
+
+What a member looks up is theirs: `!find` and `!more` are private commands (core.plugin), and
+showing one entry (`!resource <id>`) says as much about what someone needs, so it is moved to
+the member's DM in the same way (`_in_private`) while the curators' `!resource` verbs stay
+where they are typed.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from bots.resources.guided import TIMEOUT_SECONDS, GuidedAdd
 from bots.resources.model import Category, Resource
 from bots.resources.search import Hit
 from bots.resources.store import Change, Directory, country_name
-from core.actions import ActionError
+from core.i18n import Trusted
+from core.logsafe import log_exception, new_error_id
 from core.network import NetworkRole
 from core.plugin import Context, Plugin, PluginSettings, trusted
 
+log = logging.getLogger(__name__)
+
 PAGE_TTL_SECONDS = 30 * 60
+# Settings earlier versions had, accepted in a config block (and ignored) so an upgrade
+# does not stop the bot: `answer_by_dm` (lookups are always answered in the DM now).
+RETIRED_SETTINGS = ("answer_by_dm",)
 
 
 @dataclass
 class Pages:
-    """A member's last search: the ranked entries and where the next page goes."""
+    """A member's last search: the ranked entries and how far `!more` got (in memory only)."""
 
     hits: list[Hit]
     offset: int
     fuzzy: bool
-    room_id: str
     created: float
 
 
@@ -38,9 +51,13 @@ class ResourcesBase(Plugin):
         stale_after_days: int = Field(
             365, ge=1, le=3650, description="entries not verified for this long are marked stale"
         )
-        answer_by_dm: bool = Field(
-            False, description="answer lookups by direct message instead of in the room"
-        )
+
+        @model_validator(mode="before")
+        @classmethod
+        def _drop_retired(cls, data: Any) -> Any:
+            if isinstance(data, dict) and any(key in data for key in RETIRED_SETTINGS):
+                data = {k: v for k, v in data.items() if k not in RETIRED_SETTINGS}
+            return data
 
     directory: Directory
     _pages: dict[str, Pages]
@@ -69,29 +86,56 @@ class ResourcesBase(Plugin):
         """Where suggestions go for review: the network's curators room (core.network)."""
         return self.runtime.network.role_room(NetworkRole.CURATOR)
 
-    async def _answer_room(self, ctx: Context) -> str | None:
-        """Where a lookup's answer goes, or None after telling the member it was refused."""
-        dms = getattr(self.runtime, "dms", None)
-        private = ctx.encrypted_room and dms is not None and dms.is_dm(ctx.room_id)
-        if self._settings(ctx).answer_by_dm and dms is not None and not private:
-            try:
-                room_id: str = await dms.room_for(ctx.sender)
-            except ActionError:
-                await ctx.reply(ctx.t("dm_failed"))
-                return None
-            if room_id != ctx.room_id:
-                await ctx.reply(ctx.t("sent_by_dm"))
-                return room_id
-        if not ctx.encrypted_room:
-            await ctx.reply(ctx.t("lookup_unencrypted"))
-            return None
-        return ctx.room_id
+    async def _in_private(self, ctx: Context) -> Context | None:
+        """The member's DM to answer a lookup in, as core does for private commands.
 
-    async def _say(self, ctx: Context, room_id: str, text: str) -> None:
-        if room_id == ctx.room_id:
-            await ctx.reply(text)
-        else:
-            await ctx.send(text, room_id=room_id)
+        Typed in the DM (or already moved there by core), `ctx` itself. Typed in a
+        shared room: the message is redacted there where the bot may (otherwise the
+        member is told in the DM how to delete it) and the returned Context answers in
+        the DM. None when no DM could be had (the member is told, without the query).
+        """
+        dms = self.runtime.dms
+        if ctx.redirected_from is not None or dms.is_dm(ctx.room_id):
+            return ctx
+        event = ctx.event
+        removed = True
+        try:
+            await ctx.actions.redact(ctx.room_id, event.event_id, None,
+                                     f"solpriv-{event.event_id}")
+        except Exception as exc:  # no power to redact here: the member is told below
+            removed = False
+            log.info("could not redact a lookup (%s)", type(exc).__name__)
+        try:
+            dm = await dms.room_for(ctx.sender)
+        except Exception as exc:
+            log_exception(log, "DM for a lookup", exc, new_error_id())
+            await ctx.reply(ctx.t("dm_failed"))
+            return None
+        rt = self.runtime
+        private = Context(
+            plugin=self, event=dataclasses.replace(event, room_id=dm),
+            language=rt.languages.for_reader(ctx.sender, dm),
+            role=rt.authority.room_role(dm, ctx.sender),
+            is_organizer=rt.authority.is_organizer(ctx.sender),
+            settings=rt.settings.effective(dm, type(self)), sender=rt.sender, rooms=rt.rooms,
+        )
+        private.redirected_from = ctx.room_id
+        room = Trusted(ctx.actions.room_name(ctx.room_id) or ctx.room_id)
+        note = "private_command_moved" if removed else "private_command_remove_it"
+        await private.reply(private.t(note, room=room))
+        return private
+
+    async def _refused_unencrypted(self, ctx: Context) -> bool:
+        """A lookup is answered only where nobody but the member can read it.
+
+        Core moves private commands to the member's DM, which the bot opens encrypted;
+        this refuses in the one case left, a DM that is not encrypted (its history
+        would lie readable on the homeserver).
+        """
+        if ctx.encrypted_room:
+            return False
+        await ctx.reply(ctx.t("lookup_unencrypted"))
+        return True
 
     def _category_name(self, ctx: Context, category: Category) -> str:
         return ctx.t(f"cat_{category.value}")
@@ -124,24 +168,26 @@ class ResourcesBase(Plugin):
         return "\n".join(lines)
 
     async def _show(self, ctx: Context, resource_id: int) -> None:
-        target = await self._answer_room(ctx)
-        if target is None:
+        """`!resource <id>`: which entry someone opens is as private as what they search."""
+        private = await self._in_private(ctx)
+        if private is None or await self._refused_unencrypted(private):
             return
+        ctx = private
         found = await self.directory.get(resource_id)
         if found is None:
-            await self._say(ctx, target, ctx.t("entry_unknown", id=resource_id))
+            await ctx.reply(ctx.t("entry_unknown", id=resource_id))
         elif found.status == "draft" and not self._is_curator(ctx):
             # An unvetted link is shown to curators only.
-            await self._say(ctx, target, ctx.t("entry_awaiting_review", id=resource_id))
+            await ctx.reply(ctx.t("entry_awaiting_review", id=resource_id))
         elif found.status == "removed":
-            await self._say(ctx, target, ctx.t("entry_removed", id=resource_id))
+            await ctx.reply(ctx.t("entry_removed", id=resource_id))
         else:
             text = self._format(ctx, found)
             if self._is_curator(ctx):
                 latest = await self.directory.changes(resource_id=resource_id, limit=1)
                 if latest:
                     text += "\n" + self._change_line(ctx, latest[0])
-            await self._say(ctx, target, text)
+            await ctx.reply(text)
 
     def _change_line(self, ctx: Context, change: Change) -> str:
         when = dt.datetime.fromtimestamp(change.at, dt.UTC).strftime("%Y-%m-%d %H:%M")

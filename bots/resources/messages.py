@@ -9,8 +9,10 @@ CATALOG = Catalog(
     {
         # -- help --------------------------------------------------------------
         "help_find": {
-            "en": "Search the help directory: !find <words> [country:XX] [lang:xx] [category:name]",
-            "ar": "ابحث في دليل المساعدة: ‎!find <كلمات> [country:XX] [lang:xx] [category:الاسم]",
+            "en": "Search the help directory: !find <words> [country:XX] [lang:xx] [category:name] "
+            "(answered in a direct message)",
+            "ar": "ابحث في دليل المساعدة: ‎!find <كلمات> [country:XX] [lang:xx] [category:الاسم] "
+            "(الرد في رسالة مباشرة)",
         },
         "help_more": {"en": "The next results of your last search.", "ar": "النتائج التالية لآخر بحث."},
         "help_resource": {
@@ -130,14 +132,11 @@ CATALOG = Catalog(
         "global": {"en": "global", "ar": "عالمي"},
         # -- privacy -----------------------------------------------------------
         "lookup_unencrypted": {
-            "en": "I don't answer lookups in rooms that are not end-to-end encrypted, so nobody "
-            "else can read what you look for. Ask me in an encrypted room or a direct message.",
-            "ar": "لا أجيب على عمليات البحث في الغرف غير المشفّرة تشفيراً تاماً، حتى لا يقرأ أحد "
-            "ما تبحث عنه. اسألني في غرفة مشفّرة أو في رسالة مباشرة.",
-        },
-        "sent_by_dm": {
-            "en": "I sent you the answer in a direct message.",
-            "ar": "أرسلت لك الإجابة في رسالة مباشرة.",
+            "en": "I don't answer lookups in a direct message that is not end-to-end encrypted, "
+            "so nobody else can read what you look for. Start an encrypted direct message with "
+            "me and ask there.",
+            "ar": "لا أجيب على عمليات البحث في رسالة مباشرة غير مشفّرة تشفيراً تاماً، حتى لا يقرأ "
+            "أحد ما تبحث عنه. ابدأ معي رسالة مباشرة مشفّرة واسألني هناك.",
         },
         "dm_failed": {
             "en": "I couldn't open a direct message with you. Start one with me and ask there.",

@@ -2,8 +2,10 @@
 
 Curation (`!resource`) and suggestions (`!suggest`) are in their own modules, mixed in here.
 Privacy: a query is parsed and searched, never logged or written anywhere; paging keeps only the
-result entries, in memory, for a short while. Lookups are refused in unencrypted rooms unless the
-room answers by DM.
+result entries, in memory, for a short while. What someone looks for is theirs alone: `!find` and
+`!more` are private commands (core.plugin), so typed in a shared room (encrypted or not) they are
+removed there where the bot may and answered in the member's encrypted DM, never in the room.
+With `bot.require_encryption` on, core answers nothing in an unencrypted room but its one notice.
 """
 
 from __future__ import annotations
@@ -28,27 +30,27 @@ class ResourcesPlugin(CurationCommands, SuggestionCommands):
     catalog = CATALOG
     sensitive = True
 
-    @command("find", help="help_find")
+    @command("find", help="help_find", private=True)
     async def find(self, ctx: Context, *, query: str = "") -> None:
-        target = await self._answer_room(ctx)
-        if target is None:
+        # Core ran this in the member's DM (private=True); ctx.room_id is that DM.
+        if await self._refused_unencrypted(ctx):
             return
         try:
             parsed = parse_query(query)
         except QueryError as error:
-            await self._say(ctx, target, self._query_error(ctx, error))
+            await ctx.reply(self._query_error(ctx, error))
             return
         result = await search(
             self.runtime.db, parsed, now=self._now(), stale_after_days=self._settings(ctx).stale_after_days
         )
         if not result.hits:
             self._pages.pop(ctx.sender, None)
-            await self._say(ctx, target, ctx.t("no_results"))
+            await ctx.reply(ctx.t("no_results"))
             return
         self._forget_expired()
-        pages = Pages(result.hits, 0, result.fuzzy, target, self.runtime.clock.monotonic())
+        pages = Pages(result.hits, 0, result.fuzzy, self.runtime.clock.monotonic())
         self._pages[ctx.sender] = pages
-        await self._say(ctx, target, self._page(ctx, pages))
+        await ctx.reply(self._page(ctx, pages))
 
     def _query_error(self, ctx: Context, error: QueryError) -> str:
         values: dict[str, Any] = {}
@@ -69,18 +71,17 @@ class ResourcesPlugin(CurationCommands, SuggestionCommands):
             parts.append(ctx.t("results_more"))
         return "\n\n".join(parts)
 
-    @command("more", help="help_more")
+    @command("more", help="help_more", private=True)
     async def more(self, ctx: Context) -> None:
+        if await self._refused_unencrypted(ctx):
+            return
         pages = self._pages.get(ctx.sender)
         expired = pages is None or self.runtime.clock.monotonic() - pages.created > PAGE_TTL_SECONDS
         if pages is None or expired or pages.offset >= len(pages.hits):
             self._pages.pop(ctx.sender, None)
             await ctx.reply(ctx.t("no_more"))
             return
-        if pages.room_id == ctx.room_id and not ctx.encrypted_room:
-            await ctx.reply(ctx.t("lookup_unencrypted"))
-            return
-        await self._say(ctx, pages.room_id, self._page(ctx, pages))
+        await ctx.reply(self._page(ctx, pages))
 
     @command("categories", help="help_categories")
     async def categories(self, ctx: Context) -> None:

@@ -118,6 +118,15 @@ MIGRATIONS = [
         CREATE INDEX resources_changes_entry ON resources_changes (resource_id, changed_at)
         """,
     ),
+    Migration(
+        3,
+        "suggestions keep nothing once decided (bots/resources/suggestions.py); open ones expire",
+        # Open rows are sealed by the plugin at start (sealing needs the passphrase, not SQL).
+        """
+        DELETE FROM resources_suggestions WHERE state != 'open';
+        CREATE INDEX resources_suggestions_age ON resources_suggestions (created_at)
+        """,
+    ),
 ]
 
 Statement = tuple[str, Sequence[Any]]

@@ -48,16 +48,25 @@ TODAY = "2026-11-24"
 _ids = itertools.count()
 
 
+def dm_of(user: str) -> str:
+    """The member's DM with the bot in the fake homeserver."""
+    return f"!dm-{user.lstrip('@')}"
+
+
 @dataclass
 class FakeHomeserver:
-    """RoomView, Sender and DMs over in-memory rooms."""
+    """RoomView, Sender, RoomActions (redact) and DMs over in-memory rooms."""
 
     members_of: dict[str, list[str]] = field(default_factory=dict)
     levels: dict[tuple[str, str], int] = field(default_factory=dict)
     sent: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
+    unencrypted: set[str] = field(default_factory=set)
+    # Rooms where the bot may redact, and what it redacted there.
+    may_redact: set[str] = field(default_factory=set)
+    redacted: list[tuple[str, str]] = field(default_factory=list)
 
     def is_encrypted(self, room_id: str) -> bool:
-        return True
+        return room_id not in self.unencrypted
 
     def power_level(self, room_id: str, user_id: str) -> int:
         return self.levels.get((room_id, user_id), 0)
@@ -68,13 +77,27 @@ class FakeHomeserver:
     def display_name(self, room_id: str) -> str | None:
         return None
 
+    def room_name(self, room_id: str) -> str | None:
+        return None
+
     async def send_message(self, room_id: str, content: dict[str, Any], txn_id: str) -> str:
         event_id = f"$sent{next(_ids)}"
         self.sent.append((room_id, content, event_id))
         return event_id
 
+    async def redact(self, room_id: str, event_id: str, reason: str | None = None,
+                     txn_id: str | None = None) -> None:
+        if room_id not in self.may_redact:
+            raise PermissionError("M_FORBIDDEN")
+        self.redacted.append((room_id, event_id))
+
     def is_dm(self, room_id: str) -> bool:
-        return False
+        return room_id.startswith("!dm-")
+
+    async def room_for(self, user_id: str) -> str:
+        room = dm_of(user_id)
+        self.members_of[room] = [BOT, user_id]
+        return room
 
     def in_room(self, room_id: str) -> list[tuple[str, dict[str, Any], str]]:
         return [sent for sent in self.sent if sent[0] == room_id]
@@ -88,12 +111,16 @@ class Harness:
     plugin: ResourcesPlugin
 
     async def say(self, sender: str, body: str, room: str = ROOM) -> str:
-        """Handle one message; returns the bot's last answer in that room (without bidi isolates)."""
-        before = len(self.hs.in_room(room))
+        """Handle one message; returns the bot's last answer (without bidi isolates).
+
+        The answer is looked for in that room and in the sender's DM: lookups (`!find`,
+        `!more`, `!resource <id>`) are answered there (tests/unit/test_resources_privacy.py).
+        """
+        before = len(self.hs.sent)
         await self.dispatcher.handle(Message(
             room_id=room, event_id=f"$m{next(_ids)}", sender=sender, timestamp_ms=0,
             encrypted=True, body=body))
-        answers = self.hs.in_room(room)[before:]
+        answers = [sent for sent in self.hs.sent[before:] if sent[0] in (room, dm_of(sender))]
         assert answers, f"no answer to {body!r}"
         return plain(answers[-1][1]["body"])
 
