@@ -142,7 +142,9 @@ class Harness:
         return found
 
 
-async def make_harness(path: Path, network: dict[str, Any] | None = None) -> Harness:
+async def make_harness(path: Path, network: dict[str, Any] | None = None, *,
+                       require_encryption: bool = True,
+                       resources: dict[str, Any] | None = None) -> Harness:
     hs = FakeHomeserver()
     hs.members_of[ROOM] = [BOT, ADMIN, MODERATOR, MEMBER, NAMED, CURATOR]
     hs.levels[(ROOM, ADMIN)] = 100
@@ -151,7 +153,9 @@ async def make_harness(path: Path, network: dict[str, Any] | None = None) -> Har
     hs.levels[(CURATORS_ROOM, CURATOR)] = 50
     config = Config.model_validate({
         "matrix": {"homeserver": "http://localhost", "user_id": BOT},
-        "bot": {"roles": {"organizers": [ORGANIZER]}, "rate_limit": {"commands": 1000}},
+        "bot": {"roles": {"organizers": [ORGANIZER]}, "rate_limit": {"commands": 1000},
+                "require_encryption": require_encryption},
+        "plugins": {"resources": resources or {}},
         "network": network if network is not None else {
             "rooms": [ROOM], "curators": [NAMED], "curators_room": CURATORS_ROOM},
     })
