@@ -2,6 +2,8 @@
 
 Curators are a network role: tests name them in the bot's config (`network.curators`) or point the
 network's curators room at a room; the room admin who created a room is not a curator by that.
+Lookups (`!find`, `!more`, `!resource <id>`) are answered in the member's DM: in a room the member
+shares only with the bot (a DM to the bot) as replies, from a shared room by `lookup`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from bots.admin import AdminPlugin
 from bots.resources import ResourcesPlugin
 from bots.resources.model import Resource
 from core.cli import NOISY_LOGGERS
-from core.matrix.member import Member
+from core.matrix.member import Member, Received
 from core.network import NetworkRole
 from tests.integration.conftest import RunningBot, room_with_bot
 
@@ -68,6 +70,27 @@ async def entries_count(bot: RunningBot) -> int:
     row = await plugin_of(bot).runtime.db.fetchone("SELECT COUNT(*) AS n FROM resources_entries")
     assert row is not None
     return int(row["n"])
+
+
+MOVED_NOTE = "You wrote a private command"
+
+
+async def lookup(member: Member, group: str, body: str, timeout: float = 30) -> Received:  # noqa: ASYNC109
+    """Type a lookup in a shared room; its answer, which arrives in the member's DM.
+
+    Not a reply (the command is in another room), and after core's note that the
+    command was moved; nothing comes back in the group.
+    """
+    seen = {m.event_id for m in member.received}
+    await member.send(group, body)
+    return await member.wait_for(
+        lambda m: m.event_id not in seen and m.room_id != group and m.sender != member.user_id
+        and not m.body.startswith(MOVED_NOTE), timeout)
+
+
+def answered_in(member: Member, room: str, bot: RunningBot, text: str) -> bool:
+    """Did the bot say anything containing `text` in `room`, as `member` saw it?"""
+    return any(text in m.body for m in member.received if m.room_id == room and m.sender == bot.user_id)
 
 
 async def invite(owner: Member, guest: Member, room: str) -> None:
@@ -168,28 +191,31 @@ async def test_curators_add_edit_verify_remove(make_bot, make_member) -> None:
         "countries=TR languages=en"
     )
     assert f"#{new_id}" in duplicate.body and await entries_count(bot) == 1
-    found = await guest.ask(room, "!find queer refugees")
-    assert entry_ids(found.body) == [new_id]
+    found = await lookup(guest, room, "!find queer refugees")
+    assert entry_ids(found.body) == [new_id] and found.encrypted
     edited = await owner.ask(room, f"!resource edit {new_id} countries=TR,GR")
     assert "updated" in edited.body
-    greece = await guest.ask(room, "!find lawyers country:GR")
+    greece = await lookup(guest, room, "!find lawyers country:GR")
     assert entry_ids(greece.body) == [new_id]
-    shown = await guest.ask(room, f"!resource {new_id}")
+    shown = await lookup(guest, room, f"!resource {new_id}")
     assert "rainbow.example.org" in shown.body and f"by {owner.user_id}" in plain(shown.body)
     moved = await owner.ask(room, f"!resource edit {new_id} url=https://rainbow.example.org/help")
     assert "unverified until a curator checks it" in moved.body
-    unverified = await guest.ask(room, f"!resource {new_id}")
+    unverified = await lookup(guest, room, f"!resource {new_id}")
     assert "unverified" in unverified.body and f"by {owner.user_id}" not in plain(unverified.body)
     verified = await owner.ask(room, f"!resource verify {new_id}")
     assert "verified today" in verified.body
-    again = await guest.ask(room, "!find queer refugees")
+    again = await lookup(guest, room, "!find queer refugees")
     assert "/help" in again.body and f"by {owner.user_id}" in plain(again.body)
     changes = await owner.ask(room, "!resource changes")
     assert f"#{new_id} edited" in changes.body and "url" in changes.body
     removed = await owner.ask(room, f"!resource remove {new_id}")
     assert "removed" in removed.body
-    gone = await guest.ask(room, "!find queer refugees")
+    gone = await lookup(guest, room, "!find queer refugees")
     assert "Nothing found" in gone.body
+    # What the guest looked up was answered only in their DM, never in the shared room.
+    assert not answered_in(guest, room, bot, "rainbow.example.org")
+    assert not answered_in(owner, room, bot, "Nothing found")
 
 
 async def test_stale_entries_marked_and_listed(make_bot, make_member) -> None:
@@ -259,32 +285,70 @@ async def test_suggestion_approved_by_reaction_is_a_draft_until_verified(make_bo
     draft = await plugin_of(bot).directory.get(new_id)
     assert draft is not None and draft.status == "draft" and draft.verified_by is None
     assert "Queer refugee" not in draft.title
-    assert "Nothing found" in (await guest.ask(room, "!find queer refugee izmir")).body
-    hidden = await guest.ask(room, f"!resource {new_id}")
+    assert "Nothing found" in (await lookup(guest, room, "!find queer refugee izmir")).body
+    hidden = await lookup(guest, room, f"!resource {new_id}")
     assert "waiting for the curators" in hidden.body and "izmir-queer" not in hidden.body
     await owner.ask(curators, f'!resource edit {new_id} title="Izmir Queer Refugee Support" '
                               'summary="Support for queer refugees in Izmir"')
     assert "verified today" in (await owner.ask(curators, f"!resource verify {new_id}")).body
-    found = await guest.ask(room, "!find queer refugee izmir")
+    found = await lookup(guest, room, "!find queer refugee izmir")
     assert entry_ids(found.body)[0] == new_id
     assert "izmir-queer.example.org" in found.body and f"by {owner.user_id}" in plain(found.body)
 
 
-async def test_lookup_refused_in_unencrypted_room_or_answered_by_dm(make_bot, make_member) -> None:
+async def test_lookup_in_an_unencrypted_room_is_answered_only_in_the_encrypted_dm(
+        make_bot, make_member) -> None:
+    """Without bot.require_encryption (with it, core answers nothing there but its notice)."""
     bot = await make_bot(plugins=PLUGINS, require_encryption=False)
     member = await make_member()
     room = await room_with_bot(member, bot, encrypted=False)
     await seed(bot, {"title": "Crisis line", "url": "https://crisis.example.org"})
-    refused = await member.ask(room, "!find crisis")
-    assert "not end-to-end encrypted" in refused.body
-    assert "Crisis line" not in refused.body
-    assert "Crisis line" not in (await member.ask(room, "!resource 1")).body
-    await member.ask(room, "!config resources answer_by_dm true")
-    pointer = await member.ask(room, "!find crisis")
-    assert "I sent you the answer" in pointer.body
-    answer = await member.wait_for(lambda m: m.room_id != room and "Crisis line" in m.body, 30)
-    assert answer.encrypted
-    assert not any("Crisis line" in m.body for m in member.received if m.room_id == room)
+    answer = await lookup(member, room, "!find crisis")
+    assert "Crisis line" in answer.body and answer.encrypted
+    note = await member.wait_for(lambda m: m.room_id == answer.room_id and MOVED_NOTE in m.body, 30)
+    assert "delete it yourself" in note.body  # the bot has no power to redact in that room
+    shown = await lookup(member, room, "!resource 1")
+    assert "crisis.example.org" in shown.body and shown.room_id == answer.room_id
+    await member.ask(room, "!categories")  # not a lookup: answered in the room (a later event)
+    assert not answered_in(member, room, bot, "Crisis line")
+    assert not answered_in(member, room, bot, "crisis.example.org")
+    setting = await member.ask(room, "!config resources answer_by_dm true")
+    assert "has no setting answer_by_dm" in plain(setting.body)
+
+
+async def test_find_in_a_group_is_removed_there_and_answered_in_the_dm(make_bot, make_member) -> None:
+    """`!find asylum` in a group tells nobody there what the member needs."""
+    bot = await make_bot(plugins=PLUGINS)
+    admin = await make_member()
+    member = await make_member()
+    group = await room_with_bot(admin, bot)
+    await invite(admin, member, group)
+    await seed(bot, {"title": "Asylum Lawyers Izmir", "url": "https://asylum.example.org",
+                     "categories": ["legal"]})
+    levels = await admin.client.room_get_state_event(group, "m.room.power_levels")
+    content = dict(levels.content)  # type: ignore[union-attr]
+    content["users"] = {**content.get("users", {}), bot.user_id: 50}
+    await admin.client.room_put_state(group, "m.room.power_levels", content)
+
+    async def bot_may_redact() -> None:
+        while bot.bot is not None and bot.bot.connection.power_level(group, bot.user_id) < 50:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(bot_may_redact(), 30)
+    seen = {m.event_id for m in member.received}
+    typed = await member.send(group, "!find asylum")
+    answer = await member.wait_for(
+        lambda m: m.event_id not in seen and "Asylum Lawyers Izmir" in m.body, 30)
+    assert answer.room_id != group and answer.encrypted and answer.sender == bot.user_id
+    note = await member.wait_for(lambda m: m.room_id == answer.room_id and MOVED_NOTE in m.body, 30)
+    assert "I removed it there" in note.body
+    event = await admin.client.room_get_event(group, typed)
+    assert not event.event.source.get("content"), "the search is still readable in the group"  # type: ignore[union-attr]
+    # Nothing was answered in the group: a later reply there comes first.
+    await admin.ask(group, "!categories")
+    for someone in (admin, member):
+        assert not [m for m in someone.received if m.room_id == group and m.sender == bot.user_id
+                    and (m.reply_to == typed or "Asylum" in m.body)]
 
 
 async def test_categories_and_countries(make_bot, make_member) -> None:
@@ -331,7 +395,7 @@ async def test_only_curators_reactions_count_and_rejection(make_bot, make_member
     late = await react(owner, "✅")  # a decided suggestion stays decided
     await wait_handled(bot, late)
     assert await entries_count(bot) == 0
-    assert "Nothing found" in (await guest.ask(room, "!find legit")).body
+    assert "Nothing found" in (await lookup(guest, room, "!find legit")).body
 
 
 async def test_queries_are_never_logged(make_bot, make_member, caplog) -> None:
@@ -379,7 +443,7 @@ async def test_room_admin_who_is_not_a_curator_cannot_add_or_edit(make_bot, make
         await admin.ask(room, f"!resource edit {entry} url=https://fake-aid.example.org")).body
     assert await plugin_of(bot).directory.get(entry) == before
     assert await entries_count(bot) == 1
-    found = await guest.ask(room, "!find rainbow")
+    found = await lookup(guest, room, "!find rainbow")
     assert "rainbow.example.org" in found.body and "fake-aid" not in found.body
     assert "by @curator:localhost" in plain(found.body)
 
