@@ -188,8 +188,10 @@ CATALOG = Catalog(
         },
         # -- contacts ---------------------------------------------------------------
         "contacts_usage": {
-            "en": "Use {contacts}, {contacts} add @name:server or {contacts} remove @name:server.",
-            "ar": "استخدم {contacts} أو {contacts} add @name:server أو {contacts} remove @name:server.",
+            "en": "Use {contacts}, {contacts} add @name:server or {contacts} remove @name:server "
+                  "(and accept, decline or allow @name:server for requests to you).",
+            "ar": "استخدم {contacts} أو {contacts} add @name:server أو {contacts} remove "
+                  "@name:server (وaccept أو decline أو allow @name:server للطلبات الواردة).",
         },
         "not_a_user": {
             "en": "{user} is not a Matrix user id. It looks like @name:server.",
@@ -203,10 +205,18 @@ CATALOG = Catalog(
                            "ar": "{user} موجود في قائمتك بالفعل."},
         "too_many_contacts": {"en": "You can have at most {max} trusted contacts.",
                               "ar": "يمكنك أن تضيف {max} جهات اتصال موثوقة على الأكثر."},
-        "contact_requested": {
-            "en": "I asked {user} to be your trusted contact. They will only be alerted once "
-                  "they accept.",
-            "ar": "طلبت من {user} أن يكون جهة اتصالك الموثوقة. لن يُنبَّه إلا بعد أن يقبل.",
+        "contact_requested": {"en": "Request sent to {user}.", "ar": "أُرسل الطلب إلى {user}."},
+        "contact_asked_recently": {
+            "en": "{user} was asked recently, so no new request was sent; the earlier one "
+                  "still works. {user} is back on your list until they answer.",
+            "ar": "أُرسل طلب إلى {user} مؤخراً، فلم يُرسَل طلب جديد؛ وما زال الطلب السابق "
+                  "صالحاً. أُعيدت إضافة {user} إلى قائمتك بانتظار الرد.",
+        },
+        "contact_cannot_ask": {"en": "I can't send {user} a request.",
+                               "ar": "لا يمكنني إرسال طلب إلى {user}."},
+        "too_many_requests": {
+            "en": "You have sent {max} requests today. Try again tomorrow.",
+            "ar": "أُرسل {max} طلباً اليوم. يمكن المحاولة مجدداً غداً.",
         },
         "contact_request": {
             "en": "{user} asks you to be one of their trusted contacts for safety check-ins. "
@@ -220,8 +230,16 @@ CATALOG = Catalog(
                      "ar": "شكراً لك. ستُنبَّه إن فات {user} موعد تسجيل."},
         "contact_accepted_you": {"en": "{user} accepted to be your trusted contact.",
                                  "ar": "قبل {user} أن يكون جهة اتصالك الموثوقة."},
-        "declined": {"en": "Declined. {user} will not be able to alert you.",
-                     "ar": "تم الرفض. لن تصلك تنبيهات {user}."},
+        "declined": {
+            "en": "Declined. {user} can't alert you or send you requests. To allow requests "
+                  "again: {allow}",
+            "ar": "تم الرفض. لن تصل تنبيهات ولا طلبات من {user}. للسماح بالطلبات مجدداً: "
+                  "{allow}",
+        },
+        "allowed_again": {"en": "{user} can send you a request again.",
+                          "ar": "يمكن لـ {user} إرسال طلب إليك مجدداً."},
+        "not_blocked": {"en": "Requests from {user} are not blocked.",
+                        "ar": "الطلبات من {user} غير محظورة."},
         "no_request": {"en": "There is no request from {user}.",
                        "ar": "لا يوجد طلب من {user}."},
         "contact_removed": {"en": "{user} is no longer your trusted contact.",

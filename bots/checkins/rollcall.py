@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import TYPE_CHECKING
 
 from bots.checkins.messages import CATALOG
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 OWNER = "checkins"
+log = logging.getLogger(__name__)
 
 
 class RollCalls:
@@ -34,6 +37,30 @@ class RollCalls:
         actions = getattr(self.runtime, "actions", None)
         name = actions.room_name(room_id) if actions is not None else None
         return name or room_id
+
+    async def joined_members(self, room_id: str) -> list[str]:
+        """Who has joined the room (not the bot, not invited users).
+
+        RoomView.members() lists invited users too (nio's room.users), so the
+        room's m.room.member state decides; when it can't be read, members() is
+        used as it is (logged).
+        """
+        members = [u for u in self.runtime.rooms.members(room_id) if u != self.runtime.bot_user_id]
+        actions = getattr(self.runtime, "actions", None)
+        state: list[dict[str, object]] | None = None
+        if actions is not None:
+            with contextlib.suppress(Exception):
+                state = await actions.room_state(room_id)
+        if state is None:
+            log.warning("roll call: room state unreadable; invited members may be counted")
+            return members
+        joined = {
+            str(event.get("state_key")) for event in state
+            if event.get("type") == "m.room.member"
+            and isinstance(event.get("content"), dict)
+            and event["content"].get("membership") == "join"  # type: ignore[union-attr]
+        }
+        return sorted(u for u in joined if u != self.runtime.bot_user_id)
 
     async def start(self, ctx: Context, duration: str, note: str, max_seconds: float) -> None:
         # Room scope: this room's moderators, or the network's organizers (core.authority).
@@ -57,8 +84,7 @@ class RollCalls:
         rollcall = Rollcall(id=new_id(8), room_id=ctx.room_id, organizer=ctx.sender,
                             note=note.strip() or None, created_at=now, deadline=now + seconds,
                             event_id=None, state="open")
-        members = [u for u in self.runtime.rooms.members(ctx.room_id)
-                   if u != self.runtime.bot_user_id]
+        members = await self.joined_members(ctx.room_id)
         await self.runtime.db.transaction(self.store.insert_rollcall_statements(rollcall, members))
         await self.store.answer_rollcall(rollcall.id, ctx.sender, now)
         scheduler = self.runtime.scheduler
@@ -97,7 +123,11 @@ class RollCalls:
         left = Trusted(format_duration(rollcall.deadline - self.runtime.clock.now()))
         room = self._room_name(rollcall.room_id)
         statements = []
+        # Only those still joined: someone who left (or was only ever invited) is not nudged.
+        joined = set(await self.joined_members(rollcall.room_id))
         for user_id in await self.store.rollcall_missing(rollcall.id):
+            if user_id not in joined:
+                continue
             language = self.runtime.languages.for_reader(user_id, None)
             text = CATALOG.text("rollcall_nudge", language, room=room, left=left,
                                 here=self._shown("here"))

@@ -46,6 +46,16 @@ MIGRATIONS = [
             PRIMARY KEY (rollcall_id, user_id))
         """,
     ),
+    Migration(
+        2,
+        "contact requests: when each (member, contact) pair was last asked, and blocks",
+        """
+        CREATE TABLE checkins_contact_requests (
+            owner TEXT NOT NULL, contact TEXT NOT NULL, last_sent REAL,
+            blocked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (owner, contact));
+        CREATE INDEX checkins_contact_requests_owner ON checkins_contact_requests (owner, last_sent)
+        """,
+    ),
 ]
 
 ACTIVE = "active"
@@ -178,6 +188,36 @@ class CheckinStore:
             "UPDATE checkins_contacts SET state = 'accepted' "
             "WHERE owner = ? AND contact = ? AND state = 'pending'",
             (owner, contact),
+        )
+        return changed > 0
+
+    async def contact_request(self, owner: str, contact: str) -> tuple[float | None, bool]:
+        """(when `owner` last asked `contact`, whether `contact` blocked their requests)."""
+        row = await self.db.fetchone(
+            "SELECT last_sent, blocked FROM checkins_contact_requests WHERE owner = ? "
+            "AND contact = ?", (owner, contact))
+        return (row["last_sent"], bool(row["blocked"])) if row else (None, False)
+
+    async def requests_since(self, owner: str, since: float) -> int:
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) AS n FROM checkins_contact_requests WHERE owner = ? "
+            "AND last_sent >= ?", (owner, since))
+        return int(row["n"]) if row else 0
+
+    def request_sent_statement(self, owner: str, contact: str, now: float) -> Statement:
+        return (
+            "INSERT INTO checkins_contact_requests (owner, contact, last_sent) VALUES (?, ?, ?) "
+            "ON CONFLICT(owner, contact) DO UPDATE SET last_sent = excluded.last_sent",
+            (owner, contact, now),
+        )
+
+    async def set_request_blocked(self, owner: str, contact: str, blocked: bool) -> bool:
+        """`contact` blocks (or allows again) requests from `owner`; False when nothing changed."""
+        changed = await self.db.execute(
+            "INSERT INTO checkins_contact_requests (owner, contact, blocked) VALUES (?, ?, ?) "
+            "ON CONFLICT(owner, contact) DO UPDATE SET blocked = excluded.blocked "
+            "WHERE blocked != excluded.blocked",
+            (owner, contact, int(blocked)),
         )
         return changed > 0
 
