@@ -77,7 +77,9 @@ async def test_room_admin_cannot_change_the_team_room_for_the_network(tmp_path: 
         h.matrix.members_of[ORGANIZERS].append(MALLORY)
         refused = (await h.reply(ORGANIZERS, MALLORY,
                                  f"!config --network checkins team_room {EVIL}")).body
-        assert "Only the network's organizers" in refused
+        # Core refuses it as a room command (!config is for room moderators) or as a
+        # network one; either way nothing is stored.
+        assert "Only the network's organizers" in refused or "moderators only" in refused
         assert await h.db.fetchall("SELECT * FROM core_room_settings") == []
         # The organizer (a member of the organizers room at its role level) may.
         saved = (await h.reply(ORGANIZERS, ORGANIZER,
