@@ -74,7 +74,7 @@ class AlertsPlugin(NetworkCommands, Plugin):
             return value
 
     async def setup(self) -> None:
-        self.store = AlertStore(self.runtime.db)
+        self.store = AlertStore(self.runtime.db, self.runtime.sealer)
         await self.store.migrate()
         self.fanout = FanOut(self.runtime, self.store, type(self), self.global_settings)
         self.runtime.outbox.on_result(OWNER, self.fanout.on_result)

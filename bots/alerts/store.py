@@ -3,6 +3,12 @@
 All SQL of the plugin lives here, parameterised. Multi-statement changes are
 returned as statement lists so the caller can commit them together with the
 outbox's own rows in one transaction.
+
+An alert's texts (every language version, drafts included) are stored sealed
+(core/sealed.py, context "alerts.versions"): the database file alone does not
+say what the organizers told the network. Ids, times, states, targets and the
+audit (actor, action, alert id; it holds no text) stay plain for the queries.
+Rows written before sealing are read as they are and sealed when next written.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bots.alerts.compose import Targets, Versions
+from core.sealed import Sealer
 from core.storage import Database, Migration
 
 Statement = tuple[str, Sequence[Any]]
@@ -98,11 +105,15 @@ def new_alert_id() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(6))
 
 
-def _alert(row: Any) -> Alert:
+VERSIONS_CONTEXT = "alerts.versions"
+
+
+def _alert(row: Any, sealer: Sealer) -> Alert:
+    versions = sealer.open_json(row["versions"], context=VERSIONS_CONTEXT)
     return Alert(
         id=row["id"], author=row["author"], created_at=row["created_at"], state=row["state"],
         urgent=bool(row["urgent"]), targets=Targets.from_json(json.loads(row["targets"])),
-        versions=Versions.from_json(json.loads(row["versions"])), due_at=row["due_at"],
+        versions=Versions.from_json(versions), due_at=row["due_at"],
         sent_at=row["sent_at"], version=row["version"], retracted=bool(row["retracted"]),
         status_room=row["status_room"], status_event=row["status_event"],
         reminded=bool(row["reminded"]),
@@ -120,8 +131,12 @@ def _delivery(row: Any) -> Delivery:
 class AlertStore:
     """Reads and writes of the alerts tables."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, sealer: Sealer) -> None:
         self.db = db
+        self.sealer = sealer
+
+    def _sealed_versions(self, versions: Versions) -> str:
+        return self.sealer.seal_json(versions.to_json(), context=VERSIONS_CONTEXT)
 
     async def migrate(self) -> None:
         await self.db.migrate("alerts", MIGRATIONS)
@@ -130,14 +145,14 @@ class AlertStore:
 
     async def alert(self, alert_id: str) -> Alert | None:
         row = await self.db.fetchone("SELECT * FROM alerts_alerts WHERE id = ?", (alert_id,))
-        return _alert(row) if row else None
+        return _alert(row, self.sealer) if row else None
 
     async def draft_of(self, author: str) -> Alert | None:
         row = await self.db.fetchone(
             "SELECT * FROM alerts_alerts WHERE author = ? AND state = ? "
             "ORDER BY created_at DESC LIMIT 1", (author, DRAFT),
         )
-        return _alert(row) if row else None
+        return _alert(row, self.sealer) if row else None
 
     async def save_draft(self, author: str, now: float, urgent: bool, targets: Targets,
                          versions: Versions, due_at: float | None) -> str:
@@ -150,7 +165,7 @@ class AlertStore:
             ("INSERT INTO alerts_alerts (id, author, created_at, state, urgent, targets, "
              "versions, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
              (alert_id, author, now, DRAFT, int(urgent), json.dumps(targets.to_json()),
-              json.dumps(versions.to_json(), ensure_ascii=False), due_at)),
+              self._sealed_versions(versions), due_at)),
         ])
         return alert_id
 
@@ -165,14 +180,14 @@ class AlertStore:
             "SELECT * FROM alerts_alerts WHERE state != ? ORDER BY created_at DESC LIMIT ?",
             (DRAFT, limit),
         )
-        return [_alert(row) for row in rows]
+        return [_alert(row, self.sealer) for row in rows]
 
     async def in_state(self, *states: str) -> list[Alert]:
         marks = ",".join("?" for _ in states)
         rows = await self.db.fetchall(
             f"SELECT * FROM alerts_alerts WHERE state IN ({marks}) ORDER BY created_at", states
         )
-        return [_alert(row) for row in rows]
+        return [_alert(row, self.sealer) for row in rows]
 
     def set_state(self, alert_id: str, state: str, expected: str) -> Statement:
         return ("UPDATE alerts_alerts SET state = ? WHERE id = ? AND state = ?",
@@ -196,7 +211,7 @@ class AlertStore:
         """Store an edit; returns the alert's new version number."""
         await self.db.execute(
             "UPDATE alerts_alerts SET versions = ?, version = version + 1 WHERE id = ?",
-            (json.dumps(versions.to_json(), ensure_ascii=False), alert_id),
+            (self._sealed_versions(versions), alert_id),
         )
         row = await self.db.fetchone("SELECT version FROM alerts_alerts WHERE id = ?", (alert_id,))
         return int(row["version"]) if row else 0

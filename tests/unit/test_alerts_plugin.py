@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -208,6 +207,7 @@ async def make_harness(path: Path, *, alerts_block: dict[str, Any] | None = None
         languages=LanguagePreferences(db, "en"), sender=hs, rooms=hs, actions=hs,
         dms=hs, outbox=outbox, bot_user_id=BOT,  # type: ignore[arg-type]
     )
+    outbox.sealer = runtime.sealer  # as the bot does (core/bot.py): queued contents sealed
     await runtime.settings.load()
     await runtime.languages.load()
     dispatcher = Dispatcher(runtime)
@@ -521,8 +521,8 @@ async def test_restart_mid_fan_out_resumes_without_duplicates(tmp_path: Path) ->
     rows = await h.runtime.db.fetchall("SELECT room_id, content, txn_id FROM core_outbox "
                                        "WHERE owner = 'alerts' ORDER BY room_id LIMIT 2")
     for row in rows:
-        await h.hs.send_event(row["room_id"], "m.room.message", json.loads(row["content"]),
-                              row["txn_id"])
+        content = h.runtime.sealer.open_json(row["content"], context="outbox.content")
+        await h.hs.send_event(row["room_id"], "m.room.message", content, row["txn_id"])
     hs = h.hs
     await h.plugin.teardown()
     await h.runtime.db.close()
