@@ -8,7 +8,8 @@ An alert's texts (every language version, drafts included) are stored sealed
 (core/sealed.py, context "alerts.versions"): the database file alone does not
 say what the organizers told the network. Ids, times, states, targets and the
 audit (actor, action, alert id; it holds no text) stay plain for the queries.
-Rows written before sealing are read as they are and sealed when next written.
+Rows written before sealing are read as they are, and sealed in place when the
+plugin starts (`seal_old_rows`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bots.alerts.compose import Targets, Versions
-from core.sealed import Sealer
+from core.sealed import PREFIX, Sealer
 from core.storage import Database, Migration
 
 Statement = tuple[str, Sequence[Any]]
@@ -140,6 +141,20 @@ class AlertStore:
 
     async def migrate(self) -> None:
         await self.db.migrate("alerts", MIGRATIONS)
+        await self.seal_old_rows()
+
+    async def seal_old_rows(self) -> int:
+        """Seal alert texts stored in clear before sealing existed; returns how many."""
+        rows = await self.db.fetchall(
+            "SELECT id, versions FROM alerts_alerts WHERE versions NOT LIKE ?", (PREFIX + "%",)
+        )
+        await self.db.transaction([
+            ("UPDATE alerts_alerts SET versions = ? WHERE id = ? AND versions = ?",
+             (self.sealer.seal_json(json.loads(row["versions"]), context=VERSIONS_CONTEXT),
+              row["id"], row["versions"]))
+            for row in rows
+        ])
+        return len(rows)
 
     # -- alerts ------------------------------------------------------------
 

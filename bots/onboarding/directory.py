@@ -1,4 +1,13 @@
-"""The room directory: the network's rooms from a space's children and config, as matrix.to links."""
+"""The room directory: the network's rooms from a space's children and config, as matrix.to links.
+
+What the bot knows about a room it is in (its name) is shown only for rooms
+the network made public to its members: the children of the directory space
+(a network setting) and the network's rooms. A room id a room admin typed
+into `directory_rooms` is otherwise listed as typed, never named from the
+bot's knowledge (a private room's or a DM's name would say who meets where),
+and the rooms holding network roles (organizers, moderators, curators) are
+never listed at all.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from core.actions import ActionError, RoomActions
+from core.network import Network
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +60,14 @@ def space_children(state: list[dict[str, object]]) -> list[tuple[str, list[str]]
 class Directory:
     """Builds the list of rooms a member may join, from space children and configured rooms."""
 
-    def __init__(self, actions: RoomActions) -> None:
+    def __init__(self, actions: RoomActions, network: Network) -> None:
         self.actions = actions
+        self.network = network
 
     async def rooms(self, spaces: Iterable[str], extra: Iterable[str]) -> list[ListedRoom]:
+        hidden = self.network.role_rooms()
         found: dict[str, list[str]] = {}
+        named: set[str] = set()
         for space in dict.fromkeys(spaces):
             try:
                 state = await self.actions.room_state(space)
@@ -64,10 +77,14 @@ class Directory:
                 continue
             for room_id, via in space_children(state):
                 found.setdefault(room_id, via)
+                named.add(room_id)
         for address in extra:
             found.setdefault(address, [])
-        listed = [ListedRoom(address, await self._name(address), matrix_to(address, via))
-                  for address, via in found.items()]
+            if self.network.contains(address):
+                named.add(address)
+        listed = [ListedRoom(address, await self._name(address) if address in named else address,
+                             matrix_to(address, via))
+                  for address, via in found.items() if address not in hidden]
         return sorted(listed, key=lambda room: room.name.casefold())
 
     async def _name(self, address: str) -> str:

@@ -80,6 +80,22 @@ class Flow:
     def room_label(self, room_id: str) -> str:
         return self.runtime.actions.room_name(room_id) or room_id
 
+    def intro_room(self, settings: OnboardingSettings) -> str | None:
+        """Where introductions go, if that room may receive them; None: no introductions.
+
+        The setting is the network's (organizers, config); still, a member's
+        introduction never goes into a room holding a network role (its name
+        and existence are its members' to share), a DM, or a room the bot is not in.
+        """
+        room = settings.introductions_room
+        if not room or room in self.runtime.network.role_rooms():
+            return None
+        if self.runtime.dms.user_of(room) is not None:
+            return None
+        if room not in self.runtime.actions.joined_rooms():
+            return None
+        return room
+
     def _their_dm(self, room_id: str, user_id: str) -> bool:
         # Not `dms.is_dm`: a community room left with one member beside the bot looks like a
         # DM to that heuristic, and its joins and leaves still matter here.
@@ -133,7 +149,7 @@ class Flow:
         user_id = newcomer.user_id
         languages = self.runtime.languages
         language = languages.for_reader(user_id, newcomer.room_id)
-        intro_room = settings.introductions_room or None
+        intro_room = self.intro_room(settings) if settings.intro_questions else None
         text = private_welcome(settings, PrivateWelcome(
             room_name=self.room_label(newcomer.room_id), language=language,
             offer_languages=languages.of_user(user_id) is None, gated=held is not None,
@@ -388,10 +404,17 @@ class Flow:
             await self.store.set_gated(room_id, user_id, None)
         if self._still_in_network(user_id, room_id):
             return False
+        await self._forget(user_id)
+        return True
+
+    async def _forget(self, user_id: str) -> None:
+        """A member who left the network: timers, unsent DMs and every row about them go."""
         for other in await self.store.of_user(user_id):
             await self._cancel_timers(other.room_id, user_id)
+            # A welcome or reminder still queued would open a DM with someone who left.
+            for kind in ("welcome", "remind"):
+                await self.runtime.outbox.withdraw(OWNER, f"{kind}/{other.join_event_id}")
         await self.store.forget_user(user_id)
-        return True
 
     def _still_in_network(self, user_id: str, left_room: str) -> bool:
         for room_id in self.runtime.actions.joined_rooms():
@@ -407,7 +430,5 @@ class Flow:
         for row in rows:
             user_id = str(row["user_id"])
             if not self._still_in_network(user_id, ""):
-                for other in await self.store.of_user(user_id):
-                    await self._cancel_timers(other.room_id, user_id)
-                await self.store.forget_user(user_id)
+                await self._forget(user_id)
         await self.start_sweeps()

@@ -234,6 +234,12 @@ CATALOG = Catalog(
             "en": "Dropped. Nothing was posted or kept.",
             "ar": "أُلغي. لم يُنشر شيء ولم يُحفظ.",
         },
+        "intro_room_changed": {
+            "en": "The introductions room has changed since you started, so nothing was posted "
+                  "and your draft is dropped. Start again with {intro} to see where it would go.",
+            "ar": "تغيّرت غرفة التعارف منذ البدء، فلم يُنشر شيء وحُذفت المسودة. يمكن البدء من "
+                  "جديد بالأمر {intro} لمعرفة مكان النشر.",
+        },
         "intro_no_draft": {
             "en": "You have no introduction ready to post. Start one with {intro}.",
             "ar": "ليس لديك تعريف جاهز للنشر. ابدأ واحداً بالأمر {intro}.",

@@ -40,10 +40,10 @@ class OnboardingPlugin(Plugin):
     enabled_by_default = False
 
     async def setup(self) -> None:
-        self.store = OnboardingStore(self.runtime.db)
+        self.store = OnboardingStore(self.runtime.db, self.runtime.sealer)
         await self.store.migrate()
         self.flow = Flow(self.runtime, self.store, type(self))
-        self.directory = Directory(self.runtime.actions)
+        self.directory = Directory(self.runtime.actions, self.runtime.network)
         self.intros = Introductions()
         self.flow.register()
         await self.flow.start_sweeps()
@@ -156,7 +156,8 @@ class OnboardingPlugin(Plugin):
         lines += [f"• {room.name} — {room.link}" for room in listed]
         return "\n".join(lines)
 
-    @command("pronouns", help="help_pronouns")
+    # Private: pronouns typed in a shared room are removed there and answered in the DM.
+    @command("pronouns", help="help_pronouns", private=True)
     async def pronouns(self, ctx: Context, *, value: str = "") -> None:
         """Pronouns are stored only when you set them, and removed with `clear`."""
         clear = commands(self.prefix, "pronouns", "clear")
@@ -195,17 +196,18 @@ class OnboardingPlugin(Plugin):
         if action == "post":
             await self._post_intro(ctx)
             return
-        target = None
+        target: tuple[str, list[str]] | None = None
         for newcomer in reversed(await self.store.of_user(ctx.sender)):
             settings = self.flow.settings(newcomer.room_id)
-            if settings.introductions_room and settings.intro_questions:
-                target = settings
+            room = self.flow.intro_room(settings)
+            if room is not None and settings.intro_questions:
+                target = (room, list(settings.intro_questions))
                 break
         if target is None:
             await ctx.reply(ctx.t("intro_unavailable"))
             return
-        self.intros.start(ctx.sender, target.introductions_room, list(target.intro_questions))
-        await ctx.reply(ctx.t("intro_start", room=self.flow.room_label(target.introductions_room)))
+        self.intros.start(ctx.sender, *target)
+        await ctx.reply(ctx.t("intro_start", room=self.flow.room_label(target[0])))
         await self._next_question(ctx)
 
     async def _next_question(self, ctx: Context) -> None:
@@ -229,6 +231,11 @@ class OnboardingPlugin(Plugin):
         if draft is None or not draft.complete or not draft.answers:
             await ctx.reply(ctx.t("intro_no_draft", intro=commands(self.prefix, "intro")))
             return
+        if not await self._still_the_intro_room(ctx.sender, draft.room_id):
+            # The organizers moved or removed the introductions room since the draft began.
+            self.intros.drop(ctx.sender)
+            await ctx.reply(ctx.t("intro_room_changed", intro=commands(self.prefix, "intro")))
+            return
         language = self.runtime.languages.for_reader(None, draft.room_id)
         try:
             await ctx.send(introduction(language, ctx.sender, draft), room_id=draft.room_id,
@@ -241,6 +248,12 @@ class OnboardingPlugin(Plugin):
             return
         self.intros.drop(ctx.sender)
         await ctx.reply(ctx.t("intro_posted", room=self.flow.room_label(draft.room_id)))
+
+    async def _still_the_intro_room(self, user_id: str, room_id: str) -> bool:
+        for newcomer in await self.store.of_user(user_id):
+            if self.flow.intro_room(self.flow.settings(newcomer.room_id)) == room_id:
+                return True
+        return False
 
     # -- room admins ------------------------------------------------------------------------
 
@@ -269,8 +282,8 @@ class OnboardingPlugin(Plugin):
             parts.append(ctx.t("preview_room", language=shown) + "\n" + welcome.text)
         else:
             parts.append(ctx.t("preview_room_off"))
-        intro_room = (self.flow.room_label(settings.introductions_room)
-                      if settings.introductions_room else None)
+        room = self.flow.intro_room(settings) if settings.intro_questions else None
+        intro_room = self.flow.room_label(room) if room else None
         dm = private_welcome(settings, PrivateWelcome(
             room_name=self.flow.room_label(ctx.room_id), language=language,
             offer_languages=True, gated=settings.gate, intro_room_name=intro_room,

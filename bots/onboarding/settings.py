@@ -1,4 +1,19 @@
-"""The onboarding settings: config defaults, overridden per room with `!config onboarding`."""
+"""The onboarding settings: config defaults, overridden per room with `!config onboarding`.
+
+Two settings act beyond the room that would set them, so they are network
+settings (core/room_settings.py `network_scope`), set in config or by
+organizers with `!config --network onboarding ...`, never by a room's admins:
+
+- `introductions_room`: where members' introductions are posted. A room
+  admin could otherwise send every introduction of their room's newcomers
+  (pronouns, why they came) into any room the bot is in, one they do not
+  administer or whose members the newcomers never chose to be seen by.
+- `directory_space`: whose children `!rooms` lists. A room admin could
+  otherwise point it at any space the bot is in and have the bot list (and
+  name) the rooms of a private space to everyone.
+
+Both name rooms that may be private, so their values are shown to organizers only.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +22,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from core.network import NetworkRole
 from core.plugin import PluginSettings
+from core.room_settings import network_scope
 
 # Room ids of room version 12 have no server part (`!opaque`); older ones do (`!opaque:server`).
 ROOM_ID = re.compile(r"![^\s:]+(?::\S+)?")
@@ -57,14 +74,18 @@ class OnboardingSettings(PluginSettings):
     )
     batch_names: int = Field(5, ge=1, le=50, description="newcomers named in one room welcome")
     introductions_room: str = Field(
-        "", description="room id where introductions are posted (empty = no introductions)"
+        "", description="room id where introductions are posted (empty = no introductions; "
+                        "a network setting: organizers only)",
+        json_schema_extra=network_scope(role=NetworkRole.ORGANIZER),
     )
     intro_questions: list[Question] = Field(
         ["pronouns", "languages", "reason"],
         description="questions asked for an introduction: pronouns, languages, reason",
     )
     directory_space: str = Field(
-        "", description="space (room id) whose child rooms `!rooms` lists"
+        "", description="space (room id) whose child rooms `!rooms` lists (a network setting: "
+                        "organizers only)",
+        json_schema_extra=network_scope(role=NetworkRole.ORGANIZER),
     )
     directory_rooms: list[str] = Field(
         [], description="further rooms (ids or aliases) that `!rooms` lists"

@@ -1,4 +1,12 @@
-"""The onboarding tables: who joined which room, where they stand, and pronouns they chose."""
+"""The onboarding tables: who joined which room, where they stand, and pronouns they chose.
+
+What a member typed about themselves (their pronouns) is stored sealed
+(core/sealed.py, context "onboarding.pronouns"): the database file alone
+reveals nobody's. Ids, times and states stay plain for the queries.
+Introduction answers are never stored (bots/onboarding/introductions.py).
+Pronouns written before sealing are read as they are, and sealed in place
+when the plugin starts (`seal_old_rows`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core.sealed import PREFIX, Sealer
 from core.storage import Database, Migration
+
+PRONOUNS_CONTEXT = "onboarding.pronouns"
 
 MIGRATIONS = [
     Migration(
@@ -75,11 +86,27 @@ def _newcomer(row: Any) -> Newcomer:
 class OnboardingStore:
     """All SQL of the onboarding plugin; parameterised, owned tables only."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, sealer: Sealer) -> None:
         self.db = db
+        self.sealer = sealer
 
     async def migrate(self) -> None:
         await self.db.migrate("onboarding", MIGRATIONS)
+        await self.seal_old_rows()
+
+    async def seal_old_rows(self) -> int:
+        """Seal pronouns stored in clear before sealing existed; returns how many."""
+        rows = await self.db.fetchall(
+            "SELECT user_id, pronouns FROM onboarding_profiles WHERE pronouns NOT LIKE ?",
+            (PREFIX + "%",),
+        )
+        await self.db.transaction([
+            ("UPDATE onboarding_profiles SET pronouns = ? WHERE user_id = ? AND pronouns = ?",
+             (self.sealer.seal(row["pronouns"], context=PRONOUNS_CONTEXT), row["user_id"],
+              row["pronouns"]))
+            for row in rows
+        ])
+        return len(rows)
 
     # -- newcomers ------------------------------------------------------------
 
@@ -183,13 +210,13 @@ class OnboardingStore:
         row = await self.db.fetchone(
             "SELECT pronouns FROM onboarding_profiles WHERE user_id = ?", (user_id,)
         )
-        return str(row["pronouns"]) if row else None
+        return self.sealer.open(str(row["pronouns"]), context=PRONOUNS_CONTEXT) if row else None
 
     async def set_pronouns(self, user_id: str, pronouns: str) -> None:
         await self.db.execute(
             "INSERT INTO onboarding_profiles (user_id, pronouns) VALUES (?, ?) "
             "ON CONFLICT(user_id) DO UPDATE SET pronouns = excluded.pronouns",
-            (user_id, pronouns),
+            (user_id, self.sealer.seal(pronouns, context=PRONOUNS_CONTEXT)),
         )
 
     async def clear_pronouns(self, user_id: str) -> None:

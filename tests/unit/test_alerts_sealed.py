@@ -100,7 +100,8 @@ async def test_alert_texts_are_sealed_at_rest_and_shown_to_organizers(
     assert {tuple(r.keys()) for r in audit} == {("id", "at", "actor", "action", "alert_id")}
 
 
-async def test_an_unsealed_alert_row_from_before_still_reads(harness: Harness) -> None:
+async def test_an_unsealed_alert_row_from_before_still_reads(harness: Harness,
+                                                             tmp_path: Path) -> None:
     h = harness
     network(h, 1)
     versions = Versions({"en": ENGLISH}, ENGLISH)
@@ -113,6 +114,11 @@ async def test_an_unsealed_alert_row_from_before_still_reads(harness: Harness) -
     )
     status = plain(await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert status oldone"))
     assert ENGLISH in status
+    # The next start seals it in place; it reads the same.
+    assert await h.plugin.store.seal_old_rows() == 1
+    assert await h.plugin.store.seal_old_rows() == 0
+    assert not any(ENGLISH in cell for cell in raw_cells(tmp_path / "bot.db"))
+    assert ENGLISH in plain(await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert status oldone"))
     # Written again (an edit), it is sealed.
     store = h.plugin.store
     await store.replace_text("oldone", Versions({"en": EDITED}, EDITED))
