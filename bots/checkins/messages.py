@@ -190,7 +190,7 @@ CATALOG = Catalog(
         "contacts_usage": {
             "en": "Use {contacts}, {contacts} add @name:server or {contacts} remove @name:server "
                   "(and accept, decline or allow @name:server for requests to you).",
-            "ar": "استخدم {contacts} أو {contacts} add @name:server أو {contacts} remove "
+            "ar": "يمكن استخدام {contacts} أو {contacts} add @name:server أو {contacts} remove "
                   "@name:server (وaccept أو decline أو allow @name:server للطلبات الواردة).",
         },
         "not_a_user": {
