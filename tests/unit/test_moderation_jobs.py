@@ -48,6 +48,7 @@ async def test_one_row_per_recurring_kind_after_two_setups_and_old_ids_are_gone(
     # What an older version left: fixed ids it rescheduled by hand.
     for old, kind in zip(OLD_JOB_IDS, ("prune", "policy_poll"), strict=True):
         await scheduler.schedule("moderation", kind, now + 5, job_id=old)
+    await clock(bot).advance(100)  # a restart a little later
     again = ModerationPlugin(bot.runtime)
     await again.setup()
     await again.teardown()
@@ -56,7 +57,7 @@ async def test_one_row_per_recurring_kind_after_two_setups_and_old_ids_are_gone(
     assert not any(job_id in OLD_JOB_IDS for job_id, _, _ in rows)
     # A setup keeps the pending time: a restart does not push the daily prune back.
     [prune] = await scheduler.pending("moderation", "prune")
-    assert prune.due_at == pytest.approx(1_700_000_000.0 + FIRST_PRUNE_SECONDS)
+    assert prune.due_at == pytest.approx(1_700_000_000.0 + FIRST_PRUNE_SECONDS, abs=0.01)
 
 
 async def test_a_prune_that_fails_once_runs_again_and_keeps_its_day(bot: Bot) -> None:
@@ -87,7 +88,7 @@ async def test_a_prune_that_fails_once_runs_again_and_keeps_its_day(bot: Bot) ->
     # Back for tomorrow, the failure forgotten; still one row.
     [again] = await bot.runtime.scheduler.pending("moderation", "prune")
     assert again.attempts == 0
-    assert again.due_at == pytest.approx(clock(bot).now() + PRUNE_SECONDS)
+    assert again.due_at == pytest.approx(clock(bot).now() + PRUNE_SECONDS, abs=0.01)
     assert [kind for _, kind, _ in await jobs(bot)] == ["policy_poll", "prune"]
 
 
@@ -174,3 +175,20 @@ async def test_an_unmute_that_keeps_failing_is_told_to_the_moderators(bot: Bot) 
     assert dead.kind == UNMUTE_JOB
     told = [body for body in bot.hs.posted_to(MODS) if "could not be lifted" in body]
     assert len(told) == 1 and VICTIM in told[0], bot.hs.posted_to(MODS)
+
+
+async def test_a_new_poll_interval_is_taken_by_the_one_recurring_row(bot: Bot) -> None:
+    from bots.moderation.settings import ModerationSettings
+    from core.room_settings import NETWORK
+
+    await bot.runtime.settings.set_value(NETWORK, ModerationPlugin, "policy_poll_seconds", "300")
+    assert isinstance(bot.plugin.network.defaults(), ModerationSettings)
+    assert bot.plugin.network.defaults().policy_poll_seconds == 300
+    await clock(bot).advance(61)
+    await bot.runtime.scheduler.run_due()  # runs at the old interval, takes the new one
+    [poll] = await bot.runtime.scheduler.pending("moderation", "policy_poll")
+    assert poll.due_at == pytest.approx(clock(bot).now() + 60, abs=0.01)
+    await clock(bot).advance(61)
+    await bot.runtime.scheduler.run_due()
+    [poll] = await bot.runtime.scheduler.pending("moderation", "policy_poll")
+    assert poll.due_at == pytest.approx(clock(bot).now() + 300, abs=0.01)
