@@ -7,7 +7,10 @@ The file is read the way someone holding a seized disk would: with the
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import pytest
 
 from bots.onboarding.store import PRONOUNS_CONTEXT
 from core.sealed import PREFIX, Sealer, SealError
@@ -19,10 +22,20 @@ from tests.unit.test_onboarding_plugin import (
     ORGANIZERS_ROOM,
     ROOM,
     Harness,
-    harness,  # noqa: F401 (the fixture)
+    close,
+    make_harness,
 )
 
 PRONOUNS = "xe/xem, Karam"
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    h = await make_harness(tmp_path)
+    try:
+        yield h
+    finally:
+        await close(h)
 
 
 async def test_pronouns_are_sealed_at_rest_and_shown_to_the_member(harness: Harness) -> None:
@@ -88,7 +101,7 @@ async def test_leaving_the_network_deletes_everything_onboarding_held(harness: H
     assert await h.plugin.store.pronouns(NEWCOMER) == PRONOUNS
     await h.leave("!second:x", NEWCOMER)
     for table in ("onboarding_members", "onboarding_profiles", "onboarding_warnings"):
-        rows = await h.runtime.db.fetchall(f"SELECT * FROM {table}")  # noqa: S608
+        rows = await h.runtime.db.fetchall(f"SELECT * FROM {table}")
         assert not any(NEWCOMER in [str(v) for v in tuple(row)] for row in rows), table
     assert NEWCOMER not in h.plugin.intros.drafts
     jobs = await h.runtime.db.fetchall(
@@ -101,7 +114,7 @@ async def test_leaving_the_network_deletes_everything_onboarding_held(harness: H
 async def onboarding_cells(h: Harness) -> list[str]:
     cells: list[str] = []
     for table in ("onboarding_members", "onboarding_profiles", "onboarding_warnings"):
-        for row in await h.runtime.db.fetchall(f"SELECT * FROM {table}"):  # noqa: S608
+        for row in await h.runtime.db.fetchall(f"SELECT * FROM {table}"):
             cells += [v for v in tuple(row) if isinstance(v, str)]
     return cells
 
