@@ -8,6 +8,7 @@ Latin text mix without scrambling the sentence around them.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 from typing import Any
@@ -17,7 +18,9 @@ LANGUAGE_NAMES = {"en": "English", "ar": "العربية"}
 RTL_LANGUAGES = frozenset({"ar"})
 
 FSI = "\u2068"  # first strong isolate: direction taken from the text itself
+LRI = "\u2066"  # left-to-right isolate
 PDI = "\u2069"  # pop directional isolate
+RLM = "\u200f"  # right-to-left mark: a strong R character that shows nothing
 
 
 ISOLATE_INITIATORS = frozenset("\u2066\u2067\u2068")  # LRI, RLI, FSI
@@ -44,6 +47,55 @@ def isolate(text: str) -> str:
     return f"{FSI}{text}{PDI}"
 
 
+# A Latin run an Arabic sentence must show as typed: a command with its
+# arguments (`!checkin <when> [note]`), a Matrix id, a link. Its punctuation
+# (`!`, `@`, `<`, `:`) is neutral for the bidi algorithm and would otherwise
+# take the sentence's direction: Element showed `!safe` as `safe!`.
+_LATIN_RUN = re.compile(
+    r"(?:[!@#]|https?://|<|\[)[^\s\u0590-\u08ff\u2066-\u2069]*"
+    r"(?:[ \t]+[^\s\u0590-\u08ff\u2066-\u2069\u2014\u2022]+)*"
+)
+_TRAILING = ".,;:?!)»\"'"
+
+
+def shape_rtl(text: str) -> str:
+    """Make a right-to-left message read right in Element (which lays it out with dir=auto).
+
+    Every Latin run (commands, ids, links) outside the isolates already there
+    is put in a left-to-right isolate, and each line starts with a right-to-left
+    mark, so its first strong character matches its language. Idempotent.
+    """
+    lines = []
+    for line in text.split("\n"):
+        shaped = _isolate_latin_runs(line)
+        if shaped.strip() and not shaped.startswith(RLM):
+            shaped = RLM + shaped
+        lines.append(shaped)
+    return "\n".join(lines)
+
+
+def _isolate_latin_runs(line: str) -> str:
+    out: list[str] = []
+    depth = 0
+    position = 0
+    while position < len(line):
+        char = line[position]
+        if char in ISOLATE_INITIATORS:
+            depth += 1
+        elif char == PDI:
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            match = _LATIN_RUN.match(line, position)
+            run = match.group(0).rstrip(_TRAILING) if match else ""
+            if len(run) > 1:  # a lone `!` or `[` is punctuation, not a token
+                out.append(f"{LRI}{run}{PDI}")
+                position += len(run)
+                continue
+        out.append(char)
+        position += 1
+    return "".join(out)
+
+
 class Trusted(str):
     """A value made by the bot itself (e.g. a list of command names) that is not isolated."""
 
@@ -66,9 +118,10 @@ class Catalog:
         except KeyError:
             raise CatalogError(f"{self.owner}: no message {key!r}") from None
         template = forms.get(language) or forms["en"]
-        return template.format_map(
+        text = template.format_map(
             {name: _render(value) for name, value in values.items()}
         )
+        return shape_rtl(text) if language in RTL_LANGUAGES and language in forms else text
 
     def problems(self) -> list[str]:
         """Missing languages or placeholders that differ between languages."""

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from core.commands import Signature
 from core.events import Message, Reaction, RoomEvent
-from core.i18n import Catalog, Trusted
+from core.i18n import RTL_LANGUAGES, Catalog, Trusted, shape_rtl
 from core.network import NetworkRole
 from core.roles import Role
 
@@ -273,6 +273,8 @@ class Context:
         self, text: str, *, mentions: Sequence[str] = (), notice: bool = True
     ) -> str:
         """Answer the triggering event in its room; returns the new event id."""
+        if self.language in RTL_LANGUAGES:
+            text = shape_rtl(text)  # lines composed from several texts, e.g. !help
         content = message_content(text, mentions, notice)
         if self.redirected_from is not None:
             pass  # the command was in another room: nothing here to reply to

@@ -5,10 +5,12 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
+import re
 import string
 from pathlib import Path
 
 import pytest
+from bidi import get_display
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,11 +20,13 @@ from core.i18n import (
     FSI,
     LANGUAGES,
     PDI,
+    RLM,
     Catalog,
     CatalogError,
     Trusted,
     isolate,
     normalise_language,
+    shape_rtl,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -133,7 +137,8 @@ CAT = Catalog("test", {
 def test_text_isolates_user_values_but_not_trusted_or_numbers() -> None:
     text = CAT.text("greet", "en", name="أحمد", count=3)
     assert text == f"Hello {FSI}أحمد{PDI}, you have 3 items"
-    assert CAT.text("greet", "ar", name=Trusted("Bot"), count=2.5) == "مرحباً Bot، لديك 2.5 عناصر"
+    assert CAT.text("greet", "ar", name=Trusted("Bot"), count=2.5) == (
+        f"{RLM}مرحباً Bot، لديك 2.5 عناصر")
     # Anything that is not Trusted or a number is user text.
     assert CAT.text("greet", "en", name=["x"], count="7") == (
         f"Hello {FSI}['x']{PDI}, you have {FSI}7{PDI} items"
@@ -239,3 +244,48 @@ def test_normalise_language(value: str, code: str | None) -> None:
 @given(st.text())
 def test_normalise_language_only_returns_supported_codes(value: str) -> None:
     assert normalise_language(value) in (None, *LANGUAGES)
+
+
+# -- Arabic that reads right in Element ----------------------------------------
+
+COMMAND = re.compile(r"![a-z][a-z_]*(?: <[a-z_]+>| \[[a-z_]+\])*")
+HIDDEN = dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069\u200e\u200f"))
+
+
+def element_shows(text: str) -> str:
+    """What a reader sees: the Unicode bidi algorithm, direction from the first strong character."""
+    return get_display(text).translate(HIDDEN)
+
+
+def test_a_command_inside_arabic_is_shown_as_typed() -> None:
+    # Found in Element: "أرسل !safe عندما تكون بأمان" showed `safe!`.
+    catalog = Catalog("t", {"m": {"en": "Send !safe when you are safe",
+                                  "ar": "أرسل !safe عندما تكون بأمان"}})
+    assert "!safe" in element_shows(catalog.text("m", "ar"))
+    assert "safe!" in element_shows("أرسل !safe عندما تكون بأمان")  # the finding itself
+
+
+def test_a_message_starting_with_a_command_is_laid_out_right_to_left() -> None:
+    text = shape_rtl("!checkin <when> [note] — ابدأ تسجيل وصول")
+    assert text.startswith(RLM)
+    assert "!checkin <when> [note]" in element_shows(text)
+    assert shape_rtl(text) == text
+
+
+@pytest.mark.parametrize("owner", sorted(CATALOGS))
+def test_every_command_in_every_arabic_message_appears_as_typed(owner: str) -> None:
+    catalog = CATALOGS[owner]
+    for key, forms in catalog.messages.items():
+        arabic = forms.get("ar")
+        if not arabic:
+            continue
+        values = {name: Trusted(f"!{name}") if "command" in name else "x"
+                  for name in _placeholders_of(arabic)}
+        shown = element_shows(catalog.text(key, "ar", **values))
+        for command in COMMAND.findall(arabic.format_map(
+                {name: str(value) for name, value in values.items()})):
+            assert command in shown, f"{owner}.{key}: {command!r} shows as {shown!r}"
+
+
+def _placeholders_of(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
