@@ -85,12 +85,12 @@ class Flow:
 
         The setting is the network's (organizers, config); still, a member's
         introduction never goes into a room holding a network role (its name
-        and existence are its members' to share), a DM, or a room the bot is not in.
+        and existence are its members' to share) or a room the bot is not in.
+        (Not "no DM": core's DM test counts any encrypted room of the bot and
+        one member, which a new introductions room often is.)
         """
         room = settings.introductions_room
         if not room or room in self.runtime.network.role_rooms():
-            return None
-        if self.runtime.dms.user_of(room) is not None:
             return None
         if room not in self.runtime.actions.joined_rooms():
             return None

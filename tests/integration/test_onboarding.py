@@ -11,6 +11,8 @@ from nio import RoomGetStateEventResponse, RoomMessagesResponse, RoomPutStateRes
 from bots.admin import AdminPlugin
 from bots.onboarding import OnboardingPlugin
 from core.matrix.member import Member, Received
+from core.room_settings import NETWORK
+from core.sealed import PREFIX
 from tests.integration.conftest import RunningBot, room_with_bot
 
 pytestmark = pytest.mark.integration
@@ -245,7 +247,7 @@ async def test_arabic_member_gets_arabic_texts(make_bot, make_member) -> None:
     assert "القاعدة: كن لطيفاً." in dm.body and "Rule Alpha." not in dm.body
     assert "!language" not in dm.body  # a member with a language is not asked again
     reply = await newcomer.ask(dm.room_id, "!pronouns هي")
-    assert reply.body.startswith("حُفظ")
+    assert reply.body.lstrip("\u200f").startswith("حُفظ")  # after the right-to-left mark
 
 
 async def test_bot_without_power_welcomes_and_tells_admins_once(make_bot, make_member) -> None:
@@ -399,8 +401,11 @@ async def test_introduction_posted_only_with_consent_and_room_directory(make_bot
     await owner.wait_member(space, bot.user_id)
     await owner.client.room_put_state(space, "m.space.child", {"via": ["localhost"]},
                                       state_key=listed)
-    room = await onboarding_room(owner, bot, introductions_room=intros, directory_space=space,
-                                 intro_questions='["pronouns", "reason"]')
+    assert bot.bot is not None
+    # Network settings (organizers' `!config --network`): no room points them elsewhere.
+    for key, value in {"introductions_room": intros, "directory_space": space}.items():
+        await bot.bot.runtime.settings.set_value(NETWORK, OnboardingPlugin, key, value)
+    room = await onboarding_room(owner, bot, intro_questions='["pronouns", "reason"]')
     await join(owner, room, newcomer)
     dm = await private_welcome(newcomer, bot, room)
     assert "!intro" in dm.body
@@ -421,6 +426,12 @@ async def test_introduction_posted_only_with_consent_and_room_directory(make_bot
         "SELECT * FROM onboarding_members UNION ALL SELECT user_id, pronouns, 0, 0, 0, 0, 0, 0, 0, 0 "
         "FROM onboarding_profiles"))
     assert "mutual aid" not in dump and "she/her" not in dump  # nothing kept before consent
+    # Pronouns a member sets are kept, sealed: the file does not show them.
+    await newcomer.ask(dm.room_id, "!pronouns ze/zir")
+    profile = await bot.bot.db.fetchone(
+        "SELECT pronouns FROM onboarding_profiles WHERE user_id = ?", (newcomer.user_id,))
+    assert profile is not None and profile["pronouns"].startswith(PREFIX)
+    assert "ze/zir" in (await newcomer.ask(dm.room_id, "!pronouns")).body
     posted = await newcomer.ask(dm.room_id, "!intro post")
     assert "Posted" in posted.body
     post = await owner.wait_for(from_bot(bot, intros), 30)
@@ -441,3 +452,21 @@ async def test_gate_holds_every_newcomer_of_a_burst(make_bot, make_member) -> No
     users = levels.content["users"]
     # None lost to concurrent power-level writes (how many writes depends on timing).
     assert {m.user_id: users.get(m.user_id) for m in newcomers} == {m.user_id: -1 for m in newcomers}
+
+
+async def test_room_admin_cannot_point_introductions_at_a_room_of_others(make_bot,
+                                                                          make_member) -> None:
+    """The attack: a room admin sends their newcomers' introductions into someone else's room."""
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    stranger = await make_member()
+    newcomer = await make_member()
+    theirs = await room_with_bot(stranger, bot)  # owner is not even a member there
+    room = await onboarding_room(owner, bot)
+    refused = await owner.ask(room, f"!config onboarding introductions_room {theirs}")
+    assert "Not saved" in refused.body and "network setting" in refused.body
+    await join(owner, room, newcomer)
+    dm = await private_welcome(newcomer, bot, room)
+    assert "!intro" not in dm.body
+    answer = await newcomer.ask(dm.room_id, "!intro")
+    assert "None of your rooms" in answer.body
