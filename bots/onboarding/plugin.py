@@ -132,10 +132,16 @@ class OnboardingPlugin(Plugin):
 
     @command("rooms", help="help_rooms")
     async def rooms(self, ctx: Context) -> None:
-        """The rooms of the network you may join, with links."""
-        rooms = [n.room_id for n in await self.store.of_user(ctx.sender)]
-        if not self._in_dm(ctx):
-            rooms.insert(0, ctx.room_id)
+        """The rooms of the network you may join, with links.
+
+        In the DM, from the directories of every room you joined; in a shared
+        room, from that room's only: the answer there is read by everyone, and
+        must not hint at which other rooms you are in.
+        """
+        if self._in_dm(ctx):
+            rooms = [n.room_id for n in await self.store.of_user(ctx.sender)]
+        else:
+            rooms = [ctx.room_id]
         await ctx.reply(await self._directory_text(ctx, rooms))
 
     async def _directory_text(self, ctx: Context, rooms: list[str]) -> str:

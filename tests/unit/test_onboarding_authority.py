@@ -129,3 +129,19 @@ async def test_organizers_set_the_directory_space(harness: Harness) -> None:
     assert "Organizers" not in directory and ORGANIZERS_ROOM not in directory
     settings = h.runtime.settings.effective(ROOM, OnboardingPlugin)
     assert settings.directory_space == space  # type: ignore[attr-defined]
+
+
+async def test_rooms_in_a_shared_room_does_not_hint_at_the_members_other_rooms(
+        harness: Harness) -> None:
+    h = harness
+    support = "!support:x"
+    h.hs.members_of[support] = [h.runtime.bot_user_id]
+    await h.runtime.settings.set_enabled(support, OnboardingPlugin, True)
+    await h.runtime.settings.set_value(support, OnboardingPlugin, "directory_rooms",
+                                       '["#partners-of-support:x"]')
+    dm = await h.join(ROOM, NEWCOMER)
+    await h.join(support, NEWCOMER)
+    # Typed in ROOM, read by everyone there: only ROOM's own directory.
+    assert "#partners-of-support:x" not in await h.say(ROOM, NEWCOMER, "!rooms")
+    # In the DM: every room's.
+    assert "#partners-of-support:x" in await h.say(dm, NEWCOMER, "!rooms")
