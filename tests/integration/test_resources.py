@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import re
+import sqlite3
 from typing import Any
 
 import pytest
@@ -272,6 +273,17 @@ async def test_suggestion_approved_by_reaction_is_a_draft_until_verified(make_bo
     post = await owner.wait_for(
         lambda m: m.room_id == curators and "izmir-queer.example.org" in m.body, 30
     )
+    # The curators read the note in their room; the bot's database file does not show it.
+    assert "Queer refugee support in Izmir" in post.body
+    assert bot.bot is not None
+    with sqlite3.connect(bot.bot.db.path) as raw:
+        cells = {table: [str(value) for row in raw.execute(f'SELECT * FROM "{table}"')
+                         for value in row]
+                 for (table,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert not [c for values in cells.values() for c in values if "Queer refugee" in c]
+    # Nor who suggested it (the plugin keeps no suggester).
+    assert not [c for table, values in cells.items() if table.startswith("resources_")
+                for c in values if guest.user_id in c]
     # A reaction from someone who is not a curator there is ignored: the guest is not in that room,
     # and unknown reactions do nothing.
     await owner.client.room_send(
