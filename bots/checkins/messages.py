@@ -120,6 +120,25 @@ CATALOG = Catalog(
             "ar": "انقضى موعدك ({deadline}) وتم تنبيه الأشخاص الذين اخترتهم.",
         },
         "status_note": {"en": "Note: {note}", "ar": "ملاحظة: {note}"},
+        "held_without_pin": {
+            "en": "Your account's security identity changed, and without a safe PIN I can't "
+                  "tell it is you, so {command} is on hold. Please ask the bot's operator to "
+                  "confirm it with you.",
+            "ar": "تغيّرت هوية الأمان لحسابك، ومن دون رقم سري للأمان لا أستطيع التأكّد من أنّ الحساب "
+                  "لك، لذا الأمر {command} معلّق. يُرجى التواصل مع مشغّل البوت لتأكيد ذلك معك.",
+        },
+        "help_confirm": {
+            "en": "After your account's identity changed: !confirm <safe PIN> says it is you.",
+            "ar": "بعد تغيّر هوية حسابك: ‎!confirm <الرقم السري للأمان>‎ يؤكّد أنّ الحساب لك.",
+        },
+        "confirmed": {
+            "en": "Thank you, confirmed. Check-ins, contacts and PIN commands work again.",
+            "ar": "شكراً، تمّ التأكيد. تعمل تسجيلات الوصول وجهات الاتصال وأوامر الأرقام السرية من جديد.",
+        },
+        "nothing_to_confirm": {
+            "en": "Nothing to confirm: everything already works for your account.",
+            "ar": "لا شيء يحتاج إلى تأكيد: كل شيء يعمل لحسابك.",
+        },
         "wrong_pin": {
             "en": "That isn't right. Nothing was changed. Try {safe} again with your PIN.",
             "ar": "هذا غير صحيح. لم يتغيّر شيء. جرّب {safe} مرة أخرى مع رمزك السري.",

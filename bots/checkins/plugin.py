@@ -190,7 +190,7 @@ class CheckinsPlugin(Plugin):
 
     # -- personal check-ins --------------------------------------------------
 
-    @command("checkin", help="help_checkin", safety=True)
+    @command("checkin", help="help_checkin", safety=True, private=True)
     async def checkin(self, ctx: Context, when: str, *, note: str = "") -> None:
         """`!checkin 2h [note]`, `!checkin 18:30 [note]`, `!checkin status`."""
         if not await self._in_private(ctx):
@@ -261,7 +261,18 @@ class CheckinsPlugin(Plugin):
     # keys derived from the member's check-in. Only the people alerted ever see it.
 
     async def _check_pin(self, ctx: Context, pin: str | None, command_name: str) -> str | None:
-        """"ok" or "duress" (the alarm already raised), or None when answered as wrong."""
+        """"ok" or "duress" (the alarm already raised), or None when answered as wrong.
+
+        A member held after an identity change (core/identity_holds.py) confirms
+        with their safe PIN here, which ends the hold; a duress PIN raises the
+        alarm and ends it too, since everything must look as the normal PIN
+        would. Without a safe PIN there is nothing only the member knows: the
+        hold stays until the operator lifts it.
+        """
+        held = await self.runtime.holds.is_held(ctx.sender)
+        if held and not (await self.store.member(ctx.sender))["pin_hash"]:
+            await ctx.reply(ctx.t("held_without_pin", command=self._shown(command_name)))
+            return None
         outcome = await self._pin_outcome(ctx.sender, pin)
         if outcome == "wrong":
             await ctx.reply(ctx.t("wrong_pin" if pin is not None else "pin_needed",
@@ -269,6 +280,8 @@ class CheckinsPlugin(Plugin):
             return None
         if outcome == "duress":
             await self._raise_alarm(ctx)
+        if held:
+            await self.runtime.holds.release(ctx.sender)
         return outcome
 
     async def _raise_alarm(self, ctx: Context) -> None:
@@ -288,7 +301,7 @@ class CheckinsPlugin(Plugin):
             last_seen=visible.last_seen if visible else now)
         await self.escalator.duress_alarm(alarm, self._policy(ctx.room_id))
 
-    @command("safe", help="help_safe", safety=True)
+    @command("safe", help="help_safe", safety=True, private=True, while_held=True)
     async def safe(self, ctx: Context, pin: str | None = None) -> None:
         """Confirm you are safe; with a PIN when you set one."""
         if not await self._in_private(ctx):
@@ -322,7 +335,7 @@ class CheckinsPlugin(Plugin):
         await self.runtime.db.transaction([self.store.resolve_statement(
             checkin.id, self.runtime.clock.now(), keep_note=settings.note_retention_hours > 0)])
 
-    @command("extend", help="help_extend", safety=True)
+    @command("extend", help="help_extend", safety=True, private=True, while_held=True)
     async def extend(self, ctx: Context, duration: str, pin: str | None = None) -> None:
         """Push the deadline of your running check-in back."""
         if not await self._in_private(ctx):
@@ -360,7 +373,7 @@ class CheckinsPlugin(Plugin):
                     await self._schedule(updated)
         await ctx.reply(reply)
 
-    @command("cancel", help="help_cancel", safety=True)
+    @command("cancel", help="help_cancel", safety=True, private=True, while_held=True)
     async def cancel(self, ctx: Context, pin: str | None = None) -> None:
         """Stop your running check-in without alerting anyone."""
         if not await self._in_private(ctx):
@@ -380,7 +393,7 @@ class CheckinsPlugin(Plugin):
                 await self._resolve(checkin, all_clear=False)
         await ctx.reply(reply)
 
-    @command("timezone", help="help_timezone")
+    @command("timezone", help="help_timezone", private=True)
     async def timezone(self, ctx: Context, zone: str | None = None) -> None:
         """Show or set the timezone your times are read and shown in (IANA name)."""
         if zone is None:
@@ -401,7 +414,7 @@ class CheckinsPlugin(Plugin):
 
     # -- trusted contacts ------------------------------------------------------
 
-    @command("contacts", help="help_contacts")
+    @command("contacts", help="help_contacts", private=True)
     async def contacts(self, ctx: Context, action: str | None = None,
                        user: str | None = None) -> None:
         """`!contacts`, `!contacts add|remove @x:server`, `!contacts accept|decline @member`."""
@@ -411,12 +424,25 @@ class CheckinsPlugin(Plugin):
 
     # -- PINs ------------------------------------------------------------------
 
-    @command("duress", help="help_duress", safety=True)
+    @command("confirm", help="help_confirm", safety=True, private=True, while_held=True)
+    async def confirm(self, ctx: Context, pin: str | None = None) -> None:
+        """`!confirm <safe PIN>`: it is me, after my account's identity changed."""
+        if not await self._in_private(ctx):
+            return
+        if pin is not None:
+            await self._forget_pin_message(ctx)
+        async with self._lock(ctx.sender):
+            held = await self.runtime.holds.is_held(ctx.sender)
+            if await self._check_pin(ctx, pin, "confirm") is None:
+                return
+            await ctx.reply(ctx.t("confirmed" if held else "nothing_to_confirm"))
+
+    @command("duress", help="help_duress", safety=True, private=True)
     async def duress(self, ctx: Context, action: str | None = None, pin: str | None = None) -> None:
         """`!duress set <pin>`: a PIN that looks like `!safe` but silently raises the alarm."""
         await self._pin_command(ctx, "duress_hash", action, pin)
 
-    @command("safepin", help="help_safepin", safety=True)
+    @command("safepin", help="help_safepin", safety=True, private=True)
     async def safepin(self, ctx: Context, action: str | None = None, pin: str | None = None) -> None:
         """`!safepin set <pin>`: require this PIN with `!safe`, `!extend` and `!cancel`."""
         await self._pin_command(ctx, "pin_hash", action, pin)

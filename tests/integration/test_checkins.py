@@ -295,7 +295,8 @@ async def test_rollcall_lists_non_responders_to_the_organizer(make_checkins_bot,
     assert bob.user_id not in closed.body
 
 
-async def test_checkin_in_a_group_room_is_refused(make_checkins_bot, make_member) -> None:
+async def test_checkin_in_a_group_room_is_answered_only_in_the_dm(
+        make_checkins_bot, make_member) -> None:
     bot = await make_checkins_bot()
     alice, bob = await make_member(), await make_member()
     room = await room_with_bot(alice, bot)
@@ -308,11 +309,12 @@ async def test_checkin_in_a_group_room_is_refused(make_checkins_bot, make_member
             await asyncio.sleep(0.05)
 
     await asyncio.wait_for(bot_sees_bob(), 30)
-    refused = await alice.ask(room, "!checkin 2h meeting at the safehouse")
-    assert "private encrypted chat" in refused.body and "safehouse" not in refused.body
-    assert await bot.bot.db.fetchall("SELECT * FROM checkins_checkins") == []
-    hello = await alice.wait_for(from_bot(bot, "our private chat"), 60)
-    assert hello.room_id != room and hello.encrypted
+    typed = await alice.send(room, "!checkin 2h meeting at the safehouse")
+    # The answer comes in the DM, never in the group (Bob reads nothing of it).
+    moved = await alice.wait_for(from_bot(bot, "private command"), 60)
+    assert moved.room_id != room and moved.encrypted
+    assert not [m for m in bob.received if m.sender == bot.user_id]
+    assert not [m for m in alice.received if m.reply_to == typed and m.room_id == room]
 
 
 @dataclass

@@ -22,6 +22,8 @@ NORMAL = "1234"
 DURESS = "9911"
 
 Step = str | float  # a command (with {P}: the PIN under test), or seconds to wait
+# A step: the member's account identity changes (core holds them for sensitive plugins).
+HOLD = "<identity changed>"
 
 
 def member_view(h: Harness, dm: str) -> list[tuple[str, str]]:
@@ -54,7 +56,9 @@ async def run(tmp_path: Path, name: str, steps: Sequence[Step], pin: str, *,
         await h.say(dm, ALICE, f"!safepin set {NORMAL}")
         await h.say(dm, ALICE, f"!duress set {DURESS}")
         for step in steps:
-            if isinstance(step, str):
+            if step == HOLD:
+                await h.runtime.holds.hold(ALICE, h.clock.now())
+            elif isinstance(step, str):
                 await h.say(dm, ALICE, step.replace("{P}", pin))
                 await h.settle()
             else:
@@ -102,6 +106,13 @@ SCRIPTS: dict[str, list[Step]] = {
     "safe without a check-in": ["!safe {P}", "!checkin status", "!checkin 1h", "!checkin status"],
     "the duress PIN used twice in one check-in": [
         "!checkin 1h", "!extend 30m {P}", "!extend 30m {P}", "!checkin status", "!safe {P}"],
+    # Whoever took over the account with a new login has the member confirm it:
+    # with the duress PIN, the alarm goes out and everything looks confirmed.
+    "held after an identity change, then safe": [
+        "!checkin 1h", HOLD, "!checkin status", "!safe {P}", "!checkin status", "!checkin 1h",
+        "!checkin status"],
+    "held after an identity change, then confirm": [
+        "!checkin 1h", HOLD, "!confirm {P}", "!checkin status", f"!safe {NORMAL}"],
     "PIN cleared under pressure": [
         "!checkin 1h", "!safepin clear {P}", "!safe", "!checkin status", "!checkin 1h",
         "!cancel"],
@@ -163,5 +174,27 @@ async def test_pin_commands_leave_nothing_that_tells_a_duress_pin_exists(tmp_pat
         assert "urgent alert" in explained and "safepin set" in explained
         cleared = await h.reply(dm, ALICE, f"!duress clear {DURESS}")
         assert cleared.body == "PIN removed."
+    finally:
+        await h.stop()
+
+
+async def test_a_held_member_is_refused_until_they_confirm_with_their_safe_pin(
+        tmp_path: Path) -> None:
+    h = Harness(tmp_path / "held.db", {"reminder_minutes": 10, "grace_minutes": 5})
+    await h.start()
+    try:
+        dm = await accepted_contacts(h, ALICE, BOB)
+        await h.say(dm, ALICE, f"!safepin set {NORMAL}")
+        await h.runtime.holds.hold(ALICE, h.clock.now())
+        async def answer(command: str) -> str:
+            return " ".join(sent.body for sent in await h.say(dm, ALICE, command))
+
+        assert "on hold" in await answer("!contacts")
+        assert "on hold" in await answer("!checkin 1h")
+        assert "isn't right" in await answer("!confirm 0000")
+        assert await h.runtime.holds.is_held(ALICE)
+        assert "confirmed" in await answer(f"!confirm {NORMAL}")
+        assert not await h.runtime.holds.is_held(ALICE)
+        assert "on hold" not in await answer("!checkin 1h")
     finally:
         await h.stop()

@@ -227,11 +227,19 @@ async def test_team_alerted_after_delay_unless_acknowledged(tmp_path: Path) -> N
         await h.stop()
 
 
-async def test_checkin_in_a_group_room_is_refused_and_nothing_stored(h: Harness) -> None:
+async def test_checkin_in_a_group_room_is_removed_there_and_answered_in_the_dm(
+        h: Harness) -> None:
+    # Found: `!checkin 3h at the safe house on <street>` typed in a group got a
+    # public reply, and the message stayed visible although the bot could redact it.
     room = h.matrix.add_room("!group:test", [ALICE, BOB])
-    reply = await h.reply(room, ALICE, "!checkin 2h secret plans")
-    assert "private encrypted chat" in reply.body and "secret plans" not in reply.body
-    assert await h.db.fetchall("SELECT * FROM checkins_checkins") == []
+    await h.say(room, ALICE, "!checkin 2h secret plans")
+    await h.settle()
+    assert h.matrix.to(room) == []
+    assert h.incoming[-1] in h.matrix.redacted
+    dm = h.matrix.dm_of[ALICE]
+    answers = [sent.body for sent in h.matrix.to(dm)]
+    assert any("removed it there" in body for body in answers), answers
+    assert any("Check-in started" in body or "check-in" in body.lower() for body in answers)
 
 
 async def test_bad_input_gets_clear_answers(h: Harness) -> None:

@@ -9,7 +9,7 @@ from bots.checkins import CheckinsPlugin
 from tests.unit.test_checkins_harness import Harness
 from tests.unit.test_checkins_plugin import ALICE, BOB, accepted_contacts
 
-SAFETY_COMMANDS = {"checkin", "safe", "extend", "cancel", "safepin", "duress"}
+SAFETY_COMMANDS = {"checkin", "safe", "extend", "cancel", "safepin", "duress", "confirm"}
 
 
 def test_check_in_and_pin_commands_are_safety_commands() -> None:
