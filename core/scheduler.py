@@ -222,9 +222,10 @@ class Scheduler:
             return
         self.fired += 1
         if every is not None:
+            # The interval as it is now: the handler (or a new start) may have changed it.
             await self.db.execute(
-                "UPDATE core_jobs SET due_at = ?, payload = '{}', attempts = 0, "
-                "last_error = NULL WHERE id = ?", (self.clock.now() + every, job.id))
+                "UPDATE core_jobs SET due_at = ? + every, payload = '{}', attempts = 0, "
+                "last_error = NULL WHERE id = ?", (self.clock.now(), job.id))
             return
         # A handler may have rescheduled its own job (same id): `schedule`
         # replaced the payload, so the started marker no longer matches.

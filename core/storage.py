@@ -48,6 +48,9 @@ class Database:
         await self._conn.execute("PRAGMA journal_mode=WAL")
         await self._conn.execute("PRAGMA synchronous=NORMAL")
         await self._conn.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows (a member's data when they leave, a sealed value's old
+        # plain text) are overwritten on disk, not left in free pages.
+        await self._conn.execute("PRAGMA secure_delete=ON")
         await self._conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_version ("
             " owner TEXT PRIMARY KEY, version INTEGER NOT NULL)"
