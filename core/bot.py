@@ -59,7 +59,7 @@ class Bot:
         config.storage.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         # mkdir's mode applies only to a new folder: an existing one is closed too.
         config.storage.data_dir.chmod(0o700)
-        self.db = Database(config.storage.data_dir / "solidarity.db")
+        self.db = Database(config.storage.database)
         self.connection = MatrixConnection(config, self.db, self.clock, passphrase=passphrase)
         jobs = config.bot.scheduler
         self.scheduler = Scheduler(self.db, self.clock, max_attempts=jobs.max_attempts,

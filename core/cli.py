@@ -155,7 +155,7 @@ async def verify_command(path: Path, action: str, number: int | None) -> int:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return 2
-    db = Database(config.storage.data_dir / "solidarity.db")
+    db = Database(config.storage.database)
     await db.open()
     try:
         await db.migrate("crypto", MIGRATIONS)
@@ -189,7 +189,7 @@ async def holds_command(path: Path, action: str, user_id: str | None) -> int:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return 2
-    db = Database(config.storage.data_dir / "solidarity.db")
+    db = Database(config.storage.database)
     await db.open()
     try:
         await db.migrate("core", CORE_MIGRATIONS)
@@ -222,7 +222,7 @@ async def status_command(path: Path) -> int:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return 2
-    db = Database(config.storage.data_dir / "solidarity.db")
+    db = Database(config.storage.database)
     await db.open()
     try:
         await db.migrate("core", CORE_MIGRATIONS)
@@ -261,7 +261,7 @@ async def jobs_command(path: Path) -> int:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return 2
-    db = Database(config.storage.data_dir / "solidarity.db")
+    db = Database(config.storage.database)
     await db.open()
     try:
         await db.migrate("core", CORE_MIGRATIONS)

@@ -64,6 +64,11 @@ class StorageConfig(Strict):
     store_passphrase: Secret = Secret(env="SOLIDARITY_STORE_PASSPHRASE")
     handled_event_retention_days: int = Field(14, ge=1)
 
+    @property
+    def database(self) -> Path:
+        """The bot's one SQLite file (the crypto store lives beside it, in crypto/)."""
+        return self.data_dir / "solidarity.db"
+
 
 class InviteConfig(Strict):
     allowed_users: list[str] = []

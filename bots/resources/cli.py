@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 def _database_path(config_path: Path) -> Path:
     config = load_config(config_path)
     config.storage.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return config.storage.data_dir / "solidarity.db"
+    return config.storage.database
 
 
 async def _open(db_path: Path) -> tuple[Database, Directory]:
