@@ -13,7 +13,7 @@ from core.clock import Clock
 from core.config import Config, ConfigError, missing_secrets
 from core.crypto import IdentityOutcome, ensure_cross_signed_identity
 from core.crypto.services import TrustServices
-from core.discovery import discover_plugins, validate_plugin_blocks
+from core.discovery import plugins_for, validate_plugin_blocks
 from core.dispatch import Dispatcher
 from core.dms import DirectMessages
 from core.events import RoomEvent
@@ -48,7 +48,7 @@ class Bot:
     ) -> None:
         self.recovery_key = recovery_key
         problems = missing_secrets(config, demo=demo)
-        plugin_classes = list(plugins) if plugins is not None else discover_plugins()
+        plugin_classes = list(plugins) if plugins is not None else plugins_for(config)
         problems += validate_plugin_blocks(config, plugin_classes)
         if problems:
             raise ConfigError(problems)

@@ -21,7 +21,7 @@ from core.config import (
     read_yaml,
     validate_config_data,
 )
-from core.discovery import discover_plugins, validate_plugin_blocks
+from core.discovery import discover_plugins, plugins_for, validate_plugin_blocks
 
 # Libraries whose DEBUG output holds what members wrote: nio logs event contents, aiosqlite
 # logs every SQL statement with its parameters (search words, notes, settings).
@@ -49,12 +49,19 @@ def check_config(path: Path) -> int:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         return 2
-    problems = validate_plugin_blocks(data.get("plugins") or {}, discover_plugins())
+    problems: list[str] = []
     try:
         config = validate_config_data(data)
     except ConfigError as error:
-        problems = error.problems + problems
+        problems = error.problems
+        config = None
+    try:
+        plugins = plugins_for(config) if config is not None else discover_plugins()
+    except ConfigError as error:
+        problems += error.problems
     else:
+        problems += validate_plugin_blocks(data.get("plugins") or {}, plugins)
+    if config is not None:
         problems += missing_secrets(config)
     for problem in problems:
         print(problem, file=sys.stderr)

@@ -130,6 +130,8 @@ class SchedulerConfig(Strict):
 
 
 class BotConfig(Strict):
+    # Plugins besides the built-in and installed ones: `module:Class` or a module.
+    plugins: list[str] = Field(default_factory=list, description="more plugins to load")
     command_prefix: str = Field("!", min_length=1, max_length=3)
     default_language: Literal["en", "ar"] = "en"
     require_encryption: bool = True
