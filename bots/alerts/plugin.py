@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
 from typing import Any
@@ -18,12 +20,23 @@ from bots.alerts.report import alert_list, audit_text, delivery_report, preview_
 from bots.alerts.store import CANCELLED, DONE, DRAFT, SCHEDULED, SENDING, Alert, AlertStore
 from core.events import Message, Reaction
 from core.i18n import Trusted
+from core.logsafe import log_exception, new_error_id
 from core.network import NetworkRole
 from core.plugin import Context, Plugin, PluginSettings, command
 from core.room_settings import NETWORK, network_scope
 from core.scheduler import Job
 
 log = logging.getLogger(__name__)
+
+PRUNE_SECONDS = 86400.0
+FIRST_PRUNE_SECONDS = 3600.0
+# The catch-up at start, handed to the scheduler (retried, dead-lettered) when it fails.
+CATCH_UP_JOB = "alerts-catch-up"
+# Cancelled at each start: the hand-rescheduled prune of older versions (it stopped
+# after one error), and their catch-up job (or this version's retry), which `ready` does.
+OLD_JOB_IDS = ("alerts-prune", CATCH_UP_JOB)
+# How long `ready` waits for the catch-up before it goes on in the background.
+CATCH_UP_WAIT_SECONDS = 10.0
 
 # Settings alerts once had, now the network's (core.network, core.authority).
 MOVED_SETTINGS = {
@@ -81,14 +94,34 @@ class AlertsPlugin(NetworkCommands, Plugin):
         scheduler = self.runtime.scheduler
         scheduler.register(OWNER, "send", self._scheduled_send)
         scheduler.register(OWNER, "remind", self._remind)
-        scheduler.register(OWNER, "catch_up", self._catch_up)
+        scheduler.register(OWNER, "catch_up", self._catch_up_job)
         scheduler.register(OWNER, "prune", self._prune)
-        now = self.runtime.clock.now()
-        # Jobs, so they run once the connection is up (setup precedes it).
-        await scheduler.schedule(OWNER, "catch_up", now, job_id="alerts-catch-up")
-        await scheduler.schedule(OWNER, "prune", now + 3600, job_id="alerts-prune")
+        # Recurring jobs are the scheduler's (one row per kind, back after errors and
+        # restarts); the start work is `ready`, after the first sync.
+        for old in OLD_JOB_IDS:
+            await scheduler.cancel(old)
+        await scheduler.every(OWNER, "prune", PRUNE_SECONDS,
+                              first_at=self.runtime.clock.now() + FIRST_PRUNE_SECONDS)
+        self._catching_up: asyncio.Task[None] | None = None
+
+    async def ready(self) -> None:
+        """Rooms are known: catch up on what a restart interrupted.
+
+        Scheduled alerts get back a lost job before any job fires; the rest (results
+        missed, edits and retractions to re-apply) goes on in the background when it
+        takes long, rather than holding every plugin's timers and the outbox.
+        """
+        self._catching_up = asyncio.create_task(self._catch_up_once(), name="alerts-catch-up")
+        done, _ = await asyncio.wait({self._catching_up}, timeout=CATCH_UP_WAIT_SECONDS)
+        if not done:
+            log.info("alerts catch-up goes on in the background")
 
     async def teardown(self) -> None:
+        catching_up = getattr(self, "_catching_up", None)
+        if catching_up is not None and not catching_up.done():
+            catching_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await catching_up
         fanout = getattr(self, "fanout", None)
         if fanout is not None:
             await fanout.close()
@@ -311,24 +344,10 @@ class AlertsPlugin(NetworkCommands, Plugin):
 
     # -- jobs --------------------------------------------------------------------
 
-    async def _not_synced_yet(self, job: Job) -> bool:
-        """Before the first sync the bot knows no rooms: run the job again shortly.
-
-        Jobs due at start fire before the first sync; an alert sent then
-        would find no room to go to, and edits no room to edit in.
-        """
-        if self.runtime.actions.joined_rooms():
-            return False
-        await self.runtime.scheduler.schedule(OWNER, job.kind, self.runtime.clock.now() + 1,
-                                              job.payload, job_id=job.id)
-        return True
-
     async def _scheduled_send(self, job: Job) -> None:
         alert = await self.store.alert(str(job.payload.get("alert_id", "")))
         if alert is None or alert.state != SCHEDULED:
             return  # cancelled meanwhile, or a rerun after it started: nothing twice
-        if await self._not_synced_yet(job):
-            return
         language = self.runtime.languages.for_reader(alert.author, None)
         room = self.organizers_room()
         if room is None:
@@ -340,9 +359,24 @@ class AlertsPlugin(NetworkCommands, Plugin):
     async def _remind(self, job: Job) -> None:
         await self.fanout.remind(str(job.payload.get("alert_id", "")))
 
-    async def _catch_up(self, job: Job) -> None:
-        if await self._not_synced_yet(job):
-            return
+    async def _catch_up_once(self) -> None:
+        try:
+            await self._catch_up()
+        except Exception as exc:
+            log_exception(log, "alerts catch-up at start", exc, new_error_id())
+            try:
+                # Tried again by the scheduler, with back-off, until it works or is
+                # dead-lettered (listed by `solidarity jobs`).
+                await self.runtime.scheduler.schedule(OWNER, "catch_up", self.runtime.clock.now(),
+                                                      job_id=CATCH_UP_JOB)
+            except Exception as again:
+                log_exception(log, "alerts catch-up retry", again, new_error_id())
+
+    async def _catch_up_job(self, job: Job) -> None:
+        await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        """Scheduled alerts without their job get it back; the fan-out takes in what it missed."""
         for alert in await self.store.in_state(SCHEDULED):
             pending = {j.id for j in await self.runtime.scheduler.pending(OWNER, "send")}
             if f"alerts-send-{alert.id}" not in pending and alert.due_at is not None:
@@ -352,8 +386,6 @@ class AlertsPlugin(NetworkCommands, Plugin):
     async def _prune(self, job: Job) -> None:
         days = self.global_settings().audit_retention_days
         await self.store.prune(self.runtime.clock.now() - days * 86400)
-        await self.runtime.scheduler.schedule(OWNER, "prune", self.runtime.clock.now() + 86400,
-                                              job_id="alerts-prune")
 
     # -- acknowledgements ----------------------------------------------------------
 

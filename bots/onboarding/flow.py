@@ -31,9 +31,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OWNER = "onboarding"
-SWEEP_JOB = "onboarding-sweep"
+SWEEP_KIND = "sweep"
+# The sweep's fixed id in older versions, which rescheduled it by hand (and stopped
+# after one error): cancelled at start.
+OLD_SWEEP_JOB = "onboarding-sweep"
 # Leaves are heard only in rooms with onboarding on; the sweep catches members who
-# left the network through other rooms of the bot.
+# left the network through other rooms of the bot, or while it was down.
 SWEEP_SECONDS = 3600.0
 
 
@@ -65,12 +68,18 @@ class Flow:
         scheduler.register(OWNER, "room_welcome", self._room_welcome_job)
         scheduler.register(OWNER, "reminder", self._reminder_job)
         scheduler.register(OWNER, "remove", self._remove_job)
-        scheduler.register(OWNER, "sweep", self._sweep_job)
+        scheduler.register(OWNER, SWEEP_KIND, self._sweep_job)
         self.runtime.outbox.on_result(OWNER, self.delivered)
 
     async def start_sweeps(self) -> None:
-        await self.runtime.scheduler.schedule(OWNER, "sweep", self._now() + SWEEP_SECONDS,
-                                              job_id=SWEEP_JOB)
+        """The sweep is the scheduler's: one recurring row, back after errors and restarts.
+
+        It fires only after the first sync (core starts timers after `ready`), so
+        it never mistakes "rooms not known yet" for "left the network".
+        """
+        scheduler = self.runtime.scheduler
+        await scheduler.cancel(OLD_SWEEP_JOB)
+        await scheduler.every(OWNER, SWEEP_KIND, SWEEP_SECONDS)
 
     # -- small facts ------------------------------------------------------------------
 
@@ -425,10 +434,17 @@ class Flow:
         return False
 
     async def _sweep_job(self, job: Job) -> None:
+        """Forget every member no longer in any room of the bot; one failure stops no other."""
         rows = await self.runtime.db.fetchall(
             "SELECT user_id FROM onboarding_members UNION SELECT user_id FROM onboarding_profiles")
+        failed: Exception | None = None
         for row in rows:
             user_id = str(row["user_id"])
-            if not self._still_in_network(user_id, ""):
+            if self._still_in_network(user_id, ""):
+                continue
+            try:
                 await self._forget(user_id)
-        await self.start_sweeps()
+            except Exception as exc:
+                failed = failed or exc
+        if failed is not None:
+            raise failed  # the scheduler logs it and sweeps again soon, with back-off

@@ -181,11 +181,24 @@ class Harness:
 
 async def make_harness(path: Path, *, alerts_block: dict[str, Any] | None = None,
                        concurrency: int = 16, network_block: dict[str, Any] | None = None,
-                       admin: bool = False) -> Harness:
-    """A bot with alerts (and `!config` when `admin`); `network_block` adds to `network:`."""
-    hs = FakeHomeserver()
-    hs.members_of[ORGANIZERS_ROOM] = [BOT, ORGANIZER, "@helper:x", "@member:x"]
-    hs.levels[(ORGANIZERS_ROOM, "@helper:x")] = 50
+                       admin: bool = False, ready: bool = True,
+                       restart_of: Harness | None = None) -> Harness:
+    """A bot with alerts (and `!config` when `admin`); `network_block` adds to `network:`.
+
+    As the bot does (core/bot.py): every plugin's setup, then (after the first
+    sync, here at once unless `ready` is False) every plugin's ready, then sends.
+    Tests fire jobs with `scheduler.run_due()`. `restart_of`: the same bot
+    started again (closed first) on its database, homeserver and network rooms.
+    """
+    rooms: list[str] = []
+    if restart_of is not None:
+        hs = restart_of.hs
+        rooms = list(restart_of.runtime.config.network.rooms)
+        await close(restart_of)
+    else:
+        hs = FakeHomeserver()
+        hs.members_of[ORGANIZERS_ROOM] = [BOT, ORGANIZER, "@helper:x", "@member:x"]
+        hs.levels[(ORGANIZERS_ROOM, "@helper:x")] = 50
     config = Config.model_validate({
         "matrix": {"homeserver": "http://localhost", "user_id": BOT},
         "bot": {"roles": {"organizers": [ORGANIZER]},
@@ -193,7 +206,7 @@ async def make_harness(path: Path, *, alerts_block: dict[str, Any] | None = None
                            "backoff_initial_seconds": 0.01,
                            "max_attempts": 3}},
         # The network's rooms are added by network() as the tests create them.
-        "network": {"organizers_room": ORGANIZERS_ROOM, "rooms": [], **(network_block or {})},
+        "network": {"organizers_room": ORGANIZERS_ROOM, "rooms": rooms, **(network_block or {})},
         "plugins": {"alerts": {"status_edit_seconds": 0.1, **(alerts_block or {})}},
     })
     db = Database(path / "bot.db")
@@ -222,7 +235,10 @@ async def make_harness(path: Path, *, alerts_block: dict[str, Any] | None = None
         if isinstance(plugin, CorePlugin):
             plugin.dispatcher = dispatcher
         await plugin.setup()
-    outbox.start()
+    if ready:
+        for plugin in runtime.plugins.values():
+            await plugin.ready()
+        outbox.start()
     alerts = runtime.plugins["alerts"]
     assert isinstance(alerts, AlertsPlugin)
     return Harness(hs, runtime, dispatcher, outbox, clock, alerts)
@@ -523,18 +539,10 @@ async def test_restart_mid_fan_out_resumes_without_duplicates(tmp_path: Path) ->
     for row in rows:
         content = h.runtime.sealer.open_json(row["content"], context="outbox.content")
         await h.hs.send_event(row["room_id"], "m.room.message", content, row["txn_id"])
-    hs = h.hs
-    await h.plugin.teardown()
-    await h.runtime.db.close()
-    # Restart on the same database and homeserver.
-    h2 = await make_harness(tmp_path)
-    h2.hs = hs
-    for name in ("sender", "rooms", "actions", "dms"):
-        setattr(h2.runtime, name, hs)
-    h2.outbox.actions = hs  # type: ignore[assignment]
-    h2.outbox.dms = hs  # type: ignore[assignment]
+    # Restart on the same database and homeserver: the catch-up runs in ready().
+    h2 = await make_harness(tmp_path, restart_of=h)
     try:
-        await h2.runtime.scheduler.run_due()  # the catch-up job
+        assert await h2.runtime.scheduler.run_due() == 0  # nothing left for a job to do
         await h2.delivered()
         assert [len(alerts_in(h2, room)) for room in rooms] == [1] * 6
         alert_id = (await h2.runtime.db.fetchone("SELECT id FROM alerts_alerts"))["id"]  # type: ignore[index]
@@ -615,22 +623,22 @@ async def test_results_missed_by_a_crash_are_taken_in_at_start(harness: Harness)
     assert all(len(alerts_in(h, room)) == 1 for room in rooms)
 
 
-async def test_a_due_alert_waits_for_the_first_sync(harness: Harness) -> None:
-    h = harness
+async def test_a_scheduled_alert_due_during_downtime_goes_out_after_ready(tmp_path: Path) -> None:
+    """Core fires jobs only after every plugin's ready (rooms known): no waiting of alerts' own."""
+    h = await make_harness(tmp_path)
     [room] = network(h, 1)
     await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert at +5m Curfew at ten")
     await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert send")
-    rooms, h.hs.members_of = h.hs.members_of, {}  # a fresh start: no room known yet
-    await h.clock.advance(600)
-    await h.runtime.scheduler.run_due()
-    alert = (await h.plugin.store.recent(1))[0]
-    assert alert.state == "scheduled"
-    h.hs.members_of = rooms
-    await h.clock.advance(2)
-    await h.runtime.scheduler.run_due()
-    await h.delivered()
-    [message] = alerts_in(h, room)
-    assert "Curfew at ten" in message.content["body"]
+    h = await make_harness(tmp_path, restart_of=h)
+    try:
+        await h.clock.advance(600)
+        assert await h.runtime.scheduler.run_due() == 1  # fired once, not pushed back
+        await h.delivered()
+        [message] = alerts_in(h, room)
+        assert "Curfew at ten" in message.content["body"]
+        assert await h.runtime.scheduler.pending("alerts", "send") == []
+    finally:
+        await close(h)
 
 
 async def test_tagged_rooms_the_bot_cannot_use_are_named_in_the_preview(harness: Harness) -> None:
