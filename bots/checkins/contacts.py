@@ -63,7 +63,8 @@ class ContactBook:
             await ctx.reply(ctx.t("accepted", user=target))
             language = self.runtime.languages.for_reader(target, None)
             await self.runtime.outbox.enqueue(
-                OWNER, f"accepted/{target}/{ctx.sender}/{self.runtime.clock.now()}",
+                OWNER, f"accepted/{target}/{self.store.ref(target, ctx.sender)}/"
+                f"{self.runtime.clock.now()}",
                 message_content(CATALOG.text("contact_accepted_you", language, user=ctx.sender)),
                 user_id=target)
         elif verb == "decline":
@@ -133,7 +134,8 @@ class ContactBook:
             self.store.add_contact_statement(ctx.sender, target, now),
             self.store.request_sent_statement(ctx.sender, target, now),
             *self.runtime.outbox.enqueue_statements(
-                OWNER, f"request/{ctx.sender}/{target}/{now}", message_content(request),
+                OWNER, f"request/{ctx.sender}/{self.store.ref(ctx.sender, target)}/{now}",
+                message_content(request),
                 user_id=target),
         ])
         self.runtime.outbox.wake()

@@ -119,7 +119,9 @@ class Escalator:
     async def contact_alert_statements(self, checkin: Checkin, contact: str, policy: Policy,
                                        late_by: float) -> list[Statement]:
         # An urgent (duress) alert after an ordinary one is a new message, so a new key.
-        key = f"alert/{checkin.id}/{'u' if checkin.urgent else '1'}/{contact}"
+        # Keys name the contact by their sealed-store ref, never by user id.
+        key = (f"alert/{checkin.id}/{'u' if checkin.urgent else '1'}/"
+               f"{self.store.ref(checkin.user_id, contact)}")
         text = await self.alert_text(checkin, contact, None, policy, late_by)
         return [
             self.store.alert_statement(checkin.id, contact, "contact", key),
@@ -194,7 +196,8 @@ class Escalator:
         if checkin.state == RESOLVED or not self.team_room_usable(policy):
             return False
         statements = await self.team_alert_statements(checkin, policy, checkin.late_by,
-                                                      f"fallback/{contact}")
+                                                      "fallback/"
+                                                      + self.store.ref(checkin.user_id, contact))
         await self.runtime.db.transaction(statements)
         self.runtime.outbox.wake()
         return True
@@ -216,7 +219,8 @@ class Escalator:
             text = self.text(kind, language, member=checkin.user_id, id=Trusted(checkin.id),
                              time=Trusted(format_time(self.runtime.clock.now(), zone,
                                                       self.runtime.clock.now())), **values)
-            key = f"{kind}/{checkin.id}/{alert.recipient}"
+            who = alert.recipient if is_room else self.store.ref(checkin.user_id, alert.recipient)
+            key = f"{kind}/{checkin.id}/{who}"
             statements += self.runtime.outbox.enqueue_statements(
                 OWNER, key, message_content(text),
                 room_id=alert.recipient if is_room else None,

@@ -388,5 +388,24 @@ CATALOG = Catalog(
             "en": "Roll call closed: {answered} of {total} answered.",
             "ar": "أُغلق تفقّد الحضور: أجاب {answered} من {total}.",
         },
+        # -- dead letters (to the safety-team room; never who or what) ------
+        "dead_letter_escalate": {
+            "en": "A check-in escalation could not be delivered after {tries} tries: its "
+                  "alerts may not have gone out. Please check {jobs} on the bot's server.",
+            "ar": "تعذّر تنفيذ تصعيد أحد تسجيلات السلامة بعد {tries} محاولات، وقد لا تكون "
+                  "تنبيهاته قد أُرسلت. يُرجى التحقق عبر {jobs} على خادم البوت.",
+        },
+        "dead_letter_team": {
+            "en": "A safety-team alert step could not be delivered after {tries} tries. "
+                  "Please check {jobs} on the bot's server.",
+            "ar": "تعذّر تنفيذ خطوة تنبيه فريق السلامة بعد {tries} محاولات. "
+                  "يُرجى التحقق عبر {jobs} على خادم البوت.",
+        },
+        "dead_letter_remind": {
+            "en": "A check-in reminder could not be delivered after {tries} tries. "
+                  "Please check {jobs} on the bot's server.",
+            "ar": "تعذّر إرسال تذكير بأحد تسجيلات السلامة بعد {tries} محاولات. "
+                  "يُرجى التحقق عبر {jobs} على خادم البوت.",
+        },
     },
 )

@@ -27,12 +27,18 @@ from bots.checkins.timeparse import (
 )
 from core.events import Message, Reaction
 from core.i18n import Trusted
+from core.logsafe import log_exception, new_error_id
 from core.outbox import SAFETY
 from core.plugin import Context, Plugin, PluginSettings, command, message_content
 from core.room_settings import NETWORK, network_scope
 from core.scheduler import Job
 
 log = logging.getLogger(__name__)
+
+# Jobs whose failure leaves someone unprotected: a dead letter is told to the safety team.
+SAFETY_JOBS = ("escalate", "team", "remind")
+PURGE_SECONDS = 3600.0
+OLD_JOB_IDS = ("checkins-purge",)
 
 CHECK_MARKS = ("✅", "✔️", "✔", "☑️")
 
@@ -75,9 +81,13 @@ class CheckinsPlugin(Plugin):
         note_retention_hours: int = Field(
             0, ge=0, le=24 * 30, description="hours a note is kept after a check-in ends (0: delete at once)")
         rollcall_max_hours: int = Field(24, ge=1, le=168, description="longest roll call, in hours")
+        retention_days: int = Field(
+            30, ge=1, le=365, json_schema_extra=network_scope(),
+            description="days a duress alarm or an escalation nobody resolved is kept, "
+            "with its alerts, before it is deleted")
 
     async def setup(self) -> None:
-        self.store = CheckinStore(self.runtime.db)
+        self.store = CheckinStore(self.runtime.db, self.runtime.sealer)
         await self.store.migrate()
         self.escalator = Escalator(self.runtime, self.store)
         self.rollcalls = RollCalls(self.runtime, self.store)
@@ -92,10 +102,21 @@ class CheckinsPlugin(Plugin):
         scheduler.register(OWNER, "purge", self._on_purge)
         scheduler.register(OWNER, "rollcall_nudge", self.rollcalls.on_nudge)
         scheduler.register(OWNER, "rollcall_close", self.rollcalls.on_close)
+        scheduler.on_dead_letter(OWNER, self._on_dead_letter)
         self.runtime.outbox.on_result(OWNER, self._on_outbox_result)
-        if not await scheduler.pending(OWNER, "purge"):
-            await scheduler.schedule(OWNER, "purge", self.runtime.clock.now() + 3600,
-                                     job_id="checkins-purge")
+        # The purge is the scheduler's recurring job (one row, back after errors and
+        # restarts); the fixed id older versions rescheduled by hand goes, once.
+        for old in OLD_JOB_IDS:
+            await scheduler.cancel(old)
+        await scheduler.every(OWNER, "purge", PURGE_SECONDS)
+
+    async def ready(self) -> None:
+        """Connected: a first purge now, so a bot that was down for long keeps nothing
+        past its retention until the hourly run."""
+        try:
+            await self._purge()
+        except Exception as exc:  # the recurring purge tries again
+            log_exception(log, "first check-ins purge", exc, new_error_id())
 
     # -- helpers -------------------------------------------------------------
 
@@ -624,10 +645,32 @@ class CheckinsPlugin(Plugin):
         await self.escalator.team_step(checkin, self._policy(checkin.room_id), job.late_by)
 
     async def _on_purge(self, job: Job) -> None:
-        retention = self._network().note_retention_hours * 3600.0
-        await self.store.purge(self.runtime.clock.now(), retention, max(retention, 7 * 86400.0))
-        await self.runtime.scheduler.schedule(OWNER, "purge", self.runtime.clock.now() + 3600,
-                                              job_id="checkins-purge")
+        await self._purge()
+
+    async def _purge(self) -> None:
+        network = self._network()
+        retention = network.note_retention_hours * 3600.0
+        gone = await self.store.purge(self.runtime.clock.now(), retention,
+                                      max(retention, 7 * 86400.0),
+                                      network.retention_days * 86400.0)
+        if gone:
+            log.info("check-ins purge: %d old check-in rows deleted", gone)
+
+    async def _on_dead_letter(self, job: Job) -> None:
+        """A safety job gave up: the safety team hears that something failed, never who."""
+        if job.kind not in SAFETY_JOBS:
+            log.error("check-ins job %s (%s) dead-lettered", job.id, job.kind)
+            return
+        policy = self._policy(NETWORK)
+        if not self.escalator.team_room_usable(policy):
+            log.error("a check-ins %s job was dead-lettered and no usable team room is set; "
+                      "see `solidarity jobs`", job.kind)
+            return
+        language = self.runtime.languages.for_reader(None, policy.team_room)
+        text = CATALOG.text(f"dead_letter_{job.kind}", language, tries=job.attempts,
+                            jobs=Trusted("solidarity jobs"))
+        await self.runtime.outbox.enqueue(OWNER, f"deadletter/{job.id}", message_content(text),
+                                          room_id=policy.team_room, priority=SAFETY)
 
     async def _on_outbox_result(self, item: Any) -> None:
         if item.state == "sent" and item.event_id and item.key.startswith("alert/"):

@@ -1,14 +1,44 @@
-"""The check-ins plugin's tables and every SQL statement that touches them."""
+"""The check-ins plugin's tables and every SQL statement that touches them.
+
+Data at rest (core/sealed.py): what would expose people if the disk were
+seized is sealed: check-in and roll-call notes, who a member's contacts are
+(checkins_contacts.contact, checkins_alerts.recipient, checkins_checkins.acked_by),
+and the timezone a member typed. Ids, times and states stay plain.
+
+Contacts are looked up by (member, contact) pair: `ref` is a keyed HMAC of the
+pair under a key that only the store passphrase gives, so the lookup needs no
+plaintext, and the same person has a different ref with each member (the file
+does not even tell that two members share a contact). Contact requests keep only
+the ref: they are never listed. Rows written before sealing are sealed when the
+plugin starts (`seal_old_rows`); until then they read as they are.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
+import hmac
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core.sealed import PREFIX, Sealer
 from core.storage import Database, Migration
+
+log = logging.getLogger(__name__)
+
+NOTE_CONTEXT = "checkins.note"
+ROLLCALL_NOTE_CONTEXT = "checkins.rollcall_note"
+CONTACT_CONTEXT = "checkins.contact"
+RECIPIENT_CONTEXT = "checkins.recipient"
+ACKED_BY_CONTEXT = "checkins.acked_by"
+TIMEZONE_CONTEXT = "checkins.timezone"
+# Rows carried over from version 2 hold the contact in clear under this ref
+# until `seal_old_rows` gives them a keyed one.
+_PLAIN_REF = "plain:"
 
 Statement = tuple[str, Sequence[Any]]
 
@@ -53,6 +83,27 @@ MIGRATIONS = [
         CREATE TABLE checkins_contact_requests (
             owner TEXT NOT NULL, contact TEXT NOT NULL, last_sent REAL,
             blocked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (owner, contact));
+        CREATE INDEX checkins_contact_requests_owner ON checkins_contact_requests (owner, last_sent)
+        """,
+    ),
+    Migration(
+        3,
+        "contacts sealed: looked up by a keyed ref of (member, contact), requests keep only the ref",
+        """
+        CREATE TABLE checkins_contacts_v3 (
+            owner TEXT NOT NULL, ref TEXT NOT NULL, contact TEXT NOT NULL, state TEXT NOT NULL,
+            created_at REAL NOT NULL, PRIMARY KEY (owner, ref));
+        INSERT INTO checkins_contacts_v3 (owner, ref, contact, state, created_at)
+            SELECT owner, 'plain:' || contact, contact, state, created_at FROM checkins_contacts;
+        DROP TABLE checkins_contacts;
+        ALTER TABLE checkins_contacts_v3 RENAME TO checkins_contacts;
+        CREATE TABLE checkins_contact_requests_v3 (
+            owner TEXT NOT NULL, ref TEXT NOT NULL, last_sent REAL,
+            blocked INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (owner, ref));
+        INSERT INTO checkins_contact_requests_v3 (owner, ref, last_sent, blocked)
+            SELECT owner, 'plain:' || contact, last_sent, blocked FROM checkins_contact_requests;
+        DROP TABLE checkins_contact_requests;
+        ALTER TABLE checkins_contact_requests_v3 RENAME TO checkins_contact_requests;
         CREATE INDEX checkins_contact_requests_owner ON checkins_contact_requests (owner, last_sent)
         """,
     ),
@@ -126,13 +177,102 @@ class Rollcall:
 class CheckinStore:
     """Reads and writes of the check-ins tables; multi-row changes return statements."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, sealer: Sealer) -> None:
         self.db = db
+        self.sealer = sealer
+        self._ref_key: bytes | None = None
         # Timezones are read for every alert recipient; they change rarely.
         self._zones: dict[str, str | None] = {}
 
     async def migrate(self) -> None:
         await self.db.migrate("checkins", MIGRATIONS)
+        await self.seal_old_rows()
+
+    # -- sealing -------------------------------------------------------------
+
+    def ref(self, owner: str, contact: str) -> str:
+        """The keyed, member-bound lookup value for `contact` in `owner`'s list.
+
+        Also used in outbox keys in place of the contact's user id.
+        """
+        if self._ref_key is None:
+            self._ref_key = _lookup_key(self.sealer)
+        digest = hmac.new(self._ref_key, f"{owner}\0{contact}".encode(), hashlib.sha256)
+        return "r1:" + digest.hexdigest()[:32]
+
+    def _seal(self, text: str | None, context: str) -> str | None:
+        return self.sealer.seal_optional(text, context=context)
+
+    def _open(self, value: str | None, context: str) -> str | None:
+        return self.sealer.open_optional(value, context=context)
+
+    def _checkin(self, row: Any) -> Checkin:
+        found = Checkin.from_row(row)
+        return dataclasses.replace(found, note=self._open(found.note, NOTE_CONTEXT),
+                                   acked_by=self._open(found.acked_by, ACKED_BY_CONTEXT))
+
+    def _alert(self, r: Any) -> Alert:
+        return Alert(r["checkin_id"], str(self._open(r["recipient"], RECIPIENT_CONTEXT)),
+                     r["kind"], r["outbox_key"], r["event_id"])
+
+    def _rollcall(self, row: Any) -> Rollcall:
+        return dataclasses.replace(_rollcall(row),
+                                   note=self._open(row["note"], ROLLCALL_NOTE_CONTEXT))
+
+    async def seal_old_rows(self) -> int:
+        """Seal what was stored in clear before sealing existed; returns how many values.
+
+        Run at start, before any event: contacts carried over by migration 3 are
+        found by their keyed ref only once this gave them one.
+        """
+        statements: list[Statement] = []
+        for row in await self.db.fetchall(
+                "SELECT * FROM checkins_contacts WHERE ref LIKE ?", (_PLAIN_REF + "%",)):
+            contact = self.sealer.open(row["contact"], context=CONTACT_CONTEXT)
+            statements += [
+                ("DELETE FROM checkins_contacts WHERE owner = ? AND ref = ?",
+                 (row["owner"], row["ref"])),
+                ("INSERT OR IGNORE INTO checkins_contacts (owner, ref, contact, state, created_at) "
+                 "VALUES (?, ?, ?, ?, ?)",
+                 (row["owner"], self.ref(row["owner"], contact),
+                  self.sealer.seal(contact, context=CONTACT_CONTEXT), row["state"],
+                  row["created_at"])),
+            ]
+        for row in await self.db.fetchall(
+                "SELECT * FROM checkins_contact_requests WHERE ref LIKE ?", (_PLAIN_REF + "%",)):
+            contact = row["ref"][len(_PLAIN_REF):]
+            statements += [
+                ("DELETE FROM checkins_contact_requests WHERE owner = ? AND ref = ?",
+                 (row["owner"], row["ref"])),
+                ("INSERT OR REPLACE INTO checkins_contact_requests (owner, ref, last_sent, "
+                 "blocked) VALUES (?, ?, ?, ?)",
+                 (row["owner"], self.ref(row["owner"], contact), row["last_sent"],
+                  row["blocked"])),
+            ]
+        columns = [
+            ("checkins_checkins", "id", "note", NOTE_CONTEXT),
+            ("checkins_checkins", "id", "acked_by", ACKED_BY_CONTEXT),
+            ("checkins_alerts", "outbox_key", "recipient", RECIPIENT_CONTEXT),
+            ("checkins_rollcalls", "id", "note", ROLLCALL_NOTE_CONTEXT),
+            ("checkins_members", "user_id", "timezone", TIMEZONE_CONTEXT),
+        ]
+        for table, key, column, context in columns:
+            # Table and column names come from the fixed list above, never from input.
+            for row in await self.db.fetchall(
+                    f"SELECT {key} AS k, {column} AS v FROM {table} "
+                    f"WHERE {column} IS NOT NULL AND {column} NOT LIKE ?", (PREFIX + "%",)):
+                statements.append((f"UPDATE {table} SET {column} = ? WHERE {key} = ?",
+                                   (self.sealer.seal(row["v"], context=context), row["k"])))
+        if not statements:
+            return 0
+        await self.db.transaction(statements)
+        # The clear values' pages are zeroed in the file (secure_delete); their
+        # old copies leave the write-ahead log with a checkpoint.
+        with contextlib.suppress(Exception):
+            await self.db.fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+        sealed = sum(1 for sql, _ in statements if not sql.startswith("DELETE"))
+        log.info("check-ins: %d values stored before sealing are sealed now", sealed)
+        return sealed
 
     # -- members -----------------------------------------------------------
 
@@ -140,7 +280,9 @@ class CheckinStore:
         row = await self.db.fetchone("SELECT * FROM checkins_members WHERE user_id = ?", (user_id,))
         if row is None:
             return {"user_id": user_id, "timezone": None, "pin_hash": None, "duress_hash": None}
-        return dict(row)
+        member = dict(row)
+        member["timezone"] = self._open(member["timezone"], TIMEZONE_CONTEXT)
+        return member
 
     async def timezone(self, user_id: str) -> str | None:
         if user_id not in self._zones:
@@ -151,6 +293,8 @@ class CheckinStore:
         if field not in ("timezone", "pin_hash", "duress_hash"):
             raise ValueError(field)
         self._zones.pop(user_id, None)
+        if field == "timezone":
+            value = self._seal(value, TIMEZONE_CONTEXT)
         # The column name comes from the fixed list above, never from input.
         await self.db.execute(
             f"INSERT INTO checkins_members (user_id, {field}) VALUES (?, ?) "
@@ -165,29 +309,31 @@ class CheckinStore:
             "SELECT contact, state FROM checkins_contacts WHERE owner = ? ORDER BY created_at",
             (owner,),
         )
-        return [(row["contact"], row["state"]) for row in rows]
+        return [(self.sealer.open(row["contact"], context=CONTACT_CONTEXT), row["state"])
+                for row in rows]
 
     async def accepted_contacts(self, owner: str) -> list[str]:
         return [c for c, state in await self.contacts(owner) if state == "accepted"]
 
     def add_contact_statement(self, owner: str, contact: str, now: float) -> Statement:
         return (
-            "INSERT INTO checkins_contacts (owner, contact, state, created_at) "
-            "VALUES (?, ?, 'pending', ?) ON CONFLICT(owner, contact) DO NOTHING",
-            (owner, contact, now),
+            "INSERT INTO checkins_contacts (owner, ref, contact, state, created_at) "
+            "VALUES (?, ?, ?, 'pending', ?) ON CONFLICT(owner, ref) DO NOTHING",
+            (owner, self.ref(owner, contact), self.sealer.seal(contact, context=CONTACT_CONTEXT),
+             now),
         )
 
     async def contact_state(self, owner: str, contact: str) -> str | None:
         row = await self.db.fetchone(
-            "SELECT state FROM checkins_contacts WHERE owner = ? AND contact = ?", (owner, contact)
-        )
+            "SELECT state FROM checkins_contacts WHERE owner = ? AND ref = ?",
+            (owner, self.ref(owner, contact)))
         return str(row["state"]) if row else None
 
     async def set_contact_accepted(self, owner: str, contact: str) -> bool:
         changed = await self.db.execute(
             "UPDATE checkins_contacts SET state = 'accepted' "
-            "WHERE owner = ? AND contact = ? AND state = 'pending'",
-            (owner, contact),
+            "WHERE owner = ? AND ref = ? AND state = 'pending'",
+            (owner, self.ref(owner, contact)),
         )
         return changed > 0
 
@@ -195,7 +341,7 @@ class CheckinStore:
         """(when `owner` last asked `contact`, whether `contact` blocked their requests)."""
         row = await self.db.fetchone(
             "SELECT last_sent, blocked FROM checkins_contact_requests WHERE owner = ? "
-            "AND contact = ?", (owner, contact))
+            "AND ref = ?", (owner, self.ref(owner, contact)))
         return (row["last_sent"], bool(row["blocked"])) if row else (None, False)
 
     async def requests_since(self, owner: str, since: float) -> int:
@@ -206,24 +352,25 @@ class CheckinStore:
 
     def request_sent_statement(self, owner: str, contact: str, now: float) -> Statement:
         return (
-            "INSERT INTO checkins_contact_requests (owner, contact, last_sent) VALUES (?, ?, ?) "
-            "ON CONFLICT(owner, contact) DO UPDATE SET last_sent = excluded.last_sent",
-            (owner, contact, now),
+            "INSERT INTO checkins_contact_requests (owner, ref, last_sent) VALUES (?, ?, ?) "
+            "ON CONFLICT(owner, ref) DO UPDATE SET last_sent = excluded.last_sent",
+            (owner, self.ref(owner, contact), now),
         )
 
     async def set_request_blocked(self, owner: str, contact: str, blocked: bool) -> bool:
         """`contact` blocks (or allows again) requests from `owner`; False when nothing changed."""
         changed = await self.db.execute(
-            "INSERT INTO checkins_contact_requests (owner, contact, blocked) VALUES (?, ?, ?) "
-            "ON CONFLICT(owner, contact) DO UPDATE SET blocked = excluded.blocked "
+            "INSERT INTO checkins_contact_requests (owner, ref, blocked) VALUES (?, ?, ?) "
+            "ON CONFLICT(owner, ref) DO UPDATE SET blocked = excluded.blocked "
             "WHERE blocked != excluded.blocked",
-            (owner, contact, int(blocked)),
+            (owner, self.ref(owner, contact), int(blocked)),
         )
         return changed > 0
 
     async def remove_contact(self, owner: str, contact: str) -> bool:
         changed = await self.db.execute(
-            "DELETE FROM checkins_contacts WHERE owner = ? AND contact = ?", (owner, contact)
+            "DELETE FROM checkins_contacts WHERE owner = ? AND ref = ?",
+            (owner, self.ref(owner, contact))
         )
         return changed > 0
 
@@ -237,11 +384,11 @@ class CheckinStore:
             "ORDER BY created_at DESC LIMIT 1",
             (user_id, RESOLVED),
         )
-        return Checkin.from_row(row) if row else None
+        return self._checkin(row) if row else None
 
     async def checkin(self, checkin_id: str) -> Checkin | None:
         row = await self.db.fetchone("SELECT * FROM checkins_checkins WHERE id = ?", (checkin_id,))
-        return Checkin.from_row(row) if row else None
+        return self._checkin(row) if row else None
 
     def insert_checkin_statement(self, checkin: Checkin, *, or_ignore: bool = False,
                                  ) -> Statement:
@@ -250,9 +397,11 @@ class CheckinStore:
             f"{verb} INTO checkins_checkins (id, user_id, room_id, note, created_at, deadline, "
             "state, urgent, escalated_at, late_by, acked_by, resolved_at, last_seen) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (checkin.id, checkin.user_id, checkin.room_id, checkin.note, checkin.created_at,
+            (checkin.id, checkin.user_id, checkin.room_id,
+             self._seal(checkin.note, NOTE_CONTEXT), checkin.created_at,
              checkin.deadline, checkin.state, int(checkin.urgent), checkin.escalated_at,
-             checkin.late_by, checkin.acked_by, checkin.resolved_at, checkin.last_seen),
+             checkin.late_by, self._seal(checkin.acked_by, ACKED_BY_CONTEXT),
+             checkin.resolved_at, checkin.last_seen),
         )
 
     async def set_deadline(self, checkin_id: str, deadline: float) -> None:
@@ -281,7 +430,7 @@ class CheckinStore:
         changed = await self.db.execute(
             "UPDATE checkins_checkins SET acked_by = ? WHERE id = ? AND acked_by IS NULL "
             "AND state = ?",
-            (user_id, checkin_id, ESCALATED),
+            (self._seal(user_id, ACKED_BY_CONTEXT), checkin_id, ESCALATED),
         )
         return changed > 0
 
@@ -296,7 +445,22 @@ class CheckinStore:
             "SELECT DISTINCT user_id FROM checkins_checkins WHERE state = ?", (ACTIVE,))
         return {row["user_id"] for row in rows}
 
-    async def purge(self, now: float, note_retention: float, row_retention: float) -> None:
+    async def purge(self, now: float, note_retention: float, row_retention: float,
+                    alarm_retention: float) -> int:
+        """Forget what is no longer needed; returns how many check-in rows went.
+
+        Resolved check-ins lose their note after `note_retention` and go after
+        `row_retention`. Duress alarms (never resolved by the member) and
+        escalations nobody ever resolved go, with their alerts, `alarm_retention`
+        after they were raised. Contact-request rows that no longer limit or
+        block anything go too.
+        """
+        stale = (f"SELECT id FROM checkins_checkins WHERE state = '{ESCALATED}' "
+                 "AND escalated_at < ?")
+        rows = await self.db.fetchall(
+            "SELECT COUNT(*) AS n FROM checkins_checkins WHERE (state = ? AND resolved_at < ?) "
+            "OR (state = ? AND escalated_at < ?)",
+            (RESOLVED, now - row_retention, ESCALATED, now - alarm_retention))
         await self.db.transaction([
             ("UPDATE checkins_checkins SET note = NULL WHERE state = ? AND resolved_at < ?",
              (RESOLVED, now - note_retention)),
@@ -304,14 +468,21 @@ class CheckinStore:
              "WHERE state = ? AND resolved_at < ?)", (RESOLVED, now - row_retention)),
             ("DELETE FROM checkins_checkins WHERE state = ? AND resolved_at < ?",
              (RESOLVED, now - row_retention)),
-            # Duress escalations are never resolved by the member; they age out.
+            # Duress alarms and escalations never resolved: their note goes with the
+            # resolved ones' rows, the rows themselves after the alarm retention.
             ("UPDATE checkins_checkins SET note = NULL WHERE urgent = 1 AND escalated_at < ?",
-             (now - row_retention,)),
+             (now - min(row_retention, alarm_retention),)),
+            (f"DELETE FROM checkins_alerts WHERE checkin_id IN ({stale})",
+             (now - alarm_retention,)),
+            (f"DELETE FROM checkins_checkins WHERE id IN ({stale})", (now - alarm_retention,)),
+            ("DELETE FROM checkins_contact_requests WHERE blocked = 0 AND "
+             "(last_sent IS NULL OR last_sent < ?)", (now - 24 * 3600.0,)),
             ("DELETE FROM checkins_rollcall_members WHERE rollcall_id IN (SELECT id FROM "
              "checkins_rollcalls WHERE state = 'closed' AND deadline < ?)", (now - row_retention,)),
             ("DELETE FROM checkins_rollcalls WHERE state = 'closed' AND deadline < ?",
              (now - row_retention,)),
         ])
+        return int(rows[0]["n"]) if rows else 0
 
     # -- alerts ----------------------------------------------------------------
 
@@ -319,25 +490,22 @@ class CheckinStore:
         return (
             "INSERT OR IGNORE INTO checkins_alerts (checkin_id, recipient, kind, outbox_key) "
             "VALUES (?, ?, ?, ?)",
-            (checkin_id, recipient, kind, key),
+            (checkin_id, self._seal(recipient, RECIPIENT_CONTEXT), kind, key),
         )
 
     async def alerts(self, checkin_id: str) -> list[Alert]:
         rows = await self.db.fetchall(
             "SELECT * FROM checkins_alerts WHERE checkin_id = ? ORDER BY rowid", (checkin_id,)
         )
-        return [Alert(r["checkin_id"], r["recipient"], r["kind"], r["outbox_key"], r["event_id"])
-                for r in rows]
+        return [self._alert(r) for r in rows]
 
     async def alert_by_key(self, key: str) -> Alert | None:
         r = await self.db.fetchone("SELECT * FROM checkins_alerts WHERE outbox_key = ?", (key,))
-        return Alert(r["checkin_id"], r["recipient"], r["kind"], r["outbox_key"],
-                     r["event_id"]) if r else None
+        return self._alert(r) if r else None
 
     async def alert_by_event(self, event_id: str) -> Alert | None:
         r = await self.db.fetchone("SELECT * FROM checkins_alerts WHERE event_id = ?", (event_id,))
-        return Alert(r["checkin_id"], r["recipient"], r["kind"], r["outbox_key"],
-                     r["event_id"]) if r else None
+        return self._alert(r) if r else None
 
     async def set_alert_event(self, key: str, event_id: str) -> None:
         await self.db.execute(
@@ -351,7 +519,8 @@ class CheckinStore:
         statements: list[Statement] = [(
             "INSERT INTO checkins_rollcalls (id, room_id, organizer, note, created_at, deadline, "
             "event_id, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (rollcall.id, rollcall.room_id, rollcall.organizer, rollcall.note,
+            (rollcall.id, rollcall.room_id, rollcall.organizer,
+             self._seal(rollcall.note, ROLLCALL_NOTE_CONTEXT),
              rollcall.created_at, rollcall.deadline, rollcall.event_id, rollcall.state),
         )]
         for user_id in members:
@@ -363,19 +532,19 @@ class CheckinStore:
 
     async def rollcall(self, rollcall_id: str) -> Rollcall | None:
         row = await self.db.fetchone("SELECT * FROM checkins_rollcalls WHERE id = ?", (rollcall_id,))
-        return _rollcall(row) if row else None
+        return self._rollcall(row) if row else None
 
     async def open_rollcalls(self, room_id: str) -> list[Rollcall]:
         rows = await self.db.fetchall(
             "SELECT * FROM checkins_rollcalls WHERE room_id = ? AND state = 'open'", (room_id,)
         )
-        return [_rollcall(row) for row in rows]
+        return [self._rollcall(row) for row in rows]
 
     async def rollcall_by_event(self, event_id: str) -> Rollcall | None:
         row = await self.db.fetchone(
             "SELECT * FROM checkins_rollcalls WHERE event_id = ? AND state = 'open'", (event_id,)
         )
-        return _rollcall(row) if row else None
+        return self._rollcall(row) if row else None
 
     async def set_rollcall_event(self, rollcall_id: str, event_id: str) -> None:
         await self.db.execute(
@@ -415,3 +584,15 @@ class CheckinStore:
 def _rollcall(row: Any) -> Rollcall:
     return Rollcall(row["id"], row["room_id"], row["organizer"], row["note"], row["created_at"],
                     row["deadline"], row["event_id"], row["state"])
+
+
+def _lookup_key(sealer: Sealer) -> bytes:
+    """A key for contact refs that only the store passphrase gives.
+
+    core.sealed has no keyed-hash API yet (asked of core: `Sealer.lookup_key`):
+    until then the key is the sealing cipher's keystream at one fixed nonce
+    that random 96-bit nonces never meet in practice. It is never stored.
+    """
+    nonce = hashlib.sha256(b"solidarity/checkins/contact-ref/v1").digest()[:12]
+    stream = sealer._cipher().encrypt(nonce, bytes(32), b"checkins.contact-ref")
+    return stream[:32]

@@ -198,7 +198,10 @@ class Harness:
             self.runtime.plugins[plugin.name] = plugin
             self.dispatcher.add_plugin(plugin)
         await self.runtime.network.load()
+        # As the Bot does: queued messages sealed at rest too.
+        self.outbox.sealer = self.runtime.sealer
         await self.plugin.setup()
+        await self.plugin.ready()
         self.outbox.start()
 
     async def stop(self) -> None:
