@@ -102,19 +102,26 @@ class Harness:
         await asyncio.wait_for(self.outbox.idle(), 10)
 
 
-async def make_harness(path: Path) -> Harness:
-    hs = FakeOnboardingHomeserver()
-    hs.spaces = {}
-    hs.members_of[ORGANIZERS_ROOM] = [BOT, ORGANIZER]
-    hs.members_of[ROOM] = [BOT, ADMIN]
-    hs.levels[(ROOM, ADMIN)] = 100
-    hs.members_of[INTROS] = [BOT, OTHER_ADMIN]
-    hs.levels[(INTROS, OTHER_ADMIN)] = 100
-    hs.names[INTROS] = "Introductions"
-    hs.members_of[PRIVATE] = [BOT, OTHER_ADMIN]
-    hs.levels[(PRIVATE, OTHER_ADMIN)] = 100
-    hs.names[PRIVATE] = "Safe house"
-    hs.names[ORGANIZERS_ROOM] = "Organizers"
+async def make_harness(path: Path, *, restart_of: Harness | None = None) -> Harness:
+    """As the bot starts (core/bot.py): every plugin's setup, then ready (rooms known), then sends.
+
+    `restart_of`: the same bot started again (closed first) on its database and homeserver.
+    """
+    if restart_of is not None:
+        await close(restart_of)
+    hs = FakeOnboardingHomeserver() if restart_of is None else restart_of.hs
+    if restart_of is None:
+        hs.spaces = {}
+        hs.members_of[ORGANIZERS_ROOM] = [BOT, ORGANIZER]
+        hs.members_of[ROOM] = [BOT, ADMIN]
+        hs.levels[(ROOM, ADMIN)] = 100
+        hs.members_of[INTROS] = [BOT, OTHER_ADMIN]
+        hs.levels[(INTROS, OTHER_ADMIN)] = 100
+        hs.names[INTROS] = "Introductions"
+        hs.members_of[PRIVATE] = [BOT, OTHER_ADMIN]
+        hs.levels[(PRIVATE, OTHER_ADMIN)] = 100
+        hs.names[PRIVATE] = "Safe house"
+        hs.names[ORGANIZERS_ROOM] = "Organizers"
     config = Config.model_validate({
         "matrix": {"homeserver": "http://localhost", "user_id": BOT},
         "bot": {"roles": {"organizers": [ORGANIZER]},
@@ -148,6 +155,8 @@ async def make_harness(path: Path) -> Harness:
             plugin.dispatcher = dispatcher
         await plugin.setup()
     await runtime.settings.set_enabled(ROOM, OnboardingPlugin, True)
+    for plugin in runtime.plugins.values():
+        await plugin.ready()
     outbox.start()
     onboarding = runtime.plugins["onboarding"]
     assert isinstance(onboarding, OnboardingPlugin)
