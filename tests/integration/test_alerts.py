@@ -239,3 +239,8 @@ async def test_scheduled_alert_fires_once(make_bot: MakeBot, make_member: MakeMe
     await asyncio.wait_for(net.bot.bot.outbox.idle(), 30)
     await member.ask(room, "!ack")
     assert len([m for m in member.received if "Vigil starts now" in m.body]) == 1
+    # After the restart alerts keeps one recurring row (the prune); the catch-up
+    # ran in ready(), it is no job.
+    jobs = await net.bot.bot.db.fetchall(
+        "SELECT id, kind FROM core_jobs WHERE owner = 'alerts' ORDER BY id")
+    assert [(r["id"], r["kind"]) for r in jobs] == [("every:alerts:prune", "prune")]

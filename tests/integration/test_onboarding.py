@@ -470,3 +470,52 @@ async def test_room_admin_cannot_point_introductions_at_a_room_of_others(make_bo
     assert "!intro" not in dm.body
     answer = await newcomer.ask(dm.room_id, "!intro")
     assert "None of your rooms" in answer.body
+
+
+async def test_the_sweep_forgets_a_member_who_left_through_a_room_without_onboarding(
+        make_bot, make_member) -> None:
+    """The README's promise for leaves onboarding does not hear: the recurring sweep keeps it,
+    after an error and across a restart (one row, the scheduler's)."""
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    newcomer = await make_member()
+    room = await onboarding_room(owner, bot)
+    plain = await room_with_bot(owner, bot)  # onboarding off: its leaves are not heard
+    await join(owner, plain, newcomer)
+    await join(owner, room, newcomer)
+    dm = await private_welcome(newcomer, bot, room)
+    await newcomer.ask(dm.room_id, "!pronouns they/them")
+    await leave(bot, newcomer, room)
+    assert await rows(bot, newcomer.user_id)  # still in `plain`
+    await leave(bot, newcomer, plain)
+    assert await rows(bot, newcomer.user_id)  # not heard there: the sweep's to forget
+    await bot.restart()
+    assert bot.bot is not None
+    scheduler = bot.bot.scheduler
+    sweeps = await bot.bot.db.fetchall(
+        "SELECT id, every FROM core_jobs WHERE owner = 'onboarding' AND kind = 'sweep'")
+    assert [(r["id"], r["every"]) for r in sweeps] == [("every:onboarding:sweep", 3600.0)]
+    # The first sweep fails; the next one (seconds later, not an hour) forgets them.
+    plugin = bot.bot.runtime.plugins["onboarding"]
+    assert isinstance(plugin, OnboardingPlugin)
+    real = plugin.flow._forget
+    calls: list[str] = []
+
+    async def forget(user_id: str) -> None:
+        calls.append(user_id)
+        if len(calls) == 1:
+            raise RuntimeError("database is locked")
+        await real(user_id)
+
+    plugin.flow._forget = forget  # type: ignore[method-assign]
+    scheduler.backoff_initial = 0.2
+    await scheduler.every("onboarding", "sweep", 60.0, first_at=bot.bot.clock.now())
+
+    async def forgotten() -> bool:
+        assert bot.bot is not None
+        profile = await bot.bot.db.fetchone(
+            "SELECT 1 FROM onboarding_profiles WHERE user_id = ?", (newcomer.user_id,))
+        return not await rows(bot, newcomer.user_id) and profile is None
+
+    await eventually(forgotten)
+    assert len(calls) >= 2
