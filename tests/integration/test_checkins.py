@@ -428,3 +428,34 @@ async def test_safety_team_room_after_contacts_and_check_mark_ack(
         ignore_unverified_devices=True)
     on_it = await bob.wait_for(from_bot(bot, "taking care of the alert"), 60)
     assert responder.user_id in on_it.body
+
+
+async def test_note_and_contact_are_not_in_the_bots_database_file(
+    make_checkins_bot, make_member
+) -> None:
+    """Read as from a seized disk: the typed note and who Alice's contact is are sealed;
+    Bob still gets the note in his alert, Alice still sees it and her contact."""
+    from tests.unit.test_alerts_sealed import raw_bytes, raw_cells
+    from tests.unit.test_checkins_sealed import checkins_cells
+
+    bot = await make_checkins_bot()
+    alice, bob = await make_member(), await make_member()
+    dm = await dm_with(alice, bot)
+    await befriend(bot, alice, dm, bob)
+    note = "sleeping at Yasmin's on Qasr street"
+    await alice.ask(dm, f"!checkin 10m {note}")
+    assert note in (await alice.ask(dm, "!checkin status")).body
+    assert bob.user_id in (await alice.ask(dm, "!contacts")).body
+    await bot.advance(16 * 60)
+    alert = await bob.wait_for(from_bot(bot, ALERT), 60)
+    assert note in alert.body
+    assert bot.bot is not None
+    path = Path(bot.bot.db.path)
+    cells = raw_cells(path)
+    blob = raw_bytes(path)
+    for word in (note, "Yasmin", "Qasr"):
+        assert not any(word in cell for cell in cells), word
+        assert word.encode() not in blob, word
+    localpart = bob.user_id[1:].split(":")[0]
+    for table, values in checkins_cells(path).items():
+        assert not any(localpart in v for v in values), table
