@@ -112,7 +112,8 @@ async def child_solidarity(args: argparse.Namespace) -> int:
     try:
         await bot.start()
         run = asyncio.create_task(bot.run())
-        await bot.connection.synced.wait()
+        # Synced, every plugin's ready() done, the outbox and timers started.
+        await bot.ready.wait()
         _control.say("ready")
         while (command := await commands.get()) != "quit":
             if command == "cpu":
