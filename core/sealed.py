@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 from typing import Any
@@ -42,12 +43,27 @@ class Sealer:
         # across them); the bot's user id does, and needs no storage.
         self._salt = hashlib.sha256(f"solidarity/sealed/v1/{installation}".encode()).digest()
         self._aead: AESGCM | None = None
+        self._lookup_key: bytes | None = None
+
+    def _keys(self) -> tuple[AESGCM, bytes]:
+        if self._aead is None or self._lookup_key is None:
+            master = Scrypt(salt=self._salt, length=32, n=2**14, r=8, p=1).derive(self._passphrase)
+            # Two keys from one: sealing, and keyed look-ups (never the same key twice).
+            self._aead = AESGCM(hmac.new(master, b"seal", hashlib.sha256).digest())
+            self._lookup_key = hmac.new(master, b"lookup", hashlib.sha256).digest()
+        return self._aead, self._lookup_key
 
     def _cipher(self) -> AESGCM:
-        if self._aead is None:
-            key = Scrypt(salt=self._salt, length=32, n=2**14, r=8, p=1).derive(self._passphrase)
-            self._aead = AESGCM(key)
-        return self._aead
+        return self._keys()[0]
+
+    def lookup(self, text: str, *, context: str) -> str:
+        """A keyed hash of `text`: equal inputs match, the file alone tells nothing.
+
+        For columns that must be found by value (a member's contact) without
+        storing the value: only the store passphrase gives the key.
+        """
+        digest = hmac.new(self._keys()[1], f"{context}\0{text}".encode(), hashlib.sha256)
+        return "l1:" + digest.hexdigest()[:40]
 
     def seal(self, text: str, *, context: str) -> str:
         nonce = os.urandom(12)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import hmac
 import logging
 import secrets
 from collections.abc import Sequence
@@ -180,7 +179,6 @@ class CheckinStore:
     def __init__(self, db: Database, sealer: Sealer) -> None:
         self.db = db
         self.sealer = sealer
-        self._ref_key: bytes | None = None
         # Timezones are read for every alert recipient; they change rarely.
         self._zones: dict[str, str | None] = {}
 
@@ -195,10 +193,7 @@ class CheckinStore:
 
         Also used in outbox keys in place of the contact's user id.
         """
-        if self._ref_key is None:
-            self._ref_key = _lookup_key(self.sealer)
-        digest = hmac.new(self._ref_key, f"{owner}\0{contact}".encode(), hashlib.sha256)
-        return "r1:" + digest.hexdigest()[:32]
+        return self.sealer.lookup(f"{owner}\0{contact}", context="checkins.contact-ref")
 
     def _seal(self, text: str | None, context: str) -> str | None:
         return self.sealer.seal_optional(text, context=context)
@@ -584,15 +579,3 @@ class CheckinStore:
 def _rollcall(row: Any) -> Rollcall:
     return Rollcall(row["id"], row["room_id"], row["organizer"], row["note"], row["created_at"],
                     row["deadline"], row["event_id"], row["state"])
-
-
-def _lookup_key(sealer: Sealer) -> bytes:
-    """A key for contact refs that only the store passphrase gives.
-
-    core.sealed has no keyed-hash API yet (asked of core: `Sealer.lookup_key`):
-    until then the key is the sealing cipher's keystream at one fixed nonce
-    that random 96-bit nonces never meet in practice. It is never stored.
-    """
-    nonce = hashlib.sha256(b"solidarity/checkins/contact-ref/v1").digest()[:12]
-    stream = sealer._cipher().encrypt(nonce, bytes(32), b"checkins.contact-ref")
-    return stream[:32]

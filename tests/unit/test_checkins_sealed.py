@@ -117,7 +117,7 @@ async def test_contact_refs_differ_between_members(tmp_path: Path) -> None:
         rows = await h.db.fetchall("SELECT owner, ref FROM checkins_contacts ORDER BY owner")
         assert [r["owner"] for r in rows] == [ALICE, CAROL]
         assert rows[0]["ref"] != rows[1]["ref"]
-        assert all(r["ref"].startswith("r1:") for r in rows)
+        assert all(r["ref"].startswith("l1:") for r in rows)
         # Lookups by ref still find each pair.
         carol_dm = h.matrix.dm_of[CAROL]
         assert "no longer" in (await h.reply(carol_dm, CAROL, f"!contacts remove {BOB}")).body
