@@ -296,6 +296,7 @@ class Outbox:
             )
             self.sent += 1
             await self._report(owner, key)
+            await self._forget_recipient(owner, key)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -330,6 +331,7 @@ class Outbox:
             log.warning("outbox: %s item failed after %d attempts: %s", row["owner"], attempts,
                         error.reason)
             await self._report(row["owner"], row["key"])
+            await self._forget_recipient(row["owner"], row["key"])
             return
         delay = error.retry_after or min(
             self.config.backoff_initial_seconds * 2 ** (attempts - 1),
@@ -340,6 +342,13 @@ class Outbox:
             "WHERE owner = ? AND key = ?",
             (attempts, error.reason, self.clock.now() + delay, row["owner"], row["key"]),
         )
+
+    async def _forget_recipient(self, owner: str, key: str) -> None:
+        # Once its owner was told, a finished item keeps no member id (who was
+        # written to is what a seized disk must not show); the room stays.
+        await self.db.execute(
+            "UPDATE core_outbox SET user_id = NULL WHERE owner = ? AND key = ? AND state != 'queued'",
+            (owner, key))
 
     async def _report(self, owner: str, key: str) -> None:
         callback = self._callbacks.get(owner)

@@ -89,9 +89,8 @@ async def test_note_and_contacts_are_sealed_at_rest_and_shown_to_the_member(
         # Who Alice's contact is: in no check-ins table (contacts, alerts, acks, requests).
         for table, values in checkins_cells(path).items():
             assert not any(BOB_NAME in v for v in values), table
-        # Only core's outbox still names the DM's recipient (its user_id column, a core
-        # matter); its keys and contents do not.
-        assert cells_naming(path, BOB_NAME) == [("core_outbox", "user_id")]
+        # Not even core's outbox: a delivered item forgets its recipient.
+        assert cells_naming(path, BOB_NAME) == []
         with sqlite3.connect(path) as connection:
             [(note,)] = connection.execute("SELECT note FROM checkins_checkins").fetchall()
             [(contact,)] = connection.execute("SELECT contact FROM checkins_contacts").fetchall()
