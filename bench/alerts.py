@@ -1,6 +1,6 @@
 """Alert fan-out: the alerts plugin against a naive sequential matrix-nio loop, on one Synapse.
 
-    /work/venv/bin/python bench/alerts.py [--rooms 50] [--members 20] [--keep]
+    .venv/bin/python bench/alerts.py [--rooms 50] [--members 20] [--keep]
 
 One throwaway Synapse (rate limits off, as in bench/roundtrip.py). A pool of
 `--members` E2EE members (core.matrix.member.Member) is in each of `--rooms`
@@ -103,7 +103,8 @@ async def child_solidarity(args: argparse.Namespace) -> int:
         # The members are plain nio clients without cross-signing, like the naive
         # loop's recipients (it sends with ignore_unverified_devices).
         "crypto": {"trust": "all"},
-        "plugins": {"alerts": {"organizers_room": args.organizers_room}},
+        # The network is the space's child rooms; the organizers room holds the role.
+        "network": {"space": args.space, "organizers_room": args.organizers_room},
     })
     setup_logging(config.logging.level)
     bot = Bot(config, plugins=[AdminPlugin, AlertsPlugin])
@@ -288,6 +289,10 @@ async def run(args: argparse.Namespace) -> int:
         naive_user = await hs.register(f"naive{tag}", secrets.token_urlsafe(16))
         organizers_room = await organizer.create_room(invite=[solidarity_user.user_id],
                                                       name="organizers")
+        # The network, as organizers make it in Element: a space with the rooms as children.
+        space_response = await organizer.client.room_create(
+            name="bench network", space=True, invite=[solidarity_user.user_id])
+        space = str(space_response.room_id)
         bot_dir = workdir / "solidarity"
         bot_dir.mkdir()
         (bot_dir / "password").write_text(password)
@@ -295,7 +300,8 @@ async def run(args: argparse.Namespace) -> int:
         solidarity = await _control.Child.spawn("Solidarity", [str(BENCH / "alerts.py"),
             "--child", "solidarity", "--homeserver", hs.url, "--user-id", solidarity_user.user_id,
             "--dir", str(bot_dir), "--organizer", organizer.user_id,
-            "--organizers-room", organizers_room, "--concurrency", str(args.outbox_concurrency),
+            "--organizers-room", organizers_room, "--space", space,
+            "--concurrency", str(args.outbox_concurrency),
             "--per-second", str(args.outbox_per_second)], bot_dir / "bot.log", cwd=ROOT, env=COUNT)
         children.append(solidarity)
         naive_dir = workdir / "naive"
@@ -320,6 +326,8 @@ async def run(args: argparse.Namespace) -> int:
             creator = members[i % len(members)]
             rooms.append(await creator.create_room(
                 invite=[u for u in everyone if u != creator.user_id], name=f"bench room {i}"))
+            await organizer.client.room_put_state(space, "m.space.child", {"via": ["localhost"]},
+                                                  state_key=rooms[-1])
         for m in members:
             await wait_until(lambda m=m: all(
                 (r := m.client.rooms.get(room)) is not None and r.encrypted
@@ -455,8 +463,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, stores)")
     # Child modes (started by the parent).
     parser.add_argument("--child", choices=["solidarity", "naive"], help=argparse.SUPPRESS)
-    for name in ("homeserver", "user-id", "dir", "organizer", "organizers-room", "device-id",
-                 "store-dir"):
+    for name in ("homeserver", "user-id", "dir", "organizer", "organizers-room", "space",
+                 "device-id", "store-dir"):
         parser.add_argument(f"--{name}", help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, default=16, help=argparse.SUPPRESS)
     parser.add_argument("--per-second", type=float, default=200.0, help=argparse.SUPPRESS)

@@ -8,8 +8,8 @@ bot's own cost. With a real homeserver the outbox's pacing
 at least 1,000 s at the default and this bench reports that bound next to the
 measured figures.
 
-    /work/venv/bin/python bench/checkins.py                 # 10,000 check-ins
-    /work/venv/bin/python bench/checkins.py --count 2000    # quicker
+    .venv/bin/python bench/checkins.py                 # 10,000 check-ins
+    .venv/bin/python bench/checkins.py --count 2000    # quicker
 
 Figures:
 1. memory: RSS growth while 10,000 check-ins (and their jobs) are created

@@ -1,7 +1,7 @@
 """Encryption costs: the bot's first message in a big room vs the second, and cross-signing bootstrap.
 
-    /work/venv/bin/python bench/encryption.py                 # 50 members x 2 devices, 3 bots per mode
-    /work/venv/bin/python bench/encryption.py --members 10 --trials 1   # quick check
+    .venv/bin/python bench/encryption.py                 # 50 members x 2 devices, 3 bots per mode
+    .venv/bin/python bench/encryption.py --members 10 --trials 1   # quick check
 
 One throwaway Synapse (rate limits off). 50 members, each with two devices
 (matrix-nio, device and one-time keys uploaded) and a cross-signed identity

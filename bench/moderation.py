@@ -2,8 +2,8 @@
 
 A measurement, not a test: it prints figures and asserts nothing about time.
 
-    /work/venv/bin/python bench/moderation.py              # all three parts (~1-2 min)
-    /work/venv/bin/python bench/moderation.py --no-synapse # only the in-process parts
+    .venv/bin/python bench/moderation.py              # all three parts (~1-2 min)
+    .venv/bin/python bench/moderation.py --no-synapse # only the in-process parts
 
 1. Protections per message: every protection of a room (flood, repeats,
    mentions, newcomer links, and 1,000 word/regex rules: 500 words or phrases

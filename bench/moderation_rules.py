@@ -2,8 +2,8 @@
 
 A measurement, not a test: it prints figures and asserts nothing about time.
 
-    /work/venv/bin/python bench/moderation_rules.py            # ~15 s
-    /work/venv/bin/python bench/moderation_rules.py --messages 5
+    .venv/bin/python bench/moderation_rules.py            # ~15 s
+    .venv/bin/python bench/moderation_rules.py --messages 5
 
 A room holds 20 slow patterns (`(b+)\\1*c`-like, as stored before the stronger
 checks) and members send adversarial messages (4,000 times `b`). "Before" is the

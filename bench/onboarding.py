@@ -1,6 +1,6 @@
 """Onboarding under a burst: N newcomers join one room within a minute.
 
-    /work/venv/bin/python bench/onboarding.py [--joins 200] [--spread 30] [--gate] [--rate-limited] [--keep]
+    .venv/bin/python bench/onboarding.py [--joins 200] [--spread 30] [--gate] [--rate-limited] [--keep]
 
 One throwaway Synapse. The full bot (core.bot.Bot with the admin and
 onboarding plugins, outbox defaults) sits in an encrypted room owned by an

@@ -5,8 +5,8 @@ database size, and p50/p99 latency of `Directory.search` (the plugin's own call,
 over a mix of queries, next to a naive `LIKE '%word%'` scan over the same normalised text, same
 data, same run. A measurement, not a test: nothing here asserts on time.
 
-    /work/venv/bin/python bench/resources.py                  # 100,000 entries, 2,000 queries
-    /work/venv/bin/python bench/resources.py --entries 20000 --queries 500   # quick
+    .venv/bin/python bench/resources.py                  # 100,000 entries, 2,000 queries
+    .venv/bin/python bench/resources.py --entries 20000 --queries 500   # quick
 """
 
 from __future__ import annotations

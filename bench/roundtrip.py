@@ -1,6 +1,6 @@
 """Command round trip and throughput: the full Solidarity bot against a bare matrix-nio floor.
 
-    /work/venv/bin/python bench/roundtrip.py [--quick] [--runs N] [--keep]
+    .venv/bin/python bench/roundtrip.py [--quick] [--runs N] [--keep]
 
 One throwaway Synapse (rate limits off). For each bot in turn, in its own
 process: a fresh bot account, five fresh E2EE members (core.matrix.member.Member)

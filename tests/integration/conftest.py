@@ -54,7 +54,7 @@ class RunningBot:
         self.bot = Bot(self.config, plugins=self.plugins)
         await self.bot.start()
         self.task = asyncio.create_task(self.bot.run())
-        await asyncio.wait_for(self.bot.connection.synced.wait(), 30)
+        await asyncio.wait_for(self.bot.ready.wait(), 30)
 
     async def stop(self) -> None:
         if self.bot is None:
