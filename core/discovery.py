@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from core.config import Config, ConfigError, describe_validation_error
-from core.plugin import Plugin
+from core.plugin import Plugin, plugin_problems
 from core.room_settings import RESERVED_KEYS, plugin_defaults
 
 ENTRY_POINT_GROUP = "solidarity.plugins"
@@ -82,6 +82,8 @@ def discover_plugins(package: str = "bots", *, extra: Iterable[str] = ()) -> lis
             problems.append(f"{origin}: names no Plugin subclass with a name")
         for plugin in plugins:
             add(plugin, origin)
+    for each in found.values():
+        problems += plugin_problems(each.plugin)
     if problems:
         raise ConfigError(problems)
     return [found[name].plugin for name in sorted(found)]

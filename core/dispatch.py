@@ -22,6 +22,7 @@ from core.events import (
     MemberLeft,
     Message,
     Reaction,
+    Redaction,
     RoomEvent,
     StateChanged,
 )
@@ -223,6 +224,9 @@ class Dispatcher:
             await self._listeners(event, "on_member_joined")
         elif isinstance(event, MemberLeft):
             await self._listeners(event, "on_member_left")
+        elif isinstance(event, Redaction):
+            # e.g. an RSVP withdrawn by removing the reaction
+            await self._listeners(event, "on_redaction")
 
     def _bot_names(self, room_id: str) -> tuple[str, ...]:
         # Element writes the bot's display name (not its id) into a mention's body.

@@ -108,12 +108,21 @@ def command(
     return mark
 
 
+# The listeners the dispatcher calls, each `async (ctx, event)`; any other
+# `on_*` method of a plugin is a mistake (`on_reactions` was never called).
+LISTENERS = frozenset({
+    "on_message", "on_media", "on_reaction", "on_redaction", "on_member_joined",
+    "on_member_left", "on_state",
+})
+
+
 class Plugin:
     """Base class of a plugin: set `name`, `catalog`, optionally `Settings` and migrations.
 
-    Listeners (`on_message`, `on_media`, `on_reaction`, `on_member_joined`,
-    `on_member_left`, `on_state`) are optional, each `async (ctx, event)`; commands are methods
-    marked with @command.
+    Listeners (LISTENERS: `on_message`, `on_media`, `on_reaction`, `on_redaction`,
+    `on_member_joined`, `on_member_left`, `on_state`) are optional, each
+    `async (ctx, event)`; commands are methods marked with @command. A plugin
+    is checked when it loads (`plugin_problems`).
     """
 
     name: ClassVar[str]
@@ -158,6 +167,30 @@ class Plugin:
             if isinstance(spec, CommandSpec):
                 specs.append(spec)
         return sorted(specs, key=lambda s: s.name)
+
+
+def plugin_problems(plugin: type[Plugin]) -> list[str]:
+    """What would break at run time, found at load: named by plugin and key.
+
+    Unknown `on_*` listeners, catalog messages missing a language or whose
+    placeholders differ between languages, and help keys the catalog lacks.
+    """
+    name = getattr(plugin, "name", plugin.__name__)
+    problems = []
+    catalog = getattr(plugin, "catalog", None)
+    if not isinstance(catalog, Catalog):
+        return [f"plugin {name}: has no catalog (core.i18n.Catalog)"]
+    for attribute in dir(plugin):
+        if attribute.startswith("on_") and attribute not in LISTENERS and callable(
+                getattr(plugin, attribute)):
+            problems.append(f"plugin {name}: {attribute} is not a listener "
+                            f"(listeners: {', '.join(sorted(LISTENERS))})")
+    problems += [f"plugin {name}: {problem}" for problem in catalog.problems()]
+    for spec in plugin.commands():
+        if spec.help_key not in catalog.messages:
+            problems.append(f"plugin {name}: !{spec.name} has help key {spec.help_key!r}, "
+                            "which its catalog does not hold")
+    return problems
 
 
 class Sender(Protocol):

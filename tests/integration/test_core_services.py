@@ -176,3 +176,37 @@ async def test_state_events_reach_plugins(make_bot, make_member) -> None:
     event = await asyncio.wait_for(seen(), 30)
     assert event.content["entity"] == "@spam*:example.org"
     assert event.room_id == room and event.sender == member.user_id
+
+
+async def test_redactions_reach_plugins(make_bot, make_member) -> None:
+    """An RSVP withdrawn by removing the reaction: the plugin is told of the redaction."""
+    from core.events import Reaction, Redaction
+
+    seen: list[tuple[str, str]] = []
+
+    class Rsvp(Plugin):
+        name = "rsvp"
+        catalog = Catalog("rsvp", {})
+
+        async def on_reaction(self, ctx: Context, event: Reaction) -> None:
+            seen.append(("reaction", event.event_id))
+
+        async def on_redaction(self, ctx: Context, event: Redaction) -> None:
+            seen.append(("redaction", event.redacts))
+
+    bot = await make_bot(plugins=[AdminPlugin, Rsvp])
+    member = await make_member()
+    room = await room_with_bot(member, bot)
+    message = await member.send(room, "event on friday")
+    reacted = await member.client.room_send(room, "m.reaction", {"m.relates_to": {
+        "rel_type": "m.annotation", "event_id": message, "key": "👍"}},
+        ignore_unverified_devices=True)
+    reaction_id = reacted.event_id
+    await member.client.room_redact(room, reaction_id)
+
+    async def told() -> None:
+        while ("redaction", reaction_id) not in seen:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(told(), 30)
+    assert ("reaction", reaction_id) in seen
