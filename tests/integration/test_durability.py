@@ -130,21 +130,36 @@ async def test_homeserver_restart_mid_run_loses_no_command(
 async def test_default_rate_limits_429_are_honoured(
     tmp_path: Path, make_member_on, make_bot_on
 ) -> None:
-    """Synapse's own limits: a burst from one member gets 429s; still nothing is lost."""
+    """Synapse's own limits (as shipped): a 30-command burst from 3 members gets 429s.
+
+    Everything is answered once: the 429s are waited out, nothing is sent twice.
+    """
     hs = LocalSynapse(tmp_path / "limited-hs", rate_limited=True)
     await hs.start()
     try:
         bot = await make_bot_on(hs, rate_limit={"commands": 1000, "window_seconds": 1})
-        member = await make_member_on(hs)
-        room = await room_with_bot(member, bot)
-        sent = [await member.send(room, f"!echo limited {i}") for i in range(25)]
+        members = [await make_member_on(hs) for _ in range(3)]
+        owner = members[0]
+        room = await room_with_bot(owner, bot)
+        for other in members[1:]:
+            await owner.client.room_invite(room, other.user_id)
+        for other in members[1:]:
+            await other.wait_member(room, other.user_id)
+            await owner.wait_member(room, other.user_id)
+
+        async def burst(member, index: int) -> list[str]:
+            return [await member.send(room, f"!echo limited {index}-{i}") for i in range(10)]
+
+        sent = {e for batch in await asyncio.gather(
+            *(burst(m, n) for n, m in enumerate(members))) for e in batch}
+        assert len(sent) == 30
 
         async def all_answered() -> None:
-            while set(replies_per_command(member, bot.user_id, room)) < set(sent):
+            while set(replies_per_command(owner, bot.user_id, room)) < sent:
                 await asyncio.sleep(0.2)
 
-        await asyncio.wait_for(all_answered(), 240)
-        counts = replies_per_command(member, bot.user_id, room)
+        await asyncio.wait_for(all_answered(), 400)
+        counts = replies_per_command(owner, bot.user_id, room)
         assert all(counts[e] == 1 for e in sent)
     finally:
         await hs.stop()
