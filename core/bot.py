@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from core.builtin import CorePlugin
 from core.clock import Clock
@@ -116,6 +117,9 @@ class Bot:
         if self.config.crypto.cross_signing:
             await self._ensure_identity()
         self.trust_services = await TrustServices.create(self)
+        # The bot hears what the connection learns (ConnectionListener, below).
+        self.connection.connect_services(self, trust=self.trust_services.trust,
+                                         verification=self.trust_services.verification)
 
     async def _ensure_identity(self) -> None:
         """Publish or restore the cross-signed identity; never resets it silently."""
@@ -139,7 +143,17 @@ class Bot:
     def identity_path(self) -> Path:
         return self.config.storage.data_dir / "identity.enc"
 
-    async def _explain_undecryptable(self, room_id: str, sender: str, code: str | None) -> None:
+    # -- what the connection tells the bot (core.matrix.ConnectionListener) --
+
+    def note_state(self, room_id: str, source: dict[str, Any]) -> None:
+        """A real state event of a joined room: the network learns its rooms from them."""
+        self.runtime.network.note_state(room_id, source)
+
+    async def joined_direct(self, room_id: str, member: str) -> None:
+        """The bot joined a room `member` opened as a DM with it (a hint; core.dms checks)."""
+        await self.dms.remember(room_id, member)
+
+    async def explain_undecryptable(self, room_id: str, sender: str, code: str | None) -> None:
         """Once per member and room a day: why their message could not be read."""
         key = f"undecryptable_notice:{room_id}:{sender}"
         row = await self.db.fetchone("SELECT value FROM core_state WHERE key = ?", (key,))
@@ -164,19 +178,16 @@ class Bot:
 
     async def run(self) -> None:
         """Sync and dispatch until `stop()`; overdue jobs fire once the first sync is in."""
-        self.connection.on_undecryptable = self._explain_undecryptable
         if self.trust_services is not None:
             self.trust_services.start()
-        self.connection.on_direct_invite = self.dms.remember
-        self.connection.on_state = self.runtime.network.note_state
-        self.connection.invite_veto = self._invite_veto
         when_ready = asyncio.create_task(self._when_synced())
         try:
             await self.connection.run(self._submit)
         finally:
             when_ready.cancel()
 
-    def _invite_veto(self, room_id: str, inviter: str) -> str | None:
+    def refuses_invite(self, room_id: str, inviter: str) -> str | None:
+        """The first plugin's reason to decline an invite the config allows, or None."""
         for plugin in self.runtime.plugins.values():
             try:
                 refusal = plugin.refuses_invite(room_id, inviter)

@@ -3,7 +3,8 @@
 :class:`TrustServices` builds the :class:`~.trust.TrustPolicy` (who gets the
 bot's room keys, who may use sensitive plugins) and the
 :class:`~.verification.VerificationManager` (members verifying the bot), hands
-them to the connection and the dispatcher, and says in the room what members
+them to the dispatcher (core.bot hands them to the connection, with
+MatrixConnection.connect_services), and says in the room what members
 and admins need to know: the emoji of a verification in a DM, its outcome,
 and a member's changed identity (to that room's admins).
 """
@@ -70,14 +71,10 @@ class TrustServices:
         trust.on_identity_change = services._identity_changed
         verification.on_sas = services._show_sas
         verification.on_finished = services._verification_finished
-        connection.trust = trust
         bot.dispatcher.trust = trust
         return services
 
     def start(self) -> None:
-        connection = self.bot.connection
-        connection.on_verification = self.verification.submit_to_device
-        connection.on_room_verification = self.verification.submit_room_event
         self.verification.start()
 
     async def stop(self) -> None:
