@@ -17,7 +17,8 @@ import inspect
 import re
 import types
 import typing
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +27,13 @@ QUOTES = {'"': '"', "'": "'", "“": "”", "„": "“", "«": "»", "‘": "�
 USER_ID = re.compile(r"@[^:\s]+:[^\s]+")
 # Reply fallbacks ("> <@user> quoted text" lines) precede the real body.
 REPLY_FALLBACK = re.compile(r"\A(?:>[^\n]*\n)+\n?")
+# In a DM, these words alone (or first) ask for the help, without any prefix.
+HELP_WORDS = frozenset({"help", "commands", "?", "؟", "مساعدة", "مساعده", "المساعدة"})
+# Prefixes a member may type in a DM when they do not know the configured one.
+DM_MARKERS = ("!", "/")
+# Invisible marks a keyboard or client may put before the text (bidi, zero-width).
+_LEADING_MARKS = "\u200b\u200c\u200d\u200e\u200f\u2066\u2067\u2068\u2069\u061c\ufeff"
+_TRAILING_PUNCTUATION = "?!.,:;؟،؛"
 
 
 class UserId(str):
@@ -73,11 +81,22 @@ def find_invocation(
     bot_user_id: str,
     bot_names: tuple[str, ...] = (),
     mentioned: bool = False,
+    in_dm: bool = False,
+    known: Container[str] = frozenset(),
 ) -> Invocation | None:
     """Return the command in `body`, or None when the message is not one.
 
     `!help`, `@bot:server: help`, `Bot: help` (when the bot was mentioned) and
     `Bot: !help` all invoke `help`.
+
+    In a DM with the bot (`in_dm`), where nobody else is talked to, a member
+    who does not know the exact form still gets an answer: `! help`, `！help`
+    (fullwidth), the prefix in any case, `/help` or `!help` when the bot's
+    prefix is another (for a name in `known`, the bot's command names), and a
+    help word said plainly (`help`, `Help?`, `؟`, `مساعدة`). Other command
+    names without a prefix are not taken: a DM also carries free answers (an
+    introduction, a guided entry) where "cancel" or "safe" is only a word.
+    Group rooms stay strict: members talk to each other there.
     """
     text = REPLY_FALLBACK.sub("", body, count=1).strip()
     addressed = False
@@ -88,6 +107,16 @@ def find_invocation(
                 text = rest.lstrip(":, ").strip()
                 addressed = True
                 break
+    found = _strict(text, prefix, addressed)
+    if not in_dm or (found is not None and found.name in known):
+        return found
+    loose = _forgiving(text, prefix, known)
+    if loose is not None and (found is None or loose.name in known):
+        return loose  # `！ＨＥＬＰ` is `help`, not an unknown `ｈｅｌｐ`
+    return found
+
+
+def _strict(text: str, prefix: str, addressed: bool) -> Invocation | None:
     if text.startswith(prefix):
         text = text[len(prefix):]
     elif not addressed:
@@ -96,6 +125,58 @@ def find_invocation(
     if not match:
         return None
     return Invocation(name=match.group(1).lower(), args=text[match.end():])
+
+
+def _forgiving(text: str, prefix: str, known: Container[str]) -> Invocation | None:
+    """A DM's command in a looser form (see find_invocation), or None."""
+    text = text.lstrip(_LEADING_MARKS + " \t\n")
+    for marker in dict.fromkeys((prefix, *DM_MARKERS)):
+        rest = _after_marker(text, marker)
+        if rest is None:
+            continue
+        word, args = _first_word(rest.lstrip())
+        name = _fold(word)
+        if _one_word(name) and (marker == prefix or name in known):
+            return Invocation(name=name, args=args)
+    word, args = _first_word(text)
+    folded = _fold(word)
+    if folded.rstrip(_TRAILING_PUNCTUATION) in HELP_WORDS or (folded and set(folded) <= {"?", "؟"}):
+        # `help checkin` explains that one; `help me please` lists them all.
+        topic, more = _first_word(args)
+        wanted = _fold(topic.removeprefix(prefix))
+        return Invocation(name="help", args=topic if wanted in known and not more else "")
+    return None
+
+
+def _after_marker(text: str, marker: str) -> str | None:
+    """The text after `marker`, matched across case and width (`！` is `!`), or None."""
+    wanted = _fold(marker)
+    if not wanted:
+        return None
+    seen = ""
+    for index, char in enumerate(text):
+        seen += _fold(char)
+        if seen == wanted:
+            return text[index + 1:]
+        if not wanted.startswith(seen):
+            return None
+    return None
+
+
+def _first_word(text: str) -> tuple[str, str]:
+    match = re.match(r"(\S+)\s*", text, re.DOTALL)
+    if not match:
+        return "", ""
+    return match.group(1), text[match.end():]
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _one_word(name: str) -> bool:
+    # NFKC may open a ligature into several words: not a command name then.
+    return bool(name) and not any(char.isspace() for char in name)
 
 
 def split_words(text: str, count: int | None = None) -> tuple[list[str], str]:

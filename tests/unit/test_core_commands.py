@@ -104,6 +104,98 @@ def test_custom_multi_character_prefix() -> None:
     assert find("!help", prefix="sol.") is None
 
 
+# -- forgiving forms in a DM ---------------------------------------------------
+
+KNOWN = frozenset({"help", "checkin", "safe", "cancel", "find", "language", "lang"})
+
+
+def dm(body: str, *, prefix: str = "!") -> Invocation | None:
+    return find_invocation(body, prefix=prefix, bot_user_id=BOT, bot_names=("Solidarity bot",),
+                           in_dm=True, known=KNOWN)
+
+
+@pytest.mark.parametrize(
+    ("body", "name", "args"),
+    [
+        ("help", "help", ""),
+        ("Help", "help", ""),
+        ("HELP?", "help", ""),
+        ("help!", "help", ""),
+        ("help me please", "help", ""),
+        ("help checkin", "help", "checkin"),
+        ("help !safe", "help", "!safe"),
+        ("help nonsense", "help", ""),
+        ("commands", "help", ""),
+        ("?", "help", ""),
+        ("؟", "help", ""),
+        ("？", "help", ""),
+        ("مساعدة", "help", ""),
+        ("\u200fhelp", "help", ""),
+        ("! help", "help", ""),
+        ("!  checkin 2h walking home", "checkin", "2h walking home"),
+        ("!\nhelp", "help", ""),
+        ("!Help", "help", ""),
+        ("!ＨＥＬＰ", "help", ""),
+        ("！help", "help", ""),
+        ("／help", "help", ""),
+        ("/help", "help", ""),
+        ("/safe 1234", "safe", "1234"),
+        ("! Safe 1234", "safe", "1234"),
+        # The exact prefix with an unknown name still answers (with a suggestion).
+        ("! hepl", "hepl", ""),
+        ("!hepl", "hepl", ""),
+        (f"{BOT}: help", "help", ""),
+    ],
+)
+def test_a_dm_forgives_the_form(body: str, name: str, args: str) -> None:
+    assert dm(body) == Invocation(name=name, args=args)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "hello",
+        "hi, can you help?",
+        # Free answers in a DM (an introduction, a guided entry) are only words.
+        "cancel",
+        "safe",
+        "safe and sound",
+        "checkin 2h",
+        "find housing",
+        "/shrug",  # another marker than the prefix: only for the bot's commands
+        "/ hello",
+        "!",
+        "/",
+        "...",
+        "",
+        "   ",
+    ],
+)
+def test_a_dm_does_not_take_every_message_for_a_command(body: str) -> None:
+    assert dm(body) is None
+
+
+@pytest.mark.parametrize(
+    "body", ["help", "Help", "! help", "／help", "！help", "؟", "?", "/help", "!\nhelp"]
+)
+def test_a_group_room_stays_strict(body: str) -> None:
+    assert find_invocation(body, prefix="!", bot_user_id=BOT, known=KNOWN) is None
+    assert find_invocation(body, prefix="!", bot_user_id=BOT, in_dm=False, known=KNOWN) is None
+
+
+def test_a_dm_with_another_prefix_still_takes_the_usual_marks() -> None:
+    assert dm("sol.help", prefix="sol.") == Invocation("help", "")
+    assert dm("SOL. help", prefix="sol.") == Invocation("help", "")
+    assert dm("!help", prefix="sol.") == Invocation("help", "")
+    assert dm("!hepl", prefix="sol.") is None
+    assert dm("help", prefix="sol.") == Invocation("help", "")
+
+
+def test_forgiving_keeps_the_arguments_as_typed() -> None:
+    # Only the prefix and the name are folded; a note keeps its width and case.
+    assert dm("！checkin 2h Ｃafé at 5") == Invocation("checkin", "2h Ｃafé at 5")
+
+
 # -- split_words ------------------------------------------------------------
 
 
@@ -348,7 +440,8 @@ SIGNATURES = [Signature(h) for h in (
 
 # Text biased towards the characters the parser cares about, plus any Unicode.
 SPECIAL = st.sampled_from(
-    ['"', "'", "“", "”", "„", "«", "»", "‘", "’", " ", "\n", "\t", "!", ":", ",", ">", "@",
+    ["help", "？", "！", "／", "؟", "/", "ﷺ", "ﷻ", "¨", "ᏸ",
+     '"', "'", "“", "”", "„", "«", "»", "‘", "’", " ", "\n", "\t", "!", ":", ",", ">", "@",
      BOT, "Solidarity bot", "\u2068", "\u2069", "\u200f", "\x00", "\r\n", "\u2028", "١"]
 )
 TEXT = st.one_of(
@@ -358,11 +451,13 @@ TEXT = st.one_of(
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
-@given(body=TEXT, prefix=st.sampled_from(["!", "sol.", "@", ">"]), mentioned=st.booleans())
-def test_find_invocation_never_crashes(body: str, prefix: str, mentioned: bool) -> None:
+@given(body=TEXT, prefix=st.sampled_from(["!", "sol.", "@", ">"]), mentioned=st.booleans(),
+       in_dm=st.booleans())
+def test_find_invocation_never_crashes(body: str, prefix: str, mentioned: bool,
+                                       in_dm: bool) -> None:
     result = find_invocation(
         body, prefix=prefix, bot_user_id=BOT, bot_names=("Solidarity bot", ""),
-        mentioned=mentioned,
+        mentioned=mentioned, in_dm=in_dm, known=KNOWN,
     )
     if result is not None:
         assert result.name
