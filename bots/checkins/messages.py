@@ -7,19 +7,31 @@ CATALOG = Catalog(
     {
         # -- help -----------------------------------------------------------
         "help_checkin": {
-            "en": "Start a safety check-in (private chat only): `checkin 2h [note]`, "
-                  "`checkin 18:30 [note]`, `checkin status`.",
-            "ar": "ابدأ تسجيل سلامة (في المحادثة الخاصة فقط): `checkin 2h [ملاحظة]`، "
-                  "`checkin 18:30 [ملاحظة]`، `checkin status`.",
+            "en": "Start a safety check-in (private chat only): a duration or a time, then "
+                  "a note if you want: `checkin 2 hours meeting at the bakery`, `checkin 2h`, "
+                  "`checkin half an hour`, `checkin 6pm`, `checkin 18:30`, "
+                  "`checkin tomorrow 9:00`; `checkin status` shows it.",
+            "ar": "لبدء تسجيل سلامة (في المحادثة الخاصة فقط): مدة أو وقت، ثم ملاحظة عند "
+                  "الحاجة: `checkin ساعتين اجتماع في المخبز`، `checkin 2h`، "
+                  "`checkin نصف ساعة`، `checkin الساعة 6 مساءً`، `checkin 18:30`، "
+                  "`checkin غداً 9:00`؛ ويعرضه `checkin status`.",
         },
         "help_safe": {"en": "Confirm you are safe (add your PIN if you set one).",
                       "ar": "أكّد أنك بأمان (أضف رمزك السري إن كنت قد عيّنته)."},
-        "help_extend": {"en": "Push your check-in's deadline back, e.g. `extend 30m`.",
-                        "ar": "أجّل موعد تسجيلك، مثلاً `extend 30m`."},
+        "help_extend": {
+            "en": "Push your check-in's deadline back, e.g. `extend 30m`, `extend an hour` "
+                  "(add your PIN after it if you set one).",
+            "ar": "لتأجيل موعد التسجيل، مثلاً `extend 30m` أو `extend ساعة` (ويُضاف الرمز "
+                  "السري بعدها إن كان معيّناً).",
+        },
         "help_cancel": {"en": "Stop your running check-in without alerting anyone.",
                         "ar": "أوقف تسجيلك الجاري دون تنبيه أحد."},
-        "help_timezone": {"en": "Show or set your timezone, e.g. `timezone Europe/Istanbul`.",
-                          "ar": "اعرض منطقتك الزمنية أو عيّنها، مثلاً `timezone Europe/Istanbul`."},
+        "help_timezone": {
+            "en": "Show or set your timezone by city or zone name, e.g. `timezone Beirut`, "
+                  "`timezone New York`, `timezone Europe/Berlin`.",
+            "ar": "لعرض المنطقة الزمنية أو تعيينها باسم المدينة أو المنطقة، مثلاً "
+                  "`timezone بيروت` أو `timezone Beirut` أو `timezone Europe/Berlin`.",
+        },
         "help_contacts": {
             "en": "Your trusted contacts: `contacts`, `contacts add @name:server`, "
                   "`contacts remove @name:server`.",
@@ -48,8 +60,12 @@ CATALOG = Catalog(
         },
         "help_onit": {"en": "Tell the others you are taking care of a safety alert: `onit <id>`.",
                       "ar": "أخبر الآخرين أنك تتابع تنبيه السلامة: `onit <id>`."},
-        "help_rollcall": {"en": "Organizers: start a roll call here, e.g. `rollcall 30m [note]`.",
-                          "ar": "للمنظّمين: ابدأ تفقّد الحضور هنا، مثلاً `rollcall 30m [ملاحظة]`."},
+        "help_rollcall": {
+            "en": "Organizers: start a roll call here, e.g. `rollcall 30m [note]`, "
+                  "`rollcall half an hour [note]`.",
+            "ar": "للمنظّمين: بدء تفقّد الحضور هنا، مثلاً `rollcall 30m [ملاحظة]` أو "
+                  "`rollcall نصف ساعة [ملاحظة]`.",
+        },
         "help_here": {"en": "Answer the roll call running in this room.",
                       "ar": "أجب على تفقّد الحضور الجاري في هذه الغرفة."},
         # -- where check-ins live ---------------------------------------------
@@ -66,13 +82,47 @@ CATALOG = Catalog(
             "ar": "هذه محادثتنا الخاصة لتسجيلات السلامة. أرسل `!help` لترى الأوامر.",
         },
         # -- times --------------------------------------------------------------
+        # Refusals always show the forms that are read (bots/checkins/timeparse.py).
+        "bad_when": {
+            "en": "I couldn't find a duration or a time at the start of {value}. Start with "
+                  "one of these, then your note if you want one:\n"
+                  "• a duration: 2h, 90m, 1h30, 2 hours, 90 minutes, an hour, half an hour\n"
+                  "• a time of day: 18:30, 6pm, 6:30 pm, tomorrow 9:00, tonight 23:00\n"
+                  "For example: {example} 2 hours meeting at the bakery",
+            "ar": "لم أجد مدة أو وقتاً في بداية {value}. يُكتب أولاً أحد هذه الأشكال، ثم "
+                  "ملاحظة عند الحاجة:\n"
+                  "• مدة: ساعة، ساعتين، 3 ساعات، نصف ساعة، 30 دقيقة، 2h، 1h30\n"
+                  "• وقت من اليوم: 18:30، الساعة 6 مساءً، 6pm، غداً 9:00، الليلة 23:00\n"
+                  "مثلاً: {example} ساعتين اجتماع في المخبز",
+        },
         "bad_duration": {
-            "en": "I can't read {value} as a duration. Write it like 2h, 45m or 1h30m.",
-            "ar": "لم أفهم {value} كمدة. اكتبها هكذا: 2h أو 45m أو 1h30m.",
+            "en": "I couldn't read {value} as a duration. Durations look like: 2h, 30m, "
+                  "1h30, 2 hours, 90 minutes, an hour, half an hour, an hour and a half. "
+                  "For example: {example} 30m",
+            "ar": "لم أتمكّن من قراءة {value} كمدة. أشكال المدة: ساعة، ساعتين، 3 ساعات، "
+                  "نصف ساعة، ساعة ونصف، 30 دقيقة، 2h، 30m، 1h30. مثلاً: {example} نصف ساعة",
         },
         "bad_time": {
-            "en": "I can't read {value} as a time. Write a duration (2h, 45m) or a time like 18:30.",
-            "ar": "لم أفهم {value} كوقت. اكتب مدة (2h أو 45m) أو وقتاً مثل 18:30.",
+            "en": "I couldn't read {value} as a time of day: hours go from 0 to 23 and "
+                  "minutes from 00 to 59, and am/pm go with hours 1 to 12. Times look like: "
+                  "18:30, 6pm, 6:30 pm, tomorrow 9:00, tonight 23:00; or give a duration: "
+                  "2 hours, 90m. For example: {example} 18:30",
+            "ar": "لم أتمكّن من قراءة {value} كوقت من اليوم: الساعات من 0 إلى 23 والدقائق "
+                  "من 00 إلى 59، وصباحاً/مساءً مع الساعات من 1 إلى 12. أشكال الوقت: 18:30، "
+                  "الساعة 6 مساءً، 6pm، غداً 9:00، الليلة 23:00؛ أو مدة: ساعتين، 90 دقيقة. "
+                  "مثلاً: {example} 18:30",
+        },
+        "ambiguous_hour": {
+            "en": "Is {value} in the morning or the evening? Add am or pm (6pm, 6:30 am) or "
+                  "write it on the 24-hour clock (18:00). For example: {example} 6pm",
+            "ar": "هل {value} صباحاً أم مساءً؟ يُضاف صباحاً أو مساءً (الساعة 6 مساءً) أو يُكتب "
+                  "الوقت بنظام 24 ساعة (18:00). مثلاً: {example} الساعة 6 مساءً",
+        },
+        "time_passed": {
+            "en": "{value} has already passed today. Give a later time or a day: "
+                  "{example} tomorrow 9:00, or a duration: {example} 2 hours.",
+            "ar": "مضى وقت {value} اليوم. يمكن إعطاء وقت لاحق أو يوم: {example} غداً 9:00، "
+                  "أو مدة: {example} ساعتين.",
         },
         "deadline_too_soon": {
             "en": "That deadline is too close. Give at least {min} from now.",
@@ -178,28 +228,36 @@ CATALOG = Catalog(
         },
         # -- timezone ---------------------------------------------------------------
         "timezone_is": {
-            "en": "Your timezone is {zone}. Change it with e.g. {example} Europe/Istanbul.",
-            "ar": "منطقتك الزمنية هي {zone}. لتغييرها مثلاً: {example} Asia/Beirut.",
+            "en": "Your timezone is {zone}. Change it with your city, e.g. {example} Beirut.",
+            "ar": "منطقتك الزمنية هي {zone}. لتغييرها باسم المدينة مثلاً: {example} بيروت.",
         },
         "timezone_not_set": {
             "en": "You have not set a timezone; times are shown in {zone}. Set yours with "
-                  "e.g. {example} Europe/Istanbul.",
+                  "your city, e.g. {example} Beirut.",
             "ar": "لم تُعيَّن منطقتك الزمنية بعد؛ تظهر الأوقات بتوقيت {zone}. لتعيينها "
-                  "مثلاً: {example} Asia/Beirut.",
+                  "باسم المدينة مثلاً: {example} بيروت.",
         },
         "timezone_first": {
-            "en": "To read a time of day I need your timezone first: send e.g. "
-                  "{timezone} Europe/Istanbul, then your check-in again. Or give a "
-                  "duration instead: {checkin} 2h. Nothing was set.",
-            "ar": "لقراءة وقت من اليوم يلزمني معرفة منطقتك الزمنية أولاً: يُرجى إرسال "
-                  "{timezone} Asia/Beirut مثلاً، ثم إعادة إرسال التسجيل. أو يمكن إعطاء مدة "
-                  "بدلاً من ذلك: {checkin} 2h. لم يُسجَّل شيء.",
+            "en": "To read a time of day I need your timezone first: send your city, e.g. "
+                  "{timezone} Beirut, then your check-in again. Or give a "
+                  "duration instead: {checkin} 2 hours. Nothing was set.",
+            "ar": "لقراءة وقت من اليوم يلزمني معرفة منطقتك الزمنية أولاً: يُرجى إرسال اسم "
+                  "المدينة، مثلاً {timezone} بيروت، ثم إعادة إرسال التسجيل. أو يمكن إعطاء مدة "
+                  "بدلاً من ذلك: {checkin} ساعتين. لم يُسجَّل شيء.",
         },
         "timezone_unknown": {
-            "en": "I don't know the timezone {zone}. Use a name like Europe/Istanbul or "
-                  "America/Mexico_City ({example} Europe/Istanbul).",
-            "ar": "لا أعرف المنطقة الزمنية {zone}. استخدم اسماً مثل Asia/Beirut أو "
-                  "Africa/Cairo ({example} Asia/Beirut).",
+            "en": "I don't know the timezone or city {zone}. Send the name of your city or "
+                  "of a zone, e.g. {example} Beirut, {example} New York or "
+                  "{example} Europe/Berlin.",
+            "ar": "لا أعرف المنطقة الزمنية أو المدينة {zone}. يمكن إرسال اسم المدينة أو "
+                  "المنطقة، مثلاً {example} بيروت أو {example} Beirut أو "
+                  "{example} Europe/Berlin.",
+        },
+        "timezone_suggest": {
+            "en": "I don't know the timezone or city {zone}. The closest I know: "
+                  "{suggestions}. For example: {example} {first}",
+            "ar": "لا أعرف المنطقة الزمنية أو المدينة {zone}. الأقرب مما أعرف: "
+                  "{suggestions}. مثلاً: {example} {first}",
         },
         "timezone_set": {
             "en": "Timezone set to {zone}. It is now {time}.",

@@ -18,11 +18,13 @@ from bots.checkins.store import ACTIVE, ESCALATED, Checkin, CheckinStore, derive
 from bots.checkins.timeparse import (
     DeadlineLimits,
     TimeInputError,
+    check_limits,
+    find_zone,
     format_duration,
     format_time,
-    looks_like_clock,
-    parse_deadline,
-    parse_duration,
+    read_when,
+    resolve,
+    suggest_zones,
     zone_named,
 )
 from core.events import Message, Reaction
@@ -211,30 +213,47 @@ class CheckinsPlugin(Plugin):
 
     # -- personal check-ins --------------------------------------------------
 
+    def _time_error(self, ctx: Context, error: TimeInputError, command_name: str,
+                    limits: DeadlineLimits | None = None) -> str:
+        """The refusal for a deadline not read: it shows the forms that are."""
+        shown = error.text or ""
+        return ctx.t(error.key, value=shown[:60], example=self._shown(command_name),
+                     min=Trusted(format_duration(limits.minimum) if limits else ""),
+                     max=Trusted(format_duration(limits.maximum) if limits else ""))
+
     @command("checkin", help="help_checkin", safety=True, private=True)
-    async def checkin(self, ctx: Context, when: str, *, note: str = "") -> None:
-        """`!checkin 2h [note]`, `!checkin 18:30 [note]`, `!checkin status`."""
+    async def checkin(self, ctx: Context, *, when: str) -> None:
+        """`!checkin 2 hours [note]`, `!checkin 6pm [note]`, `!checkin status`.
+
+        The deadline is the longest run of leading words read as a duration or a
+        time of day; the rest is the note (bots/checkins/timeparse.py).
+        """
         if not await self._in_private(ctx):
             return
-        if when.lower() in ("status", "الحالة", "حالة"):
+        text = when.strip()
+        if text.split(maxsplit=1)[0].lower() in ("status", "الحالة", "حالة"):
             await self._status(ctx)
             return
-        if (looks_like_clock(when) or ":" in when) and not await self._zone_known(ctx.sender):
+        settings = self._settings(ctx.room_id)
+        limits = DeadlineLimits(settings.min_minutes * 60.0, settings.max_hours * 3600.0)
+        try:
+            parsed, note = read_when(text)
+        except TimeInputError as error:
+            await ctx.reply(self._time_error(ctx, error, "checkin", limits))
+            return
+        if parsed.is_clock and not await self._zone_known(ctx.sender):
             # A clock time means nothing without a zone: read as UTC it could be
             # hours off. Ask first; a duration needs no zone.
             await ctx.reply(ctx.t("timezone_first", timezone=self._shown("timezone"),
                                   checkin=self._shown("checkin")))
             return
-        settings = self._settings(ctx.room_id)
         now = self.runtime.clock.now()
         zone = await self._zone(ctx.sender)
-        limits = DeadlineLimits(settings.min_minutes * 60.0, settings.max_hours * 3600.0)
         try:
-            deadline = parse_deadline(when, now, zone, limits)
+            deadline = check_limits(resolve(parsed, now, zone), now, limits)
         except TimeInputError as error:
-            await ctx.reply(ctx.t(error.key, value=when[:40],
-                                  min=Trusted(format_duration(limits.minimum)),
-                                  max=Trusted(format_duration(limits.maximum))))
+            error.text = error.text or text[:len(text) - len(note)].strip()
+            await ctx.reply(self._time_error(ctx, error, "checkin", limits))
             return
         async with self._lock(ctx.sender):
             if await self.store.open_checkin(ctx.sender) is not None:
@@ -242,7 +261,7 @@ class CheckinsPlugin(Plugin):
                                       cancel=self._shown("cancel"), safe=self._shown("safe")))
                 return
             checkin = Checkin(
-                id=new_id(), user_id=ctx.sender, room_id=ctx.room_id, note=note.strip() or None,
+                id=new_id(), user_id=ctx.sender, room_id=ctx.room_id, note=note or None,
                 created_at=now, deadline=deadline, state=ACTIVE, urgent=False, escalated_at=None,
                 late_by=0.0, acked_by=None, resolved_at=None, last_seen=now,
             )
@@ -356,21 +375,38 @@ class CheckinsPlugin(Plugin):
         await self.runtime.db.transaction([self.store.resolve_statement(
             checkin.id, self.runtime.clock.now(), keep_note=settings.note_retention_hours > 0)])
 
+    @staticmethod
+    def _duration_and_pin(text: str) -> tuple[float | None, TimeInputError | None, str | None]:
+        """`30m`, `2 hours 4821`: the duration (or why not) and what follows it, the PIN.
+
+        Whatever follows the duration is taken as the PIN; when no duration is
+        read, the last of several words is (as `!extend <duration> <pin>` always was),
+        so a PIN is checked, and its message deleted, before the duration is refused.
+        """
+        try:
+            when, rest = read_when(text, clock=False)
+        except TimeInputError as error:
+            words = text.split()
+            if len(words) > 1:
+                error.text = text[:text.rstrip().rfind(words[-1])].strip()
+                return None, error, words[-1]
+            return None, error, None
+        return when.seconds, None, rest or None
+
     @command("extend", help="help_extend", safety=True, private=True, while_held=True)
-    async def extend(self, ctx: Context, duration: str, pin: str | None = None) -> None:
-        """Push the deadline of your running check-in back."""
+    async def extend(self, ctx: Context, *, duration: str) -> None:
+        """Push the deadline of your running check-in back: `!extend 30m [pin]`."""
         if not await self._in_private(ctx):
             return
+        seconds, error, pin = self._duration_and_pin(duration)
         if pin is not None:
             await self._forget_pin_message(ctx)
         async with self._lock(ctx.sender):
             if await self._check_pin(ctx, pin, "extend") is None:
                 return
-            try:
-                seconds = parse_duration(duration)
-            except TimeInputError as error:
-                await ctx.reply(ctx.t(error.key, value=duration[:40], min=Trusted(""),
-                                      max=Trusted("")))
+            if seconds is None:
+                assert error is not None
+                await ctx.reply(self._time_error(ctx, error, "extend"))
                 return
             settings = self._settings(ctx.room_id)
             now = self.runtime.clock.now()
@@ -383,7 +419,7 @@ class CheckinsPlugin(Plugin):
             else:
                 deadline = max(checkin.deadline, now) + seconds
                 if deadline - now > settings.max_hours * 3600:
-                    await ctx.reply(ctx.t("deadline_too_far", value=duration[:40], min=Trusted(""),
+                    await ctx.reply(ctx.t("deadline_too_far", value="", min=Trusted(""),
                                           max=Trusted(format_duration(settings.max_hours * 3600))))
                     return
                 reply = ctx.t("extended", deadline=Trusted(format_time(deadline, zone, now)),
@@ -415,18 +451,25 @@ class CheckinsPlugin(Plugin):
         await ctx.reply(reply)
 
     @command("timezone", help="help_timezone", private=True)
-    async def timezone(self, ctx: Context, zone: str | None = None) -> None:
-        """Show or set the timezone your times are read and shown in (IANA name)."""
-        if zone is None:
+    async def timezone(self, ctx: Context, *, zone: str = "") -> None:
+        """Show or set the timezone your times are read and shown in (a city or IANA name)."""
+        zone = zone.strip()
+        if not zone:
             current = await self._zone(ctx.sender)
             known = await self._zone_known(ctx.sender)
             await ctx.reply(ctx.t("timezone_is" if known else "timezone_not_set",
                                   zone=Trusted(current.key), example=self._shown("timezone")))
             return
-        found = zone_named(zone)
+        found = find_zone(zone)
         if found is None:
-            await ctx.reply(ctx.t("timezone_unknown", zone=zone[:60],
-                                  example=self._shown("timezone")))
+            close = suggest_zones(zone)
+            if close:
+                await ctx.reply(ctx.t("timezone_suggest", zone=zone[:60],
+                                      suggestions=Trusted(", ".join(close)),
+                                      example=self._shown("timezone"), first=Trusted(close[0])))
+            else:
+                await ctx.reply(ctx.t("timezone_unknown", zone=zone[:60],
+                                      example=self._shown("timezone")))
             return
         await self.store.set_member_field(ctx.sender, "timezone", found.key)
         now = self.runtime.clock.now()
@@ -581,10 +624,10 @@ class CheckinsPlugin(Plugin):
     # -- roll calls -------------------------------------------------------------
 
     @command("rollcall", help="help_rollcall")
-    async def rollcall(self, ctx: Context, duration: str, *, note: str = "") -> None:
-        """Start a roll call in this room: members answer `!here` or react ✅."""
+    async def rollcall(self, ctx: Context, *, duration: str) -> None:
+        """Start a roll call in this room: `!rollcall 30m [note]`, `!rollcall half an hour`."""
         settings = self._settings(ctx.room_id)
-        await self.rollcalls.start(ctx, duration, note, settings.rollcall_max_hours * 3600.0)
+        await self.rollcalls.start(ctx, duration, settings.rollcall_max_hours * 3600.0)
 
     @command("here", help="help_here")
     async def here(self, ctx: Context) -> None:

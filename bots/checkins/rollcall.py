@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from bots.checkins.messages import CATALOG
 from bots.checkins.store import CheckinStore, Rollcall, new_id
-from bots.checkins.timeparse import TimeInputError, format_duration, parse_duration
+from bots.checkins.timeparse import TimeInputError, format_duration, read_when
 from core.events import Reaction
 from core.i18n import Trusted, isolate
 from core.network import NetworkRole
@@ -62,7 +62,8 @@ class RollCalls:
         }
         return sorted(u for u in joined if u != self.runtime.bot_user_id)
 
-    async def start(self, ctx: Context, duration: str, note: str, max_seconds: float) -> None:
+    async def start(self, ctx: Context, text: str, max_seconds: float) -> None:
+        """`30m after the march`: the duration first (durations only), then the note."""
         # Room scope: this room's moderators, or the network's organizers (core.authority).
         if not (ctx.holds(NetworkRole.ORGANIZER) or ctx.role >= Role.MODERATOR):
             await ctx.reply(ctx.t("rollcall_not_allowed", command=self._shown("rollcall")))
@@ -71,11 +72,14 @@ class RollCalls:
             await ctx.reply(ctx.t("rollcall_room_only"))
             return
         try:
-            seconds = parse_duration(duration)
+            when, note = read_when(text, clock=False)
         except TimeInputError as error:
-            await ctx.reply(ctx.t(error.key, value=duration[:40], min=Trusted("1m"),
+            await ctx.reply(ctx.t(error.key, value=(error.text or text)[:60],
+                                  example=self._shown("rollcall"), min=Trusted("1m"),
                                   max=Trusted(format_duration(max_seconds))))
             return
+        assert when.seconds is not None
+        seconds = when.seconds
         if seconds < 60 or seconds > max_seconds:
             await ctx.reply(ctx.t("rollcall_bad_length", min=Trusted("1m"),
                                   max=Trusted(format_duration(max_seconds))))

@@ -33,7 +33,8 @@ def test_durations(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "soon", "2", "h", "0m", "2h-", "-2h", "2x", "1h30", "m30"])
+@pytest.mark.parametrize("text", ["", "soon", "2", "h", "0m", "2h-", "-2h", "2x", "m30",
+                                  "1.30h", "hours", "2 hours 6pm"])
 def test_bad_durations(text: str) -> None:
     with pytest.raises(TimeInputError) as error:
         parse_duration(text)

@@ -51,7 +51,7 @@ async def test_clock_time_without_a_zone_asks_for_one_first(tmp_path: Path) -> N
     try:
         dm = h.matrix.add_dm(ALICE)
         asked = await h.reply(dm, ALICE, "!checkin 23:30 home by then")
-        assert "timezone first" in asked.body and "!timezone Europe/Istanbul" in asked.body
+        assert "timezone first" in asked.body and "!timezone Beirut" in asked.body
         assert await h.db.fetchall("SELECT * FROM checkins_checkins") == []
         assert "not set a timezone" in (await h.reply(dm, ALICE, "!timezone")).body
         # A duration needs no zone.
@@ -62,7 +62,7 @@ async def test_clock_time_without_a_zone_asks_for_one_first(tmp_path: Path) -> N
         # An Arabic reader is given an example from their region.
         await h.runtime.languages.set_user(BOB, "ar")
         bob_dm = h.matrix.add_dm(BOB)
-        assert "Asia/Beirut" in (await h.reply(bob_dm, BOB, "!checkin 23:30")).body
+        assert "بيروت" in (await h.reply(bob_dm, BOB, "!checkin 23:30")).body
     finally:
         await h.stop()
 
