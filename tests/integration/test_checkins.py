@@ -459,3 +459,18 @@ async def test_note_and_contact_are_not_in_the_bots_database_file(
     localpart = bob.user_id[1:].split(":")[0]
     for table, values in checkins_cells(path).items():
         assert not any(localpart in v for v in values), table
+
+
+async def test_spoken_deadlines_and_a_zone_by_city(make_checkins_bot, make_member) -> None:
+    bot = await make_checkins_bot()
+    alice = await make_member()
+    dm = await dm_with(alice, bot)
+    refused = await alice.ask(dm, "!checkin later")
+    assert "2 hours" in refused.body and "6pm" in refused.body
+    assert "Asia/Beirut" in (await alice.ask(dm, "!timezone Beirut")).body
+    set_reply = await alice.ask(dm, "!checkin 6pm meeting at the bakery")
+    assert set_reply.encrypted and "18:00 (Asia/Beirut)" in set_reply.body
+    assert "Extended" in (await alice.ask(dm, "!extend half an hour")).body
+    assert "18:30 (Asia/Beirut)" in (await alice.ask(dm, "!checkin status")).body
+    assert "Glad you're safe" in (await alice.ask(dm, "!safe")).body
+    assert "(in 2h)" in (await alice.ask(dm, "!checkin ساعتين")).body
