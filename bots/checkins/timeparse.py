@@ -678,6 +678,8 @@ def suggest_zones(name: str, count: int = 3) -> list[str]:
     found: list[str] = []
     for match in difflib.get_close_matches(key, list(candidates), n=count * 3, cutoff=0.6):
         zone = candidates[match]
+        # A link (Asia/Istanbul) is shown as the zone its city is read as (Europe/Istanbul).
+        zone = cities.get(_city_key(zone.rsplit("/", 1)[-1]), zone)
         if zone not in found:
             found.append(zone)
     return found[:count]
