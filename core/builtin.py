@@ -1,16 +1,184 @@
-"""Commands every room has: `!help` (generated from the handlers) and `!language`."""
+"""Commands every room has: `!help` (generated from the handlers) and `!language`.
+
+`!help` shows what this reader may use here, grouped by purpose: a newcomer in
+a group room sees that room's commands, not the organizers'; an organizer in
+the organizers room sees organizing first; a DM leads with safety. Private
+commands (check-ins, PINs, look-ups) run in the DM wherever they are typed, so
+in a shared room they are named on one short line instead of described.
+"""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.i18n import LANGUAGE_NAMES, LANGUAGES, Trusted, normalise_language
+from core.i18n import LANGUAGE_NAMES, LANGUAGES, RLM, Trusted, normalise_language
 from core.messages import CATALOG
-from core.plugin import Context, Plugin, command
+from core.network import NetworkRole
+from core.plugin import CommandSpec, Context, Plugin, command
 from core.roles import Role
 
 if TYPE_CHECKING:
-    from core.dispatch import Dispatcher, Route
+    from core.dispatch import Dispatcher
+
+
+class Group(enum.StrEnum):
+    """What a command is for; each has a `help_group_<value>` title in core's catalog."""
+
+    SAFETY = "safety"  # check-ins, PINs, contacts
+    DIRECTORY = "directory"  # finding help
+    ROOM = "room"  # what a member does in this room
+    MODERATION = "moderation"  # room settings, moderation
+    ORGANIZING = "organizing"  # alerts, roll calls, the network
+    OTHER = "other"  # third-party plugins
+    BASICS = "basics"  # help, language
+
+
+PLUGIN_GROUPS: dict[str, Group] = {
+    "checkins": Group.SAFETY,
+    "resources": Group.DIRECTORY,
+    "onboarding": Group.ROOM,
+    "moderation": Group.MODERATION,
+    "admin": Group.MODERATION,
+    "alerts": Group.ORGANIZING,
+    "core": Group.BASICS,
+}
+
+# Commands whose purpose differs from their plugin's.
+COMMAND_GROUPS: dict[str, Group] = {
+    "rollcall": Group.ORGANIZING,
+    "here": Group.ROOM,
+    "report": Group.ROOM,
+    "ack": Group.ROOM,
+    "subscribe": Group.DIRECTORY,
+    "unsubscribe": Group.DIRECTORY,
+}
+
+# Within a group the most useful come first; commands not listed follow by name.
+PRIORITY: tuple[str, ...] = (
+    # safety
+    "checkin", "safe", "extend", "cancel", "contacts", "safepin", "duress", "timezone",
+    "confirm",
+    # finding help
+    "find", "more", "categories", "countries", "suggest", "subscribe", "unsubscribe",
+    "resource",
+    # this room
+    "rules", "agree", "rooms", "report", "intro", "pronouns", "here", "ack",
+    "onit",  # this room's (a safety team's) in a group, the last of safety in the DM
+    # moderation
+    "warn", "mute", "unmute", "kick", "ban", "unban", "redact", "modlog", "raid", "filters",
+    "policy", "onboarding", "config", "plugins", "enable", "disable",
+    # organizing
+    "alert", "rollcall", "network", "modroom",
+    # basics
+    "help", "language",
+)
+_RANK = {name: index for index, name in enumerate(PRIORITY)}
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who asks for the help, and where: all `!help` needs to choose."""
+
+    role: Role
+    network_roles: frozenset[NetworkRole]
+    in_dm: bool = False
+    in_organizers_room: bool = False
+    encrypted: bool = True
+
+    def holds(self, role: NetworkRole) -> bool:
+        return NetworkRole.ORGANIZER in self.network_roles or role in self.network_roles
+
+    @property
+    def moderates(self) -> bool:
+        return self.role >= Role.MODERATOR or self.holds(NetworkRole.MODERATOR)
+
+
+# What the handlers themselves check beyond the command's declared roles: a
+# command whose handler would only refuse this reader here is not offered.
+HANDLER_CHECKS: dict[str, Callable[[Reader], bool]] = {
+    "alert": lambda r: r.holds(NetworkRole.ORGANIZER) and r.in_organizers_room,
+    "rollcall": lambda r: not r.in_dm and (r.holds(NetworkRole.ORGANIZER)
+                                           or r.role >= Role.MODERATOR),
+    "network": lambda r: not r.in_dm and (r.holds(NetworkRole.ORGANIZER) or r.role >= Role.ADMIN),
+    "modroom": lambda r: not r.in_dm,
+    "here": lambda r: not r.in_dm,
+    "report": lambda r: not r.in_dm,
+}
+
+
+def group_of(plugin_name: str, spec: CommandSpec, *, in_dm: bool = False) -> Group:
+    if spec.name == "onit" and not in_dm:
+        return Group.ROOM  # a safety team's room answering an alert, not the reader's safety
+    return COMMAND_GROUPS.get(spec.name) or PLUGIN_GROUPS.get(plugin_name, Group.OTHER)
+
+
+def may_use(spec: CommandSpec, reader: Reader) -> bool:
+    """Would this command run for `reader` here (as far as help can tell)?"""
+    stand_in = spec.or_network_role is not None and reader.holds(spec.or_network_role)
+    if spec.min_role > Role.MEMBER:
+        # In a DM its creator has full power, but there is no room to run:
+        # only a network role makes a room-staff command useful there.
+        if reader.in_dm and not stand_in:
+            return False
+        if reader.role < spec.min_role and not stand_in:
+            return False
+    if spec.network_role is not None and not reader.holds(spec.network_role):
+        return False
+    if spec.encrypted_only and not reader.encrypted:
+        return False
+    check = HANDLER_CHECKS.get(spec.name)
+    return check is None or check(reader)
+
+
+def group_order(reader: Reader) -> tuple[Group, ...]:
+    """Which groups come first for this reader here."""
+    if reader.in_dm:
+        return (Group.SAFETY, Group.DIRECTORY, Group.ROOM, Group.ORGANIZING, Group.MODERATION,
+                Group.OTHER, Group.BASICS)
+    if reader.in_organizers_room and reader.holds(NetworkRole.ORGANIZER):
+        return (Group.ORGANIZING, Group.MODERATION, Group.ROOM, Group.DIRECTORY, Group.SAFETY,
+                Group.OTHER, Group.BASICS)
+    if reader.moderates:
+        return (Group.MODERATION, Group.ROOM, Group.DIRECTORY, Group.ORGANIZING, Group.SAFETY,
+                Group.OTHER, Group.BASICS)
+    return (Group.ROOM, Group.DIRECTORY, Group.SAFETY, Group.ORGANIZING, Group.MODERATION,
+            Group.OTHER, Group.BASICS)
+
+
+@dataclass(frozen=True)
+class Arranged:
+    """The help's content: described groups, then private commands named briefly."""
+
+    groups: list[tuple[Group, list[CommandSpec]]]
+    # Shared rooms only: private commands answer in the DM, so they are only named.
+    private: list[CommandSpec]
+
+
+def arrange(commands: Iterable[tuple[str, CommandSpec]], reader: Reader) -> Arranged:
+    """Filter (plugin name, command) pairs for `reader` and put them in a stable order."""
+    order = group_order(reader)
+    private_order = group_order(Reader(reader.role, reader.network_roles, in_dm=True))
+    by_group: dict[Group, list[CommandSpec]] = {group: [] for group in Group}
+    private: list[tuple[int, CommandSpec]] = []
+    for plugin_name, spec in commands:
+        if not may_use(spec, reader):
+            continue
+        group = group_of(plugin_name, spec, in_dm=reader.in_dm)
+        if spec.private and not reader.in_dm:
+            private.append((private_order.index(group), spec))
+        else:
+            by_group[group].append(spec)
+    return Arranged(
+        groups=[(group, sorted(by_group[group], key=_rank)) for group in order if by_group[group]],
+        private=[spec for _, spec in sorted(private, key=lambda item: (item[0], *_rank(item[1])))],
+    )
+
+
+def _rank(spec: CommandSpec) -> tuple[int, str]:
+    return _RANK.get(spec.name, len(_RANK)), spec.name
 
 
 class CorePlugin(Plugin):
@@ -21,22 +189,22 @@ class CorePlugin(Plugin):
     always_enabled = True
     dispatcher: Dispatcher | None = None
 
-    def _routes(self, ctx: Context) -> list[Route]:
-        assert self.dispatcher is not None
-        return [
-            route
-            for route in self.dispatcher.visible_routes(ctx.room_id)
-            if (ctx.role >= route.spec.min_role or (
-                route.spec.or_network_role is not None and ctx.holds(route.spec.or_network_role)))
-            and (route.spec.network_role is None or ctx.holds(route.spec.network_role))
-        ]
+    def reader(self, ctx: Context) -> Reader:
+        """Who `ctx`'s sender is where they wrote, as `!help` needs it."""
+        rt = self.runtime
+        return Reader(
+            role=ctx.role,
+            network_roles=frozenset(role for role in NetworkRole if ctx.holds(role)),
+            in_dm=rt.dms.is_dm(ctx.room_id),
+            in_organizers_room=rt.network.role_room(NetworkRole.ORGANIZER) == ctx.room_id,
+            encrypted=ctx.encrypted_room,
+        )
 
     @command("help", help="help_help")
     async def help(self, ctx: Context, command_name: str | None = None) -> None:
-        """Everything a member may use here, generated from the handlers."""
+        """What this member may use here, grouped by purpose, generated from the handlers."""
         assert self.dispatcher is not None
         prefix = self.dispatcher.prefix
-        routes = self._routes(ctx)
         if command_name:
             wanted = command_name.removeprefix(prefix).lower()
             route = self.dispatcher.routes.get(wanted)
@@ -50,12 +218,29 @@ class CorePlugin(Plugin):
                 text += " " + ctx.t("help_role_note", role=Trusted(role))
             await ctx.reply(ctx.t("help_command", usage=Trusted(usage), text=Trusted(text)))
             return
+        await ctx.reply(self.help_text(ctx))
+
+    def help_text(self, ctx: Context) -> str:
+        """The `!help` list for `ctx`'s reader, in their language."""
+        assert self.dispatcher is not None
+        prefix = self.dispatcher.prefix
+        routes = self.dispatcher.visible_routes(ctx.room_id)
+        plugin_of = {route.spec.name: route.plugin for route in routes}
+        reader = self.reader(ctx)
+        arranged = arrange(((route.plugin.name, route.spec) for route in routes), reader)
         lines = [ctx.t("help_header")]
-        for route in routes:
-            text = route.plugin.catalog.text(route.spec.help_key, ctx.language)
-            lines.append(f"• {prefix}{route.spec.name} — {text}")
-        lines.append(ctx.t("help_footer", help_command=Trusted(f"{prefix}help <command>")))
-        await ctx.reply("\n".join(lines))
+        for group, specs in arranged.groups:
+            title = "help_group_room_dm" if group is Group.ROOM and reader.in_dm \
+                else f"help_group_{group.value}"
+            lines += ["", ctx.t(title)]
+            for spec in specs:
+                text = plugin_of[spec.name].catalog.text(spec.help_key, ctx.language)
+                lines.append(f"• {prefix}{spec.name} — {text}")
+        if arranged.private:
+            names = _joined(ctx, [f"{prefix}{spec.name}" for spec in arranged.private])
+            lines += ["", ctx.t("help_private", commands=names)]
+        lines += ["", ctx.t("help_footer", help_command=Trusted(f"{prefix}help <command>"))]
+        return "\n".join(lines)
 
     @command("language", help="help_language", aliases=("lang",))
     async def language(self, ctx: Context, first: str | None = None, second: str | None = None) -> None:
@@ -85,3 +270,8 @@ class CorePlugin(Plugin):
         await self.runtime.languages.set_user(ctx.sender, code)
         ctx.language = code
         await ctx.reply(ctx.t("language_set"))
+
+
+def _joined(ctx: Context, names: Sequence[str]) -> Trusted:
+    # The catalog marks an Arabic text's direction; a separator between names needs none.
+    return Trusted(ctx.t("help_list_separator").lstrip(RLM).join(names))

@@ -192,8 +192,45 @@ CATALOG = Catalog(
         },
         "help_footer": {
             "en": "Send {help_command} for details on one command.",
-            "ar": "أرسل {help_command} لتفاصيل أمر واحد.",
+            "ar": "لتفاصيل أمر واحد: {help_command}",
         },
+        "help_group_safety": {
+            "en": "Staying safe (check-ins, PINs, contacts):",
+            "ar": "السلامة (تسجيل الوصول، الأرقام السرية، جهات الاتصال):",
+        },
+        "help_group_directory": {
+            "en": "Finding help:",
+            "ar": "العثور على المساعدة:",
+        },
+        "help_group_room": {
+            "en": "This room:",
+            "ar": "هذه الغرفة:",
+        },
+        "help_group_room_dm": {
+            "en": "Your rooms:",
+            "ar": "الغرف:",
+        },
+        "help_group_moderation": {
+            "en": "Moderating (room settings, members):",
+            "ar": "الإشراف (إعدادات الغرفة، الأعضاء):",
+        },
+        "help_group_organizing": {
+            "en": "Organizing (alerts, roll calls, the network):",
+            "ar": "التنظيم (التنبيهات، نداءات الحضور، الشبكة):",
+        },
+        "help_group_other": {
+            "en": "Other commands:",
+            "ar": "أوامر أخرى:",
+        },
+        "help_group_basics": {
+            "en": "This bot:",
+            "ar": "البوت:",
+        },
+        "help_private": {
+            "en": "Privately (answered in our DM, not here): {commands}",
+            "ar": "بشكل خاص (الرد في محادثتنا المباشرة لا هنا): {commands}",
+        },
+        "help_list_separator": {"en": ", ", "ar": "، "},
         "help_command": {
             "en": "{usage}\n{text}",
             "ar": "{usage}\n{text}",
