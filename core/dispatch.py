@@ -107,7 +107,8 @@ class Dispatcher:
             invocation = find_invocation(
                 event.body, prefix=self.prefix, bot_user_id=self.runtime.bot_user_id,
                 bot_names=self._bot_names(event.room_id),
-                mentioned=self.runtime.bot_user_id in event.mentions)
+                mentioned=self.runtime.bot_user_id in event.mentions,
+                in_dm=self.runtime.dms.is_dm(event.room_id), known=self.routes)
         except Exception:  # routing decides properly later; a lane is all this picks
             return False
         route = self.routes.get(invocation.name) if invocation is not None else None
@@ -211,6 +212,9 @@ class Dispatcher:
                     bot_user_id=self.runtime.bot_user_id,
                     bot_names=self._bot_names(event.room_id),
                     mentioned=self.runtime.bot_user_id in event.mentions,
+                    # A DM forgives the form (`help`, `! help`, any case); groups stay strict.
+                    in_dm=self.runtime.dms.is_dm(event.room_id),
+                    known=self.routes,
                 )
             if invocation is not None:
                 await self._run_command(event, invocation)

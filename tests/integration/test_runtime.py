@@ -27,7 +27,18 @@ async def test_command_round_trip_in_encrypted_room(make_bot, make_member) -> No
 async def test_help_lists_commands_and_explains_one(make_bot, make_member) -> None:
     bot = await make_bot()
     member = await make_member()
+    other = await make_member()
     room = await room_with_bot(member, bot)
+    # A group room (with only the bot and its admin it would be a DM, where room
+    # staff commands are not listed).
+    await member.client.room_invite(room, other.user_id)
+    assert bot.bot is not None
+
+    async def bot_sees_the_invite() -> None:
+        while other.user_id not in bot.bot.connection.members(room):  # type: ignore[union-attr]
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(bot_sees_the_invite(), 30)
     listing = await member.ask(room, "!help")
     for name in ("!echo", "!help", "!language", "!config"):
         assert name in listing.body
