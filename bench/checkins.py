@@ -169,7 +169,7 @@ async def lateness_scenario(count: int, work: Path, window: float) -> dict[str, 
 
 
 class InjectedFailure(Exception):
-    pass
+    """The failure one in ten handler calls meets on its first try."""
 
 
 async def retry_scenario(count: int, work: Path) -> dict[str, Any]:

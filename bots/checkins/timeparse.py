@@ -386,8 +386,8 @@ class _Reader:
         if minute > 59:
             raise TimeInputError("bad_time")
         if meridiem in ("noon", "midnight"):
-            pass
-        elif meridiem:
+            return When(hour=hour, minute=minute, day=day)  # the word already set the hour
+        if meridiem:
             if not 1 <= hour <= 12:
                 raise TimeInputError("bad_time")
             if meridiem in _AM:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bots.moderation.enforce import Enforcer
 from bots.moderation.network import Network
@@ -39,8 +39,9 @@ class PolicyCommands(Plugin):
     enforcer: Enforcer
     policy: PolicySync
 
-    async def _reaches(self, ctx: Context) -> bool:
-        raise NotImplementedError  # ModerationPlugin._reaches
+    if TYPE_CHECKING:
+        # Provided by ModerationPlugin, which mixes these commands in.
+        async def _reaches(self, ctx: Context) -> bool: ...
 
     @command("policy", help="help_policy", min_role=Role.MODERATOR,
              or_network_role=NetworkRole.MODERATOR)

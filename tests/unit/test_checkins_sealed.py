@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from bots.checkins.store import CONTACT_CONTEXT, MIGRATIONS, NOTE_CONTEXT
 from core.sealed import PREFIX, Sealer, SealError
 from core.storage import CORE_MIGRATIONS, Database
@@ -97,11 +99,8 @@ async def test_note_and_contacts_are_sealed_at_rest_and_shown_to_the_member(
         assert note.startswith(PREFIX) and contact.startswith(PREFIX)
         other = Sealer("another passphrase", "@bot:test")
         for value, context in ((note, NOTE_CONTEXT), (contact, CONTACT_CONTEXT)):
-            try:
+            with pytest.raises(SealError):  # not without the store passphrase
                 other.open(value, context=context)
-                raise AssertionError("opened without the store passphrase")
-            except SealError:
-                pass
     finally:
         await h.stop()
 
