@@ -21,7 +21,7 @@ from core.plugin import CommandSpec, Context, Plugin, command
 from core.roles import Role
 
 if TYPE_CHECKING:
-    from core.dispatch import Dispatcher
+    from core.dispatch import Dispatcher, Route
 
 
 class Group(enum.StrEnum):
@@ -201,32 +201,63 @@ class CorePlugin(Plugin):
         )
 
     @command("help", help="help_help")
-    async def help(self, ctx: Context, command_name: str | None = None) -> None:
+    async def help(self, ctx: Context, command_name: str | None = None,
+                   subcommand: str | None = None) -> None:
         """What this member may use here, grouped by purpose, generated from the handlers."""
         assert self.dispatcher is not None
         prefix = self.dispatcher.prefix
-        if command_name:
-            wanted = command_name.removeprefix(prefix).lower()
-            route = self.dispatcher.routes.get(wanted)
-            if route is None or route not in self.dispatcher.visible_routes(ctx.room_id):
-                await self.dispatcher.unknown_command(ctx.event, wanted)
-                return
-            usage = f"{prefix}{route.spec.name} {route.spec.signature.usage()}".strip()
-            text = route.plugin.catalog.text(route.spec.help_key, ctx.language)
-            if route.spec.min_role > Role.MEMBER:
-                role = ctx.t("role_admin" if route.spec.min_role is Role.ADMIN else "role_moderator")
-                text += " " + ctx.t("help_role_note", role=Trusted(role))
-            await ctx.reply(ctx.t("help_command", usage=Trusted(usage), text=Trusted(text)))
+        if not command_name:
+            await ctx.reply(self.help_text(ctx))
             return
-        await ctx.reply(self.help_text(ctx))
+        wanted = command_name.removeprefix(prefix).lower()
+        route = self.dispatcher.routes.get(wanted)
+        if route is None or route not in self.dispatcher.visible_routes(ctx.room_id):
+            await self.dispatcher.unknown_command(ctx.event, wanted)
+            return
+        resolved = route.resolve(subcommand or "") if subcommand else None
+        if route.is_group and resolved is None:
+            await ctx.reply(self.group_text(ctx, route, subcommand or ""))
+            return
+        spec = resolved[0] if resolved else route.spec
+        usage = f"{prefix}{spec.path} {spec.signature.usage()}".strip()
+        text = route.plugin.catalog.text(spec.help_key, ctx.language)
+        if spec.min_role > Role.MEMBER:
+            role = ctx.t("role_admin" if spec.min_role is Role.ADMIN else "role_moderator")
+            text += " " + ctx.t("help_role_note", role=Trusted(role))
+        await ctx.reply(ctx.t("help_command", usage=Trusted(usage), text=Trusted(text)))
+
+    def group_text(self, ctx: Context, route: Route, args: str) -> str:
+        """A group's help: what it is for, then the subcommands this reader may use here.
+
+        The answer to the group typed alone, to a word that is none of its
+        subcommands (named first), and to `!help <group>`.
+        """
+        assert self.dispatcher is not None
+        prefix = self.dispatcher.prefix
+        reader = self.reader(ctx)
+        lines = []
+        word = args.split(None, 1)[0] if args.strip() else ""
+        if word:
+            lines.append(ctx.t("unknown_subcommand", command=Trusted(prefix + route.spec.name),
+                               word=word[:40]))
+        lines.append(route.plugin.catalog.text(route.spec.help_key, ctx.language))
+        for spec in route.leaves():
+            if may_use(spec, reader):
+                usage = f"{prefix}{spec.path} {spec.signature.usage()}".strip()
+                text = route.plugin.catalog.text(spec.help_key, ctx.language)
+                lines.append(f"• {usage} — {text}")
+        lines.append(ctx.t("help_footer", help_command=Trusted(
+            f"{prefix}help {route.spec.name} <{ctx.t('help_subcommand_word')}>")))
+        return "\n".join(lines)
 
     def help_text(self, ctx: Context) -> str:
         """The `!help` list for `ctx`'s reader, in their language."""
         assert self.dispatcher is not None
         prefix = self.dispatcher.prefix
-        routes = self.dispatcher.visible_routes(ctx.room_id)
-        plugin_of = {route.spec.name: route.plugin for route in routes}
         reader = self.reader(ctx)
+        routes = [route for route in self.dispatcher.visible_routes(ctx.room_id)
+                  if any(may_use(spec, reader) for spec in route.leaves())]
+        plugin_of = {route.spec.name: route.plugin for route in routes}
         arranged = arrange(((route.plugin.name, route.spec) for route in routes), reader)
         lines = [ctx.t("help_header")]
         for group, specs in arranged.groups:

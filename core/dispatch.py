@@ -11,10 +11,11 @@ import asyncio
 import dataclasses
 import difflib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
-from core.commands import BadArgument, CommandError, Invocation, find_invocation
+from core.builtin import CorePlugin
+from core.commands import BadArgument, CommandError, Invocation, Signature, find_invocation
 from core.crypto.trust import TrustPolicy
 from core.events import (
     Media,
@@ -30,7 +31,7 @@ from core.i18n import Trusted
 from core.logsafe import log_exception, new_error_id
 from core.messages import CATALOG
 from core.network import NetworkRole
-from core.plugin import CommandSpec, Context, Plugin, message_content
+from core.plugin import CommandGroup, CommandSpec, Context, Plugin, Refusal, message_content
 from core.ratelimit import RateLimiter
 from core.roles import Role
 from core.runtime import Runtime
@@ -43,8 +44,62 @@ Lane = tuple[str, str, bool]  # (room id, sender, safety command)
 
 @dataclass(frozen=True)
 class Route:
+    """What a command word leads to: one handler, or a group's subcommands."""
+
     plugin: Plugin
+    # The command; for a group, its head (name, help, the loosest of its subcommands' options).
     spec: CommandSpec
+    # A group's subcommands by word and alias (empty for a plain command).
+    subcommands: Mapping[str, CommandSpec] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_group(self) -> bool:
+        return bool(self.subcommands)
+
+    def leaves(self) -> list[CommandSpec]:
+        """The handlers behind this word, each once, in name order."""
+        if not self.is_group:
+            return [self.spec]
+        return sorted({spec.name: spec for spec in self.subcommands.values()}.values(),
+                      key=lambda spec: spec.name)
+
+    def resolve(self, args: str) -> tuple[CommandSpec, str] | None:
+        """The handler `args` asks for and the text left for it (None: no such subcommand)."""
+        if not self.is_group:
+            return self.spec, args
+        word, rest = _first_word(args)
+        spec = self.subcommands.get(word.lower())
+        return (spec, rest) if spec is not None else None
+
+
+def _first_word(text: str) -> tuple[str, str]:
+    parts = text.strip().split(None, 1)
+    if not parts:
+        return "", ""
+    return parts[0], parts[1] if len(parts) > 1 else ""
+
+
+async def _list_subcommands(plugin: Plugin, ctx: Context) -> None:
+    """The head of a group: never run (the dispatcher answers with the subcommands)."""
+
+
+def group_head(group: CommandGroup, subcommands: list[CommandSpec]) -> CommandSpec:
+    """A group as one command for routing and help: loosest roles of its subcommands."""
+    roles = {spec.network_role for spec in subcommands}
+    stand_ins = {spec.or_network_role for spec in subcommands}
+    return CommandSpec(
+        name=group.name, help_key=group.help_key,
+        min_role=min(spec.min_role for spec in subcommands),
+        network_role=roles.pop() if len(roles) == 1 else None,
+        or_network_role=stand_ins.pop() if len(stand_ins) == 1 else None,
+        aliases=group.aliases,
+        encrypted_only=all(spec.encrypted_only for spec in subcommands),
+        safety=False,
+        private=all(spec.private for spec in subcommands),
+        while_held=any(spec.while_held for spec in subcommands),
+        handler=_list_subcommands,
+        signature=Signature(_list_subcommands),
+    )
 
 
 class Dispatcher:
@@ -68,12 +123,28 @@ class Dispatcher:
         self.errors = 0
 
     def add_plugin(self, plugin: Plugin) -> None:
+        routes: list[Route] = []
+        groups: dict[CommandGroup, list[CommandSpec]] = {}
         for spec in type(plugin).commands():
-            for name in (spec.name, *spec.aliases):
+            if spec.group is None:
+                routes.append(Route(plugin, spec))
+            else:
+                groups.setdefault(spec.group, []).append(spec)
+        for command_group, subcommands in groups.items():
+            by_word: dict[str, CommandSpec] = {}
+            for spec in subcommands:
+                for word in (spec.name, *spec.aliases):
+                    if word in by_word:
+                        raise ValueError(f"subcommand {command_group.name} {word!r} of "
+                                         f"{plugin.name} is declared twice")
+                    by_word[word] = spec
+            routes.append(Route(plugin, group_head(command_group, subcommands), by_word))
+        for route in routes:
+            for name in (route.spec.name, *route.spec.aliases):
                 if name in self.routes:
                     other = self.routes[name].plugin.name
                     raise ValueError(f"command {name!r} of {plugin.name} is also in {other}")
-                self.routes[name] = Route(plugin, spec)
+                self.routes[name] = route
 
     # -- queueing ---------------------------------------------------------
     #
@@ -112,7 +183,8 @@ class Dispatcher:
         except Exception:  # routing decides properly later; a lane is all this picks
             return False
         route = self.routes.get(invocation.name) if invocation is not None else None
-        return route is not None and route.spec.safety
+        resolved = route.resolve(invocation.args) if route is not None and invocation else None
+        return resolved is not None and resolved[0].safety
 
     async def drain(self) -> None:
         """Wait until every queued event has been handled."""
@@ -295,10 +367,17 @@ class Dispatcher:
             await self.unknown_command(event, invocation.name)
             return
         ctx = self.context(route.plugin, event)
-        spec = route.spec
+        resolved = route.resolve(invocation.args)
+        if resolved is None:
+            await self._wait_turn(ctx)
+            core = self.runtime.plugins.get("core")
+            if isinstance(core, CorePlugin):
+                await self._safe_reply(ctx, core.group_text(ctx, route, invocation.args))
+            return
+        spec, arguments = resolved
         if not spec.safety:
             await self._wait_turn(ctx)
-        shown = Trusted(self.prefix + spec.name)
+        shown = Trusted(self.prefix + spec.path)
         if ctx.role < spec.min_role and not (
                 spec.or_network_role is not None and ctx.holds(spec.or_network_role)):
             role = ctx.t("role_admin" if spec.min_role is Role.ADMIN else "role_moderator")
@@ -325,16 +404,18 @@ class Dispatcher:
                 return
             ctx = private
         try:
-            args, kwargs = spec.signature.bind(invocation.args)
+            for check in (*spec.checks, route.plugin.check):
+                await check(ctx)
+            args, kwargs = spec.signature.bind(arguments)
+            await spec.handler(route.plugin, ctx, *args, **kwargs)
+        except Refusal as refusal:
+            await self._safe_reply(ctx, ctx.t(refusal.key, **{"command": shown, **refusal.values}))
         except CommandError as error:
             await self._safe_reply(ctx, self._usage_error(ctx, spec, error))
-            return
-        try:
-            await spec.handler(route.plugin, ctx, *args, **kwargs)
         except Exception as exc:
             self.errors += 1
             error_id = new_error_id()
-            log_exception(log, f"command {spec.name} ({route.plugin.name}) on {event.event_id}",
+            log_exception(log, f"command {spec.path} ({route.plugin.name}) on {event.event_id}",
                           exc, error_id)
             await self._safe_reply(ctx, ctx.t("plugin_error", error_id=Trusted(error_id)))
 
@@ -418,7 +499,7 @@ class Dispatcher:
         for key in ("name",):
             if key in values:
                 values[key] = Trusted(str(values[key]))
-        usage = Trusted(f"{self.prefix}{spec.name} {spec.signature.usage()}".strip())
+        usage = Trusted(f"{self.prefix}{spec.path} {spec.signature.usage()}".strip())
         return ctx.t(error.key, **values) + "\n" + ctx.t("usage", usage=usage)
 
     async def unknown_command(self, event: RoomEvent, name: str) -> None:

@@ -10,6 +10,15 @@ CATALOG = Catalog(
                   "Send {help} for the list.",
             "ar": "لا أعرف الأمر {command}. هل تقصد {suggestion}؟ أرسل {help} لعرض القائمة.",
         },
+        "unknown_subcommand": {
+            "en": "{command} has no part called {word}.",
+            "ar": "لا يوجد في {command} جزء باسم {word}.",
+        },
+        "help_subcommand_word": {"en": "part", "ar": "جزء"},
+        "dm_only": {
+            "en": "{command} works only in our direct chat: send it to me there.",
+            "ar": "يعمل {command} في المحادثة المباشرة معي فقط: يُرجى إرساله هناك.",
+        },
         "unknown_command_plain": {
             "en": "I don't know the command {command}. Send {help} for the list.",
             "ar": "لا أعرف الأمر {command}. أرسل {help} لعرض قائمة الأوامر.",

@@ -29,12 +29,66 @@ class PluginSettings(BaseModel):
 
 
 Handler = Callable[..., Awaitable[None]]
+# A reusable condition on a command, declared beside its handler (core.checks):
+# it returns quietly, or raises Refusal with the catalog key that explains why not.
+Check = Callable[["Context"], Awaitable[None]]
+
+
+class Refusal(Exception):
+    """A check's "not here, not you": `key` is a catalog message (the plugin's or core's).
+
+    The dispatcher answers it in the reader's language; `command` is filled in
+    with the command as typed when the message names it.
+    """
+
+    def __init__(self, key: str, /, **values: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+@dataclass(frozen=True)
+class CommandGroup:
+    """A command with subcommands (`!alert send`, `!alert status`), declared on the class.
+
+        alert = group("alert", help="help_alert", network_role=NetworkRole.ORGANIZER)
+
+        @alert.command("send", help="help_alert_send")
+        async def send(self, ctx: Context, *, text: str) -> None: ...
+
+    Each subcommand has its own signature, help and usage; options given to
+    `group()` (roles, checks, private...) apply to every subcommand unless it
+    sets its own. `!alert` alone, or with a word that is no subcommand, lists
+    the subcommands this reader may use.
+    """
+
+    name: str
+    help_key: str
+    aliases: tuple[str, ...] = ()
+    defaults: tuple[tuple[str, Any], ...] = ()
+
+    def command(self, name: str, *, help: str, aliases: Sequence[str] = (),
+                **options: Any) -> Callable[[Handler], Handler]:
+        merged = {**dict(self.defaults), **options}
+        return command(name, help=help, aliases=aliases, _group=self, **merged)
+
+
+def group(name: str, *, help: str, aliases: Sequence[str] = (), **defaults: Any) -> CommandGroup:
+    """Declare the command group `name` (see CommandGroup); `defaults` are @command options."""
+    unknown = set(defaults) - _COMMAND_OPTIONS
+    if unknown:
+        raise TypeError(f"group {name!r}: unknown options {sorted(unknown)}")
+    if "checks" in defaults:
+        defaults["checks"] = tuple(defaults["checks"])
+    return CommandGroup(name=name, help_key=help, aliases=tuple(aliases),
+                        defaults=tuple(sorted(defaults.items())))
 
 
 @dataclass(frozen=True)
 class CommandSpec:
     """What @command records about a handler."""
 
+    # The word that invokes it (a subcommand's own word within its group).
     name: str
     help_key: str
     min_role: Role
@@ -52,6 +106,15 @@ class CommandSpec:
     while_held: bool
     handler: Handler
     signature: Signature = field(compare=False)
+    # Conditions declared beside the handler, run in order after the role checks.
+    checks: tuple[Check, ...] = ()
+    # The group this is a subcommand of (None: a command of its own).
+    group: CommandGroup | None = None
+
+    @property
+    def path(self) -> str:
+        """The command as typed after the prefix: `help`, `alert send`."""
+        return f"{self.group.name} {self.name}" if self.group else self.name
 
 
 def command(
@@ -67,6 +130,8 @@ def command(
     safety: bool = False,
     private: bool = False,
     while_held: bool = False,
+    checks: Sequence[Check] = (),
+    _group: CommandGroup | None = None,
 ) -> Callable[[Handler], Handler]:
     """Mark a plugin method as the command `name`.
 
@@ -82,7 +147,10 @@ def command(
     redacted there when the bot may (the member is told how otherwise) and run
     as if typed in the member's DM, where every answer goes. A sensitive
     plugin's commands do not run for a member held after an identity change
-    (core/identity_holds.py) unless marked `while_held`.
+    (core/identity_holds.py) unless marked `while_held`. `checks` are further
+    conditions (core.checks, or the plugin's own `async (ctx) -> None` raising
+    Refusal), run after the roles; a plugin may also define `check` for all its
+    commands. Subcommands are declared through a group (see `group`).
     """
     if organizers_only:
         network_role = NetworkRole.ORGANIZER
@@ -101,11 +169,19 @@ def command(
             while_held=while_held,
             handler=handler,
             signature=Signature(handler),
+            checks=tuple(checks),
+            group=_group,
         )
         handler.__solidarity_command__ = spec  # type: ignore[attr-defined]
         return handler
 
     return mark
+
+
+_COMMAND_OPTIONS = frozenset({
+    "min_role", "organizers_only", "network_role", "or_network_role", "encrypted_only",
+    "safety", "private", "while_held", "checks",
+})
 
 
 # The listeners the dispatcher calls, each `async (ctx, event)`; any other
@@ -151,6 +227,14 @@ class Plugin:
     async def teardown(self) -> None:
         """Called once at shutdown."""
 
+    async def check(self, ctx: Context) -> None:
+        """A condition on every command of this plugin; raise Refusal to refuse.
+
+        Runs after each command's own checks. An exception other than Refusal
+        is the plugin's fault: it is logged with an error id and the member
+        gets the usual apology, while the other plugins keep running.
+        """
+
     def refuses_invite(self, room_id: str, inviter: str) -> str | None:
         """Why the bot should decline an invite its config allows (a short reason), or None.
 
@@ -186,9 +270,14 @@ def plugin_problems(plugin: type[Plugin]) -> list[str]:
             problems.append(f"plugin {name}: {attribute} is not a listener "
                             f"(listeners: {', '.join(sorted(LISTENERS))})")
     problems += [f"plugin {name}: {problem}" for problem in catalog.problems()]
+    helped: dict[str, str] = {}  # command as typed -> its help key
     for spec in plugin.commands():
-        if spec.help_key not in catalog.messages:
-            problems.append(f"plugin {name}: !{spec.name} has help key {spec.help_key!r}, "
+        helped[spec.path] = spec.help_key
+        if spec.group is not None:
+            helped[spec.group.name] = spec.group.help_key
+    for shown, help_key in sorted(helped.items()):
+        if help_key not in catalog.messages:
+            problems.append(f"plugin {name}: !{shown} has help key {help_key!r}, "
                             "which its catalog does not hold")
     return problems
 
