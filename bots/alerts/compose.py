@@ -34,22 +34,31 @@ class ComposeError(Exception):
 
 @dataclass(frozen=True)
 class Targets:
-    """Where an alert goes: every room (`rooms_all`), tagged rooms, and DM subscribers."""
+    """Where an alert goes: every room (`rooms_all`), tagged rooms, and DM subscribers.
+
+    `staff`: the network's staff rooms (moderators, curators, the safety team)
+    too, which an alert leaves out unless asked: they are where people work on
+    reports and emergencies, not where members read the network's news.
+    """
 
     rooms_all: bool = True
     tags: tuple[str, ...] = ()
     dm: bool = False
+    staff: bool = False
 
     @property
     def rooms_none(self) -> bool:
         return not self.rooms_all and not self.tags
 
     def to_json(self) -> dict[str, Any]:
-        return {"all": self.rooms_all, "tags": list(self.tags), "dm": self.dm}
+        return {"all": self.rooms_all, "tags": list(self.tags), "dm": self.dm,
+                "staff": self.staff}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Targets:
-        return cls(bool(data["all"]), tuple(data["tags"]), bool(data["dm"]))
+        # Alerts stored before the flag existed (a scheduled one) did not ask for it.
+        return cls(bool(data["all"]), tuple(data["tags"]), bool(data["dm"]),
+                   bool(data.get("staff", False)))
 
 
 @dataclass(frozen=True)
@@ -107,8 +116,8 @@ def parse_rooms(value: str) -> tuple[bool, tuple[str, ...]]:
 
 
 def parse_draft(text: str, default_language: str) -> Draft:
-    """`[--urgent] [--rooms all|tag[,tag]|none] [--dm] <text>` → Draft, or ComposeError."""
-    urgent = dm = False
+    """`[--urgent] [--rooms all|tag[,tag]|none] [--dm] [--staff] <text>` → Draft, or ComposeError."""
+    urgent = dm = staff = False
     rooms_all: bool = True
     tags: tuple[str, ...] = ()
     rest = text.lstrip()
@@ -119,6 +128,8 @@ def parse_draft(text: str, default_language: str) -> Draft:
             urgent = True
         elif name == "--dm" and not equals:
             dm = True
+        elif name == "--staff" and not equals:
+            staff = True
         elif name == "--rooms":
             if equals:
                 value = inline
@@ -130,7 +141,7 @@ def parse_draft(text: str, default_language: str) -> Draft:
         else:
             raise ComposeError("unknown_flag", flag=word[:40])
         rest = after.lstrip()
-    targets = Targets(rooms_all, tags, dm)
+    targets = Targets(rooms_all, tags, dm, staff)
     if targets.rooms_none and not dm:
         raise ComposeError("no_targets")
     return Draft(parse_versions(rest, default_language), targets, urgent)

@@ -4,32 +4,71 @@ from __future__ import annotations
 
 from typing import Any
 
+from bots.alerts.compose import Versions
 from bots.alerts.messages import CATALOG
 from bots.alerts.store import Alert
-from core.i18n import Trusted
+from core.i18n import LANGUAGE_NAMES, Trusted
 from core.plugin import message_content
 
 # Reactions that count as "I have read it".
 ACK_KEYS = frozenset({"✅", "✔️", "✔", "☑️", "☑"})
 
 
-def alert_text(alert: Alert, language: str, prefix: str) -> str:
-    """Header, the organizers' text for this language, and how to acknowledge."""
+def alert_text(alert: Alert, language: str, prefix: str, *, for_room: bool) -> str:
+    """Header, the organizers' text, and how to acknowledge.
+
+    A direct message has one reader, whose language is known: it holds their
+    version. A room's readers chose their own languages, which the room's may
+    not be (an Arabic speaker in an English room), so it holds every version the
+    organizers wrote, the room's first, each under its language's name, and the
+    way to acknowledge in each of those languages.
+    """
     header = CATALOG.text("alert_header_urgent" if alert.urgent else "alert_header", language)
-    footer = CATALOG.text("alert_footer", language, ack=Trusted(f"{prefix}ack"),
-                          alert_id=Trusted(alert.id))
+    blocks = room_versions(alert.versions, language) if for_room else [
+        (None, alert.versions.for_language(language))]
+    marked = len(blocks) > 1
     # The organizers' text stands as its own paragraphs, so each line takes its
     # own direction in the reader's client (no isolates needed around it).
-    return f"{header}\n\n{alert.versions.for_language(language)}\n\n{footer}"
+    parts = [header]
+    for code, text in blocks:
+        parts.append(f"{LANGUAGE_NAMES.get(code, code)}:\n{text}" if marked and code else text)
+    footers = dict.fromkeys([language, *(code for code, _ in blocks if code)])
+    parts.append("\n".join(
+        CATALOG.text("alert_footer", code, ack=Trusted(f"{prefix}ack"), alert_id=Trusted(alert.id))
+        for code in footers))
+    return "\n\n".join(parts)
 
 
-def alert_content(alert: Alert, language: str, prefix: str, *, room_mention: bool) -> dict[str, Any]:
+def room_versions(versions: Versions, language: str) -> list[tuple[str | None, str]]:
+    """Every version for a room, as (language or None for the unmarked text, text).
+
+    The room's language comes first; without a version of its own, what its
+    readers got before (the text written before any marker) comes first
+    instead. Then the others, in the order the organizer wrote them.
+    """
+    texts = versions.texts
+    unmarked = versions.fallback if versions.language_of_fallback() is None else None
+    blocks: list[tuple[str | None, str]] = []
+    if language in texts:
+        blocks.append((language, texts[language]))
+    elif unmarked is not None:
+        blocks.append((None, unmarked))
+        unmarked = None
+    blocks += [(code, text) for code, text in texts.items() if code != language]
+    if unmarked is not None:
+        blocks.append((None, unmarked))
+    return blocks
+
+
+def alert_content(alert: Alert, language: str, prefix: str, *, room_mention: bool,
+                  for_room: bool) -> dict[str, Any]:
     """The m.room.message content: m.notice normally; urgent is m.text, with @room when allowed.
 
     An urgent alert notifies like a person's message (m.text); `room_mention`
     adds the @room ping for rooms where the bot's power level allows it.
+    `for_room`: every version (a room), or the reader's own (a direct message).
     """
-    text = alert_text(alert, language, prefix)
+    text = alert_text(alert, language, prefix, for_room=for_room)
     if alert.urgent and room_mention:
         text = "@room " + text
     content = message_content(text, (), notice=not alert.urgent)

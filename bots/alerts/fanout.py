@@ -33,6 +33,7 @@ from core.actions import ActionError
 from core.logsafe import log_exception, new_error_id
 from core.network import NetworkRole
 from core.plugin import message_content
+from core.room_settings import NETWORK
 
 if TYPE_CHECKING:
     from core.outbox import OutboxItem
@@ -55,6 +56,8 @@ class Targets:
     users: list[str] = field(default_factory=list)
     # (room id, catalog key of the reason) for tagged rooms that are skipped.
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    # Staff rooms the alert would reach but leaves out (it did not ask for --staff).
+    left_out: list[str] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -113,6 +116,24 @@ class FanOut:
             people.update(self.runtime.rooms.members(room))
         return people
 
+    def staff_rooms(self) -> frozenset[str]:
+        """The network's role rooms (core.network: organizers, moderators, curators) and
+        the check-ins safety team's room, where people work rather than read news."""
+        rooms = set(self.runtime.network.role_rooms())
+        team = self._safety_team_room()
+        if team:
+            rooms.add(team)
+        return frozenset(rooms)
+
+    def _safety_team_room(self) -> str | None:
+        # The team room is the check-ins plugin's network setting; read through core
+        # (plugins do not import each other), and only when that plugin runs.
+        checkins = self.runtime.plugin_class("checkins")
+        if checkins is None:
+            return None
+        room = getattr(self.runtime.settings.effective(NETWORK, checkins), "team_room", None)
+        return room if isinstance(room, str) and room else None
+
     def network(self) -> list[str]:
         """Rooms alerts go to: of the network (core.network), joined, encrypted, alerts
         enabled, not a DM, not the organizers'. A room the bot was merely invited to is
@@ -150,6 +171,10 @@ class FanOut:
                     found.skipped.append((room, "skip_disabled"))
                 else:
                     found.rooms.append(room)
+        if not wanted.staff:
+            staff = self.staff_rooms()
+            found.left_out = [room for room in found.rooms if room in staff]
+            found.rooms = [room for room in found.rooms if room not in staff]
         if wanted.dm:
             tags = None if wanted.rooms_all else list(wanted.tags)
             # Only people of the network: a subscription made in a room the bot was
@@ -183,14 +208,15 @@ class FanOut:
             for room in targets.rooms:
                 language = languages.for_reader(None, room)
                 content = alert_content(alert, language, self.prefix,
-                                        room_mention=mentions.get(room, False))
+                                        room_mention=mentions.get(room, False), for_room=True)
                 statements.append(self.store.add_delivery(alert.id, ROOM, room, room, language,
                                                           alert.version))
                 statements += outbox.enqueue_statements(OWNER, outbox_key(alert.id, ROOM, room),
                                                         content, room_id=room)
             for user in targets.users:
                 language = languages.for_reader(user, None)
-                content = alert_content(alert, language, self.prefix, room_mention=False)
+                content = alert_content(alert, language, self.prefix, room_mention=False,
+                                        for_room=False)
                 statements.append(self.store.add_delivery(alert.id, DM, user, None, language,
                                                           alert.version))
                 statements += outbox.enqueue_statements(OWNER, outbox_key(alert.id, DM, user),
@@ -218,7 +244,8 @@ class FanOut:
         alert = await self.store.alert(alert_id)
         if alert is None or not room:
             return
-        text = status_text(alert, await self.store.deliveries(alert_id), language, total=total)
+        text = status_text(alert, await self.store.deliveries(alert_id), language, total=total,
+                           names=self.runtime.actions.room_name)
         try:
             # The txn id is the alert's: a repost after a crash gets the same event back.
             event_id = await self.runtime.sender.send_message(
@@ -300,7 +327,7 @@ class FanOut:
                         await self.store.set_redacted(alert_id, kind, target)
                 elif delivery.version < alert.version:
                     content = alert_content(alert, delivery.language, self.prefix,
-                                            room_mention=False)
+                                            room_mention=False, for_room=delivery.kind == ROOM)
                     await _retrying(lambda: self.runtime.actions.edit(
                         room, delivery.event_id or "", content,
                         f"alerts-edit-{alert_id}-{alert.version}-{room}"))

@@ -34,18 +34,21 @@ CATALOG = Catalog(
         },
         "alert_usage": {
             "en": "Write the alert after the command:\n"
-                  "{prefix}alert [--urgent] [--rooms all|tag1,tag2|none] [--dm] <text>\n"
-                  "Per-language versions: start lines with [en] and [ar]; members read their "
-                  "language, or the first text.\n"
+                  "{prefix}alert [--urgent] [--rooms all|tag1,tag2|none] [--dm] [--staff] <text>\n"
+                  "Per-language versions: start lines with [en] and [ar]; rooms get every "
+                  "version, the room's language first; a direct message, its reader's.\n"
+                  "Staff rooms (moderators, curators, the safety team) are left out unless "
+                  "you add --staff.\n"
                   "Then {prefix}alert send (or {prefix}alert discard).\n"
                   "Later: {prefix}alert at <+30m|HH:MM|YYYY-MM-DD HH:MM> ..., "
                   "{prefix}alert status <id>, {prefix}alert edit <id> <text>, "
                   "{prefix}alert retract <id>, {prefix}alert cancel <id>, {prefix}alert list, "
                   "{prefix}alert log.",
             "ar": "اكتب التنبيه بعد الأمر:\n"
-                  "{prefix}alert [--urgent] [--rooms all|tag1,tag2|none] [--dm] <text>\n"
-                  "نُسخ بعدة لغات: ابدأ الأسطر بـ [en] و[ar]؛ يقرأ كل عضو لغته، "
-                  "أو النص الأول.\n"
+                  "{prefix}alert [--urgent] [--rooms all|tag1,tag2|none] [--dm] [--staff] <text>\n"
+                  "نُسخ بعدة لغات: تبدأ الأسطر بـ [en] و[ar]؛ تصل كل النسخ إلى الغرف، "
+                  "ولغة الغرفة أولاً؛ وتصل الرسالة الخاصة بلغة من يقرؤها.\n"
+                  "غرف فرق العمل (الإشراف، إدارة الدليل، فريق السلامة) مستثناة ما لم يُضَف --staff.\n"
                   "ثم {prefix}alert send (أو {prefix}alert discard).\n"
                   "لاحقاً: {prefix}alert at <+30m|HH:MM|YYYY-MM-DD HH:MM> ...، "
                   "{prefix}alert status <id>، {prefix}alert edit <id> <text>، "
@@ -79,8 +82,8 @@ CATALOG = Catalog(
                   "وصلني {value}.",
         },
         "unknown_flag": {
-            "en": "Unknown option {flag}. Options: --urgent, --rooms, --dm.",
-            "ar": "خيار غير معروف {flag}. الخيارات: --urgent و--rooms و--dm.",
+            "en": "Unknown option {flag}. Options: --urgent, --rooms, --dm, --staff.",
+            "ar": "خيار غير معروف {flag}. الخيارات: --urgent و--rooms و--dm و--staff.",
         },
         "no_targets": {
             "en": "--rooms none without --dm would reach nobody. Add --dm or choose rooms.",
@@ -152,6 +155,15 @@ CATALOG = Catalog(
             "en": "Goes to {rooms} rooms and {users} members by direct message.",
             "ar": "يُرسل إلى {rooms} غرفة و{users} عضواً برسالة خاصة.",
         },
+        "preview_rooms": {
+            "en": "Rooms: {rooms}",
+            "ar": "الغرف: {rooms}",
+        },
+        "preview_left_out": {
+            "en": "Staff rooms left out (add {staff} to include them): {rooms}",
+            "ar": "غرف فرق العمل المستثناة (يمكن إدراجها بإضافة {staff}): {rooms}",
+        },
+        "list_separator": {"en": ", ", "ar": "، "},
         "preview_tags": {
             "en": "Rooms tagged: {tags}",
             "ar": "الغرف الموسومة بـ: {tags}",

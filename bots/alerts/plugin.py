@@ -16,7 +16,14 @@ from bots.alerts.content import ACK_KEYS
 from bots.alerts.fanout import OWNER, FanOut
 from bots.alerts.messages import CATALOG
 from bots.alerts.network import NetworkCommands
-from bots.alerts.report import alert_list, audit_text, delivery_report, preview_text, when
+from bots.alerts.report import (
+    alert_list,
+    audit_text,
+    delivery_report,
+    preview_text,
+    room_list,
+    when,
+)
 from bots.alerts.store import CANCELLED, DONE, DRAFT, SCHEDULED, SENDING, Alert, AlertStore
 from core.events import Message, Reaction
 from core.i18n import Trusted
@@ -174,6 +181,8 @@ class AlertsPlugin(NetworkCommands, Plugin):
             elif word == "log" and not rest:
                 zone = self.global_settings().timezone
                 await ctx.reply(audit_text(await self.store.audit_log(30), ctx.language, zone))
+            elif word == "status" and not rest:
+                await self._latest_status(ctx)
             elif word in ("status", "cancel", "retract") and one_id:
                 found = await self._known(ctx, rest.lower())
                 if found is not None:
@@ -228,12 +237,16 @@ class AlertsPlugin(NetworkCommands, Plugin):
         assert alert is not None
         targets = await self.fanout.targets(alert)
         if not targets.count:
-            await ctx.reply(ctx.t("no_recipients"))
+            answer = ctx.t("no_recipients")
+            if targets.left_out:
+                answer += "\n" + ctx.t("preview_left_out", staff=Trusted("--staff"), rooms=room_list(
+                    targets.left_out, ctx.language, self.runtime.actions.room_name))
+            await ctx.reply(answer)
             return
         await ctx.reply(preview_text(
-            alert, ctx.language, rooms=len(targets.rooms), users=len(targets.users),
-            skipped=targets.skipped, names=self.runtime.actions.room_name, prefix=self._prefix,
-            zone=settings.timezone))
+            alert, ctx.language, rooms=targets.rooms, users=len(targets.users),
+            skipped=targets.skipped, left_out=targets.left_out,
+            names=self.runtime.actions.room_name, prefix=self._prefix, zone=settings.timezone))
 
     async def _send(self, ctx: Context) -> None:
         draft = await self.store.draft_of(ctx.sender)
@@ -275,6 +288,14 @@ class AlertsPlugin(NetworkCommands, Plugin):
             return
         await self.store.record(ctx.sender, "discarded", draft.id, self.runtime.clock.now())
         await ctx.reply(ctx.t("discarded"))
+
+    async def _latest_status(self, ctx: Context) -> None:
+        """`!alert status` alone: the alert sent (or scheduled) last, the one asked about most."""
+        latest = await self.store.recent(1)
+        if not latest:
+            await ctx.reply(ctx.t("list_empty"))
+            return
+        await self._status(ctx, latest[0])
 
     async def _status(self, ctx: Context, alert: Alert) -> None:
         deliveries = await self.store.deliveries(alert.id)

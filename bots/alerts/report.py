@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bots.alerts.messages import CATALOG
 from bots.alerts.store import DM, DONE, Alert, Delivery
-from core.i18n import LANGUAGE_NAMES, Trusted
+from core.i18n import LANGUAGE_NAMES, Trusted, isolate
 
 Names = Callable[[str], str | None]
 MAX_LINES = 40
@@ -79,10 +79,23 @@ def _delivery_line(delivery: Delivery, language: str, names: Names | None) -> st
     return _t("report_room_pending", language, room=where)
 
 
-def preview_text(alert: Alert, language: str, *, rooms: int, users: int,
-                 skipped: Sequence[tuple[str, str]], names: Names, prefix: str,
-                 zone: str) -> str:
-    """What `!alert` answers: every version as members will read it, the targets, how to confirm."""
+def room_list(rooms: Sequence[str], language: str, names: Names) -> Trusted:
+    """Rooms by their names (each isolated: a name is its admins' text), the id when unnamed."""
+    separator = _t("list_separator", language)
+    shown = separator.join(isolate(names(room) or room) for room in rooms[:MAX_LINES])
+    if len(rooms) > MAX_LINES:
+        shown += " " + _t("and_more", language, count=len(rooms) - MAX_LINES)
+    return Trusted(shown)
+
+
+def preview_text(alert: Alert, language: str, *, rooms: Sequence[str], users: int,
+                 skipped: Sequence[tuple[str, str]], left_out: Sequence[str], names: Names,
+                 prefix: str, zone: str) -> str:
+    """What `!alert` answers: every version as members will read it, where it goes, how to confirm.
+
+    The rooms are named, so a room the organizer did not mean is seen before
+    sending; so are the staff rooms an alert leaves out unless asked.
+    """
     lines = [_t("preview_header_urgent" if alert.urgent else "preview_header", language,
                 alert_id=Trusted(alert.id))]
     versions = alert.versions
@@ -91,7 +104,12 @@ def preview_text(alert: Alert, language: str, *, rooms: int, users: int,
     if not versions.texts or versions.language_of_fallback() is None:
         lines += ["", _t("preview_fallback", language) + ":", versions.fallback]
     lines.append("")
-    lines.append(_t("preview_targets", language, rooms=rooms, users=users))
+    lines.append(_t("preview_targets", language, rooms=len(rooms), users=users))
+    if rooms:
+        lines.append(_t("preview_rooms", language, rooms=room_list(rooms, language, names)))
+    if left_out:
+        lines.append(_t("preview_left_out", language, rooms=room_list(left_out, language, names),
+                        staff=Trusted("--staff")))
     if alert.targets.tags:
         lines.append(_t("preview_tags", language, tags=Trusted(", ".join(alert.targets.tags))))
     for room, reason in skipped[:MAX_LINES]:

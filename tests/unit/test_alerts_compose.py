@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bots.alerts.compose import ComposeError, normalise_tag, parse_draft, parse_versions, parse_when
-from bots.alerts.content import alert_content, may_mention_room
+from bots.alerts.content import alert_content, may_mention_room, room_versions
 from bots.alerts.messages import CATALOG
 from bots.alerts.store import Alert
 
@@ -123,23 +123,50 @@ def _alert(urgent: bool) -> Alert:
 
 
 def test_alert_content_per_language_and_urgency() -> None:
-    normal = alert_content(_alert(False), "ar", "!", room_mention=True)
+    normal = alert_content(_alert(False), "ar", "!", room_mention=True, for_room=False)
     assert normal["msgtype"] == "m.notice"
     assert "عودوا إلى البيت" in normal["body"] and "Go home" not in normal["body"]
     assert "abc234" in normal["body"] and "!ack" in normal["body"]
     assert normal["m.mentions"] == {}
-    urgent = alert_content(_alert(True), "en", "!", room_mention=True)
+    urgent = alert_content(_alert(True), "en", "!", room_mention=True, for_room=True)
     assert urgent["msgtype"] == "m.text" and urgent["body"].startswith("@room ")
     assert urgent["m.mentions"] == {"room": True}
-    quiet = alert_content(_alert(True), "en", "!", room_mention=False)
+    quiet = alert_content(_alert(True), "en", "!", room_mention=False, for_room=True)
     assert quiet["msgtype"] == "m.text" and "@room" not in quiet["body"]
+
+
+def _blocks(text: str, language: str) -> list[tuple[str | None, str]]:
+    return room_versions(parse_versions(text, "en"), language)
+
+
+def test_a_room_gets_every_version_its_own_language_first() -> None:
+    both = "[en] Go home\n[ar] عودوا إلى البيت"
+    assert _blocks(both, "en") == [("en", "Go home"), ("ar", "عودوا إلى البيت")]
+    assert _blocks(both, "ar") == [("ar", "عودوا إلى البيت"), ("en", "Go home")]
+    # Text before any marker is what a room without its own version read: first there,
+    # last where the room's language has a version.
+    head = "General text\n[ar] نص عربي"
+    assert _blocks(head, "en") == [(None, "General text"), ("ar", "نص عربي")]
+    assert _blocks(head, "ar") == [("ar", "نص عربي"), (None, "General text")]
+    assert _blocks("Only one", "ar") == [(None, "Only one")]
+
+
+def test_each_block_is_marked_and_acknowledged_in_its_language() -> None:
+    body = alert_content(_alert(False), "ar", "!", room_mention=False, for_room=True)["body"]
+    assert body.index("العربية:\nعودوا إلى البيت") < body.index("English:\nGo home")
+    assert "تفاعل بـ ✅" in body and "React ✅ or send !ack" in body
+    # One version: no marker, one way to acknowledge (as before).
+    single = parse_draft("Go home", "en")
+    alert = Alert(**{**_alert(False).__dict__, "versions": single.versions})
+    body = alert_content(alert, "en", "!", room_mention=False, for_room=True)["body"]
+    assert "English:" not in body and "تفاعل" not in body and "Go home" in body
 
 
 def test_alert_html_is_escaped() -> None:
     draft = parse_draft("<b>bold</b> & more", "en")
     alert = _alert(False)
     escaped = alert_content(Alert(**{**alert.__dict__, "versions": draft.versions}), "en", "!",
-                            room_mention=False)
+                            room_mention=False, for_room=True)
     assert "<b>" not in escaped["formatted_body"] and "&lt;b&gt;" in escaped["formatted_body"]
 
 

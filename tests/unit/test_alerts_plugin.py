@@ -182,13 +182,15 @@ class Harness:
 async def make_harness(path: Path, *, alerts_block: dict[str, Any] | None = None,
                        concurrency: int = 16, network_block: dict[str, Any] | None = None,
                        admin: bool = False, ready: bool = True,
-                       restart_of: Harness | None = None) -> Harness:
+                       restart_of: Harness | None = None,
+                       others: dict[type[Plugin], dict[str, Any]] | None = None) -> Harness:
     """A bot with alerts (and `!config` when `admin`); `network_block` adds to `network:`.
 
     As the bot does (core/bot.py): every plugin's setup, then (after the first
     sync, here at once unless `ready` is False) every plugin's ready, then sends.
     Tests fire jobs with `scheduler.run_due()`. `restart_of`: the same bot
     started again (closed first) on its database, homeserver and network rooms.
+    `others`: more plugins to run beside alerts, each with its config block.
     """
     rooms: list[str] = []
     if restart_of is not None:
@@ -207,7 +209,8 @@ async def make_harness(path: Path, *, alerts_block: dict[str, Any] | None = None
                            "max_attempts": 3}},
         # The network's rooms are added by network() as the tests create them.
         "network": {"organizers_room": ORGANIZERS_ROOM, "rooms": rooms, **(network_block or {})},
-        "plugins": {"alerts": {"status_edit_seconds": 0.1, **(alerts_block or {})}},
+        "plugins": {"alerts": {"status_edit_seconds": 0.1, **(alerts_block or {})},
+                    **{plugin.name: block for plugin, block in (others or {}).items()}},
     })
     db = Database(path / "bot.db")
     await db.open()
@@ -227,6 +230,7 @@ async def make_harness(path: Path, *, alerts_block: dict[str, Any] | None = None
     plugin_classes: list[type[Plugin]] = [CorePlugin, AlertsPlugin]
     if admin:
         plugin_classes.append(AdminPlugin)
+    plugin_classes += list(others or {})
     await runtime.network.load()
     for plugin_class in plugin_classes:
         plugin = plugin_class(runtime)
@@ -365,7 +369,9 @@ async def test_bad_input_gets_a_reason_and_stores_nothing(harness: Harness) -> N
     assert "No room carries the tag" in unknown and "atlantis" in unknown
     assert "Unknown option" in await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert --loud x")
     assert "no alert" in await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert status zzzzzz")
-    assert "Which alert?" in await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert status")
+    # `status` alone asks for no id (the latest alert), and there is none yet.
+    assert "No alerts yet" in await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert status")
+    assert "Which alert?" in await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert cancel")
     assert "Which alert?" in await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert retract the last one")
     assert await h.runtime.db.fetchall("SELECT * FROM alerts_alerts") == []
 
@@ -403,12 +409,24 @@ async def test_language_versions_follow_room_and_member_language(harness: Harnes
     await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert --dm [en] Stay home tonight\n[ar] ابقوا في البيوت الليلة")
     await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert send")
     await h.delivered()
+    # A room holds every version, its own language's first, each under its name:
+    # @m0:x chose Arabic and reads it in the English room too.
     [in_english] = alerts_in(h, english) or [None]
-    assert in_english is not None and "Stay home tonight" in in_english.content["body"]
+    assert in_english is not None
+    body = in_english.content["body"]
+    assert body.index("English:\nStay home tonight") < body.index("العربية:\nابقوا في البيوت الليلة")
+    assert body.startswith("📣 Alert from the organizers")
+    # How to acknowledge, in each language the alert speaks.
+    assert "React ✅ or send !ack" in body and "تفاعل بـ ✅" in body
     ar_messages = [s for s in h.hs.in_room(arabic) if "ابقوا في البيوت الليلة" in s.content["body"]]
-    assert len(ar_messages) == 1 and "Stay home" not in ar_messages[0].content["body"]
+    assert len(ar_messages) == 1
+    body = ar_messages[0].content["body"]
+    assert body.index("العربية:\nابقوا في البيوت الليلة") < body.index("English:\nStay home tonight")
+    assert "تنبيه من المنظّمين" in body.split("\n")[0]
+    # A direct message has one reader, in their language only.
     dm = h.hs.in_room(h.hs.dm_rooms["@m0:x"])
     assert len(dm) == 1 and "ابقوا في البيوت الليلة" in dm[0].content["body"]
+    assert "Stay home" not in dm[0].content["body"] and "العربية:" not in dm[0].content["body"]
 
 
 async def test_failures_are_listed_with_reasons_and_rate_limits_retried(harness: Harness) -> None:
