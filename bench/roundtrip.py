@@ -10,7 +10,10 @@ in one encrypted room, a warm-up so every Megolm session is shared, then
 - throughput: the five members send their commands all at once, each as fast as
   its sends complete; answered/s from the first send to the last reply, and the
   commands never answered (lost);
-- the bot process's CPU seconds over the throughput phase / answered commands.
+- reply latency during that burst (p50/p99, send call -> reply received), and
+  whether each member's replies came in the order of its commands;
+- the bot process's CPU seconds over the throughput phase / answered commands;
+- the bot process's peak resident memory (VmHWM, after the burst).
 
 A measurement, not a test: it prints the figures, the ratios and whether each
 target is met, and exits 0 whatever they are (non-zero only if it could not run).
@@ -62,6 +65,9 @@ class Plan:
 @dataclass
 class Result:
     latencies_ms: list[float] = field(default_factory=list)
+    burst_latencies_ms: list[float] = field(default_factory=list)  # send call -> reply seen
+    out_of_order: int = 0  # burst replies seen after the reply to a later command of that member
+    peak_rss_kib: int | None = None  # the bot process's VmHWM after the burst
     sent: int = 0
     answered: int = 0
     send_errors: int = 0
@@ -83,6 +89,18 @@ class Result:
     @property
     def p95(self) -> float:
         return percentile(self.latencies_ms, 95)
+
+    @property
+    def burst_p50(self) -> float:
+        return percentile(self.burst_latencies_ms, 50)
+
+    @property
+    def burst_p99(self) -> float:
+        return percentile(self.burst_latencies_ms, 99)
+
+    @property
+    def peak_rss_mib(self) -> float:
+        return self.peak_rss_kib / 1024 if self.peak_rss_kib is not None else float("nan")
 
     @property
     def rate(self) -> float:
@@ -120,6 +138,17 @@ def proc_cpu_seconds(pid: int) -> float | None:
     except (OSError, IndexError):
         return None
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def peak_rss_kib(pid: int) -> int | None:
+    """A process's peak resident set size (VmHWM, KiB) from /proc, or None."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 # -- the bot child process ----------------------------------------------------------
@@ -223,7 +252,10 @@ async def measure_throughput(members: list[Member], room_id: str, bot_id: str, p
                              child: Child, hs_pid: int | None, result: Result) -> None:
     seen: dict[str, float] = {}  # command event id -> when its reply was first seen
     cursors = [len(m.received) for m in members]
+    starts = [len(m.received) for m in members]
     sent: list[str] = []
+    send_started: dict[str, float] = {}  # command event id -> when its send call began
+    by_member: list[list[str]] = [[] for _ in members]  # each member's commands, in order
     sending_done = asyncio.Event()
 
     def collect() -> None:
@@ -238,7 +270,11 @@ async def measure_throughput(members: list[Member], room_id: str, bot_id: str, p
     async def sender(k: int, m: Member) -> None:
         for i in range(plan.per_member):
             try:
-                sent.append(await m.send(room_id, f"!echo burst {k}-{i}"))
+                began = time.perf_counter()
+                event_id = await m.send(room_id, f"!echo burst {k}-{i}")
+                send_started[event_id] = began
+                by_member[k].append(event_id)
+                sent.append(event_id)
             except Exception as exc:  # counted, and reported; the others keep sending
                 result.send_errors += 1
                 print(f"  send failed: {exc}", file=sys.stderr)
@@ -272,6 +308,18 @@ async def measure_throughput(members: list[Member], room_id: str, bot_id: str, p
     hs_after = proc_cpu_seconds(hs_pid) if hs_pid else None
     result.bench_cpu_seconds = time.process_time() - bench_before
     answered = [seen[e] for e in sent if e in seen]
+    result.burst_latencies_ms = [1000 * (seen[e] - send_started[e]) for e in sent if e in seen]
+    for k, m in enumerate(members):
+        # The member's own timeline (sync order = the room's order on the homeserver).
+        position = {e: i for i, e in enumerate(by_member[k])}
+        latest = -1
+        for item in m.received[starts[k]:]:
+            index = position.get(item.reply_to or "") if item.sender == bot_id else None
+            if index is None:
+                continue
+            if index < latest:
+                result.out_of_order += 1
+            latest = max(latest, index)
     result.sent = len(sent) + result.send_errors
     result.answered = len(answered)
     result.throughput_seconds = (max(answered) - start) if answered else 0.0
@@ -299,6 +347,7 @@ async def run_bot(kind: str, hs: LocalSynapse, workdir: Path, tag: str, plan: Pl
         hs_proc = getattr(hs, "_proc", None)  # for Synapse's CPU figure only
         await measure_throughput(members, room_id, bot_id, plan, child,
                                  getattr(hs_proc, "pid", None), result)
+        result.peak_rss_kib = peak_rss_kib(child.proc.pid)
         return result
     except BaseException:
         if child is not None:
@@ -325,6 +374,10 @@ def summarize(results: list[Result]) -> dict[str, float]:
         "p50": median([r.p50 for r in results]),
         "p95": median([r.p95 for r in results]),
         "rate": median([r.rate for r in results]),
+        "burst_p50": median([r.burst_p50 for r in results]),
+        "burst_p99": median([r.burst_p99 for r in results]),
+        "out_of_order": median([r.out_of_order for r in results]),
+        "rss": median([r.peak_rss_mib for r in results]),
         "lost": median([r.lost for r in results]),
         "sent": median([r.sent for r in results]),
         "cpu": median([r.cpu_ms_per_command for r in results]),
@@ -351,10 +404,14 @@ def report(results: dict[str, list[Result]], plan: Plan) -> None:
         ("p50 round trip (ms)", "p50", "{:.1f}"),
         ("p95 round trip (ms)", "p95", "{:.1f}"),
         ("answered/s", "rate", "{:.1f}"),
+        ("burst reply p50 (ms)", "burst_p50", "{:.1f}"),
+        ("burst reply p99 (ms)", "burst_p99", "{:.1f}"),
+        ("burst replies out of order", "out_of_order", "{:.0f}"),
         (f"lost (of {total})", "lost", "{:.0f}"),
         ("bot CPU ms/command (burst)", "cpu", "{:.2f}"),
         ("bot CPU ms/command (latency)", "lat_cpu", "{:.2f}"),
         ("Synapse CPU ms/command (burst)", "synapse", "{:.2f}"),
+        ("bot peak RSS (MiB)", "rss", "{:.1f}"),
     ]
     print(f"| {'metric':<31}| {'Solidarity':>10} | {'bare nio':>10} | {'bot/bare':>8} |")
     print(f"|{'-' * 32}|{'-' * 12}|{'-' * 12}|{'-' * 10}|")
@@ -369,6 +426,11 @@ def report(results: dict[str, list[Result]], plan: Plan) -> None:
         ("throughput ratio >= 0.9", ratio(bot["rate"], bare["rate"]), lambda v: v >= 0.9, "{:.2f}x"),
         ("bot CPU/command <= 3 ms", bot["cpu"], lambda v: v <= 3.0, "{:.2f} ms"),
         ("lost == 0", bot["lost"], lambda v: v == 0, "{:.0f}"),
+        # issue 15: the burst and memory figures next to bare nio
+        ("burst p50 ratio <= 1.1", ratio(bot["burst_p50"], bare["burst_p50"]),
+         lambda v: v <= 1.1, "{:.2f}x"),
+        ("peak RSS ratio <= 1.1", ratio(bot["rss"], bare["rss"]), lambda v: v <= 1.1, "{:.2f}x"),
+        ("replies in order == 0", bot["out_of_order"], lambda v: v == 0, "{:.0f} out of order"),
     ]
     for label, value, ok, fmt in targets:
         print(f"  {'MET    ' if ok(value) else 'NOT MET'}  {label:<25} {fmt.format(value)}")
@@ -402,7 +464,9 @@ async def main(args: argparse.Namespace) -> int:
                 r = await run_bot(kind, hs, workdir, tag, plan, args.bot_log_level)
                 results[kind].append(r)
                 print(f"  p50 {r.p50:.1f} ms  p95 {r.p95:.1f} ms  {r.rate:.1f} answered/s  "
-                      f"lost {r.lost}/{r.sent}  bot CPU {r.cpu_ms_per_command:.2f} ms/command",
+                      f"lost {r.lost}/{r.sent}  bot CPU {r.cpu_ms_per_command:.2f} ms/command  "
+                      f"burst p50/p99 {r.burst_p50:.0f}/{r.burst_p99:.0f} ms  "
+                      f"out of order {r.out_of_order}  peak RSS {r.peak_rss_mib:.1f} MiB",
                       flush=True)
                 if plan.diagnose:
                     print(f"  homeserver requests per answered command during the burst "
