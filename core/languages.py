@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
+
+from core.logsafe import log_exception, new_error_id
 from core.storage import Database
+
+log = logging.getLogger(__name__)
+
+# Told (member, their previous choice or None, the new one) after a member's choice changed.
+UserLanguageWatcher = Callable[[str, "str | None", str], Awaitable[None]]
 
 
 class LanguagePreferences:
@@ -12,6 +21,7 @@ class LanguagePreferences:
         self.db = db
         self.default = default
         self._cache: dict[tuple[str, str], str] = {}
+        self._watchers: list[UserLanguageWatcher] = []
 
     async def load(self) -> None:
         for row in await self.db.fetchall("SELECT scope, id, language FROM core_languages"):
@@ -27,8 +37,20 @@ class LanguagePreferences:
     def of_user(self, user_id: str) -> str | None:
         return self._cache.get(("user", user_id))
 
+    def watch_users(self, watcher: UserLanguageWatcher) -> None:
+        """Call `watcher` after a member's choice changes (e.g. to re-send what waits for them)."""
+        self._watchers.append(watcher)
+
     async def set_user(self, user_id: str, language: str) -> None:
+        previous = self.of_user(user_id)
         await self._set("user", user_id, language)
+        if previous == language:
+            return  # the same choice again (or a replayed command): nothing to re-send
+        for watcher in self._watchers:
+            try:
+                await watcher(user_id, previous, language)
+            except Exception as exc:  # the choice is saved; one plugin's failure stops no other
+                log_exception(log, "language change watcher", exc, new_error_id())
 
     async def set_room(self, room_id: str, language: str) -> None:
         await self._set("room", room_id, language)

@@ -157,17 +157,44 @@ class Flow:
         held = await self._apply_hold(newcomer)
         user_id = newcomer.user_id
         languages = self.runtime.languages
-        language = languages.for_reader(user_id, newcomer.room_id)
-        intro_room = self.intro_room(settings) if settings.intro_questions else None
-        text = private_welcome(settings, PrivateWelcome(
-            room_name=self.room_label(newcomer.room_id), language=language,
-            offer_languages=languages.of_user(user_id) is None, gated=held is not None,
-            intro_room_name=self.room_label(intro_room) if intro_room else None,
-            prefix=self._prefix(),
-        ))
+        text = self._welcome_text(newcomer, settings, languages.for_reader(user_id, newcomer.room_id),
+                                  offer_languages=languages.of_user(user_id) is None,
+                                  gated=held is not None)
         await self.runtime.outbox.enqueue(OWNER, newcomer.welcome_key, message_content(text),
                                           user_id=user_id)
         await self._schedule(newcomer, settings, held)
+
+    def _welcome_text(self, newcomer: Newcomer, settings: OnboardingSettings, language: str, *,
+                      offer_languages: bool, gated: bool) -> str:
+        intro_room = self.intro_room(settings) if settings.intro_questions else None
+        return private_welcome(settings, PrivateWelcome(
+            room_name=self.room_label(newcomer.room_id), language=language,
+            offer_languages=offer_languages, gated=gated,
+            intro_room_name=self.room_label(intro_room) if intro_room else None,
+            prefix=self._prefix(), fallback_language=self.runtime.languages.default,
+        ))
+
+    async def language_changed(self, user_id: str, previous: str | None, language: str) -> None:
+        """A member chose another language: the welcomes still waiting for their ✅ come again in it.
+
+        The earlier welcome's ✅ still counts (store.replace_welcome); one not sent
+        yet is withdrawn, so the member does not get both. Under a key of its own
+        (`rewelcome/`), which no withdrawal of the first welcome's key covers.
+        """
+        for newcomer in await self.store.of_user(user_id, "pending"):
+            room_id = newcomer.room_id
+            if (previous or self._room_language(room_id)) == language:
+                continue  # that welcome was already in this language
+            if not self.runtime.settings.is_enabled(room_id, self.plugin):
+                continue
+            if newcomer.rules_event_id is None:
+                await self.runtime.outbox.withdraw(OWNER, newcomer.welcome_key)
+            key = f"rewelcome/{newcomer.join_event_id}/{language}/{self._now()}"
+            await self.store.replace_welcome(newcomer, key)
+            text = self._welcome_text(newcomer, self.settings(room_id), language,
+                                      offer_languages=False,
+                                      gated=newcomer.gated_level is not None)
+            await self.runtime.outbox.enqueue(OWNER, key, message_content(text), user_id=user_id)
 
     async def _apply_hold(self, newcomer: Newcomer) -> int | None:
         """Give the planned level; on refusal, record no hold and tell the admins once."""
@@ -264,7 +291,7 @@ class Flow:
     # -- delivery results -----------------------------------------------------------------
 
     async def delivered(self, item: OutboxItem) -> None:
-        if not item.key.startswith("welcome/"):
+        if not item.key.startswith(("welcome/", "rewelcome/")):
             return
         newcomer = await self.store.by_welcome_key(item.key)
         if newcomer is None:
@@ -423,6 +450,7 @@ class Flow:
             # A welcome or reminder still queued would open a DM with someone who left.
             for kind in ("welcome", "remind"):
                 await self.runtime.outbox.withdraw(OWNER, f"{kind}/{other.join_event_id}")
+            await self.runtime.outbox.withdraw(OWNER, f"rewelcome/{other.join_event_id}/")
         await self.store.forget_user(user_id)
 
     def _still_in_network(self, user_id: str, left_room: str) -> bool:

@@ -59,6 +59,13 @@ CATALOG = Catalog(
             "en": "The rules of {room}:",
             "ar": "قواعد {room}:",
         },
+        "rules_not_translated": {
+            "en": "The rules of {room} are not written in {language} yet; here they are in "
+                  "{shown}:",
+            "ar": "لم تُكتب قواعد {room} باللغة {language} بعد، وهذه هي باللغة {shown}:",
+        },
+        "language_en": {"en": "English", "ar": "الإنجليزية"},
+        "language_ar": {"en": "Arabic", "ar": "العربية"},
         "rules_default": {
             "en": "1. Be kind. Everyone here is welcome, whoever they are and wherever they come "
                   "from.\n2. No harassment, hate or outing: never share someone's name, photo, "
@@ -158,8 +165,13 @@ CATALOG = Catalog(
             "ar": "غرف الشبكة التي يمكنك الانضمام إليها:",
         },
         "rooms_none": {
-            "en": "No other rooms are listed yet. Room admins can list them with {command}.",
-            "ar": "لا توجد غرف أخرى مدرجة بعد. يمكن لمديري الغرف إدراجها بالأمر {command}.",
+            "en": "No other rooms are listed yet.",
+            "ar": "لا توجد غرف أخرى مدرجة بعد.",
+        },
+        # Shown to those who may `!config` the room only, never to newcomers.
+        "rooms_none_hint": {
+            "en": "To list rooms here, use {command}.",
+            "ar": "يمكن إدراج الغرف هنا بالأمر {command}.",
         },
         # -- pronouns --------------------------------------------------------------
         "pronouns_set": {
@@ -275,6 +287,28 @@ CATALOG = Catalog(
                   "text. Set yours with {command} (several lines are fine).",
             "ar": "ملاحظة: لم تُحدَّد قواعد هنا بلغة {language}، لذا يتلقّى القادمون النص "
                   "الافتراضي. حدّد قواعدك بالأمر {command} (يمكن أن تمتدّ على عدة أسطر).",
+        },
+        "preview_missing_rules": {
+            "en": "Note: the rules here are not written in {language}, so messages in "
+                  "{language} show them in another language. Add them with {command}.",
+            "ar": "ملاحظة: قواعد هذه الغرفة غير مكتوبة باللغة {language}، فتظهر بلغة أخرى في "
+                  "الرسائل باللغة {language}. يمكن إضافتها بالأمر {command}.",
+        },
+        "preview_missing_dm_welcome": {
+            "en": "Note: the private welcome is not written in {language}, so messages in "
+                  "{language} show the built-in one instead. Add it with {command}.",
+            "ar": "ملاحظة: رسالة الترحيب الخاصة غير مكتوبة باللغة {language}، فيظهر الترحيب "
+                  "المدمج بدلاً منها في الرسائل باللغة {language}. يمكن إضافتها بالأمر {command}.",
+        },
+        "preview_missing_room_welcome": {
+            "en": "Note: the room welcome is not written in {language}, so the built-in one is "
+                  "used in {language}. Add it with {command}.",
+            "ar": "ملاحظة: رسالة الترحيب في الغرفة غير مكتوبة باللغة {language}، فيُستخدم الترحيب "
+                  "المدمج باللغة {language}. يمكن إضافتها بالأمر {command}.",
+        },
+        "preview_no_directory": {
+            "en": "Note: {rooms} lists no other rooms here yet.",
+            "ar": "ملاحظة: لا يعرض {rooms} أي غرف أخرى هنا بعد.",
         },
         "status": {
             "en": "Onboarding here: gate {gate}; {waiting} people have not accepted the rules "

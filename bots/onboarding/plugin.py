@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Literal, cast
 
-from bots.onboarding.directory import Directory
+from bots.onboarding.directory import Directory, ListedRoom
 from bots.onboarding.flow import Flow
 from bots.onboarding.introductions import (
     ANSWER_MAX,
@@ -17,7 +17,15 @@ from bots.onboarding.introductions import (
 from bots.onboarding.messages import CATALOG
 from bots.onboarding.settings import OnboardingSettings
 from bots.onboarding.store import Newcomer, OnboardingStore
-from bots.onboarding.texts import PrivateWelcome, commands, private_welcome, room_welcome, rules_text
+from bots.onboarding.texts import (
+    PrivateWelcome,
+    commands,
+    missing_translations,
+    private_welcome,
+    room_rules,
+    room_welcome,
+    rules_block,
+)
 from core.events import MemberJoined, MemberLeft, Message, Reaction
 from core.i18n import LANGUAGE_NAMES, Trusted, isolate, normalise_language
 from core.logsafe import log_exception, new_error_id
@@ -46,6 +54,7 @@ class OnboardingPlugin(Plugin):
         self.directory = Directory(self.runtime.actions, self.runtime.network)
         self.intros = Introductions()
         self.flow.register()
+        self.runtime.languages.watch_users(self.flow.language_changed)
         await self.flow.start_sweeps()
 
     @property
@@ -99,7 +108,17 @@ class OnboardingPlugin(Plugin):
             return
         await self._accept(ctx, waiting)
 
+    def _welcome_language(self, user_id: str, newcomers: list[Newcomer]) -> str:
+        """The language their private welcome came in: their own choice, else the room's.
+
+        In the DM, which has no language of its own, the reader's would be the
+        network default: a ✅ under an Arabic welcome must not be thanked in English.
+        """
+        return self.runtime.languages.for_reader(
+            user_id, newcomers[0].room_id if newcomers else None)
+
     async def _accept(self, ctx: Context, waiting: list[Newcomer]) -> None:
+        ctx.language = self._welcome_language(ctx.sender, waiting)
         outcome = await self.flow.accept(waiting)
         lines = []
         if outcome.released or outcome.plain:
@@ -107,7 +126,7 @@ class OnboardingPlugin(Plugin):
             lines.append(ctx.t(key, rooms=self._room_names(outcome.released + outcome.plain)))
         if outcome.stuck:
             lines.append(ctx.t("agree_power_failed", rooms=self._room_names(outcome.stuck)))
-        lines.append(await self._directory_text(ctx, [n.room_id for n in waiting]))
+        lines.append(await self._directory_text(ctx, [n.room_id for n in waiting], hint=False))
         await ctx.reply("\n\n".join(lines))
 
     def _room_names(self, room_ids: list[str]) -> Trusted:
@@ -118,13 +137,14 @@ class OnboardingPlugin(Plugin):
     async def rules(self, ctx: Context) -> None:
         """This room's rules; from the DM, those of every room you joined."""
         if self._in_dm(ctx):
-            rooms = [n.room_id for n in await self.store.of_user(ctx.sender)]
+            joined = await self.store.of_user(ctx.sender)
+            ctx.language = self._welcome_language(ctx.sender, joined)
+            rooms = [n.room_id for n in joined]
         else:
             rooms = [ctx.room_id]
-        parts = []
-        for room_id in rooms:
-            text, _ = rules_text(self.flow.settings(room_id), ctx.language)
-            parts.append(ctx.t("dm_rules_header", room=self.flow.room_label(room_id)) + "\n" + text)
+        parts = [rules_block(self.flow.settings(room_id), ctx.language,
+                             self.flow.room_label(room_id), self.runtime.languages.default)
+                 for room_id in rooms]
         if not parts:
             await ctx.reply(ctx.t("agree_nothing"))
             return
@@ -142,9 +162,11 @@ class OnboardingPlugin(Plugin):
             rooms = [n.room_id for n in await self.store.of_user(ctx.sender)]
         else:
             rooms = [ctx.room_id]
-        await ctx.reply(await self._directory_text(ctx, rooms))
+        # How to list rooms is for those who may `!config` here; the DM is no room to set it in.
+        hint = not self._in_dm(ctx) and ctx.role >= Role.MODERATOR
+        await ctx.reply(await self._directory_text(ctx, rooms, hint=hint))
 
-    async def _directory_text(self, ctx: Context, rooms: list[str]) -> str:
+    async def _listed(self, ctx: Context, rooms: list[str]) -> list[ListedRoom]:
         spaces: list[str] = []
         extra: list[str] = []
         for room_id in dict.fromkeys(rooms):
@@ -154,10 +176,18 @@ class OnboardingPlugin(Plugin):
             extra.extend(settings.directory_rooms)
         listed = await self.directory.rooms(spaces, extra)
         members = self.runtime.rooms
-        listed = [room for room in listed if ctx.sender not in members.members(room.address)]
+        return [room for room in listed if ctx.sender not in members.members(room.address)]
+
+    def _directory_hint(self, ctx: Context) -> str:
+        return ctx.t("rooms_none_hint", command=commands(
+            self.prefix, "config onboarding directory_rooms", "[\"#room:example.org\"]"))
+
+    async def _directory_text(self, ctx: Context, rooms: list[str], *, hint: bool) -> str:
+        """The rooms to join; when none, how to list some only for `hint` (room admins)."""
+        listed = await self._listed(ctx, rooms)
         if not listed:
-            return ctx.t("rooms_none", command=commands(self.prefix, "config onboarding directory_rooms",
-                                                         "[\"#room:example.org\"]"))
+            text = ctx.t("rooms_none")
+            return text + "\n" + self._directory_hint(ctx) if hint else text
         lines = [ctx.t("rooms_header")]
         lines += [f"• {room.name} — {room.link}" for room in listed]
         return "\n".join(lines)
@@ -271,7 +301,7 @@ class OnboardingPlugin(Plugin):
         """`preview [en|ar]`: exactly what a newcomer sees; `status`: the gate and who waits."""
         if action == "preview":
             code = normalise_language(language) if language else None
-            await ctx.reply(self._preview(ctx, code or ctx.language))
+            await ctx.reply(await self._preview(ctx, code or ctx.language))
             return
         if action == "status":
             await ctx.reply(await self._status(ctx))
@@ -279,7 +309,7 @@ class OnboardingPlugin(Plugin):
         await ctx.reply(ctx.t("onboarding_usage", preview=commands(self.prefix, "onboarding preview"),
                               status=commands(self.prefix, "onboarding status")))
 
-    def _preview(self, ctx: Context, language: str) -> str:
+    async def _preview(self, ctx: Context, language: str) -> str:
         settings = cast(OnboardingSettings, ctx.settings)
         shown = Trusted(LANGUAGE_NAMES[language])
         parts = []
@@ -293,13 +323,23 @@ class OnboardingPlugin(Plugin):
         dm = private_welcome(settings, PrivateWelcome(
             room_name=self.flow.room_label(ctx.room_id), language=language,
             offer_languages=True, gated=settings.gate, intro_room_name=intro_room,
-            prefix=self.prefix,
+            prefix=self.prefix, fallback_language=self.runtime.languages.default,
         ))
         parts.append(ctx.t("preview_dm", language=shown) + "\n" + dm)
-        _, default_rules = rules_text(settings, language)
-        if default_rules:
-            parts.append(ctx.t("preview_default_rules", language=shown, command=commands(
+        # What the admin should fix, after what newcomers see (and never in what they see).
+        notes = []
+        named = Trusted(ctx.t(f"language_{language}"))
+        if room_rules(settings, language, self.runtime.languages.default).default:
+            notes.append(ctx.t("preview_default_rules", language=named, command=commands(
                 self.prefix, f"config onboarding rules_{language}", "…")))
+        for field in missing_translations(settings, language):
+            notes.append(ctx.t(f"preview_missing_{field}", language=named, command=commands(
+                self.prefix, f"config onboarding {field}_{language}", "…")))
+        if not await self._listed(ctx, [ctx.room_id]):
+            notes.append(ctx.t("preview_no_directory", rooms=commands(self.prefix, "rooms")) + " "
+                         + self._directory_hint(ctx))
+        if notes:
+            parts.append("\n".join(notes))
         return "\n\n———\n\n".join(parts)
 
     async def _status(self, ctx: Context) -> str:

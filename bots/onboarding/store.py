@@ -49,6 +49,17 @@ MIGRATIONS = [
             PRIMARY KEY (room_id, kind))
         """,
     ),
+    Migration(
+        2,
+        "earlier private welcomes (re-sent in the member's new language) still take a ✅",
+        """
+        CREATE TABLE onboarding_rules_events (
+            event_id TEXT PRIMARY KEY,
+            room_id TEXT NOT NULL,
+            user_id TEXT NOT NULL);
+        CREATE INDEX onboarding_rules_events_user ON onboarding_rules_events (user_id)
+        """,
+    ),
 ]
 
 Statement = tuple[str, Sequence[Any]]
@@ -137,10 +148,27 @@ class OnboardingStore:
         return [_newcomer(row) for row in rows]
 
     async def by_rules_event(self, event_id: str) -> Newcomer | None:
+        """Whose private welcome this is: the latest one, or one sent before it."""
         row = await self.db.fetchone(
             "SELECT * FROM onboarding_members WHERE rules_event_id = ?", (event_id,)
         )
+        if row is None:
+            row = await self.db.fetchone(
+                "SELECT m.* FROM onboarding_members m JOIN onboarding_rules_events e "
+                "ON m.room_id = e.room_id AND m.user_id = e.user_id WHERE e.event_id = ?",
+                (event_id,))
         return _newcomer(row) if row else None
+
+    async def replace_welcome(self, newcomer: Newcomer, key: str) -> None:
+        """A new private welcome under `key` replaces the last; a ✅ on the last still counts."""
+        statements: list[Statement] = [
+            ("UPDATE onboarding_members SET welcome_key = ? WHERE room_id = ? AND user_id = ?",
+             (key, newcomer.room_id, newcomer.user_id))]
+        if newcomer.rules_event_id is not None:
+            statements.append((
+                "INSERT OR IGNORE INTO onboarding_rules_events (event_id, room_id, user_id) "
+                "VALUES (?, ?, ?)", (newcomer.rules_event_id, newcomer.room_id, newcomer.user_id)))
+        await self.db.transaction(statements)
 
     async def by_welcome_key(self, key: str) -> Newcomer | None:
         row = await self.db.fetchone(
@@ -202,6 +230,7 @@ class OnboardingStore:
         await self.db.transaction([
             ("DELETE FROM onboarding_members WHERE user_id = ?", (user_id,)),
             ("DELETE FROM onboarding_profiles WHERE user_id = ?", (user_id,)),
+            ("DELETE FROM onboarding_rules_events WHERE user_id = ?", (user_id,)),
         ])
 
     # -- pronouns ---------------------------------------------------------------

@@ -58,18 +58,51 @@ def room_welcome(
     return RoomWelcome(text, tuple(user_ids[:settings.batch_names]))
 
 
-def rules_text(settings: OnboardingSettings, language: str) -> tuple[str, bool]:
-    """The room's rules in `language`, else in another language, else the default.
+@dataclass(frozen=True)
+class Rules:
+    """A room's rules as a reader gets them, and the language they are written in."""
 
-    The flag is True when the built-in default is used (the preview warns admins).
-    """
+    text: str
+    language: str
+    # The built-in default (the admins set no rules in any language).
+    default: bool
+
+
+def room_rules(settings: OnboardingSettings, language: str, fallback: str = "en") -> Rules:
+    """The room's rules in `language`; else in `fallback` (the network's default
+    language), then any other; else the built-in default, in `language`."""
     own = settings.text("rules", language)
     if own:
-        return own, False
-    for other in LANGUAGES:
+        return Rules(own, language, False)
+    for other in dict.fromkeys([fallback, *LANGUAGES]):
         if settings.text("rules", other):
-            return settings.text("rules", other), False
-    return t(language, "rules_default"), True
+            return Rules(settings.text("rules", other), other, False)
+    return Rules(t(language, "rules_default"), language, True)
+
+
+def rules_block(settings: OnboardingSettings, language: str, room: str,
+                fallback: str = "en") -> str:
+    """The rules under their header; a reader whose language they lack is told so,
+    rather than handed another language's text under a title in theirs."""
+    rules = room_rules(settings, language, fallback)
+    if rules.language == language:
+        header = t(language, "dm_rules_header", room=room)
+    else:
+        header = t(language, "rules_not_translated", room=room,
+                   language=Trusted(t(language, f"language_{language}")),
+                   shown=Trusted(t(language, f"language_{rules.language}")))
+    return header + "\n" + rules.text
+
+
+def missing_translations(settings: OnboardingSettings, language: str) -> list[str]:
+    """The texts the admins wrote in another language but not in `language`.
+
+    A newcomer reading `language` gets the other language's rules, or the
+    built-in welcome instead of the admins' own: `!onboarding preview` says so.
+    """
+    return [field for field in ("rules", "dm_welcome", "room_welcome")
+            if not settings.text(field, language)
+            and any(settings.text(field, other) for other in LANGUAGES if other != language)]
 
 
 def language_choices(prefix: str) -> str:
@@ -89,6 +122,8 @@ class PrivateWelcome:
     gated: bool
     intro_room_name: str | None
     prefix: str
+    # The network's default language: the rules shown when none exist in `language`.
+    fallback_language: str = "en"
 
 
 def private_welcome(settings: OnboardingSettings, welcome: PrivateWelcome) -> str:
@@ -98,8 +133,7 @@ def private_welcome(settings: OnboardingSettings, welcome: PrivateWelcome) -> st
     if welcome.offer_languages:
         parts.append(language_choices(prefix))
     parts.append(settings.text("dm_welcome", language) or t(language, "dm_welcome", room=room))
-    rules, _ = rules_text(settings, language)
-    parts.append(t(language, "dm_rules_header", room=room) + "\n" + rules)
+    parts.append(rules_block(settings, language, room, welcome.fallback_language))
     key = "dm_gate" if welcome.gated else "dm_no_gate"
     parts.append(t(language, key, room=room, agree=commands(prefix, "agree")))
     if welcome.intro_room_name is not None:

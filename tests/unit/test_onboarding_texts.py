@@ -14,8 +14,11 @@ from bots.onboarding.texts import (
     PrivateWelcome,
     names_list,
     private_welcome,
+    Rules,
+    missing_translations,
+    room_rules,
     room_welcome,
-    rules_text,
+    rules_block,
 )
 from core.i18n import FSI, PDI
 
@@ -52,11 +55,34 @@ def test_custom_room_welcome_places_names() -> None:
     assert "أهلاً" in room_welcome(settings, "ar", ["@a:x"]).text
 
 
-def test_rules_fall_back_to_other_language_then_default() -> None:
-    assert rules_text(OnboardingSettings(rules_ar="كن لطيفاً"), "ar") == ("كن لطيفاً", False)
-    assert rules_text(OnboardingSettings(rules_en="Be kind"), "ar") == ("Be kind", False)
-    text, default = rules_text(OnboardingSettings(), "ar")
-    assert default and "لطيفاً" in text
+def test_rules_fall_back_to_the_default_language_then_another_then_the_built_in() -> None:
+    assert room_rules(OnboardingSettings(rules_ar="كن لطيفاً"), "ar") == Rules(
+        "كن لطيفاً", "ar", False)
+    assert room_rules(OnboardingSettings(rules_en="Be kind"), "ar") == Rules("Be kind", "en", False)
+    assert room_rules(OnboardingSettings(rules_ar="كن لطيفاً"), "en", "ar").language == "ar"
+    built_in = room_rules(OnboardingSettings(), "ar")
+    assert built_in.default and built_in.language == "ar" and "لطيف" in built_in.text
+
+
+def test_rules_in_another_language_say_so_under_the_readers_title() -> None:
+    settings = OnboardingSettings(rules_en="Be kind")
+    arabic = rules_block(settings, "ar", "Garden")
+    header, text = arabic.split("\n", 1)
+    assert text == "Be kind"
+    # An Arabic title that says no Arabic version exists, and which language follows.
+    assert "العربية" in header and "الإنجليزية" in header and "Garden" in header
+    assert header != CATALOG.text("dm_rules_header", "ar", room="Garden")
+    assert rules_block(settings, "en", "Garden") == CATALOG.text(
+        "dm_rules_header", "en", room="Garden") + "\nBe kind"
+    own = rules_block(OnboardingSettings(rules_ar="كن لطيفاً"), "ar", "Garden")
+    assert own == CATALOG.text("dm_rules_header", "ar", room="Garden") + "\nكن لطيفاً"
+
+
+def test_missing_translations_name_texts_written_in_another_language_only() -> None:
+    settings = OnboardingSettings(rules_en="Be kind", dm_welcome_en="Hi", room_welcome_ar="أهلاً")
+    assert missing_translations(settings, "ar") == ["rules", "dm_welcome"]
+    assert missing_translations(settings, "en") == ["room_welcome"]
+    assert missing_translations(OnboardingSettings(), "ar") == []
 
 
 def test_private_welcome_in_arabic_offers_languages_first_and_explains_the_gate() -> None:
