@@ -8,7 +8,7 @@ CATALOG = Catalog(
         "unknown_command": {
             "en": "I don't know the command {command}. Did you mean {suggestion}? "
                   "Send {help} for the list.",
-            "ar": "لا أعرف الأمر {command}. هل تقصد {suggestion}؟ أرسل {help} لعرض القائمة.",
+            "ar": "لا أعرف الأمر {command}. هل المقصود {suggestion}؟ لعرض القائمة: {help}",
         },
         "unknown_subcommand": {
             "en": "{command} has no part called {word}.",
@@ -21,7 +21,7 @@ CATALOG = Catalog(
         },
         "unknown_command_plain": {
             "en": "I don't know the command {command}. Send {help} for the list.",
-            "ar": "لا أعرف الأمر {command}. أرسل {help} لعرض قائمة الأوامر.",
+            "ar": "لا أعرف الأمر {command}. لعرض قائمة الأوامر: {help}",
         },
         "usage": {
             "en": "Usage: {usage}",
@@ -29,7 +29,7 @@ CATALOG = Catalog(
         },
         "unclosed_quote": {
             "en": "A quote ({quote}) is opened but never closed. Close it, or leave it out.",
-            "ar": "هناك علامة اقتباس ({quote}) مفتوحة لم تُغلق. أغلقها أو احذفها.",
+            "ar": "هناك علامة اقتباس ({quote}) مفتوحة لم تُغلق. يُرجى إغلاقها أو حذفها.",
         },
         "missing_argument": {
             "en": "Missing {name}.",
@@ -55,31 +55,31 @@ CATALOG = Catalog(
             "en": "Sorry, {command} is for room {role}s only.",
             "ar": "عذراً، الأمر {command} مخصّص لـ{role} الغرفة فقط.",
         },
-        "role_moderator": {"en": "moderator", "ar": "مشرفي"},
-        "role_admin": {"en": "admin", "ar": "مديري"},
+        "role_moderator": {"en": "moderator", "ar": "فريق إشراف"},
+        "role_admin": {"en": "admin", "ar": "إدارة"},
         "not_allowed_organizer": {
             "en": "Sorry, {command} is for organizers only.",
-            "ar": "عذراً، الأمر {command} مخصّص للمنظّمين فقط.",
+            "ar": "عذراً، الأمر {command} مخصّص لفريق التنظيم فقط.",
         },
         "identity_held": {
             "en": "Your account's security identity changed (a new login, or keys reset), so "
                   "{command} and your other safety commands are on hold until you confirm it is "
                   "you: send !confirm <your safe PIN> in our direct chat. (Without a safe PIN, "
                   "ask the bot's operator.)",
-            "ar": "تغيّرت هوية الأمان لحسابك (تسجيل دخول جديد أو إعادة ضبط المفاتيح)، لذا "
-                  "الأمر {command} وأوامر السلامة الأخرى معلّقة إلى أن تؤكّد أنّ الحساب لك: "
-                  "أرسل ‎!confirm <رقمك السري للأمان>‎ في محادثتنا المباشرة. (إن لم يكن لديك رقم "
-                  "سري للأمان فتواصل مع مشغّل البوت.)",
+            "ar": "تغيّرت هوية الأمان لحسابك (تسجيل دخول جديد أو إعادة ضبط المفاتيح)، لذا الأمر {command} "
+                  "وأوامر السلامة الأخرى معلّقة إلى حين تأكيد أنّ الحساب لك: يكفي إرسال ‎!confirm <رقمك "
+                  "السري للأمان>‎ في محادثتنا المباشرة. (من دون رقم سري للأمان: يُرجى التواصل مع الجهة "
+                  "المشغّلة للبوت.)",
         },
         "identity_held_dm": {
             "en": "Your account's security identity just changed (a new login, or keys reset). "
                   "If that was you, confirm it: send !confirm <your safe PIN> here (without a safe "
                   "PIN, ask the bot's operator). Until then your check-ins keep running, "
                   "but I won't take check-in, contact or PIN commands from this account.",
-            "ar": "تغيّرت هوية الأمان لحسابك للتو (تسجيل دخول جديد أو إعادة ضبط المفاتيح). إن "
-                  "كان ذلك منك فأكّده: أرسل هنا ‎!confirm <رقمك السري للأمان>‎ (إن لم يكن لديك رقم "
-                  "سري للأمان فتواصل مع مشغّل البوت). حتى ذلك الحين تستمر تسجيلات الوصول، لكنني "
-                  "لن أقبل من هذا الحساب أوامر تسجيل الوصول أو جهات الاتصال أو الأرقام السرية.",
+            "ar": "تغيّرت هوية الأمان لحسابك للتو (تسجيل دخول جديد أو إعادة ضبط المفاتيح). إن كان ذلك منك "
+                  "فيكفي التأكيد بإرسال ‎!confirm <رقمك السري للأمان>‎ هنا (من دون رقم سري للأمان: يُرجى "
+                  "التواصل مع الجهة المشغّلة للبوت). حتى ذلك الحين تستمر تسجيلات الوصول، لكنني لن أقبل من "
+                  "هذا الحساب أوامر تسجيل الوصول أو جهات الاتصال أو الأرقام السرية.",
         },
         "private_command_moved": {
             "en": "You wrote a private command in {room}. I removed it there and answer you "
@@ -90,9 +90,9 @@ CATALOG = Catalog(
             "en": "You wrote a private command in {room}, where others can read it, and I "
                   "cannot remove it there. Please delete it yourself (in Element: hover or "
                   "long-press the message, then Remove). I answer you here.",
-            "ar": "وصلني منك أمر خاص في {room} حيث يمكن للآخرين قراءته، ولا أستطيع حذفه "
-                  "هناك. يُرجى حذفه بنفسك (في Element: مرّر المؤشر أو اضغط مطوّلاً على الرسالة ثم "
-                  "اختر «إزالة»). سأجيب هنا.",
+            "ar": "وصلني منك أمر خاص في {room} حيث يمكن للآخرين قراءته، ولا أستطيع حذفه هناك. يُرجى حذفه "
+                  "بنفسك (في Element: تمرير المؤشر فوق الرسالة أو الضغط عليها مطوّلاً، ثم «إزالة»). سأجيب "
+                  "هنا.",
         },
         "not_allowed_network_moderator": {
             "en": "Sorry, {command} is for the network's moderators only.",
@@ -116,48 +116,48 @@ CATALOG = Catalog(
         "plugin_error": {
             "en": "Sorry, something went wrong on my side. "
                   "If it keeps happening, give this code to the bot's operator: {error_id}",
-            "ar": "عذراً، حدث خطأ من جهتي. إن تكرّر ذلك، أعطِ هذا الرمز لمشغّل البوت: {error_id}",
+            "ar": "عذراً، حدث خطأ من جهتي. إن تكرّر ذلك، يُرجى إعطاء هذا الرمز لـالجهة المشغّلة للبوت: "
+                  "{error_id}",
         },
         "unencrypted_room": {
             "en": "This room is not end-to-end encrypted, so I won't work here: "
                   "what people send me could be read on the server. "
                   "A room admin can turn on encryption in the room settings "
                   "(Security & Privacy); I'll start answering then.",
-            "ar": "هذه الغرفة غير مشفّرة من طرف إلى طرف، لذلك لن أعمل هنا: "
-                  "فما يُرسل إليّ قد يُقرأ على الخادم. "
-                  "يستطيع مدير الغرفة تفعيل التشفير من إعدادات الغرفة "
-                  "(الأمان والخصوصية)، وعندها سأبدأ بالرد.",
+            "ar": "هذه الغرفة غير مشفّرة من طرف إلى طرف، لذلك لن أعمل هنا: فما يُرسل إليّ قد يُقرأ على "
+                  "الخادم. يمكن لإدارة الغرفة تفعيل التشفير من إعدادات الغرفة (الأمان والخصوصية)، وعندها "
+                  "سأبدأ بالرد.",
         },
         "undecryptable_withheld": {
             "en": "{user}: I couldn't read your last message. Your app did not share its key "
                   "with this bot's device ({code}), usually because it only trusts verified "
                   "devices. Verify the bot (its device is cross-signed), or ask your app to "
                   "trust it, then send the message again.",
-            "ar": "{user}: لم أستطع قراءة رسالتك الأخيرة. لم يشارك تطبيقك مفتاحها مع جهاز هذا "
-                  "البوت ({code})، وغالباً لأنه لا يثق إلا بالأجهزة الموثّقة. وثّق البوت "
-                  "(جهازه موقّع تبادلياً) أو اسمح لتطبيقك بالثقة به، ثم أعد إرسال الرسالة.",
+            "ar": "{user}: لم أستطع قراءة رسالتك الأخيرة. لم يشارك تطبيقك مفتاحها مع جهاز هذا البوت "
+                  "({code})، وغالباً لأنه لا يثق إلا بالأجهزة الموثّقة. الحل: توثيق البوت (جهازه موقّع "
+                  "تبادلياً) أو السماح لتطبيقك بالثقة به، ثم إعادة إرسال الرسالة.",
         },
         "undecryptable_missing": {
             "en": "{user}: I couldn't read your last message: its encryption key never reached "
                   "me. Please send it again. If this keeps happening, tell the bot's operator.",
-            "ar": "{user}: لم أستطع قراءة رسالتك الأخيرة لأن مفتاح تشفيرها لم يصلني. "
-                  "أعد إرسالها من فضلك، وإن تكرّر ذلك فأخبر مشغّل البوت.",
+            "ar": "{user}: لم أستطع قراءة رسالتك الأخيرة لأن مفتاح تشفيرها لم يصلني. يُرجى إعادة إرسالها، "
+                  "وإن تكرّر ذلك فيُرجى إبلاغ الجهة المشغّلة للبوت.",
         },
         "verification_sas_auto": {
             "en": "{user}: verifying me. Your app should show these emoji: {emoji} "
                   "(or the numbers {numbers}). I have confirmed on my side; if your app shows "
                   "the same, confirm there. If not, cancel: someone may be in between.",
-            "ar": "{user}: جارٍ التحقق مني. يجب أن يعرض تطبيقك هذه الرموز: {emoji} "
-                  "(أو الأرقام {numbers}). أكّدتُ من جهتي؛ إن عرض تطبيقك الرموز نفسها فأكّد "
-                  "هناك، وإلا فألغِ التحقق: قد يكون هناك من يعترض الاتصال.",
+            "ar": "{user}: جارٍ التحقق مني. يجب أن يعرض تطبيقك هذه الرموز: {emoji} (أو الأرقام {numbers}). "
+                  "أكّدتُ من جهتي؛ إن عرض تطبيقك الرموز نفسها فيكفي التأكيد هناك، وإلا فيجب إلغاء التحقق: "
+                  "قد يكون هناك من يعترض الاتصال.",
         },
         "verification_sas_operator": {
             "en": "{user}: verifying me. Your app should show these emoji: {emoji} "
                   "(or the numbers {numbers}). Confirm in your app if they match; the bot's "
                   "operator confirms on my side (verification {number}).",
-            "ar": "{user}: جارٍ التحقق مني. يجب أن يعرض تطبيقك هذه الرموز: {emoji} "
-                  "(أو الأرقام {numbers}). أكّد في تطبيقك إن تطابقت؛ ويؤكّد مشغّل البوت من "
-                  "جهتي (التحقق رقم {number}).",
+            "ar": "{user}: جارٍ التحقق مني. يجب أن يعرض تطبيقك هذه الرموز: {emoji} (أو الأرقام {numbers}). "
+                  "عند التطابق يكون التأكيد في تطبيقك؛ وتؤكّد الجهة المشغّلة للبوت من جهتي (التحقق رقم "
+                  "{number}).",
         },
         "verification_done": {
             "en": "{user}: verification done. Your app now shows this bot as verified.",
@@ -166,34 +166,34 @@ CATALOG = Catalog(
         "verification_cancelled": {
             "en": "{user}: the verification stopped ({code}: {reason}). Start it again from "
                   "your app when you are ready.",
-            "ar": "{user}: توقّف التحقق ({code}: {reason}). ابدأه من جديد من تطبيقك متى شئت.",
+            "ar": "{user}: توقّف التحقق ({code}: {reason}). يمكن بدؤه من جديد من تطبيقك في أي وقت.",
         },
         "untrusted_device_cross_signed": {
             "en": "I can't run {command} for you from this session: it is not verified by "
                   "your own account (cross-signed), so I can't be sure it is really you. "
                   "Verify this session from another of your sessions (in Element: Settings, "
                   "Sessions), then try again.",
-            "ar": "لا أستطيع تنفيذ {command} لك من هذه الجلسة: لم يوثّقها حسابك "
-                  "(توقيع متبادل)، فلا أستطيع التأكد أنك أنت. وثّق هذه الجلسة من جلسة أخرى "
-                  "لك (في Element: الإعدادات، الجلسات) ثم حاول من جديد.",
+            "ar": "لا أستطيع تنفيذ {command} لك من هذه الجلسة: لم يوثّقها حسابك (توقيع متبادل)، فلا أستطيع "
+                  "التأكد من أنها لك. يُرجى توثيق هذه الجلسة من جلسة أخرى لك (في Element: الإعدادات، "
+                  "الجلسات) ثم المحاولة من جديد.",
         },
         "untrusted_device_verified": {
             "en": "I can't run {command} for you yet: this bot only acts for members who "
                   "verified it, from sessions verified by their own account. Verify the bot "
                   "(in Element: open its profile, Verify) and verify this session, then try "
                   "again.",
-            "ar": "لا أستطيع تنفيذ {command} لك بعد: هذا البوت لا يعمل إلا لمن وثّقه، ومن "
-                  "جلسات وثّقها حسابه. وثّق البوت (في Element: افتح ملفه الشخصي ثم تحقّق) "
-                  "ووثّق هذه الجلسة، ثم حاول من جديد.",
+            "ar": "لا أستطيع تنفيذ {command} لك بعد: لا يعمل هذا البوت إلا لحسابات وثّقته، ومن جلسات وثّقها "
+                  "الحساب نفسه. يُرجى توثيق البوت (في Element: ملفه الشخصي ثم «تحقّق») وتوثيق هذه الجلسة، "
+                  "ثم المحاولة من جديد.",
         },
         "identity_changed": {
             "en": "{admins}: the encryption identity of {user} changed. That happens when "
                   "they reset their keys (new login without recovery), but it can also mean "
                   "someone else controls the account. Check with them in person before "
                   "trusting sensitive messages from them.",
-            "ar": "{admins}: تغيّرت هوية التشفير الخاصة بـ {user}. يحدث هذا عند إعادة تعيين "
-                  "مفاتيحه (تسجيل دخول جديد دون استرداد)، وقد يعني أيضاً أن شخصاً آخر يتحكم "
-                  "بالحساب. تأكّد منه شخصياً قبل الثقة برسائل حساسة منه.",
+            "ar": "{admins}: تغيّرت هوية التشفير الخاصة بـ {user}. يحدث هذا عند إعادة تعيين المفاتيح (تسجيل "
+                  "دخول جديد دون استرداد)، وقد يعني أيضاً أن شخصاً آخر يتحكم بالحساب. يُرجى التحقق وجهاً "
+                  "لوجه قبل الثقة بأي رسالة حساسة من هذا الحساب.",
         },
         "help_header": {
             "en": "Commands you can use here:",
@@ -255,8 +255,8 @@ CATALOG = Catalog(
         "help_language": {
             "en": "Choose the language I answer you in (en, ar); "
                   "admins: `room <code>` sets the room's default.",
-            "ar": "اختر اللغة التي أرد بها عليك (en، ar)؛ "
-                  "للمديرين: `room <code>` يضبط لغة الغرفة الافتراضية.",
+            "ar": "اختيار لغة ردودي عليك (ar للعربية، en للإنجليزية)؛ ولإدارة الغرفة: `room <code>` يضبط "
+                  "لغة الغرفة الافتراضية.",
         },
         "language_set": {
             "en": "I'll answer you in English from now on.",

@@ -15,36 +15,35 @@ CATALOG = Catalog(
             "en": "Show a plugin's settings here, or change one: "
                   "`config <plugin> <key> <value>` (`default` restores the default). "
                   "Organizers: `config --network ...` for every room.",
-            "ar": "عرض إعدادات إضافة هنا أو تغيير أحدها: "
-                  "`config <plugin> <key> <value>` (`default` يعيد القيمة الافتراضية). "
-                  "للمنظّمين: `config --network ...` لكل الغرف.",
+            "ar": "عرض إعدادات إضافة هنا أو تغيير أحدها: `config <plugin> <key> <value>` (`default` يعيد "
+                  "القيمة الافتراضية). لفريق التنظيم: `config --network ...` لكل الغرف.",
         },
         "network_organizers_only": {
             "en": "Only the network's organizers change settings for every room; a room's "
                   "admins do not. `config <plugin> <key> <value>` changes them for this room.",
-            "ar": "لا يغيّر إعدادات كل الغرف إلا منظّمو الشبكة، لا مشرفو الغرف. "
-                  "`config <plugin> <key> <value>` يغيّرها لهذه الغرفة.",
+            "ar": "تغيير إعدادات كل الغرف لفريق تنظيم الشبكة وحده، لا لإدارات الغرف. `config <plugin> <key> "
+                  "<value>` يغيّرها لهذه الغرفة.",
         },
         "network_setting_only": {
             "en": "Not saved: {key} is a network setting (it names private rooms or changes "
                   "how the whole network works), so no room sets its own. The network's "
                   "organizers change it with {usage}.",
-            "ar": "لم يُحفظ: {key} إعداد للشبكة (يسمّي غرفاً خاصة أو يغيّر عمل الشبكة كلها)، "
-                  "فلا تضبطه غرفة لنفسها. يغيّره منظّمو الشبكة بالأمر {usage}.",
+            "ar": "لم يُحفظ: {key} إعداد للشبكة (يسمّي غرفاً خاصة أو يغيّر عمل الشبكة كلها)، فلا تضبطه غرفة "
+                  "لنفسها. يغيّره فريق تنظيم الشبكة بالأمر {usage}.",
         },
         "hidden_value": {"en": "(hidden)", "ar": "(مخفي)"},
         "hidden_note": {
             "en": "Hidden values are network settings: they are shown only to the network's "
                   "organizers (or the role they concern), in their role's room or a direct "
                   "message with the bot.",
-            "ar": "القيم المخفية إعدادات للشبكة: لا تظهر إلا لمنظّمي الشبكة (أو أصحاب الدور "
-                  "المعني)، في غرفة دورهم أو في رسالة خاصة مع البوت.",
+            "ar": "القيم المخفية إعدادات للشبكة: لا تظهر إلا لفريق تنظيم الشبكة (أو لمن يحمل الدور المعني)، "
+                  "في غرفة ذلك الدور أو في رسالة خاصة مع البوت.",
         },
         "network_usage": {
             "en": "Write `config --network <plugin>` to see a plugin's network-wide settings, or "
                   "`config --network <plugin> <key> <value>` to change one for every room.",
-            "ar": "اكتب `config --network <plugin>` لعرض إعدادات إضافة على مستوى الشبكة، أو "
-                  "`config --network <plugin> <key> <value>` لتغيير أحدها لكل الغرف.",
+            "ar": "لعرض إعدادات إضافة على مستوى الشبكة: `config --network <plugin>`، ولتغيير أحدها لكل "
+                  "الغرف: `config --network <plugin> <key> <value>`.",
         },
         "network_settings_header": {
             "en": "Network-wide settings of {name}, for every room that does not change them "
