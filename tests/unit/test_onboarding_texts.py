@@ -12,10 +12,10 @@ from bots.onboarding.messages import CATALOG
 from bots.onboarding.settings import RULES_MAX, OnboardingSettings
 from bots.onboarding.texts import (
     PrivateWelcome,
-    names_list,
-    private_welcome,
     Rules,
     missing_translations,
+    names_list,
+    private_welcome,
     room_rules,
     room_welcome,
     rules_block,
