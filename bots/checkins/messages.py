@@ -17,7 +17,7 @@ CATALOG = Catalog(
                   "`checkin غداً 9:00`؛ ويعرضه `checkin status`.",
         },
         "help_safe": {"en": "Confirm you are safe (add your PIN if you set one).",
-                      "ar": "أكّد أنك بأمان (أضف رمزك السري إن كنت قد عيّنته)."},
+                      "ar": "تأكيد أنك بأمان (مع رمزك السري إن كان معيّناً)."},
         "help_extend": {
             "en": "Push your check-in's deadline back, e.g. `extend 30m`, `extend an hour` "
                   "(add your PIN after it if you set one).",
@@ -25,7 +25,7 @@ CATALOG = Catalog(
                   "السري بعدها إن كان معيّناً).",
         },
         "help_cancel": {"en": "Stop your running check-in without alerting anyone.",
-                        "ar": "أوقف تسجيلك الجاري دون تنبيه أحد."},
+                        "ar": "إيقاف تسجيلك الجاري دون تنبيه أحد."},
         "help_timezone": {
             "en": "Show or set your timezone by city or zone name, e.g. `timezone Beirut`, "
                   "`timezone New York`, `timezone Europe/Berlin`.",
@@ -59,30 +59,29 @@ CATALOG = Catalog(
                   "(أو `safepin clear <pin>`، وهو يزيل رمز الإكراه أيضاً).",
         },
         "help_onit": {"en": "Tell the others you are taking care of a safety alert: `onit <id>`.",
-                      "ar": "أخبر الآخرين أنك تتابع تنبيه السلامة: `onit <id>`."},
+                      "ar": "إعلام البقية بمتابعتك لتنبيه سلامة: `onit <id>`."},
         "help_rollcall": {
             "en": "Organizers: start a roll call here, e.g. `rollcall 30m [note]`, "
                   "`rollcall half an hour [note]`.",
-            "ar": "للمنظّمين: بدء تفقّد الحضور هنا، مثلاً `rollcall 30m [ملاحظة]` أو "
-                  "`rollcall نصف ساعة [ملاحظة]`.",
+            "ar": "لفريق التنظيم: بدء تفقّد الحضور هنا، مثلاً `rollcall 30m [ملاحظة]` أو `rollcall نصف ساعة "
+                  "[ملاحظة]`.",
         },
         "help_here": {"en": "Answer the roll call running in this room.",
-                      "ar": "أجب على تفقّد الحضور الجاري في هذه الغرفة."},
+                      "ar": "الرد على تفقّد الحضور الجاري في هذه الغرفة."},
         # -- where check-ins live ---------------------------------------------
         "dm_only": {
             "en": "For your safety, check-ins only work in a private encrypted chat with me. "
                   "I have sent you one: please write there. If your message held private "
                   "details, consider deleting it here.",
-            "ar": "حفاظاً على سلامتك، لا يعمل تسجيل السلامة إلا في محادثة خاصة مشفّرة معي. "
-                  "أرسلت لك واحدة: اكتب هناك من فضلك. وإن كانت رسالتك تحوي تفاصيل خاصة "
-                  "ففكّر في حذفها من هنا.",
+            "ar": "حفاظاً على سلامتك، لا يعمل تسجيل السلامة إلا في محادثة خاصة مشفّرة معي. فتحتُ لك واحدة: "
+                  "يُرجى الكتابة هناك. وإن كانت رسالتك تحوي تفاصيل خاصة فالأفضل حذفها من هنا.",
         },
         "dm_hello": {
             "en": "This is our private chat for safety check-ins. Send `!help` to see the commands.",
-            "ar": "هذه محادثتنا الخاصة لتسجيلات السلامة. أرسل `!help` لترى الأوامر.",
+            "ar": "هذه محادثتنا الخاصة لتسجيلات السلامة. لعرض الأوامر: `!help`",
         },
         # -- times --------------------------------------------------------------
-        # Refusals always show the forms that are read (bots/checkins/timeparse.py).
+        # Refusals always show the forms that are read (core/timeparse.py).
         "bad_when": {
             "en": "I couldn't find a duration or a time at the start of {value}. Start with "
                   "one of these, then your note if you want one:\n"
@@ -126,7 +125,7 @@ CATALOG = Catalog(
         },
         "deadline_too_soon": {
             "en": "That deadline is too close. Give at least {min} from now.",
-            "ar": "هذا الموعد قريب جداً. اجعله بعد {min} على الأقل من الآن.",
+            "ar": "هذا الموعد قريب جداً. يلزم موعد بعد {min} على الأقل من الآن.",
         },
         "deadline_too_far": {
             "en": "That deadline is too far away. The longest check-in is {max}; "
@@ -137,28 +136,27 @@ CATALOG = Catalog(
         "already_running": {
             "en": "You already have a check-in running. Use {extend} to change its deadline, "
                   "{cancel} to stop it, or {safe} when you are safe.",
-            "ar": "لديك تسجيل جارٍ بالفعل. استخدم {extend} لتغيير موعده، أو {cancel} لإيقافه، "
-                  "أو {safe} عندما تكون بأمان.",
+            "ar": "لديك تسجيل جارٍ بالفعل. لتغيير موعده: {extend}، ولإيقافه: {cancel}، وللتأكيد أنك بأمان: "
+                  "{safe}.",
         },
         "checkin_set": {
             "en": "Check-in set. I expect to hear from you by {deadline} (in {left}). "
                   "Send {safe} when you are safe.",
-            "ar": "تم تسجيلك. أنتظر أن تطمئنني قبل {deadline} (خلال {left}). "
-                  "أرسل {safe} عندما تكون بأمان.",
+            "ar": "تم التسجيل. أنتظر رسالة منك قبل {deadline} (خلال {left}). للتأكيد أنك بأمان: {safe}",
         },
         "will_alert_contacts": {
             "en": "If you don't, I will alert your trusted contacts ({count}).",
-            "ar": "إن لم تفعل، سأنبّه جهات اتصالك الموثوقة ({count}).",
+            "ar": "إن لم تصلني، سأنبّه جهات اتصالك الموثوقة ({count}).",
         },
         "will_alert_team": {
             "en": "If you don't, I will alert the network's safety team.",
-            "ar": "إن لم تفعل، سأنبّه فريق السلامة في الشبكة.",
+            "ar": "إن لم تصلني، سأنبّه فريق السلامة في الشبكة.",
         },
         "will_alert_nobody": {
             "en": "Warning: you have no accepted trusted contact and there is no safety team, "
                   "so nobody could be alerted. Add someone with {contacts} add @name:server.",
-            "ar": "تنبيه: ليست لديك جهة اتصال موثوقة قبلت الطلب ولا يوجد فريق سلامة، "
-                  "فلن يُنبَّه أحد. أضف شخصاً بالأمر {contacts} add @name:server.",
+            "ar": "تنبيه: ليست لديك جهة اتصال موثوقة قبلت الطلب ولا يوجد فريق سلامة، فلن يُنبَّه أحد. "
+                  "لإضافة شخص: {contacts} add @name:server",
         },
         "no_checkin": {"en": "You have no check-in running.", "ar": "ليس لديك تسجيل جارٍ."},
         "status_active": {
@@ -174,8 +172,8 @@ CATALOG = Catalog(
             "en": "Your account's security identity changed, and without a safe PIN I can't "
                   "tell it is you, so {command} is on hold. Please ask the bot's operator to "
                   "confirm it with you.",
-            "ar": "تغيّرت هوية الأمان لحسابك، ومن دون رقم سري للأمان لا أستطيع التأكّد من أنّ الحساب "
-                  "لك، لذا الأمر {command} معلّق. يُرجى التواصل مع مشغّل البوت لتأكيد ذلك معك.",
+            "ar": "تغيّرت هوية الأمان لحسابك، ومن دون رقم سري للأمان لا أستطيع التأكّد من أنّ الحساب لك، "
+                  "لذا الأمر {command} معلّق. يُرجى التواصل مع الجهة المشغّلة للبوت لتأكيد ذلك معك.",
         },
         "help_confirm": {
             "en": "After your account's identity changed: !confirm <safe PIN> says it is you.",
@@ -191,11 +189,11 @@ CATALOG = Catalog(
         },
         "wrong_pin": {
             "en": "That isn't right. Nothing was changed. Try {safe} again with your PIN.",
-            "ar": "هذا غير صحيح. لم يتغيّر شيء. جرّب {safe} مرة أخرى مع رمزك السري.",
+            "ar": "هذا غير صحيح. لم يتغيّر شيء. يمكن المحاولة مجدداً: {safe} مع رمزك السري.",
         },
         "pin_needed": {
             "en": "You set a PIN: send {safe} followed by your PIN. Nothing was changed.",
-            "ar": "لقد عيّنت رمزاً سرياً: أرسل {safe} متبوعاً برمزك. لم يتغيّر شيء.",
+            "ar": "لديك رمز سري: يلزم إرسال {safe} متبوعاً به. لم يتغيّر شيء.",
         },
         "safe_ok": {
             "en": "Glad you're safe. Your check-in is closed.",
@@ -208,7 +206,7 @@ CATALOG = Catalog(
         "extend_after_alert": {
             "en": "Your deadline has passed and the people you chose were alerted. "
                   "Send {safe} so they know you are safe.",
-            "ar": "انقضى موعدك وتم تنبيه الأشخاص الذين اخترتهم. أرسل {safe} ليعرفوا أنك بأمان.",
+            "ar": "انقضى موعدك وتم تنبيه الأشخاص الذين اخترتهم. يُرجى إرسال {safe} ليعرفوا أنك بأمان.",
         },
         "extended": {
             "en": "Extended. New deadline: {deadline} (in {left}).",
@@ -216,15 +214,15 @@ CATALOG = Catalog(
         },
         "cancel_after_alert": {
             "en": "The people you chose were already alerted. Send {safe} so they know you are safe.",
-            "ar": "تم تنبيه الأشخاص الذين اخترتهم بالفعل. أرسل {safe} ليعرفوا أنك بأمان.",
+            "ar": "تم تنبيه الأشخاص الذين اخترتهم بالفعل. يُرجى إرسال {safe} ليعرفوا أنك بأمان.",
         },
         "cancelled": {"en": "Check-in cancelled. Nobody was alerted.",
                       "ar": "أُلغي التسجيل. لم يُنبَّه أحد."},
         "reminder": {
             "en": "Reminder: your check-in ends at {deadline} (in {left}). Send {safe} when you "
                   "are safe, or {extend} 30m for more time.",
-            "ar": "تذكير: ينتهي تسجيلك عند {deadline} (خلال {left}). أرسل {safe} عندما تكون "
-                  "بأمان، أو {extend} 30m لمزيد من الوقت.",
+            "ar": "تذكير: ينتهي تسجيلك عند {deadline} (خلال {left}). للتأكيد أنك بأمان: {safe}، ولمزيد من "
+                  "الوقت: {extend} 30m",
         },
         # -- timezone ---------------------------------------------------------------
         "timezone_is": {
@@ -275,13 +273,13 @@ CATALOG = Catalog(
             "ar": "{user} ليس معرّف مستخدم في ماتريكس. شكله هكذا: @name:server.",
         },
         "contact_is_you": {"en": "You can't be your own trusted contact.",
-                           "ar": "لا يمكنك أن تكون جهة اتصالك الموثوقة."},
+                           "ar": "لا يمكن أن يكون حسابك جهة اتصالك الموثوقة."},
         "contact_is_bot": {"en": "I can't be your trusted contact; choose a person.",
-                           "ar": "لا يمكنني أن أكون جهة اتصالك الموثوقة؛ اختر شخصاً."},
+                           "ar": "لا يمكنني أن أكون جهة اتصالك الموثوقة؛ يلزم اختيار شخص."},
         "contact_exists": {"en": "{user} is already on your list.",
-                           "ar": "{user} موجود في قائمتك بالفعل."},
+                           "ar": "{user} في قائمتك بالفعل."},
         "too_many_contacts": {"en": "You can have at most {max} trusted contacts.",
-                              "ar": "يمكنك أن تضيف {max} جهات اتصال موثوقة على الأكثر."},
+                              "ar": "الحد الأقصى لجهات الاتصال الموثوقة: {max}."},
         "contact_requested": {"en": "Request sent to {user}.", "ar": "أُرسل الطلب إلى {user}."},
         "contact_asked_recently": {
             "en": "{user} was asked recently, so no new request was sent; the earlier one "
@@ -299,14 +297,13 @@ CATALOG = Catalog(
             "en": "{user} asks you to be one of their trusted contacts for safety check-ins. "
                   "If they miss a check-in, I will alert you here. "
                   "Reply {accept} to accept, or {decline} to decline.",
-            "ar": "يطلب منك {user} أن تكون إحدى جهات اتصاله الموثوقة لتسجيلات السلامة. "
-                  "إن فاته موعد تسجيل فسأنبّهك هنا. "
-                  "أرسل {accept} للقبول، أو {decline} للرفض.",
+            "ar": "طلب من {user}: الانضمام إلى جهات الاتصال الموثوقة لتسجيلات السلامة. إن فات {user} موعد "
+                  "تسجيل فسيصلك تنبيه هنا. للقبول: {accept}، وللرفض: {decline}.",
         },
         "accepted": {"en": "Thank you. You will be alerted if {user} misses a check-in.",
-                     "ar": "شكراً لك. ستُنبَّه إن فات {user} موعد تسجيل."},
+                     "ar": "شكراً لك. سيصلك تنبيه إن فات {user} موعد تسجيل."},
         "contact_accepted_you": {"en": "{user} accepted to be your trusted contact.",
-                                 "ar": "قبل {user} أن يكون جهة اتصالك الموثوقة."},
+                                 "ar": "قُبل الطلب: {user} الآن من جهات اتصالك الموثوقة."},
         "declined": {
             "en": "Declined. {user} can't alert you or send you requests. To allow requests "
                   "again: {allow}",
@@ -320,16 +317,16 @@ CATALOG = Catalog(
         "no_request": {"en": "There is no request from {user}.",
                        "ar": "لا يوجد طلب من {user}."},
         "contact_removed": {"en": "{user} is no longer your trusted contact.",
-                            "ar": "لم يعد {user} جهة اتصالك الموثوقة."},
+                            "ar": "أُزيل {user} من جهات اتصالك الموثوقة."},
         "contact_unknown": {"en": "{user} is not on your list.", "ar": "{user} ليس في قائمتك."},
         "no_contacts": {
             "en": "You have no trusted contacts yet. Add one with {contacts} add @name:server.",
-            "ar": "ليست لديك جهات اتصال موثوقة بعد. أضف واحدة بالأمر {contacts} add @name:server.",
+            "ar": "ليست لديك جهات اتصال موثوقة بعد. للإضافة: {contacts} add @name:server",
         },
         "contacts_header": {"en": "Your trusted contacts:", "ar": "جهات اتصالك الموثوقة:"},
-        "contact_line_accepted": {"en": "• {user}: accepted", "ar": "• {user}: قبِل"},
+        "contact_line_accepted": {"en": "• {user}: accepted", "ar": "• {user}: تمّ القبول"},
         "contact_line_pending": {"en": "• {user}: has not accepted yet (not alerted)",
-                                 "ar": "• {user}: لم يقبل بعد (لن يُنبَّه)"},
+                                 "ar": "• {user}: بانتظار القبول (لا تنبيهات قبل ذلك)"},
         # -- PINs ---------------------------------------------------------------------
         # Answers to `!duress` and `!safepin` are the same for both: the DM history
         # must not tell whoever holds the phone that a duress PIN exists.
@@ -359,57 +356,58 @@ CATALOG = Catalog(
         "alert": {
             "en": "⚠️ Safety alert: {member} has not checked in.\nCheck-in set at {set_at}, "
                   "expected safe by {deadline}. Last seen active: {last_seen}. (Alert {id})",
-            "ar": "⚠️ تنبيه سلامة: لم يسجّل {member} وصوله بأمان.\nسُجّل عند {set_at}، "
-                  "وكان متوقعاً قبل {deadline}. آخر نشاط: {last_seen}. (تنبيه {id})",
+            "ar": "⚠️ تنبيه سلامة: لم يصل تأكيد السلامة من {member}.\nبدأ التسجيل عند {set_at}، وكان "
+                  "التأكيد متوقعاً قبل {deadline}. آخر نشاط: {last_seen}. (تنبيه {id})",
         },
         "alert_urgent": {
             "en": "🚨 URGENT safety alert: {member} signalled that they are in danger and may "
                   "be under pressure. Do not contact them in a way that could expose them; "
                   "check on them in person if you can.\nCheck-in set at {set_at}, deadline "
                   "{deadline}. Last seen active: {last_seen}. (Alert {id})",
-            "ar": "🚨 تنبيه سلامة عاجل: أشار {member} إلى أنه في خطر وقد يكون تحت الضغط. "
-                  "لا تتواصل معه بطريقة قد تكشفه؛ اطمئن عليه شخصياً إن استطعت.\n"
-                  "سُجّل عند {set_at}، والموعد {deadline}. آخر نشاط: {last_seen}. (تنبيه {id})",
+            "ar": "🚨 تنبيه سلامة عاجل: وصلت إشارة خطر من {member}، وقد يكون هذا الشخص تحت الضغط. يُرجى "
+                  "تجنّب أي تواصل قد يكشف الأمر، والاطمئنان وجهاً لوجه إن أمكن.\nبدأ التسجيل عند {set_at}، "
+                  "والموعد {deadline}. آخر نشاط: {last_seen}. (تنبيه {id})",
         },
-        "alert_note": {"en": "Their note: {note}", "ar": "ملاحظته: {note}"},
-        "alert_no_note": {"en": "They left no note.", "ar": "لم يترك ملاحظة."},
+        "alert_note": {"en": "Their note: {note}", "ar": "الملاحظة المرفقة: {note}"},
+        "alert_no_note": {"en": "They left no note.", "ar": "لا توجد ملاحظة مرفقة."},
         "alert_late": {
             "en": "I was offline at the deadline: this alert is {late} late.",
-            "ar": "كنت متوقفاً عند الموعد: هذا التنبيه متأخر {late}.",
+            "ar": "كان البوت متوقفاً عند الموعد: وصل هذا التنبيه متأخراً {late}.",
         },
         "alert_how_to_ack": {
             "en": "Reply !onit {id} or react ✅ to this message so the others know someone is on it.",
-            "ar": "أرسل !onit {id} أو تفاعل بـ ✅ على هذه الرسالة ليعرف الآخرون أن أحداً يتابع.",
+            "ar": "ليعرف البقية أن هناك من يتابع: ‎!onit {id}‎ أو التفاعل بـ ✅ مع هذه الرسالة.",
         },
         "member_escalated": {
             "en": "You did not check in, so I alerted {count} of the people you chose. "
                   "Send !safe as soon as you can.",
-            "ar": "لم تسجّل وصولك، فنبّهت {count} من الأشخاص الذين اخترتهم. أرسل !safe في أقرب وقت.",
+            "ar": "انقضى موعد التسجيل دون تأكيد منك، فنبّهت {count} من الأشخاص الذين اخترتهم. يُرجى إرسال "
+                  "!safe في أقرب وقت.",
         },
         "nobody_alerted": {
             "en": "You did not check in, but I had nobody to alert: you have no accepted "
                   "trusted contact and there is no safety team.",
-            "ar": "لم تسجّل وصولك، لكن لم يكن لدي أحد أنبّهه: ليست لديك جهة اتصال موثوقة "
+            "ar": "انقضى موعد التسجيل دون تأكيد منك، لكن لم يكن لدي أحد أنبّهه: ليست لديك جهة اتصال موثوقة "
                   "قبلت الطلب ولا يوجد فريق سلامة.",
         },
         "acked": {
             "en": "{acker} is on it: they are taking care of the alert about {member} ({id}).",
-            "ar": "{acker} يتابع الأمر: يتولّى التنبيه الخاص بـ {member} ({id}).",
+            "ar": "متابعة التنبيه الخاص بـ {member} ({id}) جارية الآن من قِبل {acker}.",
         },
         "all_clear": {
             "en": "✅ All clear: {member} checked in safe at {time}. (Alert {id})",
-            "ar": "✅ زال الخطر: أكّد {member} أنه بأمان عند {time}. (تنبيه {id})",
+            "ar": "✅ زال الخطر: وصل تأكيد السلامة من {member} عند {time}. (تنبيه {id})",
         },
         "ack_unknown": {"en": "There is no alert {id} for you.", "ar": "لا يوجد تنبيه {id} يخصّك."},
         "ack_resolved": {"en": "That alert is already over: they checked in safe.",
-                         "ar": "انتهى هذا التنبيه بالفعل: لقد أكّد أنه بأمان."},
-        "ack_already": {"en": "{user} is already on it.", "ar": "{user} يتابع الأمر بالفعل."},
+                         "ar": "انتهى هذا التنبيه بالفعل: وصل تأكيد السلامة."},
+        "ack_already": {"en": "{user} is already on it.", "ar": "الأمر قيد المتابعة من {user} بالفعل."},
         "ack_thanks": {"en": "Thank you. The others know you are taking care of {member}.",
-                       "ar": "شكراً لك. يعرف الآخرون أنك تتابع أمر {member}."},
+                       "ar": "شكراً لك. صار البقية يعرفون بمتابعتك لأمر {member}."},
         # -- roll calls ----------------------------------------------------------------
         "rollcall_not_allowed": {
             "en": "Only organizers and moderators can start a roll call with {command}.",
-            "ar": "لا يبدأ تفقّد الحضور بالأمر {command} إلا المنظّمون والمشرفون.",
+            "ar": "بدء تفقّد الحضور بالأمر {command} لفريقَي التنظيم والإشراف فقط.",
         },
         "rollcall_room_only": {
             "en": "Roll calls run in encrypted group rooms, not here.",
@@ -422,8 +420,8 @@ CATALOG = Catalog(
         "rollcall_started": {
             "en": "📋 Roll call from {organizer}: please answer {here} or react ✅ to this "
                   "message within {left}.",
-            "ar": "📋 تفقّد حضور من {organizer}: أجب بالأمر {here} أو تفاعل بـ ✅ على هذه "
-                  "الرسالة خلال {left}.",
+            "ar": "📋 تفقّد حضور من {organizer}: أجيبوا بالأمر {here} أو تفاعلوا بـ ✅ مع هذه الرسالة خلال "
+                  "{left}.",
         },
         "rollcall_note": {"en": "Note: {note}", "ar": "ملاحظة: {note}"},
         "rollcall_none": {"en": "There is no roll call running here.",
@@ -431,20 +429,20 @@ CATALOG = Catalog(
         "rollcall_thanks": {"en": "Thanks, you are marked present.", "ar": "شكراً، سُجّل حضورك."},
         "rollcall_nudge": {
             "en": "Roll call in {room}: please answer {here} there within {left}.",
-            "ar": "تفقّد حضور في {room}: أجب بالأمر {here} هناك خلال {left}.",
+            "ar": "تفقّد حضور في {room}: يُرجى الرد هناك بالأمر {here} خلال {left}.",
         },
         "rollcall_report_missing": {
             "en": "Roll call in {room} is over: {answered} of {total} answered. No answer from:\n"
                   "{missing}",
-            "ar": "انتهى تفقّد الحضور في {room}: أجاب {answered} من {total}. لم يُجب:\n{missing}",
+            "ar": "انتهى تفقّد الحضور في {room}: الإجابات {answered} من {total}. لم تصل إجابة من:\n{missing}",
         },
         "rollcall_report_all": {
             "en": "Roll call in {room} is over: all {total} answered.",
-            "ar": "انتهى تفقّد الحضور في {room}: أجاب الجميع ({total}).",
+            "ar": "انتهى تفقّد الحضور في {room}: وصلت إجابات الجميع ({total}).",
         },
         "rollcall_closed": {
             "en": "Roll call closed: {answered} of {total} answered.",
-            "ar": "أُغلق تفقّد الحضور: أجاب {answered} من {total}.",
+            "ar": "أُغلق تفقّد الحضور: الإجابات {answered} من {total}.",
         },
         # -- dead letters (to the safety-team room; never who or what) ------
         "dead_letter_escalate": {

@@ -280,7 +280,7 @@ async def test_arabic_reader_gets_arabic_alert(h: Harness) -> None:
     await h.reply(dm, ALICE, "!checkin 10m")
     await h.advance(16 * 60)
     [alert] = [s.body for s in h.matrix.to(h.matrix.dm_of[BOB]) if "تنبيه" in s.body]
-    assert "لم يسجّل" in alert
+    assert "لم يصل تأكيد السلامة من" in alert
 
 
 async def test_note_never_reaches_logs(h: Harness, caplog: pytest.LogCaptureFixture) -> None:
