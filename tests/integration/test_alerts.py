@@ -120,10 +120,12 @@ async def test_alert_reaches_tagged_rooms_and_subscribers_decrypted_in_their_lan
     assert in_a.encrypted and in_a.sender == bot.user_id
     assert in_a.content["msgtype"] == "m.notice" and alert_id in in_a.body
     in_b = await bashir.wait_for(lambda m: m.room_id == room_b and "المعبر مغلق" in m.body)
-    assert in_b.encrypted and "Border crossing" not in in_b.body
+    # A room holds every version, its own language's first.
+    assert in_b.encrypted and in_b.body.index("المعبر مغلق") < in_b.body.index("Border crossing")
     in_dm = await sami.wait_for(
         lambda m: m.room_id not in (room_a, room_b) and "المعبر مغلق" in m.body)
     assert in_dm.encrypted and in_dm.sender == bot.user_id
+    assert "Border crossing" not in in_dm.body  # a direct message: its reader's version only
     assert bot.bot is not None and bot.bot.dms.user_of(in_dm.room_id) == sami.user_id
 
     # Acknowledgements: a ✅ reaction in one room, `!ack` in the other, `!ack` in the DM.
@@ -244,3 +246,73 @@ async def test_scheduled_alert_fires_once(make_bot: MakeBot, make_member: MakeMe
     jobs = await net.bot.bot.db.fetchall(
         "SELECT id, kind FROM core_jobs WHERE owner = 'alerts' ORDER BY id")
     assert [(r["id"], r["kind"]) for r in jobs] == [("every:alerts:prune", "prune")]
+
+
+async def named_network_room(owner: Member, bot: RunningBot, name: str) -> str:
+    """A network room with a name (as room_with_bot, which names every room alike)."""
+    room = await owner.create_room(invite=[bot.user_id], name=name)
+    await owner.wait_member(room, bot.user_id)
+    assert bot.bot is not None
+    connection = bot.bot.connection
+
+    async def bot_knows() -> bool:
+        return (room in connection.nio.rooms and connection.is_encrypted(room)
+                and bot.bot is not None and bot.bot.runtime.actions.room_name(room) == name)
+
+    await wait_until(bot_knows)
+    bot.config.network.rooms.append(room)
+    return room
+
+
+async def test_every_reader_finds_their_version_and_organizers_see_where_it_goes(
+    make_bot: MakeBot, make_member: MakeMember,
+) -> None:
+    net = await start_network(make_bot, make_member)
+    bot = net.bot
+    assert bot.bot is not None
+    alice, sami, bashir, carol = [await make_member() for _ in range(4)]
+    english = await named_network_room(alice, bot, "Neighbourhood")
+    arabic = await named_network_room(bashir, bot, "Mutual aid")
+    curators = await named_network_room(carol, bot, "Curators")
+    await bot.bot.runtime.network.set_role_room(NetworkRole.CURATOR, curators)
+    await invite(alice, english, sami)
+    await invite(bashir, arabic, alice)
+    await invite(carol, curators, sami)  # rooms with two people are not taken for DMs
+    await bashir.ask(arabic, "!language room ar")
+    # Sami chose Arabic; the room they read alerts in speaks English.
+    await sami.ask(english, "!language ar")
+
+    preview = await net.ask("!alert [en] Clinic closed tomorrow\n[ar] العيادة مغلقة غداً")
+    assert "Goes to 2 rooms" in preview
+    assert "Rooms: Mutual aid, Neighbourhood" in preview or \
+        "Rooms: Neighbourhood, Mutual aid" in preview
+    assert "Staff rooms left out (add --staff to include them): Curators" in preview
+    assert not any(room in preview for room in (english, arabic, curators))
+    await net.ask("!alert send")
+    alert_id = await net.alert_id()
+
+    # Sami finds the Arabic version in the English room, after the room's English one.
+    seen = await sami.wait_for(lambda m: m.room_id == english and alert_id in m.body)
+    assert seen.encrypted and seen.sender == bot.user_id
+    assert seen.body.index("English:\nClinic closed tomorrow") < \
+        seen.body.index("العربية:\nالعيادة مغلقة غداً")
+    assert "React ✅ or send !ack" in seen.body and "تفاعل بـ ✅" in seen.body
+    in_arabic = await alice.wait_for(lambda m: m.room_id == arabic and alert_id in m.body)
+    assert in_arabic.body.index("العربية:\nالعيادة مغلقة غداً") < \
+        in_arabic.body.index("English:\nClinic closed tomorrow")
+    thanks = (await sami.ask(english, "!ack")).body
+    assert "شكراً" in thanks and alert_id in thanks  # answered in the language Sami chose
+
+    # The status message, edited to the end, names the rooms; `status` alone is this alert.
+    status = await net.organizer.wait_for(lambda m: m.room_id == net.organizers_room
+                                          and "2 of 2 delivered" in plain(m.body)
+                                          and "m.new_content" in m.content)
+    final = plain(status.content["m.new_content"]["body"])
+    assert "✓ Neighbourhood" in final and "✓ Mutual aid" in final
+    assert english not in final and arabic not in final
+    report = await net.ask("!alert status")
+    assert report.startswith(f"Alert {alert_id} (delivered)")
+    assert "Neighbourhood: delivered, 1 acknowledged" in report
+    assert "Mutual aid: delivered, 0 acknowledged" in report
+    # The curators room got nothing (the `!ack` reply came after anything sent before it).
+    assert not [m for m in carol.received if m.room_id == curators and alert_id in m.body]
