@@ -100,6 +100,7 @@ class Bot:
         await self.db.migrate("core", CORE_MIGRATIONS)
         await self.runtime.settings.load()
         await self.runtime.languages.load()
+        await self.runtime.zones.load()
         await self.dms.load()
         await self.runtime.network.load()
         for plugin_class in self.plugin_classes:

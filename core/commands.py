@@ -8,6 +8,12 @@ A handler declares its arguments like an ordinary function:
 
 A keyword-only `str` parameter receives the rest of the line verbatim
 (newlines and quotes included), which is what multi-line texts need.
+
+Other argument types are read by converters registered for their annotation
+(`register_converter`, and core/converters.py for durations, moments in the
+member's zone, room ids or aliases and reactions). A converter may read
+several words (`2 hours`, `tomorrow 9:00`): it takes the rest of the line and
+says where its value ended.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ import typing
 import unicodedata
 from collections.abc import Callable, Container
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
 
 QUOTES = {'"': '"', "'": "'", "“": "”", "„": "“", "«": "»", "‘": "’"}
 # Matched with fullmatch: `$` would also accept a trailing newline in a quoted word.
@@ -38,6 +45,47 @@ _TRAILING_PUNCTUATION = "?!.,:;؟،؛"
 
 class UserId(str):
     """A Matrix user id argument such as `@alex:example.org`."""
+
+
+class ArgumentContext(Protocol):
+    """What a converter may know about the reader: their language, zone and the time."""
+
+    @property
+    def language(self) -> str: ...
+
+    @property
+    def zone(self) -> ZoneInfo: ...
+
+    @property
+    def now(self) -> float: ...
+
+
+# A converter reads the start of `text` and returns the value and the text after it;
+# it raises ValueError when the text is not of its type.
+ReadArgument = Callable[[str, "ArgumentContext | None"], tuple[Any, str]]
+
+
+@dataclass(frozen=True)
+class Converter:
+    read: ReadArgument
+    # Names the catalog message `expected_<kind>` that says what the argument must be.
+    expected: str
+    # Reads several words (the rest of the line is offered); else one word or quoted group.
+    greedy: bool = False
+
+
+CONVERTERS: dict[Any, Converter] = {}
+
+
+def register_converter(annotation: Any, read: ReadArgument, *, expected: str,
+                       greedy: bool = False) -> None:
+    """Make `annotation` usable as a command argument type (core/converters.py has examples).
+
+    `read(text, ctx)` gets one word (or quoted group), or with `greedy` the
+    rest of the line, and returns (value, text left after it). The plugin or
+    core catalog must hold `expected_<expected>` (load-time checks find it).
+    """
+    CONVERTERS[annotation] = Converter(read=read, expected=expected, greedy=greedy)
 
 
 class CommandError(Exception):
@@ -250,8 +298,13 @@ class Signature:
                 parts.append(f"[{label}]")
         return " ".join(parts)
 
-    def bind(self, text: str) -> tuple[list[Any], dict[str, Any]]:
-        """Convert the raw argument text into call arguments, or raise CommandError."""
+    def bind(self, text: str, ctx: ArgumentContext | None = None
+             ) -> tuple[list[Any], dict[str, Any]]:
+        """Convert the raw argument text into call arguments, or raise CommandError.
+
+        Arguments are read left to right: a plain one takes a word (or a
+        quoted group), a greedy converter as many words as read as its type.
+        """
         positional = [p for p in self.parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
         variadic = next(
             (p for p in self.parameters if p.kind is inspect.Parameter.VAR_POSITIONAL), None
@@ -259,27 +312,45 @@ class Signature:
         rest_param = next(
             (p for p in self.parameters if p.kind is inspect.Parameter.KEYWORD_ONLY), None
         )
-        words, rest = split_words(text, None if variadic or not rest_param else len(positional))
+        rest = text.strip()
         args: list[Any] = []
-        for index, parameter in enumerate(positional):
-            if index < len(words):
-                args.append(convert(parameter, words[index]))
-            elif parameter.required:
-                raise MissingArgument(name=_label(parameter))
-            else:
+        for parameter in positional:
+            if not rest:
+                if parameter.required:
+                    raise MissingArgument(name=_label(parameter))
                 args.append(parameter.default)
-        extra = words[len(positional):]
-        if variadic is not None:
-            args.extend(convert(variadic, word) for word in extra)
-        elif extra:
-            raise TooManyArguments(extra=" ".join(extra))
+                continue
+            found = CONVERTERS.get(_unwrap_optional(parameter.annotation))
+            if found is not None and found.greedy:
+                value, rest = _read(parameter, found, rest, ctx)
+                args.append(value)
+                rest = rest.strip()
+                continue
+            words, rest = split_words(rest, 1)
+            args.append(convert(parameter, words[0], ctx))
         kwargs: dict[str, Any] = {}
-        if rest_param is not None:
+        if variadic is not None:
+            words, rest = split_words(rest)
+            args.extend(convert(variadic, word, ctx) for word in words)
+        elif rest_param is not None:
             if rest:
                 kwargs[rest_param.name] = rest
             elif rest_param.required:
                 raise MissingArgument(name=_label(rest_param))
+        else:
+            extra, _ = split_words(rest)
+            if extra:
+                raise TooManyArguments(extra=" ".join(extra))
         return args, kwargs
+
+
+def _read(parameter: Parameter, found: Converter, text: str,
+          ctx: ArgumentContext | None) -> tuple[Any, str]:
+    try:
+        return found.read(text, ctx)
+    except ValueError:
+        raise BadArgument(name=parameter.name, expected=found.expected,
+                          choices=_label(parameter)) from None
 
 
 def _unwrap_optional(annotation: Any) -> Any:
@@ -299,10 +370,17 @@ def _label(parameter: Parameter) -> str:
     return parameter.name
 
 
-def convert(parameter: Parameter, word: str) -> Any:
+def convert(parameter: Parameter, word: str, ctx: ArgumentContext | None = None) -> Any:
     """Turn one word into the parameter's declared type."""
     annotation = _unwrap_optional(parameter.annotation)
     origin = typing.get_origin(annotation)
+    found = CONVERTERS.get(annotation)
+    if found is not None:
+        value, left = _read(parameter, found, word, ctx)
+        if left.strip():
+            raise BadArgument(name=parameter.name, expected=found.expected,
+                              choices=_label(parameter))
+        return value
     try:
         if origin is Literal:
             choices = {str(choice).lower(): choice for choice in typing.get_args(annotation)}

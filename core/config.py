@@ -134,6 +134,8 @@ class BotConfig(Strict):
     plugins: list[str] = Field(default_factory=list, description="more plugins to load")
     command_prefix: str = Field("!", min_length=1, max_length=3)
     default_language: Literal["en", "ar"] = "en"
+    # Members' times are read in their own zone (`!timezone`); this one until they choose.
+    default_timezone: str = "UTC"
     require_encryption: bool = True
     invites: InviteConfig = InviteConfig()
     roles: RolesConfig = RolesConfig()
@@ -141,6 +143,16 @@ class BotConfig(Strict):
     sync: SyncConfig = SyncConfig()
     outbox: OutboxConfig = OutboxConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from core.timeparse import zone_named
+
+        zone = zone_named(value)
+        if zone is None:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Berlin)")
+        return zone.key
 
 
 class CryptoConfig(Strict):

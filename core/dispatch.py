@@ -406,7 +406,7 @@ class Dispatcher:
         try:
             for check in (*spec.checks, route.plugin.check):
                 await check(ctx)
-            args, kwargs = spec.signature.bind(arguments)
+            args, kwargs = spec.signature.bind(arguments, ctx)
             await spec.handler(route.plugin, ctx, *args, **kwargs)
         except Refusal as refusal:
             await self._safe_reply(ctx, ctx.t(refusal.key, **{"command": shown, **refusal.values}))

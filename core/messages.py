@@ -51,6 +51,19 @@ CATALOG = Catalog(
             "ar": "معرّف مستخدم في ماتريكس مثل ‎@name:server",
         },
         "expected_choice": {"en": "one of {choices}", "ar": "واحداً من {choices}"},
+        "expected_duration": {
+            "en": "a duration such as 30m, 2h, 1h30, 2 hours or half an hour",
+            "ar": "مدة مثل 30m أو 2h أو ساعتين أو نصف ساعة",
+        },
+        "expected_moment": {
+            "en": "a time such as 18:30, 6pm, tomorrow 9:00 or in 2 hours",
+            "ar": "وقتاً مثل 18:30 أو 6pm أو غداً 9:00 أو بعد ساعتين",
+        },
+        "expected_room": {
+            "en": "a room id or address such as #help:server",
+            "ar": "معرّف غرفة أو عنوانها مثل ‎#help:server",
+        },
+        "expected_emoji": {"en": "one emoji such as ✅", "ar": "رمزاً تعبيرياً واحداً مثل ✅"},
         "not_allowed_role": {
             "en": "Sorry, {command} is for room {role}s only.",
             "ar": "عذراً، الأمر {command} مخصّص لـ{role} الغرفة فقط.",

@@ -8,10 +8,12 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
 from core.commands import Signature
+from core.converters import Emoji, Moment, RoomRef  # registers core's argument types
 from core.events import Message, Reaction, RoomEvent
 from core.i18n import RTL_LANGUAGES, Catalog, Trusted, shape_rtl
 from core.network import NetworkRole
@@ -364,6 +366,15 @@ class Context:
     def sender(self) -> str:
         return self.event.sender
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The sender's time zone (core/zones.py): times they type are read in it."""
+        return self.plugin.runtime.zones.zone_of(self.sender)
+
+    @property
+    def now(self) -> float:
+        return self.plugin.runtime.clock.now()
+
     def holds(self, role: NetworkRole) -> bool:
         """Does the sender hold this network role (core.authority; organizers hold all)?"""
         return self.plugin.runtime.authority.holds(self.sender, role)
@@ -421,6 +432,10 @@ class Context:
             room_id or self.room_id, content, self.next_txn_id()
         )
 
+
+
+__all__ = ["CommandGroup", "CommandSpec", "Context", "Emoji", "Moment", "Plugin",
+           "PluginSettings", "Refusal", "RoomRef", "command", "group", "trusted"]
 
 
 def trusted(text: str) -> Trusted:

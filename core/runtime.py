@@ -15,6 +15,7 @@ from core.room_settings import RoomSettings
 from core.scheduler import Scheduler
 from core.sealed import DEMO_PASSPHRASE, Sealer
 from core.storage import Database
+from core.zones import MemberZones
 
 if TYPE_CHECKING:
     from core.actions import RoomActions
@@ -45,11 +46,14 @@ class Runtime:
     sealer: Sealer = field(init=False)
     # Members whose identity changed, held for sensitive plugins until they confirm.
     holds: IdentityHolds = field(init=False)
+    # The zone each member's times are read and shown in (sealed at rest).
+    zones: MemberZones = field(init=False)
 
     def __post_init__(self) -> None:
         passphrase = self.config.storage.store_passphrase.resolve() or DEMO_PASSPHRASE
         self.sealer = Sealer(passphrase, self.bot_user_id)
         self.holds = IdentityHolds(self.db)
+        self.zones = MemberZones(self.db, self.sealer, self.config.bot.default_timezone)
         self.network = Network(self.config, self.db)
         self.authority = Authority(self.config, self.rooms, self.network)
 

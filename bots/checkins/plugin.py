@@ -15,7 +15,7 @@ from bots.checkins.messages import CATALOG
 from bots.checkins.pins import hash_pin, valid_pin, verify_pin
 from bots.checkins.rollcall import RollCalls
 from bots.checkins.store import ACTIVE, ESCALATED, Checkin, CheckinStore, derived_id, new_id
-from bots.checkins.timeparse import (
+from core.timeparse import (
     DeadlineLimits,
     TimeInputError,
     check_limits,
@@ -226,7 +226,7 @@ class CheckinsPlugin(Plugin):
         """`!checkin 2 hours [note]`, `!checkin 6pm [note]`, `!checkin status`.
 
         The deadline is the longest run of leading words read as a duration or a
-        time of day; the rest is the note (bots/checkins/timeparse.py).
+        time of day; the rest is the note (core/timeparse.py).
         """
         if not await self._in_private(ctx):
             return

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from bots.checkins.messages import CATALOG
 from bots.checkins.store import CheckinStore, Rollcall, new_id
-from bots.checkins.timeparse import TimeInputError, format_duration, read_when
+from core.timeparse import TimeInputError, format_duration, read_when
 from core.events import Reaction
 from core.i18n import Trusted, isolate
 from core.network import NetworkRole

@@ -1,27 +1,24 @@
-"""Durations moderators type (`30s`, `10m`, `1h30m`, `2d`) turned into seconds."""
+"""Durations moderators type (`30s`, `10m`, `1h30m`, `2d`, `2 hours`, `ساعتين`) in seconds.
+
+Read by core's one time parser (core/timeparse.py), so every form a check-in
+accepts works here too; moderation only adds its own bounds.
+"""
 
 from __future__ import annotations
 
-import re
+from core.timeparse import TimeInputError
+from core.timeparse import parse_duration as read_duration
 
-_PART = re.compile(r"(\d{1,6})\s*([smhdw])", re.IGNORECASE)
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # A moderation window longer than a year is a typo, not an intention.
 MAX_SECONDS = 366 * 86400
 
 
 def parse_duration(text: str) -> int | None:
-    """Seconds in `text`, or None when it is not a duration (or longer than a year)."""
-    cleaned = text.strip().lower().replace(" ", "")
-    if not cleaned:
+    """Whole seconds in `text`, or None when it is not a duration (or longer than a year)."""
+    if not text.strip():
         return None
-    total = 0
-    position = 0
-    for match in _PART.finditer(cleaned):
-        if match.start() != position:
-            return None
-        total += int(match.group(1)) * _UNITS[match.group(2).lower()]
-        position = match.end()
-    if position != len(cleaned) or total <= 0 or total > MAX_SECONDS:
+    try:
+        seconds = round(read_duration(text))
+    except TimeInputError:
         return None
-    return total
+    return seconds if 0 < seconds <= MAX_SECONDS else None

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bots.checkins.messages import CATALOG
 from bots.checkins.pins import hash_pin_sync, valid_pin, verify_pin_sync
-from bots.checkins.timeparse import (
+from core.timeparse import (
     DeadlineLimits,
     TimeInputError,
     format_duration,

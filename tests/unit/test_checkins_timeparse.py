@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bots.checkins.messages import CATALOG
-from bots.checkins.timeparse import (
+from core.timeparse import (
     DeadlineLimits,
     TimeInputError,
     When,

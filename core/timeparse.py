@@ -1,4 +1,8 @@
-"""Reading the deadlines members type, in English and Arabic, and the zones they name.
+"""Reading the times and durations members type, in English and Arabic, and the zones they name.
+
+The one time parser of the framework: check-in deadlines, moderation
+windows and the `Duration`/`Moment` converters of command arguments
+(core/converters.py) all read through it, so a form one accepts all accept.
 
 What is read (digits may be Western or Eastern Arabic everywhere):
 
@@ -71,7 +75,7 @@ def normalize(text: str) -> str:
 
 # -- words ------------------------------------------------------------------------
 
-HOUR, MINUTE, SECOND, DAY = 3600, 60, 1, 86400
+HOUR, MINUTE, SECOND, DAY, WEEK = 3600, 60, 1, 86400, 7 * 86400
 
 
 def _words(*groups: tuple[str, ...]) -> set[str]:
@@ -85,13 +89,15 @@ for _seconds, _names in (
               "دقيقا")),
     (SECOND, ("s", "sec", "secs", "second", "seconds", "ث", "ثانية", "ثواني", "ثوان")),
     (DAY, ("d", "day", "days", "ي", "يوم", "أيام", "ايام")),
+    (WEEK, ("w", "wk", "week", "weeks", "أسبوع", "اسبوع", "أسابيع", "اسابيع")),
 ):
     for _name in _names:
         _UNITS[normalize(_name)] = _seconds
 # A unit word alone is one of it ("ساعة", "hour"); abbreviations need a number.
-_SINGULAR = _words(("hour", "minute", "day", "ساعة", "دقيقة", "يوم"))
+_SINGULAR = _words(("hour", "minute", "day", "week", "ساعة", "دقيقة", "يوم", "أسبوع"))
 _DUAL = {normalize(w): s for w, s in (("ساعتين", HOUR), ("ساعتان", HOUR), ("دقيقتين", MINUTE),
-                                       ("دقيقتان", MINUTE), ("يومين", DAY), ("يومان", DAY))}
+                                       ("دقيقتان", MINUTE), ("يومين", DAY), ("يومان", DAY),
+                                       ("أسبوعين", WEEK), ("أسبوعان", WEEK))}
 _NUMBERS = {normalize(w): n for n, names in enumerate((
     (), ("one", "واحد", "واحدة"), ("two", "اثنين", "اثنان", "إثنين"), ("three", "ثلاث", "ثلاثة"),
     ("four", "أربع", "أربعة"), ("five", "خمس", "خمسة"), ("six", "ست", "ستة"),
