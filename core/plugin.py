@@ -237,6 +237,41 @@ class Plugin:
         gets the usual apology, while the other plugins keep running.
         """
 
+    async def say(
+        self, to: str, key: str, /, *, once: str, mentions: Sequence[str] = (),
+        queued: bool = False, priority: int | None = None, notice: bool = True,
+        **values: Any,
+    ) -> str | None:
+        """Say the catalog message `key` to a room (`!room`) or a member (`@user`, in their DM).
+
+        The one way a plugin speaks outside a reply. The language is the
+        reader's: a member's own choice, else the room's. `once` is the
+        idempotency key: the transaction id derives from it (and from this
+        plugin), so saying the same thing again after a crash or a retry
+        posts it once. `queued` sends through the durable outbox (paced,
+        retried, exactly once; `priority=core.outbox.SAFETY` for what protects
+        someone) and returns None; otherwise the message is sent now and its
+        event id returned. Failures raise core.actions.ActionError.
+        """
+        from core.outbox import BULK
+
+        runtime = self.runtime
+        member = to if to.startswith("@") else None
+        language = runtime.languages.for_reader(member, None if member else to)
+        catalog = self.catalog if key in self.catalog.messages else _core_catalog()
+        text = catalog.text(key, language, **values)
+        if language in RTL_LANGUAGES:
+            text = shape_rtl(text)
+        content = message_content(text, mentions, notice)
+        if queued:
+            await runtime.outbox.enqueue(
+                self.name, once, content, room_id=None if member else to, user_id=member,
+                priority=BULK if priority is None else priority)
+            return None
+        room_id = await runtime.dms.room_for(member) if member else to
+        txn_id = "sol" + hashlib.sha256(f"say/{self.name}/{once}".encode()).hexdigest()[:32]
+        return await runtime.sender.send_message(room_id, content, txn_id)
+
     def refuses_invite(self, room_id: str, inviter: str) -> str | None:
         """Why the bot should decline an invite its config allows (a short reason), or None.
 
@@ -392,9 +427,7 @@ class Context:
         """Translate a message of this plugin (falling back to core's) into the reader's language."""
         catalog = self.plugin.catalog
         if key not in catalog.messages:
-            from core.messages import CATALOG as core_catalog
-
-            catalog = core_catalog
+            catalog = _core_catalog()
         return catalog.text(key, self.language, **values)
 
     def next_txn_id(self) -> str:
@@ -436,6 +469,12 @@ class Context:
 
 __all__ = ["CommandGroup", "CommandSpec", "Context", "Emoji", "Moment", "Plugin",
            "PluginSettings", "Refusal", "RoomRef", "command", "group", "trusted"]
+
+
+def _core_catalog() -> Catalog:
+    from core.messages import CATALOG
+
+    return CATALOG
 
 
 def trusted(text: str) -> Trusted:

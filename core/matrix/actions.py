@@ -30,7 +30,7 @@ from nio.exceptions import EncryptionError
 
 from core.actions import ActionError
 from core.events import RoomEvent, UnknownEvent, from_matrix
-from core.matrix.connection import MatrixConnection, SendError
+from core.matrix.connection import MatrixConnection
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +69,8 @@ class NioRoomActions:
     async def send_event(
         self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str
     ) -> str:
-        try:
-            return await self.connection.send_event(room_id, event_type, content, txn_id)
-        except SendError as exc:
-            raise ActionError("send", exc.reason, forbidden="M_FORBIDDEN" in exc.reason,
-                              not_found="not in this room" in exc.reason) from exc
+        # SendError is an ActionError (forbidden, not found, retry after) already.
+        return await self.connection.send_event(room_id, event_type, content, txn_id)
 
     async def react(self, room_id: str, event_id: str, key: str, txn_id: str) -> str:
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}

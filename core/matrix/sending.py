@@ -20,6 +20,7 @@ import aiohttp
 from nio import LocalProtocolError, RoomSendResponse, ToDeviceError, ToDeviceMessage
 from nio.exceptions import EncryptionError, SendRetryError
 
+from core.actions import ActionError
 from core.matrix.session import Session, reason
 
 log = logging.getLogger(__name__)
@@ -36,13 +37,17 @@ class _Transient(Exception):
         self.reason = reason
 
 
-class SendError(Exception):
-    """A message could not be sent; `reason` is the homeserver's answer (no content)."""
+class SendError(ActionError):
+    """A message could not be sent; `reason` is the homeserver's answer (no content).
 
-    def __init__(self, room_id: str, reason: str) -> None:
-        super().__init__(f"send to {room_id} failed: {reason}")
+    An ActionError like every other refusal, so plugins catch one type with
+    `.forbidden`, `.not_found` and `.retry_after` for sends and room actions alike.
+    """
+
+    def __init__(self, room_id: str, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__("send", reason, forbidden="M_FORBIDDEN" in reason,
+                         not_found="not in this room" in reason, retry_after=retry_after)
         self.room_id = room_id
-        self.reason = reason
 
 
 class Sender:

@@ -1,0 +1,95 @@
+"""One way for a plugin to speak outside a reply (Plugin.say), and one error type."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from core.actions import ActionError
+from core.i18n import Catalog
+from core.matrix.sending import SendError
+from core.outbox import SAFETY
+from core.plugin import Plugin
+from tests.unit.test_checkins_harness import Harness
+
+ALICE = "@alice:test"
+ROOM = "!group:test"
+
+
+class Notes(Plugin):
+    name = "notes"
+    catalog = Catalog("notes", {
+        "reminder": {"en": "Reminder: {what}", "ar": "تذكير: {what}"},
+    })
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[tuple[Harness, Notes]]:
+    h = Harness(tmp_path / "bot.db")
+    await h.start()
+    notes = Notes(h.runtime)
+    h.runtime.plugins[notes.name] = notes
+    h.matrix.add_room(ROOM, [ALICE])
+    h.matrix.add_dm(ALICE)
+    yield h, notes
+    await h.stop()
+
+
+def plain(text: str) -> str:
+    return "".join(char for char in text if char not in "\u2068\u2069\u200f\u2066")
+
+
+async def test_to_a_room_in_the_rooms_language(harness: tuple[Harness, Notes]) -> None:
+    h, notes = harness
+    await h.runtime.languages.set_room(ROOM, "ar")
+    event_id = await notes.say(ROOM, "reminder", once="r1", what="picnic")
+    [sent] = h.matrix.to(ROOM)
+    assert sent.event_id == event_id
+    assert plain(sent.body) == "تذكير: picnic"
+    assert sent.content["msgtype"] == "m.notice"
+
+
+async def test_to_a_member_in_their_dm_and_language(harness: tuple[Harness, Notes]) -> None:
+    h, notes = harness
+    await h.runtime.languages.set_room(ROOM, "ar")  # the member's own choice wins
+    await h.runtime.languages.set_user(ALICE, "en")
+    await notes.say(ALICE, "reminder", once="r2", what="picnic", mentions=[ALICE])
+    [sent] = h.matrix.to(h.matrix.dm_of[ALICE])
+    assert plain(sent.body) == "Reminder: picnic"
+    assert sent.content["m.mentions"] == {"user_ids": [ALICE]}
+
+
+async def test_the_same_key_posts_once_and_another_key_again(
+        harness: tuple[Harness, Notes]) -> None:
+    h, notes = harness
+    await notes.say(ROOM, "reminder", once="r3", what="a")
+    await notes.say(ROOM, "reminder", once="r3", what="a")  # a retry after a crash
+    assert len(h.matrix.to(ROOM)) == 1
+    await notes.say(ROOM, "reminder", once="r4", what="a")
+    assert len(h.matrix.to(ROOM)) == 2
+
+
+async def test_queued_goes_through_the_outbox_once(harness: tuple[Harness, Notes]) -> None:
+    h, notes = harness
+    assert await notes.say(ALICE, "reminder", once="q1", queued=True, priority=SAFETY,
+                           what="call") is None
+    await notes.say(ALICE, "reminder", once="q1", queued=True, priority=SAFETY, what="call")
+    await h.settle()
+    [sent] = h.matrix.to(h.matrix.dm_of[ALICE])
+    assert plain(sent.body) == "Reminder: call"
+
+
+async def test_a_refused_send_is_an_action_error(harness: tuple[Harness, Notes]) -> None:
+    h, notes = harness
+    h.matrix.failing_rooms.add(ROOM)
+    with pytest.raises(ActionError) as raised:
+        await notes.say(ROOM, "reminder", once="r5", what="x")
+    assert raised.value.forbidden
+
+
+def test_a_send_error_is_the_one_action_error() -> None:
+    error = SendError("!room:test", "403: M_FORBIDDEN You are not allowed")
+    assert isinstance(error, ActionError) and error.forbidden and not error.not_found
+    assert SendError("!room:test", "the bot is not in this room").not_found
