@@ -24,12 +24,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
 
 __all__ = [
     "CanonicalJsonError",
@@ -124,13 +118,16 @@ def private_key_from_seed(seed: bytes) -> Ed25519PrivateKey:
 
 def seed_of(key: Ed25519PrivateKey) -> bytes:
     """Return the 32-byte seed of ``key`` (what Matrix stores as the private key)."""
-    return key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    # The *_raw methods, not serialization's formats: importing
+    # cryptography's serialization loads its SSH support and bcrypt (1.2 MiB
+    # resident in every bot process) for two raw byte strings.
+    return key.private_bytes_raw()
 
 
 def public_key_b64(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     """Unpadded base64 of the raw 32-byte public key; also the key's id in Matrix."""
     public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    return unpadded_b64encode(public.public_bytes(Encoding.Raw, PublicFormat.Raw))
+    return unpadded_b64encode(public.public_bytes_raw())
 
 
 def _signable(obj: Mapping[str, Any]) -> bytes:
