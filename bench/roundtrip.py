@@ -13,7 +13,9 @@ in one encrypted room, a warm-up so every Megolm session is shared, then
 - reply latency during that burst (p50/p99, send call -> reply received), and
   whether each member's replies came in the order of its commands;
 - the bot process's CPU seconds over the throughput phase / answered commands;
-- the bot process's peak resident memory (VmHWM, after the burst).
+- the bot process's resident memory: its peak while starting (log-in, the
+  store's scrypt, the first sync) and its peak while serving (from its first
+  sync to the end of the burst: /proc/PID/clear_refs resets the peak at ready).
 
 A measurement, not a test: it prints the figures, the ratios and whether each
 target is met, and exits 0 whatever they are (non-zero only if it could not run).
@@ -67,7 +69,8 @@ class Result:
     latencies_ms: list[float] = field(default_factory=list)
     burst_latencies_ms: list[float] = field(default_factory=list)  # send call -> reply seen
     out_of_order: int = 0  # burst replies seen after the reply to a later command of that member
-    peak_rss_kib: int | None = None  # the bot process's VmHWM after the burst
+    start_rss_kib: int | None = None  # the bot process's peak (VmHWM) until it was ready
+    peak_rss_kib: int | None = None  # its peak from then to the end of the burst
     sent: int = 0
     answered: int = 0
     send_errors: int = 0
@@ -97,6 +100,10 @@ class Result:
     @property
     def burst_p99(self) -> float:
         return percentile(self.burst_latencies_ms, 99)
+
+    @property
+    def start_rss_mib(self) -> float:
+        return self.start_rss_kib / 1024 if self.start_rss_kib is not None else float("nan")
 
     @property
     def peak_rss_mib(self) -> float:
@@ -149,6 +156,15 @@ def peak_rss_kib(pid: int) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def reset_peak_rss(pid: int) -> bool:
+    """Start a new peak (VmHWM) for a process (Linux >= 4.0: clear_refs 5); False if refused."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
 
 # -- the bot child process ----------------------------------------------------------
@@ -336,6 +352,12 @@ async def run_bot(kind: str, hs: LocalSynapse, workdir: Path, tag: str, plan: Pl
     try:
         child, bot_id = await start_bot(kind, hs, workdir, tag, log_level, plan.diagnose)
         await child.wait_ready()
+        # What starting costs (the identity store's scrypt alone takes 32 MiB, for
+        # a moment) is reported apart from what serving costs.
+        result.start_rss_kib = peak_rss_kib(child.proc.pid)
+        if not reset_peak_rss(child.proc.pid):
+            print("  (cannot reset the peak RSS: the serving peak includes the start)",
+                  file=sys.stderr)
         if plan.diagnose:
             print(f"  {child.name}: pid {child.proc.pid}, log {child.log}", flush=True)
         room_id = await setup_room(hs, workdir, tag, bot_id, plan, members)
@@ -378,6 +400,7 @@ def summarize(results: list[Result]) -> dict[str, float]:
         "burst_p99": median([r.burst_p99 for r in results]),
         "out_of_order": median([r.out_of_order for r in results]),
         "rss": median([r.peak_rss_mib for r in results]),
+        "start_rss": median([r.start_rss_mib for r in results]),
         "lost": median([r.lost for r in results]),
         "sent": median([r.sent for r in results]),
         "cpu": median([r.cpu_ms_per_command for r in results]),
@@ -411,7 +434,8 @@ def report(results: dict[str, list[Result]], plan: Plan) -> None:
         ("bot CPU ms/command (burst)", "cpu", "{:.2f}"),
         ("bot CPU ms/command (latency)", "lat_cpu", "{:.2f}"),
         ("Synapse CPU ms/command (burst)", "synapse", "{:.2f}"),
-        ("bot peak RSS (MiB)", "rss", "{:.1f}"),
+        ("bot peak RSS serving (MiB)", "rss", "{:.1f}"),
+        ("bot peak RSS starting (MiB)", "start_rss", "{:.1f}"),
     ]
     print(f"| {'metric':<31}| {'Solidarity':>10} | {'bare nio':>10} | {'bot/bare':>8} |")
     print(f"|{'-' * 32}|{'-' * 12}|{'-' * 12}|{'-' * 10}|")
@@ -429,7 +453,7 @@ def report(results: dict[str, list[Result]], plan: Plan) -> None:
         # issue 15: the burst and memory figures next to bare nio
         ("burst p50 ratio <= 1.1", ratio(bot["burst_p50"], bare["burst_p50"]),
          lambda v: v <= 1.1, "{:.2f}x"),
-        ("peak RSS ratio <= 1.1", ratio(bot["rss"], bare["rss"]), lambda v: v <= 1.1, "{:.2f}x"),
+        ("serving RSS ratio <= 1.1", ratio(bot["rss"], bare["rss"]), lambda v: v <= 1.1, "{:.2f}x"),
         ("replies in order == 0", bot["out_of_order"], lambda v: v == 0, "{:.0f} out of order"),
     ]
     for label, value, ok, fmt in targets:
@@ -466,7 +490,8 @@ async def main(args: argparse.Namespace) -> int:
                 print(f"  p50 {r.p50:.1f} ms  p95 {r.p95:.1f} ms  {r.rate:.1f} answered/s  "
                       f"lost {r.lost}/{r.sent}  bot CPU {r.cpu_ms_per_command:.2f} ms/command  "
                       f"burst p50/p99 {r.burst_p50:.0f}/{r.burst_p99:.0f} ms  "
-                      f"out of order {r.out_of_order}  peak RSS {r.peak_rss_mib:.1f} MiB",
+                      f"out of order {r.out_of_order}  peak RSS {r.start_rss_mib:.1f} MiB starting, "
+                      f"{r.peak_rss_mib:.1f} MiB serving",
                       flush=True)
                 if plan.diagnose:
                     print(f"  homeserver requests per answered command during the burst "
