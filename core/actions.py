@@ -106,3 +106,12 @@ class RoomActions(Protocol):
     async def get_event(self, room_id: str, event_id: str) -> RoomEvent | None:
         """One event, decrypted where possible; None when it is unknown or unreadable."""
         ...
+
+    async def profile(self, user_id: str) -> dict[str, Any]:
+        """A user's public profile (`displayname`, `avatar_url` when set).
+
+        Raises ActionError with `not_found` when the homeserver knows no such
+        user; other refusals (profiles shown only to users sharing a room, a
+        remote server unreachable) say nothing about whether the user exists.
+        """
+        ...

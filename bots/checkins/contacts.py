@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from bots.checkins.messages import CATALOG
 from bots.checkins.store import CheckinStore
+from core.actions import ActionError
 from core.commands import UserId
+from core.events import Message, Reaction
 from core.i18n import Trusted
 from core.plugin import MATRIX_USER, Context, message_content
+from core.textnorm import normalise
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
@@ -19,6 +23,61 @@ MAX_CONTACTS = 10
 # is removed and added again; and at most this many people asked per member a day.
 REQUEST_INTERVAL = 24 * 3600.0
 MAX_REQUESTS_PER_DAY = 20
+
+# What a contact may answer to a request, instead of the command. A free-text
+# yes makes someone an emergency contact, so it is read conservatively: every
+# word must be one of these, at least one must say yes, and anything else (a
+# question, a "no", "sure, but who are you", a long message) is not a yes: the
+# contact is told how to answer instead. No negation is in either list.
+_YES_WORDS = {
+    "yes", "yeah", "yep", "yup", "yea", "sure", "ok", "okay", "alright", "accept", "accepted",
+    "agree", "agreed", "absolutely", "definitely", "certainly", "gladly", "course", "happy",
+    "glad", "pleasure",
+    "نعم", "أجل", "بلى", "أكيد", "طبعاً", "بالطبع", "بالتأكيد", "تأكيد", "موافق", "موافقة",
+    "أوافق", "قبلت", "أقبل", "حاضر", "تمام", "أيوه", "أيوا", "ماشي", "أوكي", "يسعدني", "سرور",
+}
+_FILLER_WORDS = {
+    "i", "i'll", "i'd", "i'm", "am", "will", "would", "be", "to", "help", "of", "it", "you",
+    "with", "my", "for", "the", "a", "and", "always", "anytime", "here", "there", "thanks",
+    "thank", "totally", "all", "right", "fine", "that's", "dear", "friend", "love", "very",
+    "much", "so", "really", "can", "do", "honoured", "honored", "thing",
+    "أنا", "و", "جداً", "جدا", "بكل", "لك", "معك", "هنا", "شكراً", "شكرا", "سأكون", "حبيبي",
+    "حبيبتي", "عزيزي", "عزيزتي",
+}
+_YES_WORDS_FOLDED = frozenset(normalise(word) for word in _YES_WORDS)
+_ALLOWED_FOLDED = _YES_WORDS_FOLDED | frozenset(normalise(word) for word in _FILLER_WORDS)
+_YES_MARKS = ("✅", "✔", "☑", "👍", "👌")
+_NO_MARKS = ("👎", "❌", "✖", "🚫", "⛔", "🙅", "❎")
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+MAX_ANSWER_WORDS = 12
+
+
+def answer_text(body: str) -> str:
+    """A reply's own text, without the quoted fallback (`> <@bot> ...` lines) clients prepend."""
+    lines = body.splitlines()
+    while lines and lines[0].startswith(">"):
+        lines.pop(0)
+    return "\n".join(lines).strip()
+
+
+def reads_as_yes(text: str) -> bool:
+    """Is this answer, beyond doubt, a yes ("yes of course", "نعم بالتأكيد", "👍")?"""
+    text = text.strip()
+    if not text or len(text) > 200 or "?" in text or "؟" in text:
+        return False
+    if any(mark in text for mark in _NO_MARKS):
+        return False
+    words = _WORD.findall(normalise(text.replace("’", "'").replace("`", "'")))
+    if len(words) > MAX_ANSWER_WORDS or any(word not in _ALLOWED_FOLDED for word in words):
+        return False
+    return any(mark in text for mark in _YES_MARKS) or any(
+        word in _YES_WORDS_FOLDED for word in words)
+
+
+def is_yes_reaction(key: str) -> bool:
+    """✅ (and its look-alikes) or 👍, in any skin tone."""
+    bare = "".join(c for c in key if c != "\ufe0f" and not "\U0001f3fb" <= c <= "\U0001f3ff")
+    return bare in {mark.replace("\ufe0f", "") for mark in _YES_MARKS}
 
 
 class ContactBook:
@@ -56,17 +115,7 @@ class ContactBook:
             await ctx.reply(ctx.t("contact_removed" if removed else "contact_unknown",
                                   user=target))
         elif verb == "accept":
-            accepted = await self.store.set_contact_accepted(target, ctx.sender)
-            if not accepted:
-                await ctx.reply(ctx.t("no_request", user=target))
-                return
-            await ctx.reply(ctx.t("accepted", user=target))
-            language = self.runtime.languages.for_reader(target, None)
-            await self.runtime.outbox.enqueue(
-                OWNER, f"accepted/{target}/{self.store.ref(target, ctx.sender)}/"
-                f"{self.runtime.clock.now()}",
-                message_content(CATALOG.text("contact_accepted_you", language, user=ctx.sender)),
-                user_id=target)
+            await self.accept(ctx, target)
         elif verb == "decline":
             state = await self.store.contact_state(target, ctx.sender)
             last_sent, blocked = await self.store.contact_request(target, ctx.sender)
@@ -84,6 +133,64 @@ class ContactBook:
                 return
             await self.store.set_request_blocked(target, ctx.sender, False)
             await ctx.reply(ctx.t("allowed_again", user=target))
+
+    async def accept(self, ctx: Context, owner: str) -> None:
+        """The sender accepts `owner`'s request; `owner` is told."""
+        if not await self.store.set_contact_accepted(owner, ctx.sender):
+            already = await self.store.contact_state(owner, ctx.sender) == "accepted"
+            await ctx.reply(ctx.t("contact_already_accepted" if already else "no_request",
+                                  user=owner))
+            return
+        await ctx.reply(ctx.t("accepted", user=owner))
+        language = self.runtime.languages.for_reader(owner, None)
+        await self.runtime.outbox.enqueue(
+            OWNER, f"accepted/{owner}/{self.store.ref(owner, ctx.sender)}/"
+            f"{self.runtime.clock.now()}",
+            message_content(CATALOG.text("contact_accepted_you", language, user=ctx.sender)),
+            user_id=owner)
+
+    async def _request_to(self, event_id: str, contact: str) -> str | None:
+        """The member whose request to `contact` was the message `event_id`, if it was one.
+
+        Only the person asked can answer a request: a message's id is known to the
+        people in the room, but the ref binds the request to the member and the contact.
+        """
+        found = await self.store.request_by_event(event_id)
+        if found is None:
+            return None
+        owner, ref = found
+        return owner if ref == self.store.ref(owner, contact) else None
+
+    async def answered_by_reply(self, ctx: Context, event: Message) -> bool:
+        """A reply to a request: a clear yes accepts it; anything else is told how to answer.
+
+        False when the message answers no request (it is someone else's to handle).
+        """
+        if event.reply_to is None:
+            return False
+        owner = await self._request_to(event.reply_to, ctx.sender)
+        if owner is None:
+            return False
+        if reads_as_yes(answer_text(event.body)):
+            await self.accept(ctx, owner)
+            return True
+        await ctx.reply(ctx.t(
+            "contact_reply_unclear", user=owner,
+            accept=Trusted(f"{self._shown('contacts')} accept {owner}"),
+            decline=Trusted(f"{self._shown('contacts')} decline {owner}")))
+        return True
+
+    async def answered_by_reaction(self, ctx: Context, event: Reaction) -> bool:
+        """✅ or 👍 on a pending request accepts it; on anything else it is not ours (False)."""
+        if not is_yes_reaction(event.key):
+            return False
+        owner = await self._request_to(event.relates_to, ctx.sender)
+        if owner is None:
+            return False
+        # A reaction to a request answered already (or withdrawn) changes nothing and says nothing.
+        if await self.store.contact_state(owner, ctx.sender) == "pending":
+            await self.accept(ctx, owner)
+        return True
 
     async def _list(self, ctx: Context) -> None:
         contacts = await self.store.contacts(ctx.sender)
@@ -107,6 +214,14 @@ class ContactBook:
         if any(contact == target for contact, _ in existing):
             await ctx.reply(ctx.t("contact_exists", user=target))
             return
+        try:
+            await self.runtime.actions.profile(target)
+        except ActionError as exc:
+            if exc.not_found:
+                await ctx.reply(ctx.t("contact_no_such_user", user=target))
+                return
+            # Profiles shown only to users who share a room, a server down: this proves
+            # nothing about the account, so the request goes out as before.
         if len(existing) >= MAX_CONTACTS:
             await ctx.reply(ctx.t("too_many_contacts", max=MAX_CONTACTS))
             return
@@ -130,13 +245,15 @@ class ContactBook:
         request = CATALOG.text("contact_request", language, user=ctx.sender,
                                accept=Trusted(f"{self._shown('contacts')} accept {ctx.sender}"),
                                decline=Trusted(f"{self._shown('contacts')} decline {ctx.sender}"))
+        ref = self.store.ref(ctx.sender, target)
+        key = f"request/{ctx.sender}/{ref}/{now}"
         await self.runtime.db.transaction([
             self.store.add_contact_statement(ctx.sender, target, now),
             self.store.request_sent_statement(ctx.sender, target, now),
+            # Its event id, once sent (plugin._on_outbox_result), lets a ✅ or a reply answer it.
+            self.store.request_message_statement(key, ctx.sender, ref, now),
             *self.runtime.outbox.enqueue_statements(
-                OWNER, f"request/{ctx.sender}/{self.store.ref(ctx.sender, target)}/{now}",
-                message_content(request),
-                user_id=target),
+                OWNER, key, message_content(request), user_id=target),
         ])
         self.runtime.outbox.wake()
         await ctx.reply(ctx.t("contact_requested", user=target))

@@ -296,9 +296,11 @@ CATALOG = Catalog(
         "contact_request": {
             "en": "{user} asks you to be one of their trusted contacts for safety check-ins. "
                   "If they miss a check-in, I will alert you here. "
-                  "Reply {accept} to accept, or {decline} to decline.",
+                  "To accept, react ✅ to this message, reply yes to it, or send {accept}; "
+                  "to decline, send {decline}.",
             "ar": "طلب من {user}: الانضمام إلى جهات الاتصال الموثوقة لتسجيلات السلامة. إن فات {user} موعد "
-                  "تسجيل فسيصلك تنبيه هنا. للقبول: {accept}، وللرفض: {decline}.",
+                  "تسجيل فسيصلك تنبيه هنا. للقبول: التفاعل مع هذه الرسالة بـ ✅، أو الرد عليها "
+                  "بـ «نعم»، أو {accept}؛ وللرفض: {decline}.",
         },
         "accepted": {"en": "Thank you. You will be alerted if {user} misses a check-in.",
                      "ar": "شكراً لك. سيصلك تنبيه إن فات {user} موعد تسجيل."},
@@ -316,6 +318,20 @@ CATALOG = Catalog(
                         "ar": "الطلبات من {user} غير محظورة."},
         "no_request": {"en": "There is no request from {user}.",
                        "ar": "لا يوجد طلب من {user}."},
+        "contact_already_accepted": {"en": "You are already a trusted contact of {user}.",
+                                     "ar": "أنت من جهات الاتصال الموثوقة لدى {user} بالفعل."},
+        "contact_reply_unclear": {
+            "en": "I didn't take that as a yes, so nothing changed. To accept {user}'s request, "
+                  "react ✅ to it or send {accept}; to decline, send {decline}.",
+            "ar": "لم أفهم هذا الرد على أنه موافقة، فلم يتغيّر شيء. لقبول طلب {user}: التفاعل "
+                  "معه بـ ✅ أو إرسال {accept}؛ ولرفضه: إرسال {decline}.",
+        },
+        "contact_no_such_user": {
+            "en": "I can't find an account {user}, so no request was sent. Check how it is "
+                  "spelled: a Matrix id looks like @name:server.",
+            "ar": "لم أجد حساباً باسم {user}، فلم يُرسَل أي طلب. يُرجى التحقق من كتابته: "
+                  "معرّف ماتريكس يكون بصيغة @name:server.",
+        },
         "contact_removed": {"en": "{user} is no longer your trusted contact.",
                             "ar": "أُزيل {user} من جهات اتصالك الموثوقة."},
         "contact_unknown": {"en": "{user} is not on your list.", "ar": "{user} ليس في قائمتك."},

@@ -604,6 +604,8 @@ class CheckinsPlugin(Plugin):
         await ctx.reply(ctx.t("ack_thanks", member=checkin.user_id))
 
     async def on_reaction(self, ctx: Context, event: Reaction) -> None:
+        if await self.contact_book.answered_by_reaction(ctx, event):
+            return
         if not is_check_mark(event.key):
             return
         alert = await self.store.alert_by_event(event.relates_to)
@@ -620,6 +622,9 @@ class CheckinsPlugin(Plugin):
         # "Last seen active" for contacts: only members with a running check-in are tracked.
         if event.sender in self._tracked:
             await self.store.touch(event.sender, self.runtime.clock.now())
+        # A contact answering a request in words ("yes of course") rather than the command.
+        if event.reply_to is not None and not event.is_edit:
+            await self.contact_book.answered_by_reply(ctx, event)
 
     # -- roll calls -------------------------------------------------------------
 
@@ -718,6 +723,9 @@ class CheckinsPlugin(Plugin):
     async def _on_outbox_result(self, item: Any) -> None:
         if item.state == "sent" and item.event_id and item.key.startswith("alert/"):
             await self.store.set_alert_event(item.key, item.event_id)
+            return
+        if item.state == "sent" and item.event_id and item.key.startswith("request/"):
+            await self.store.set_request_event(item.key, item.event_id)
             return
         if item.state == "failed" and item.key.startswith("alert/") and item.user_id:
             alert = await self.store.alert_by_key(item.key)

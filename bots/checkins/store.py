@@ -106,6 +106,16 @@ MIGRATIONS = [
         CREATE INDEX checkins_contact_requests_owner ON checkins_contact_requests (owner, last_sent)
         """,
     ),
+    Migration(
+        4,
+        "contact request messages: a ✅ or a reply to one answers that request",
+        """
+        CREATE TABLE checkins_request_messages (
+            key TEXT PRIMARY KEY, owner TEXT NOT NULL, ref TEXT NOT NULL, event_id TEXT,
+            sent_at REAL NOT NULL);
+        CREATE INDEX checkins_request_messages_event ON checkins_request_messages (event_id)
+        """,
+    ),
 ]
 
 ACTIVE = "active"
@@ -362,6 +372,22 @@ class CheckinStore:
         )
         return changed > 0
 
+    @staticmethod
+    def request_message_statement(key: str, owner: str, ref: str, now: float) -> Statement:
+        """The request queued under outbox `key` (its event id comes once it is sent)."""
+        return ("INSERT OR IGNORE INTO checkins_request_messages (key, owner, ref, sent_at) "
+                "VALUES (?, ?, ?, ?)", (key, owner, ref, now))
+
+    async def set_request_event(self, key: str, event_id: str) -> None:
+        await self.db.execute(
+            "UPDATE checkins_request_messages SET event_id = ? WHERE key = ?", (event_id, key))
+
+    async def request_by_event(self, event_id: str) -> tuple[str, str] | None:
+        """(member, ref) of the request sent as `event_id`, None when it is none."""
+        row = await self.db.fetchone(
+            "SELECT owner, ref FROM checkins_request_messages WHERE event_id = ?", (event_id,))
+        return (str(row["owner"]), str(row["ref"])) if row else None
+
     async def remove_contact(self, owner: str, contact: str) -> bool:
         changed = await self.db.execute(
             "DELETE FROM checkins_contacts WHERE owner = ? AND ref = ?",
@@ -380,6 +406,13 @@ class CheckinStore:
             (user_id, RESOLVED),
         )
         return self._checkin(row) if row else None
+
+    async def escalated(self) -> list[Checkin]:
+        """Check-ins whose alerts are out and not over, newest first (`!onit` alone)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM checkins_checkins WHERE state = ? ORDER BY escalated_at DESC",
+            (ESCALATED,))
+        return [self._checkin(row) for row in rows]
 
     async def checkin(self, checkin_id: str) -> Checkin | None:
         row = await self.db.fetchone("SELECT * FROM checkins_checkins WHERE id = ?", (checkin_id,))
@@ -472,6 +505,10 @@ class CheckinStore:
             (f"DELETE FROM checkins_checkins WHERE id IN ({stale})", (now - alarm_retention,)),
             ("DELETE FROM checkins_contact_requests WHERE blocked = 0 AND "
              "(last_sent IS NULL OR last_sent < ?)", (now - 24 * 3600.0,)),
+            # A request message answers nothing once its request is no longer pending.
+            ("DELETE FROM checkins_request_messages WHERE NOT EXISTS (SELECT 1 FROM "
+             "checkins_contacts c WHERE c.owner = checkins_request_messages.owner AND "
+             "c.ref = checkins_request_messages.ref AND c.state = 'pending')", ()),
             ("DELETE FROM checkins_rollcall_members WHERE rollcall_id IN (SELECT id FROM "
              "checkins_rollcalls WHERE state = 'closed' AND deadline < ?)", (now - row_retention,)),
             ("DELETE FROM checkins_rollcalls WHERE state = 'closed' AND deadline < ?",

@@ -17,6 +17,7 @@ from nio import (
     JoinResponse,
     MegolmEvent,
     MessageDirection,
+    ProfileGetResponse,
     RoomCreateResponse,
     RoomGetEventResponse,
     RoomGetStateEventResponse,
@@ -215,6 +216,18 @@ class NioRoomActions:
             _check("get_event", response)
             return None
         return self._typed(response.event, room_id)
+
+    async def profile(self, user_id: str) -> dict[str, Any]:
+        response = await self.connection.nio.get_profile(user_id)
+        if not isinstance(response, ProfileGetResponse):
+            _check("profile", response)
+            return {}
+        found: dict[str, Any] = dict(response.other_info)
+        if response.displayname is not None:
+            found["displayname"] = response.displayname
+        if response.avatar_url is not None:
+            found["avatar_url"] = response.avatar_url
+        return found
 
     def _typed(self, event: Any, room_id: str, *,
                keep_undecryptable: bool = False) -> RoomEvent | None:

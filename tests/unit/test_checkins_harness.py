@@ -60,6 +60,10 @@ class FakeMatrix:
     log: list[tuple[str, str, str, Any]] = field(default_factory=list)
     # Users invited to a room but not joined (RoomView.members() includes them).
     invited_of: dict[str, list[str]] = field(default_factory=dict)
+    # Accounts the homeserver does not know (profile lookups answer M_NOT_FOUND).
+    missing_users: set[str] = field(default_factory=set)
+    # Profile lookups refused for every user (a server that shows profiles to room peers only).
+    profiles_restricted: bool = False
 
     # RoomView
     def is_encrypted(self, room_id: str) -> bool:
@@ -100,6 +104,13 @@ class FakeMatrix:
         self.sent.append(Sent(room_id, content, txn_id, event_id))
         self.log.append(("send", room_id, event_type, content))
         return event_id
+
+    async def profile(self, user_id: str) -> dict[str, Any]:
+        if user_id in self.missing_users:
+            raise ActionError("profile", "M_NOT_FOUND: Profile was not found", not_found=True)
+        if self.profiles_restricted:
+            raise ActionError("profile", "M_FORBIDDEN: profile not visible", forbidden=True)
+        return {"displayname": user_id.split(":")[0].lstrip("@")}
 
     async def redact(self, room_id: str, event_id: str, reason: str | None = None,
                      txn_id: str | None = None) -> None:
