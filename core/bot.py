@@ -93,10 +93,14 @@ class Bot:
         self._passphrase = passphrase
         # Set once the first sync is in, plugins are ready and timers run.
         self.ready = asyncio.Event()
+        # Events that came while the database could not be written, in order.
+        self._held: list[tuple[RoomEvent, Callable[[], None]]] = []
+        self._releasing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Open storage, run migrations, connect, set plugins up; no events yet."""
-        await self.db.open()
+        # An unwritable file is logged once and waited out, not a crash loop.
+        await self.db.open(wait_writable=True)
         await self.db.migrate("core", CORE_MIGRATIONS)
         await self.runtime.settings.load()
         await self.runtime.languages.load()
@@ -218,7 +222,23 @@ class Bot:
     def _submit(self, event: RoomEvent, done: Callable[[], None]) -> None:
         if self.on_event is not None:
             self.on_event(event)
+        if self._held or not self.db.writable:
+            # Nothing could be recorded as handled (nor a check-in stored, an
+            # alert queued): the event waits, in order, and is handled once the
+            # file takes writes. Its batch's sync token stays unstored, so a
+            # restart meanwhile replays it instead of losing it.
+            self._held.append((event, done))
+            if self._releasing is None:
+                self._releasing = asyncio.create_task(self._release_held())
+            return
         self.dispatcher.submit(event, done)
+
+    async def _release_held(self) -> None:
+        await self.db.wait_writable()
+        held, self._held, self._releasing = self._held, [], None
+        log.info("database writable again: handling %d events that waited", len(held))
+        for event, done in held:
+            self.dispatcher.submit(event, done)
 
     def stop(self) -> None:
         self.connection.stop()
@@ -226,6 +246,8 @@ class Bot:
     async def close(self) -> None:
         """Finish queued work, then release everything (safe to call twice)."""
         self.connection.stop()
+        if self._releasing is not None:  # held events are replayed after the restart
+            self._releasing.cancel()
         try:
             await asyncio.wait_for(self.dispatcher.drain(), timeout=10)
         except TimeoutError:

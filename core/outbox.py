@@ -15,6 +15,12 @@ outcome is reported to the owner's result callback.
 A queued message can be withdrawn (an alert retracted while it is still going
 out): what has not started is never sent; what is already on its way is sent,
 and the owner undoes it from the result.
+
+While the database cannot be written nothing new is sent: a send whose
+outcome cannot be stored could not be told from one never made. A send that
+was accepted just as the file stopped taking writes is remembered in memory
+and stored once it can be, without sending it again (the homeserver forgets
+transaction ids after a while, so a resend after a long outage could arrive twice).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from core.config import OutboxConfig
 from core.dms import DirectMessages
 from core.logsafe import log_exception, new_error_id
 from core.sealed import Sealer
-from core.storage import Database
+from core.storage import Database, DatabaseUnwritable
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +99,12 @@ class Outbox:
         self._safety_slots = asyncio.Semaphore(SAFETY_SLOTS)
         self._next_send_at = 0.0
         self._changed = asyncio.Condition()
+        # Sends the homeserver accepted whose 'sent' could not be stored yet:
+        # (owner, key) -> (event id, room).
+        self._unrecorded: dict[tuple[str, str], tuple[str, str]] = {}
+        # Finished items whose report (True) or forgetting of the recipient
+        # could not be stored while the database refused writes.
+        self._unfinished: dict[tuple[str, str], bool] = {}
         self.sent = 0
         self.failed = 0
 
@@ -219,8 +231,11 @@ class Outbox:
 
     async def _run(self) -> None:
         while True:
+            await self.db.wait_writable()
             try:
                 wait = await self._dispatch_due()
+            except DatabaseUnwritable:
+                continue  # told once by the database; nothing is sent until it takes writes
             except Exception as exc:  # the database may be briefly unavailable; keep going
                 log_exception(log, "outbox loop", exc, new_error_id())
                 wait = 5.0
@@ -233,6 +248,7 @@ class Outbox:
 
     async def _dispatch_due(self) -> float:
         """Start workers for due items; returns how long to sleep before looking again."""
+        await self._finish_unfinished()
         now = self.clock.now()
         next_due = 1.0
         # Due safety items first, each pass; then bulk ones in order.
@@ -274,8 +290,31 @@ class Outbox:
     async def _deliver(self, row: Any, slots: asyncio.Semaphore) -> None:
         owner, key = row["owner"], row["key"]
         try:
-            if row["priority"] < SAFETY:
-                await self._pace()  # safety messages are few: they never queue behind bulk pacing
+            await self._deliver_once(row)
+        except asyncio.CancelledError:
+            raise
+        except DatabaseUnwritable:
+            # Stays queued (a send already accepted waits in _unrecorded) and is
+            # picked up once the database takes writes; the database said so once.
+            pass
+        except Exception as exc:
+            log_exception(log, f"outbox delivery {owner}", exc, new_error_id())
+            with contextlib.suppress(DatabaseUnwritable):
+                await self._failed_attempt(row, row["room_id"],
+                                           ActionError("send", type(exc).__name__))
+        finally:
+            self._in_flight.discard((owner, key))
+            slots.release()
+            async with self._changed:
+                self._changed.notify_all()
+            self.wake()
+
+    async def _deliver_once(self, row: Any) -> None:
+        owner, key = row["owner"], row["key"]
+        if row["priority"] < SAFETY:
+            await self._pace()  # safety messages are few: they never queue behind bulk pacing
+        accepted = self._unrecorded.get((owner, key))
+        if accepted is None:
             room_id = row["room_id"]
             try:
                 if room_id is None:
@@ -289,25 +328,17 @@ class Outbox:
             except ActionError as exc:
                 await self._failed_attempt(row, room_id, exc)
                 return
-            await self.db.execute(
-                "UPDATE core_outbox SET state = 'sent', event_id = ?, delivered_to = ?, "
-                "attempts = attempts + 1, error = NULL, content = '{}' WHERE owner = ? AND key = ?",
-                (event_id, room_id, owner, key),
-            )
-            self.sent += 1
-            await self._report(owner, key)
-            await self._forget_recipient(owner, key)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log_exception(log, f"outbox delivery {owner}", exc, new_error_id())
-            await self._failed_attempt(row, row["room_id"], ActionError("send", type(exc).__name__))
-        finally:
-            self._in_flight.discard((owner, key))
-            slots.release()
-            async with self._changed:
-                self._changed.notify_all()
-            self.wake()
+            accepted = self._unrecorded[(owner, key)] = (event_id, room_id)
+        event_id, room_id = accepted
+        await self.db.execute(
+            "UPDATE core_outbox SET state = 'sent', event_id = ?, delivered_to = ?, "
+            "attempts = attempts + 1, error = NULL, content = '{}' WHERE owner = ? AND key = ?",
+            (event_id, room_id, owner, key),
+        )
+        del self._unrecorded[(owner, key)]
+        self.sent += 1
+        await self._report(owner, key)
+        await self._forget_recipient(owner, key)
 
     async def _mark_withdrawn(self, owner: str, key: str) -> None:
         changed = await self.db.execute(
@@ -346,9 +377,20 @@ class Outbox:
     async def _forget_recipient(self, owner: str, key: str) -> None:
         # Once its owner was told, a finished item keeps no member id (who was
         # written to is what a seized disk must not show); the room stays.
-        await self.db.execute(
-            "UPDATE core_outbox SET user_id = NULL WHERE owner = ? AND key = ? AND state != 'queued'",
-            (owner, key))
+        try:
+            await self.db.execute(
+                "UPDATE core_outbox SET user_id = NULL WHERE owner = ? AND key = ? "
+                "AND state != 'queued'", (owner, key))
+        except DatabaseUnwritable:
+            self._unfinished.setdefault((owner, key), False)
+
+    async def _finish_unfinished(self) -> None:
+        """What the database refused while it could not be written: reports, then forgetting."""
+        for (owner, key), report in list(self._unfinished.items()):
+            del self._unfinished[(owner, key)]
+            if report:
+                await self._report(owner, key)
+            await self._forget_recipient(owner, key)
 
     async def _report(self, owner: str, key: str) -> None:
         callback = self._callbacks.get(owner)
@@ -357,6 +399,10 @@ class Outbox:
             return
         try:
             await callback(item)
+        except DatabaseUnwritable:
+            # The owner could not store what it learnt (an alert's delivery
+            # count): it is told again once the database takes writes.
+            self._unfinished[(owner, key)] = True
         except Exception as exc:
             log_exception(log, f"outbox result callback of {owner}", exc, new_error_id())
 

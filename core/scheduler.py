@@ -12,6 +12,12 @@ back-off, keeping its payload and its "started" marker, and after
 `solidarity jobs`, and told to its owner (`on_dead_letter`) so safety jobs
 reach the safety team. Recurring jobs (`every`) are one row per kind that
 comes back after each run, whatever the handler did.
+
+While the database cannot be written, no job fires: its "started" marker
+could not be stored, so a run then could neither be told apart from a first
+one nor be retried. The loop waits for the file to take writes again; a
+handler that hit the unwritable file mid-run keeps its marker and attempts
+count unchanged (the fault is the disk's, not the job's), and reruns then.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from typing import Any
 
 from core.clock import Clock
 from core.logsafe import log_exception, new_error_id
-from core.storage import Database
+from core.storage import Database, DatabaseUnwritable
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +183,9 @@ class Scheduler:
                 if job is None:
                     # A payload an older version wrote and nobody can read:
                     # kept for the operator, never retried, never fatal.
-                    log.error("job %s (%s/%s) has a malformed payload: dead-lettered",
-                              row["id"], row["owner"], row["kind"])
+                    log.error("job %s (%s/%s) has a payload this version cannot read (written "
+                              "by an older one?): dead-lettered, not run; listed by "
+                              "`solidarity jobs`", row["id"], row["owner"], row["kind"])
                     await self.db.execute(
                         "UPDATE core_jobs SET state = 'dead', last_error = 'malformed payload' "
                         "WHERE id = ?", (row["id"],))
@@ -215,6 +222,8 @@ class Scheduler:
         await self.db.execute("UPDATE core_jobs SET payload = ? WHERE id = ?", (marked, job.id))
         try:
             await handler(job)
+        except DatabaseUnwritable:
+            raise  # not the job's failure: it reruns once the file takes writes (see above)
         except Exception as exc:
             error_id = new_error_id()
             log_exception(log, f"job {job.owner}/{job.kind} {job.id}", exc, error_id)
@@ -276,8 +285,11 @@ class Scheduler:
 
     async def _run(self) -> None:
         while True:
+            await self.db.wait_writable()
             try:
                 await self._run_once()
+            except DatabaseUnwritable:
+                continue  # the database logged it once; wait for it above, no traceback a second
             except Exception as exc:  # a database hiccup must not end all timers
                 log_exception(log, "scheduler loop", exc, new_error_id())
                 await self.clock.sleep(1.0)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,44 +31,222 @@ class MigrationError(Exception):
     """A migration list is malformed or a step failed (nothing of it was applied)."""
 
 
+class DatabaseUnwritable(sqlite3.OperationalError):
+    """The database file cannot be written now (read-only, full disk, I/O error).
+
+    A subclass of sqlite3.OperationalError, so code that already handled
+    SQLite's own error handles this one. The write did not happen, in part or
+    in whole; the operator was told once (see `Database`).
+    """
+
+
+# Primary SQLite result codes that mean "the file cannot take writes", not
+# "this statement is wrong": SQLITE_PERM, READONLY, IOERR, FULL, CANTOPEN.
+_UNWRITABLE_CODES = frozenset({3, 8, 10, 13, 14})
+_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
+
+
+def _is_unwritable(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and isinstance(code, int) \
+        and code & 0xFF in _UNWRITABLE_CODES
+
+
+_PROBE = (
+    "CREATE TABLE IF NOT EXISTS storage_probe (id INTEGER PRIMARY KEY CHECK (id = 1), "
+    "at REAL NOT NULL)",
+    "INSERT INTO storage_probe (id, at) VALUES (1, ?) "
+    "ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+)
+
+
 class Database:
     """A thin async wrapper over one aiosqlite connection.
 
     One connection serialises writes, which is what SQLite wants; WAL lets the
     file be read by tools while the bot runs.
+
+    When the file stops taking writes (made read-only, the disk full or
+    remounted read-only), the first failed write logs one operator error
+    naming the file and what to do, and every write after it is refused with
+    `DatabaseUnwritable` without touching the file, so nothing is half
+    written. Reads go on. A fresh connection tries a real write every
+    `probe_seconds`; once one succeeds it replaces the old connection (SQLite
+    keeps a file it opened read-only read-only for good) and `wait_writable`
+    returns: the scheduler, the outbox and the bot's event intake wait on it
+    instead of failing in a loop.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, probe_seconds: float = 5.0) -> None:
         self.path = str(path)
+        self.probe_seconds = probe_seconds
         self._conn: aiosqlite.Connection | None = None
         # One connection is shared by every task: a write from one task must
         # not land inside (or be rolled back with) another task's transaction.
         self._writing = asyncio.Lock()
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._probe: asyncio.Task[None] | None = None
+        # Connections replaced after an outage, closed a moment later.
+        self._retiring: set[asyncio.Task[None]] = set()
+        # Why and since when writes are refused (None while they are not).
+        self.unwritable_reason: str | None = None
+        self.unwritable_since: float | None = None
+        # Writes refused while the file could not be written (operators, tests).
+        self.refused_writes = 0
 
-    async def open(self) -> None:
-        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
-        self._conn.row_factory = aiosqlite.Row
-        await self._conn.execute("PRAGMA journal_mode=WAL")
-        await self._conn.execute("PRAGMA synchronous=NORMAL")
-        await self._conn.execute("PRAGMA foreign_keys=ON")
-        # Deleted rows (a member's data when they leave, a sealed value's old
-        # plain text) are overwritten on disk, not left in free pages.
-        await self._conn.execute("PRAGMA secure_delete=ON")
-        await self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version ("
-            " owner TEXT PRIMARY KEY, version INTEGER NOT NULL)"
-        )
-        await self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_history ("
-            " owner TEXT NOT NULL, version INTEGER NOT NULL, description TEXT NOT NULL,"
-            " applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,"
-            " PRIMARY KEY (owner, version))"
-        )
+    async def open(self, *, wait_writable: bool = False) -> None:
+        """Open the file; with `wait_writable`, wait (probing) until it takes writes.
+
+        The bot waits: a data folder restored with the wrong owner is one log
+        line and a bot that starts once it is fixed, not a crash loop. Tools
+        (`solidarity status`) do not wait; they read, and say it is unwritable.
+        """
+        self._conn = await self._connect()
+        if await self._missing("schema_version"):
+            await self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                " owner TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+            )
+        if await self._missing("schema_history"):
+            await self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_history ("
+                " owner TEXT NOT NULL, version INTEGER NOT NULL, description TEXT NOT NULL,"
+                " applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,"
+                " PRIMARY KEY (owner, version))"
+            )
+        try:
+            await _probe_write(self._conn)
+        except sqlite3.Error as exc:
+            if _is_unwritable(exc):
+                self._went_unwritable(exc)
+            elif getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _BUSY_CODES:
+                raise
+            # Busy: another process (the running bot) is writing it, so it takes writes.
+        if wait_writable:
+            await self.wait_writable()
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            # Deleted rows (a member's data when they leave, a sealed value's old
+            # plain text) are overwritten on disk, not left in free pages.
+            await conn.execute("PRAGMA secure_delete=ON")
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    async def _missing(self, table: str) -> bool:
+        # Creating a table that exists is no write, but SQLite refuses the
+        # statement on a read-only file anyway; so it is only run when needed.
+        async with self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                (table,)) as cursor:
+            return await cursor.fetchone() is None
 
     async def close(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
+            await asyncio.gather(self._probe, return_exceptions=True)
+            self._probe = None
+        for task in list(self._retiring):
+            task.cancel()
+        await asyncio.gather(*self._retiring, return_exceptions=True)
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
+
+    # -- a file that stops taking writes ----------------------------------
+
+    @property
+    def writable(self) -> bool:
+        return self._writable.is_set()
+
+    async def wait_writable(self) -> None:
+        await self._writable.wait()
+
+    def _went_unwritable(self, exc: BaseException) -> None:
+        if not self._writable.is_set():
+            return
+        self._writable.clear()
+        name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
+        self.unwritable_reason = str(name)
+        self.unwritable_since = time.time()
+        folder = os.path.dirname(os.path.abspath(self.path))
+        # Once per incident, however many writes fail: the operator needs one
+        # clear line, not a traceback per event. SQLite's error name only:
+        # its message could quote a statement.
+        log.error(
+            "the database %s cannot be written (%s). Nothing is half-written: the bot holds "
+            "new commands, timers and sends until it can write again, and keeps syncing. "
+            "Make the file, its -wal and -shm files and the folder %s writable by this user "
+            "(uid %d), and check that the disk is not full or mounted read-only; the bot "
+            "checks every %.0f s and resumes by itself, no restart needed",
+            self.path, name, folder, os.geteuid(), self.probe_seconds)
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.get_running_loop().create_task(
+                self._probe_until_writable(), name="storage-probe")
+
+    async def _probe_until_writable(self) -> None:
+        while True:
+            await asyncio.sleep(self.probe_seconds)
+            try:
+                fresh = await self._connect()
+            except sqlite3.Error:
+                continue  # not even readable yet; the old connection still serves reads
+            try:
+                await _probe_write(fresh)
+            except sqlite3.Error as exc:
+                await fresh.close()
+                if not _is_unwritable(exc):
+                    log.warning("database probe failed: %s", type(exc).__name__)
+                continue
+            async with self._writing:
+                old, self._conn = self._conn, fresh
+            seconds = time.time() - (self.unwritable_since or time.time())
+            log.warning("the database %s can be written again (after %.0f s, %d writes "
+                        "refused); held work resumes", self.path, seconds, self.refused_writes)
+            self.unwritable_reason = None
+            self.unwritable_since = None
+            self._writable.set()
+            if old is not None:
+                self._retire(old)
+            return
+
+    def _retire(self, old: aiosqlite.Connection) -> None:
+        async def close_later() -> None:
+            try:
+                await asyncio.sleep(1.0)  # a read already handed to it finishes first
+            finally:
+                with contextlib.suppress(sqlite3.Error, ValueError):
+                    await old.close()
+
+        task = asyncio.get_running_loop().create_task(close_later())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection for one write (or transaction), under the write lock."""
+        async with self._writing:
+            if not self._writable.is_set():
+                self.refused_writes += 1
+                raise DatabaseUnwritable(
+                    f"the database {self.path} cannot be written ({self.unwritable_reason})")
+            try:
+                yield self.conn
+            except sqlite3.Error as exc:
+                if not _is_unwritable(exc) or isinstance(exc, DatabaseUnwritable):
+                    raise
+                self._went_unwritable(exc)
+                raise DatabaseUnwritable(
+                    f"the database {self.path} cannot be written ({self.unwritable_reason})"
+                ) from exc
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -75,15 +256,15 @@ class Database:
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; returns the number of changed rows."""
-        async with self._writing:
-            cursor = await self.conn.execute(sql, params)
+        async with self._write() as conn:
+            cursor = await conn.execute(sql, params)
             changed = cursor.rowcount
             await cursor.close()
         return changed
 
     async def execute_returning(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
         """Run one writing statement with a RETURNING clause; returns its rows."""
-        async with self._writing, self.conn.execute(sql, params) as cursor:
+        async with self._write() as conn, conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
@@ -96,15 +277,15 @@ class Database:
 
     async def transaction(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
         """Run statements all-or-nothing."""
-        async with self._writing:
-            await self.conn.execute("BEGIN IMMEDIATE")
+        async with self._write() as conn:
+            await conn.execute("BEGIN IMMEDIATE")
             try:
                 for sql, params in statements:
-                    await self.conn.execute(sql, params)
+                    await conn.execute(sql, params)
+                await conn.execute("COMMIT")
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                await _rollback(conn)
                 raise
-            await self.conn.execute("COMMIT")
 
     async def schema_version(self, owner: str) -> int:
         row = await self.fetchone("SELECT version FROM schema_version WHERE owner = ?", (owner,))
@@ -122,32 +303,51 @@ class Database:
                 f"({len(migrations)}); upgrade Solidarity"
             )
         for migration in migrations[current:]:
-            async with self._writing:
-                await self._apply(owner, migration)
+            async with self._write() as conn:
+                await self._apply(conn, owner, migration)
 
-    async def _apply(self, owner: str, migration: Migration) -> None:
-        await self.conn.execute("BEGIN IMMEDIATE")
+    async def _apply(self, conn: aiosqlite.Connection, owner: str, migration: Migration) -> None:
+        await conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in _statements(migration.sql):
-                await self.conn.execute(statement)
-            await self.conn.execute(
+                await conn.execute(statement)
+            await conn.execute(
                 "INSERT INTO schema_version (owner, version) VALUES (?, ?) "
                 "ON CONFLICT(owner) DO UPDATE SET version = excluded.version",
                 (owner, migration.version),
             )
-            await self.conn.execute(
+            await conn.execute(
                 "INSERT INTO schema_history (owner, version, description) VALUES (?, ?, ?)",
                 (owner, migration.version, migration.description),
             )
+            await conn.execute("COMMIT")
         except BaseException as exc:
-            await self.conn.execute("ROLLBACK")
-            if not isinstance(exc, Exception):
-                raise  # cancellation stays cancellation
+            await _rollback(conn)
+            if not isinstance(exc, Exception) or _is_unwritable(exc):
+                raise  # cancellation stays cancellation; an unwritable file is no bad step
             raise MigrationError(
                 f"{owner} migration {migration.version} ({migration.description}) failed: {exc}"
             ) from exc
-        await self.conn.execute("COMMIT")
         log.info("applied migration %s %d: %s", owner, migration.version, migration.description)
+
+
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    # A failed COMMIT (the disk refused the write) may already have ended the
+    # transaction; the error that got here is the one worth raising.
+    with contextlib.suppress(sqlite3.OperationalError):
+        await conn.execute("ROLLBACK")
+
+
+async def _probe_write(conn: aiosqlite.Connection) -> None:
+    """A real, committed write of one row: what proves the file takes writes."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        await conn.execute(_PROBE[0])
+        await conn.execute(_PROBE[1], (time.time(),))
+        await conn.execute("COMMIT")
+    except BaseException:
+        await _rollback(conn)
+        raise
 
 
 def _statements(sql: str) -> list[str]:

@@ -323,6 +323,78 @@ async def test_a_malformed_payload_is_dead_lettered_not_fatal(env: Env) -> None:
     assert row["id"] == "old" and row["state"] == "dead"
 
 
+async def test_payloads_an_older_version_wrote_are_dead_lettered_with_a_clear_line_once(
+    env: Env, caplog: pytest.LogCaptureFixture,
+) -> None:
+    for job_id, payload in (("old-text", "not json"), ("old-list", "[1, 2]"),
+                            ("old-null", "null")):
+        await env.db.execute(
+            "INSERT INTO core_jobs (id, owner, kind, due_at, payload, created_at) "
+            "VALUES (?, 'test', 'ping', ?, ?, ?)", (job_id, START, payload, START))
+    env.scheduler.start()  # the background loop, which must survive them
+    with caplog.at_level(logging.ERROR, logger="core.scheduler"):
+        await eventually(lambda: env.scheduler.dead == 3)
+        await env.scheduler.schedule("test", "ping", START, job_id="after")
+        await eventually(lambda: env.recorder.ids == ["after"])
+        await env.clock.advance(3600)
+        await settle()
+    lines = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(lines) == 3, lines  # once each, never retried
+    for job_id in ("old-text", "old-list", "old-null"):
+        [line] = [line for line in lines if job_id in line]
+        assert "test/ping" in line and "dead-lettered" in line and "older" in line
+    assert env.recorder.ids == ["after"]
+    rows = {row["id"]: row for row in await env.rows()}
+    assert {job_id: (row["state"], row["attempts"]) for job_id, row in rows.items()} == {
+        "old-text": ("dead", 0), "old-list": ("dead", 0), "old-null": ("dead", 0)}
+    assert env.scheduler.retried == 0
+
+
+async def test_no_job_fires_while_the_database_cannot_be_written_and_none_is_lost(
+    env: Env, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The file goes read-only (for real) in the middle of a handler, then comes back."""
+    from core.storage import DatabaseUnwritable
+    from tests.integration.faults import ReadOnlyDatabase
+
+    env.db.probe_seconds = 0.05
+    fault = ReadOnlyDatabase(env.path, env.db)
+    runs: list[tuple[bool, int]] = []
+
+    async def escalate(job: Job) -> None:
+        runs.append((job.rerun, job.attempts))
+        if len(runs) == 1:
+            await fault.apply()
+        # The handler's own write: refused while the file is read-only.
+        await env.db.execute("INSERT INTO core_state (key, value) VALUES (?, 'sent')",
+                             (f"escalated:{job.id}",))
+
+    env.scheduler.register("checkins", "escalate", escalate)
+    await env.scheduler.schedule("checkins", "escalate", START, {"check_in": "c1"}, job_id="e1")
+    await env.scheduler.schedule("test", "ping", START + 60, job_id="later")
+    env.scheduler.start()
+    try:
+        with caplog.at_level(logging.WARNING):
+            await eventually(lambda: not env.db.writable)
+            await env.clock.advance(120)  # "later" falls due while the file is read-only
+            await settle()
+            assert runs == [(False, 0)] and env.recorder.ids == []
+            with pytest.raises(DatabaseUnwritable):
+                await env.scheduler.schedule("test", "ping", START, job_id="refused")
+        # One line for the operator (the database's); no traceback per loop turn.
+        assert [r.name for r in caplog.records if r.levelname == "ERROR"] == ["core.storage"]
+    finally:
+        await fault.restore()
+    await eventually(lambda: env.recorder.ids == ["later"] and len(runs) == 2)
+    # Rerun once, as an interrupted run (its marker was stored), not a failed attempt.
+    assert runs == [(False, 0), (True, 0)]
+    assert env.scheduler.retried == 0 and env.scheduler.dead == 0
+    await settle()
+    assert await env.rows() == []
+    row = await env.db.fetchone("SELECT value FROM core_state WHERE key = 'escalated:e1'")
+    assert row is not None and row["value"] == "sent"
+
+
 async def test_a_recurring_job_survives_errors_and_keeps_one_row(env: Env) -> None:
     runs: list[float] = []
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from core.storage import CORE_MIGRATIONS, Database, Migration, MigrationError
+from core.storage import CORE_MIGRATIONS, Database, DatabaseUnwritable, Migration, MigrationError
 
 STEPS = [
     Migration(1, "create notes", "CREATE TABLE demo_notes (id INTEGER PRIMARY KEY, text TEXT)"),
@@ -217,3 +217,108 @@ async def test_execute_returns_changed_rows_and_closed_db_refuses(tmp_path: Path
     await database.close()  # twice is fine
     with pytest.raises(RuntimeError, match="not open"):
         await database.execute("SELECT 1")
+
+
+# -- a file that stops taking writes (made read-only for real: see faults.py) --
+
+
+async def notes(path: Path) -> list[str]:
+    """What is in the file, read by a connection of its own."""
+    reader = Database(path)
+    await reader.open()
+    try:
+        return [row["text"] for row in await reader.fetchall(
+            "SELECT text FROM demo_notes ORDER BY id")]
+    finally:
+        await reader.close()
+
+
+async def test_a_file_made_read_only_under_an_open_connection_is_told_once_then_recovered(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tests.integration.faults import ReadOnlyDatabase
+
+    path = tmp_path / "bot.db"
+    database = Database(path, probe_seconds=0.05)
+    await database.open()
+    await database.migrate("demo", STEPS)
+    await database.execute("INSERT INTO demo_notes (text) VALUES ('before')")
+    fault = ReadOnlyDatabase(path, database)
+    await fault.apply()
+    try:
+        with caplog.at_level("ERROR", logger="core.storage"):
+            # The first write after the fault is a transaction: none of it lands.
+            with pytest.raises(DatabaseUnwritable):
+                await database.transaction([
+                    ("INSERT INTO demo_notes (text) VALUES (?)", ("half 1",)),
+                    ("INSERT INTO demo_notes (text) VALUES (?)", ("half 2",)),
+                ])
+            assert not database.writable and database.unwritable_reason
+            for attempt in range(5):
+                with pytest.raises(DatabaseUnwritable):
+                    await database.execute("INSERT INTO demo_notes (text) VALUES (?)",
+                                           (f"refused {attempt}",))
+            # Reads go on while writes are refused.
+            rows = await database.fetchall("SELECT text FROM demo_notes")
+            assert [row["text"] for row in rows] == ["before"]
+        errors = [r for r in caplog.records if r.levelname == "ERROR"]
+        assert len(errors) == 1, [r.getMessage() for r in errors]
+        told = errors[0].getMessage()
+        assert str(path) in told and "writable by this user" in told
+        assert "resumes by itself" in told
+        assert database.refused_writes == 5
+        # Still refused while the file is read-only, however long it lasts.
+        await asyncio.sleep(0.3)
+        assert not database.writable
+    finally:
+        await fault.restore()
+    await asyncio.wait_for(database.wait_writable(), 5)
+    await database.execute("INSERT INTO demo_notes (text) VALUES ('after')")
+    assert await notes(path) == ["before", "after"]
+    check = await database.fetchone("PRAGMA integrity_check")
+    assert check is not None and check[0] == "ok"
+    await database.close()
+
+
+async def test_a_file_read_only_at_open_is_read_and_waited_for_not_fatal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tests.integration.faults import ReadOnlyDatabase
+
+    path = tmp_path / "restored.db"
+    first = Database(path)
+    await first.open()
+    await first.migrate("demo", STEPS)
+    await first.execute("INSERT INTO demo_notes (text) VALUES ('kept')")
+    await first.close()
+    fault = ReadOnlyDatabase(path)
+    await fault.apply()
+    try:
+        # A tool (`solidarity status`) opens it, reads it, and is told it is unwritable.
+        tool = Database(path, probe_seconds=0.05)
+        with caplog.at_level("ERROR", logger="core.storage"):
+            await tool.open()
+        assert not tool.writable and any(str(path) in r.getMessage() for r in caplog.records)
+        await tool.migrate("demo", STEPS)  # nothing pending: no write needed
+        assert [r["text"] for r in await tool.fetchall("SELECT text FROM demo_notes")] == ["kept"]
+        await tool.close()
+        # The bot waits for it instead of failing (a supervisor would restart it in a loop).
+        bot = Database(path, probe_seconds=0.05)
+        opening = asyncio.create_task(bot.open(wait_writable=True))
+        await asyncio.sleep(0.3)
+        assert not opening.done()
+    finally:
+        await fault.restore()
+    await asyncio.wait_for(opening, 5)
+    await bot.execute("INSERT INTO demo_notes (text) VALUES ('new')")
+    assert await notes(path) == ["kept", "new"]
+    await bot.close()
+
+
+async def test_other_errors_are_not_taken_for_an_unwritable_file(db: Database) -> None:
+    await db.migrate("demo", STEPS)
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        await db.execute("INSERT INTO no_such_table VALUES (1)")
+    assert not isinstance(raised.value, DatabaseUnwritable)
+    assert db.writable
+    await db.execute("INSERT INTO demo_notes (text) VALUES ('fine')")
