@@ -232,6 +232,13 @@ async def status_command(path: Path) -> int:
     db = Database(config.storage.database)
     await db.open()
     try:
+        # Tried with a real write, as the bot does: it holds its work meanwhile.
+        if db.writable:
+            print("database: writable")
+        else:
+            print(f"database: CANNOT BE WRITTEN ({db.unwritable_reason}): the bot holds "
+                  f"commands, timers and sends; make {config.storage.database}, its -wal/-shm "
+                  "and its folder writable by the bot's user (or free disk space)")
         await db.migrate("core", CORE_MIGRATIONS)
         now = time.time()
         row = await db.fetchone("SELECT value FROM core_state WHERE key = 'last_sync_at'")

@@ -53,3 +53,25 @@ def test_status_jobs_and_holds(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "@sam:localhost" in capsys.readouterr().out
     assert main(["holds", "release", "@sam:localhost", "-c", str(config)]) == 0
     assert main(["holds", "release", "@sam:localhost", "-c", str(config)]) == 1
+
+
+def test_status_says_when_the_database_cannot_be_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.integration.faults import ReadOnlyDatabase
+
+    config = write_config(tmp_path)
+    asyncio.run(seed(tmp_path))
+    assert main(["status", "-c", str(config)]) == 0
+    assert "database: writable" in capsys.readouterr().out
+    fault = ReadOnlyDatabase(tmp_path / "data" / "solidarity.db")
+    asyncio.run(fault.apply())
+    try:
+        assert main(["status", "-c", str(config)]) == 0
+    finally:
+        asyncio.run(fault.restore())
+    status = capsys.readouterr().out
+    assert "database: CANNOT BE WRITTEN (SQLITE_READONLY)" in status
+    assert str(tmp_path / "data" / "solidarity.db") in status
+    # The rest is still read and shown.
+    assert "outbox: 1 queued (safety)" in status
