@@ -519,3 +519,90 @@ async def test_the_sweep_forgets_a_member_who_left_through_a_room_without_onboar
 
     await eventually(forgotten)
     assert len(calls) >= 2
+
+
+def clean(text: str) -> str:
+    """A body as read: without the direction marks and isolates that lay Arabic out."""
+    return "".join(c for c in text if c not in "\u200e\u200f\u2066\u2067\u2068\u2069")
+
+
+async def react_check(member: Member, room: str, event_id: str) -> None:
+    await member.client.room_send(
+        room, "m.reaction",
+        {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": "✅"}},
+        ignore_unverified_devices=True,
+    )
+
+
+async def test_an_arabic_newcomer_is_onboarded_in_arabic_end_to_end(make_bot, make_member) -> None:
+    """Join, `!language ar`, the welcome again in Arabic, ✅, thanks in Arabic, `!rules`: all of
+    it in Arabic, the English rules marked as such, and no admin instruction anywhere."""
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    newcomer = await make_member()
+    room = await onboarding_room(owner, bot, gate="on", rules_en="Rule Alpha.\nRule Beta.")
+    await join(owner, room, newcomer)
+    english = await private_welcome(newcomer, bot, room, "Rule Alpha.")
+    dm = english.room_id
+    assert "!language ar" in english.body and "To write in" in english.body
+    told = await newcomer.ask(dm, "!language ar")
+    assert clean(told.body).startswith("سأرد") or "العربية" in clean(told.body)
+    arabic = await newcomer.wait_for(
+        lambda m: m.room_id == dm and m.sender == bot.user_id and m.event_id != english.event_id
+        and "Rule Alpha." in m.body, 60)
+    shown = clean(arabic.body)
+    assert "لم تُكتب قواعد" in shown and "باللغة العربية" in shown and "الإنجليزية" in shown
+    assert "Rule Alpha.\nRule Beta." in shown and "!agree" in shown and "!language" not in shown
+
+    async def recorded() -> bool:
+        assert bot.bot is not None
+        return await bot.bot.db.fetchone(
+            "SELECT 1 FROM onboarding_members WHERE rules_event_id = ?",
+            (arabic.event_id,)) is not None
+
+    await eventually(recorded)
+    await react_check(newcomer, dm, arabic.event_id)
+    thanks = await newcomer.wait_for(
+        lambda m: m.room_id == dm and m.sender == bot.user_id and "شكراً" in m.body, 30)
+    assert clean(thanks.body).startswith("شكراً لك! يمكنك الآن الكتابة")
+    assert "Thank you" not in thanks.body
+    spoken = await newcomer.send(room, "مرحباً")
+    await owner.wait_for(lambda m: m.event_id == spoken, 30)
+    rules = await newcomer.ask(room, "!rules")
+    header, text = clean(rules.body).split("\n", 1)
+    assert "لم تُكتب قواعد" in header and text == "Rule Alpha.\nRule Beta."
+    # Everything the newcomer saw from the bot: nothing tells them how to configure rooms.
+    seen = [m.body for m in newcomer.received if m.sender == bot.user_id]
+    assert len(seen) >= 5
+    assert not [body for body in seen if "!config" in body or "directory_rooms" in body]
+    # The admin, not the newcomer, hears what is missing.
+    preview = clean((await owner.ask(room, "!onboarding preview ar")).body)
+    assert "the rules here are not written in Arabic" in preview
+    assert "!config onboarding rules_ar" in preview
+    assert "!config onboarding directory_rooms" in preview
+
+
+async def test_the_check_under_an_arabic_rooms_welcome_is_thanked_in_arabic(
+        make_bot, make_member) -> None:
+    bot = await make_bot(plugins=PLUGINS)
+    owner = await make_member()
+    newcomer = await make_member()
+    room = await onboarding_room(owner, bot, welcome_in_room="off")
+    assert "العربية" in clean((await owner.ask(room, "!language room ar")).body)
+    await join(owner, room, newcomer)
+    welcome = await private_welcome(newcomer, bot, room)
+    assert "أهلاً بك" in clean(welcome.body)
+
+    async def recorded() -> bool:
+        assert bot.bot is not None
+        return await bot.bot.db.fetchone(
+            "SELECT 1 FROM onboarding_members WHERE rules_event_id = ?",
+            (welcome.event_id,)) is not None
+
+    await eventually(recorded)
+    await react_check(newcomer, welcome.room_id, welcome.event_id)
+    thanks = await newcomer.wait_for(
+        lambda m: m.room_id == welcome.room_id and m.sender == bot.user_id
+        and m.event_id != welcome.event_id, 30)
+    assert clean(thanks.body).startswith("شكراً لقبولك قواعد")
+    assert "!config" not in thanks.body
