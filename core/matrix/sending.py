@@ -21,7 +21,6 @@ from nio import LocalProtocolError, RoomSendResponse, ToDeviceError, ToDeviceMes
 from nio.exceptions import EncryptionError, SendRetryError
 
 from core.actions import ActionError
-from core.lanes import before_send
 from core.matrix.session import Session, reason
 
 log = logging.getLogger(__name__)
@@ -63,9 +62,6 @@ class Sender:
         self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str
     ) -> str:
         """Encrypt (in encrypted rooms) and send; the txn id makes retries idempotent."""
-        # Within a dispatcher lane, after the lane's previous event (core.lanes):
-        # Synapse orders by arrival, so a member's replies leave one at a time.
-        await before_send()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SEND_PATIENCE_SECONDS
         delay = 0.5
