@@ -220,6 +220,12 @@ class NioRoomActions:
     async def profile(self, user_id: str) -> dict[str, Any]:
         response = await self.connection.nio.get_profile(user_id)
         if not isinstance(response, ProfileGetResponse):
+            # Synapse answers an unknown local user 404 with M_NOT_FOUND, or (some
+            # versions) M_UNKNOWN "No row found": the HTTP status is what they share.
+            transport = getattr(response, "transport_response", None)
+            if isinstance(response, ErrorResponse) and getattr(transport, "status", None) == 404:
+                raise ActionError("profile", f"{response.status_code}: {response.message}",
+                                  not_found=True)
             _check("profile", response)
             return {}
         found: dict[str, Any] = dict(response.other_info)

@@ -474,3 +474,62 @@ async def test_spoken_deadlines_and_a_zone_by_city(make_checkins_bot, make_membe
     assert "18:30 (Asia/Beirut)" in (await alice.ask(dm, "!checkin status")).body
     assert "Glad you're safe" in (await alice.ask(dm, "!safe")).body
     assert "(in 2h)" in (await alice.ask(dm, "!checkin ساعتين")).body
+
+
+async def reply_to(member: Member, room: str, event_id: str, body: str) -> str:
+    """A reply as Element sends it: the quoted fallback, then the answer."""
+    return await member.send(room, f"> <@bot> the request\n\n{body}",
+                             **{"m.relates_to": {"m.in_reply_to": {"event_id": event_id}}})
+
+
+async def test_contacts_answer_in_words_or_with_a_check_and_a_ghost_is_named(
+    make_checkins_bot, make_member
+) -> None:
+    bot = await make_checkins_bot()
+    alice, bob, carol, dave = (await make_member(), await make_member(), await make_member(),
+                               await make_member())
+    dm = await dm_with(alice, bot)
+    ghost = "@ghost-" + unique("nobody") + ":localhost"
+    refused = await alice.ask(dm, f"!contacts add {ghost}", 60)
+    assert "can't find an account" in refused.body and ghost in refused.body
+    assert "Request sent" not in refused.body
+
+    requests = {}
+    for contact in (bob, carol, dave):
+        sent = await alice.ask(dm, f"!contacts add {contact.user_id}", 60)
+        assert "Request sent" in sent.body
+        requests[contact.user_id] = await contact.wait_for(
+            lambda m: m.sender == bot.user_id and "trusted contacts" in m.body, 60)
+        assert "react ✅" in requests[contact.user_id].body
+    await bot.idle()  # each request's event id is recorded once its send is reported
+
+    # Bob answers in words, Carol with ✅, Dave with something that is not a yes.
+    bob_request = requests[bob.user_id]
+    bob_thanks = await bob.wait_reply(
+        await reply_to(bob, bob_request.room_id, bob_request.event_id, "yes of course"), 60)
+    assert bob_thanks.body.startswith("Thank you. You will be alerted if")
+    carol_request = requests[carol.user_id]
+    await carol.client.room_send(carol_request.room_id, "m.reaction", {"m.relates_to": {
+        "rel_type": "m.annotation", "event_id": carol_request.event_id, "key": "✅"}},
+        ignore_unverified_devices=True)
+    await carol.wait_for(from_bot(bot, "Thank you. You will be alerted if"), 60)
+    dave_request = requests[dave.user_id]
+    hint = await dave.wait_reply(
+        await reply_to(dave, dave_request.room_id, dave_request.event_id, "no, sorry"), 60)
+    assert "didn't take that as a yes" in hint.body
+    assert f"!contacts decline {alice.user_id}" in hint.body
+
+    for contact in (bob, carol):
+        told = await alice.wait_for(
+            lambda m, c=contact: m.room_id == dm and m.sender == bot.user_id
+            and c.user_id in m.body and "accepted to be your trusted contact" in m.body, 60)
+        assert told.encrypted
+    listed = await alice.ask(dm, "!contacts", 60)
+    lines = listed.body.splitlines()
+    assert any(bob.user_id in line and line.endswith(": accepted") for line in lines), lines
+    assert any(carol.user_id in line and line.endswith(": accepted") for line in lines), lines
+    assert any(dave.user_id in line and "not accepted yet" in line for line in lines), lines
+    # What Alice saw from the bot in her DM, in order: nothing about Dave accepting.
+    seen = [m.body for m in alice.received if m.room_id == dm and m.sender == bot.user_id]
+    assert not [body for body in seen if dave.user_id in body and "accepted to be" in body]
+    assert sum("accepted to be your trusted contact" in body for body in seen) == 2
