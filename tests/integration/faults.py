@@ -88,6 +88,8 @@ class FailingSends:
     remaining: int = 0
     failed: int = 0
     forwarded_sends: list[str] = field(default_factory=list)
+    # Sends the homeserver itself refused with 429 (its own rate limits).
+    rate_limited: int = 0
 
 
 class FaultyProxy:
@@ -141,6 +143,8 @@ class FaultyProxy:
             timeout=aiohttp.ClientTimeout(total=120),
         ) as upstream:
             payload = await upstream.read()
+            if is_send and upstream.status == 429:
+                self.faults.rate_limited += 1
             response = web.Response(body=payload, status=upstream.status)
             for key, value in upstream.headers.items():
                 if key.lower() not in ("content-length", "transfer-encoding", "connection"):

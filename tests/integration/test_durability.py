@@ -289,3 +289,69 @@ async def test_sends_answered_500_for_a_while_are_retried_and_delivered_once(
         assert replies_per_command(member, bot.user_id, room)[command] == 1
     finally:
         await proxy.stop()
+
+
+async def test_a_five_room_alert_under_default_rate_limits_reaches_each_room_exactly_once(
+    tmp_path: Path, make_member_on, make_bot_on
+) -> None:
+    """Synapse's own limits for the bot's account: an organizer alerts 5 network rooms.
+
+    The bot's burst is spent first, so the fan-out meets 429s (counted at a
+    proxy in front of Synapse); every room gets the alert once, nothing twice.
+    """
+    import time
+
+    from bots.alerts import AlertsPlugin
+    from core.network import NetworkRole
+    from tests.integration.faults import FaultyProxy
+    from tests.integration.test_alerts import invite, network_room
+
+    hs = LocalSynapse(tmp_path / "alert-limited-hs", rate_limited=True)
+    await hs.start()
+    proxy = FaultyProxy(hs)
+    await proxy.start()
+    try:
+        organizer = await make_member_on(hs)
+        bot = await make_bot_on(proxy, plugins=[AdminPlugin, AlertsPlugin, EchoPlugin],
+                                roles={"organizers": [organizer.user_id]},
+                                rate_limit={"commands": 1000, "window_seconds": 1})
+        assert bot.bot is not None
+        organizers_room = await room_with_bot(organizer, bot)
+        await bot.bot.runtime.network.set_role_room(NetworkRole.ORGANIZER, organizers_room)
+        members = [await make_member_on(hs) for _ in range(5)]
+        rooms = [await network_room(member, bot) for member in members]
+        for member, room in zip(members, rooms, strict=True):
+            await invite(member, room, organizer)  # three people: a room, not a DM
+        # Spend the bot's message burst (10), so the alert itself is rate limited.
+        for i in range(10):
+            await organizer.ask(organizers_room, f"!echo warm-up {i}", timeout=120)
+        limited_before = proxy.faults.rate_limited
+        started = time.monotonic()
+        await organizer.ask(organizers_room, "!alert Evacuate the square now", timeout=120)
+        sent = await organizer.ask(organizers_room, "!alert send", timeout=120)
+        assert "on its way to 5 rooms" in sent.body.replace("\u2068", "").replace("\u2069", "")
+        for member, room in zip(members, rooms, strict=True):
+            await member.wait_for(lambda m, r=room: m.room_id == r  # type: ignore[misc]
+                                  and "Evacuate the square now" in m.body, timeout=300)
+        delivered_after = time.monotonic() - started
+        running = bot.bot
+        assert running is not None
+        await asyncio.wait_for(running.outbox.idle(), 120)
+        await asyncio.sleep(2.0)  # room for a (wrong) second copy to arrive
+        copies = [len([m for m in member.received if m.room_id == room
+                       and "Evacuate the square now" in m.body])
+                  for member, room in zip(members, rooms, strict=True)]
+        assert copies == [1] * 5, copies
+        items = await running.db.fetchall(
+            "SELECT state, attempts FROM core_outbox WHERE owner = 'alerts' "
+            "AND room_id IN (?, ?, ?, ?, ?)", rooms)
+        assert sorted(r["state"] for r in items) == ["sent"] * 5
+        limited = proxy.faults.rate_limited
+        assert limited > limited_before, "the fan-out met no 429: the test proved nothing"
+        print(f"\n5-room alert under default limits: {limited} sends answered 429 "
+              f"({limited - limited_before} during the alert), deliveries per room {copies}, "
+              f"outbox attempts {sorted(r['attempts'] for r in items)}, "
+              f"all delivered {delivered_after:.0f} s after the alert was sent")
+    finally:
+        await proxy.stop()
+        await hs.stop()
