@@ -7,10 +7,11 @@ import html
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
+from typing_extensions import TypeVar
 
 from core.commands import Signature
 from core.converters import Emoji, Moment, RoomRef  # registers core's argument types
@@ -28,6 +29,11 @@ class PluginSettings(BaseModel):
     """Base for a plugin's settings: defaults from config, overrides per room."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# A plugin's own Settings type: `class Events(Plugin[EventSettings])` makes
+# `self.settings_for(room)` and a handler's `ctx: Context[EventSettings]` typed.
+SettingsT = TypeVar("SettingsT", bound=PluginSettings, default=PluginSettings, covariant=True)
 
 
 Handler = Callable[..., Awaitable[None]]
@@ -194,7 +200,7 @@ LISTENERS = frozenset({
 })
 
 
-class Plugin:
+class Plugin(Generic[SettingsT]):
     """Base class of a plugin: set `name`, `catalog`, optionally `Settings` and migrations.
 
     Listeners (LISTENERS: `on_message`, `on_media`, `on_reaction`, `on_redaction`,
@@ -228,6 +234,17 @@ class Plugin:
 
     async def teardown(self) -> None:
         """Called once at shutdown."""
+
+    async def settings_changed(self, room_id: str, key: str) -> None:
+        """Called after `!config` stored or reset `key` in `room_id` (NETWORK: for every room).
+
+        For plugins that keep something derived from a setting (a compiled
+        rule, a scheduled job's interval). Read the new value with `settings_for`.
+        """
+
+    def settings_for(self, room_id: str) -> SettingsT:
+        """This plugin's settings in `room_id` (core.room_settings.NETWORK: the network's), typed."""
+        return cast(SettingsT, self.runtime.settings.effective(room_id, type(self)))
 
     async def check(self, ctx: Context) -> None:
         """A condition on every command of this plugin; raise Refusal to refuse.
@@ -360,7 +377,7 @@ def message_content(text: str, mentions: Sequence[str] = (), notice: bool = True
     }
 
 
-class Context:
+class Context(Generic[SettingsT]):
     """Everything a handler needs about the event it answers, and how to answer.
 
     Replies are `m.notice` (bots do not wake other bots), threaded when the
@@ -377,7 +394,7 @@ class Context:
         language: str,
         role: Role,
         is_organizer: bool,
-        settings: PluginSettings,
+        settings: SettingsT,
         sender: Sender,
         rooms: RoomView,
     ) -> None:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from core.logsafe import log_exception, new_error_id
 from core.network import NetworkRole
 from core.plugin import Plugin, PluginSettings
 from core.storage import Database
 
 log = logging.getLogger(__name__)
+
+# Told (room id or NETWORK, plugin, key) after a stored setting changed.
+SettingsWatcher = Callable[[str, type[Plugin], str], Awaitable[None]]
 
 RESERVED_KEYS = frozenset({"enabled_by_default"})
 
@@ -90,6 +95,18 @@ class RoomSettings:
         # Validated settings per (room, plugin): every event asks for them,
         # and validating a model with long lists costs ~0.1 ms each time.
         self._effective: dict[tuple[str, str], PluginSettings] = {}
+        self._watchers: list[SettingsWatcher] = []
+
+    def watch(self, watcher: SettingsWatcher) -> None:
+        """Call `watcher(room_id, plugin, key)` after a stored value changed (NETWORK: all rooms)."""
+        self._watchers.append(watcher)
+
+    async def _changed(self, room_id: str, plugin: type[Plugin], key: str) -> None:
+        for watcher in self._watchers:
+            try:
+                await watcher(room_id, plugin, key)
+            except Exception as exc:  # the value is stored; one plugin's failure stops no other
+                log_exception(log, f"{plugin.name} settings watcher", exc, new_error_id())
 
     async def load(self) -> None:
         for row in await self.db.fetchall("SELECT room_id, plugin, enabled FROM core_room_plugins"):
@@ -182,6 +199,7 @@ class RoomSettings:
         )
         self._overrides.setdefault((room_id, plugin.name), {})[key] = value
         self._forget_effective(room_id, plugin)
+        await self._changed(room_id, plugin, key)
         return value
 
     async def reset_value(self, room_id: str, plugin: type[Plugin], key: str) -> None:
@@ -193,6 +211,7 @@ class RoomSettings:
         )
         self._overrides.get((room_id, plugin.name), {}).pop(key, None)
         self._forget_effective(room_id, plugin)
+        await self._changed(room_id, plugin, key)
 
     def _forget_effective(self, room_id: str, plugin: type[Plugin]) -> None:
         if room_id == NETWORK:  # every room inherits the network's values

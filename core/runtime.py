@@ -56,6 +56,12 @@ class Runtime:
         self.zones = MemberZones(self.db, self.sealer, self.config.bot.default_timezone)
         self.network = Network(self.config, self.db)
         self.authority = Authority(self.config, self.rooms, self.network)
+        self.settings.watch(self._settings_changed)
+
+    async def _settings_changed(self, room_id: str, plugin: type[Plugin], key: str) -> None:
+        instance = self.plugins.get(plugin.name)
+        if instance is not None:
+            await instance.settings_changed(room_id, key)
 
     def plugin_class(self, name: str) -> type[Plugin] | None:
         plugin = self.plugins.get(name)

@@ -3,44 +3,30 @@
 from __future__ import annotations
 
 import json
-from typing import Literal
-
-from pydantic import Field
 
 from bots.admin.messages import CATALOG
-from core.events import Message
+from bots.admin.settings import AdminSettings
+from core.checks import role_from_setting
 from core.i18n import Trusted
 from core.network import NetworkRole
-from core.plugin import Context, Plugin, PluginSettings, command
+from core.plugin import Context, Plugin, command
 from core.roles import Role
 from core.room_settings import NETWORK, SettingError, is_network_scoped, viewer_role
 
 NETWORK_FLAG = "--network"
 
 
-class AdminPlugin(Plugin):
+# The room role `!config admin min_role` names (admins by default).
+ROOM_STAFF = role_from_setting("min_role")
+
+
+class AdminPlugin(Plugin[AdminSettings]):
     """Lets room admins configure the other plugins for their room."""
 
     name = "admin"
     catalog = CATALOG
     always_enabled = True
-
-    class Settings(PluginSettings):
-        min_role: Literal["moderator", "admin"] = Field(
-            "admin", description="who may change plugins and settings in a room"
-        )
-
-    def _allowed(self, ctx: Context) -> bool:
-        needed = Role.ADMIN if ctx.settings.min_role == "admin" else Role.MODERATOR  # type: ignore[attr-defined]
-        return ctx.role >= needed
-
-    async def _refuse(self, ctx: Context) -> None:
-        role = "role_admin" if ctx.settings.min_role == "admin" else "role_moderator"  # type: ignore[attr-defined]
-        prefix = self.runtime.config.bot.command_prefix
-        command_name = ctx.event.body.split()[0] if isinstance(ctx.event, Message) else "config"
-        shown = command_name if command_name.startswith(prefix) else prefix + "config"
-        await ctx.reply(ctx.t("not_allowed_role", command=Trusted(shown[:40]),
-                              role=Trusted(ctx.t(role))))
+    Settings = AdminSettings
 
     def _plugin(self, name: str) -> type[Plugin] | None:
         return self.runtime.plugin_class(name.lower())
@@ -48,11 +34,8 @@ class AdminPlugin(Plugin):
     def _names(self) -> Trusted:
         return Trusted(", ".join(sorted(p for p in self.runtime.plugins if p != "core")))
 
-    @command("plugins", help="help_plugins", min_role=Role.MODERATOR)
-    async def plugins(self, ctx: Context) -> None:
-        if not self._allowed(ctx):
-            await self._refuse(ctx)
-            return
+    @command("plugins", help="help_plugins", min_role=Role.MODERATOR, checks=[ROOM_STAFF])
+    async def plugins(self, ctx: Context[AdminSettings]) -> None:
         lines = [ctx.t("plugins_header")]
         for name in sorted(self.runtime.plugins):
             plugin = type(self.runtime.plugins[name])
@@ -66,18 +49,15 @@ class AdminPlugin(Plugin):
             lines.append(f"• {name}: {state}")
         await ctx.reply("\n".join(lines))
 
-    @command("enable", help="help_enable", min_role=Role.MODERATOR)
+    @command("enable", help="help_enable", min_role=Role.MODERATOR, checks=[ROOM_STAFF])
     async def enable(self, ctx: Context, plugin: str) -> None:
         await self._switch(ctx, plugin, True)
 
-    @command("disable", help="help_disable", min_role=Role.MODERATOR)
+    @command("disable", help="help_disable", min_role=Role.MODERATOR, checks=[ROOM_STAFF])
     async def disable(self, ctx: Context, plugin: str) -> None:
         await self._switch(ctx, plugin, False)
 
     async def _switch(self, ctx: Context, name: str, on: bool) -> None:
-        if not self._allowed(ctx):
-            await self._refuse(ctx)
-            return
         plugin = self._plugin(name)
         if plugin is None or plugin.name == "core":
             await ctx.reply(ctx.t("unknown_plugin", name=name[:60], names=self._names()))
@@ -113,9 +93,8 @@ class AdminPlugin(Plugin):
             room_id, plugin = NETWORK, key
             words = value.split(maxsplit=1)
             key, value = (words[0], words[1] if len(words) > 1 else "") if words else (None, "")
-        elif not self._allowed(ctx):
-            await self._refuse(ctx)
-            return
+        else:
+            await ROOM_STAFF(ctx)  # refuses (Refusal) unless the room role the setting names
         await self._configure(ctx, room_id, plugin, key, value)
 
     async def _configure(self, ctx: Context, room_id: str, plugin: str, key: str | None,
