@@ -17,7 +17,7 @@ _ROLE_NAMES = {"member": Role.MEMBER, "moderator": Role.MODERATOR, "admin": Role
 async def in_dm(ctx: Context) -> None:
     """Only in the sender's direct chat with the bot (a room of exactly the two)."""
     if not ctx.plugin.runtime.dms.is_dm(ctx.room_id):
-        raise Refusal("dm_only")
+        raise Refusal("command_dm_only")
 
 
 def role_from_setting(field: str) -> Check:

@@ -15,7 +15,7 @@ CATALOG = Catalog(
             "ar": "لا يوجد في {command} جزء باسم {word}.",
         },
         "help_subcommand_word": {"en": "part", "ar": "جزء"},
-        "dm_only": {
+        "command_dm_only": {
             "en": "{command} works only in our direct chat: send it to me there.",
             "ar": "يعمل {command} في المحادثة المباشرة معي فقط: يُرجى إرساله هناك.",
         },
