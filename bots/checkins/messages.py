@@ -58,8 +58,10 @@ CATALOG = Catalog(
             "ar": "طلب رمز سري مع `safe` و`extend` و`cancel`: `safepin set <pin>` "
                   "(أو `safepin clear <pin>`، وهو يزيل رمز الإكراه أيضاً).",
         },
-        "help_onit": {"en": "Tell the others you are taking care of a safety alert: `onit <id>`.",
-                      "ar": "إعلام البقية بمتابعتك لتنبيه سلامة: `onit <id>`."},
+        "help_onit": {"en": "Tell the others you are taking care of a safety alert: `onit`, "
+                            "`onit <id>` when several are open, or reply to the alert.",
+                      "ar": "إعلام البقية بمتابعتك لتنبيه سلامة: `onit`، أو `onit <id>` "
+                            "عند وجود أكثر من تنبيه، أو الرد على التنبيه."},
         "help_rollcall": {
             "en": "Organizers: start a roll call here, e.g. `rollcall 30m [note]`, "
                   "`rollcall half an hour [note]`.",
@@ -391,8 +393,10 @@ CATALOG = Catalog(
             "ar": "كان البوت متوقفاً عند الموعد: وصل هذا التنبيه متأخراً {late}.",
         },
         "alert_how_to_ack": {
-            "en": "Reply !onit {id} or react ✅ to this message so the others know someone is on it.",
-            "ar": "ليعرف البقية أن هناك من يتابع: ‎!onit {id}‎ أو التفاعل بـ ✅ مع هذه الرسالة.",
+            "en": "Reply to this message, react ✅ or send !onit {id} so the others know "
+                  "someone is on it.",
+            "ar": "ليعرف البقية أن هناك من يتابع: الرد على هذه الرسالة، أو التفاعل بـ ✅ معها، "
+                  "أو ‎!onit {id}‎.",
         },
         "member_escalated": {
             "en": "You did not check in, so I alerted {count} of the people you chose. "
@@ -415,6 +419,13 @@ CATALOG = Catalog(
             "ar": "✅ زال الخطر: وصل تأكيد السلامة من {member} عند {time}. (تنبيه {id})",
         },
         "ack_unknown": {"en": "There is no alert {id} for you.", "ar": "لا يوجد تنبيه {id} يخصّك."},
+        "ack_none": {"en": "There is no open safety alert for you here.",
+                     "ar": "لا يوجد هنا تنبيه سلامة مفتوح يخصّك."},
+        "ack_which": {"en": "Several safety alerts are open for you. Which one are you taking "
+                            "care of? Send {onit} with its id:",
+                      "ar": "هناك أكثر من تنبيه سلامة مفتوح يخصّك. لتحديد التنبيه الذي تجري "
+                            "متابعته: {onit} مع معرّفه:"},
+        "ack_which_line": {"en": "• {id}: about {member}", "ar": "• {id}: بخصوص {member}"},
         "ack_resolved": {"en": "That alert is already over: they checked in safe.",
                          "ar": "انتهى هذا التنبيه بالفعل: وصل تأكيد السلامة."},
         "ack_already": {"en": "{user} is already on it.", "ar": "الأمر قيد المتابعة من {user} بالفعل."},

@@ -573,13 +573,49 @@ class CheckinsPlugin(Plugin):
     # -- acknowledgements ------------------------------------------------------
 
     @command("onit", help="help_onit")
-    async def onit(self, ctx: Context, checkin_id: str) -> None:
-        """Tell the others you are taking care of an alert."""
+    async def onit(self, ctx: Context, checkin_id: str | None = None) -> None:
+        """Tell the others you are taking care of an alert (named, replied to, or the only one)."""
+        if checkin_id is None:
+            await self._onit_open(ctx)
+            return
         checkin = await self.store.checkin(checkin_id.strip().lower())
         if checkin is None or not await self._may_ack(checkin.id, ctx.sender, ctx.room_id):
             await ctx.reply(ctx.t("ack_unknown", id=checkin_id[:20]))
             return
         await self._ack(ctx, checkin)
+
+    async def _onit_open(self, ctx: Context) -> None:
+        """`!onit` without an id: the alert it replies to, else the only open one for this
+        reader here; with several, their ids (someone under pressure should not have to
+        copy one from a message that may have scrolled away)."""
+        if isinstance(ctx.event, Message) and ctx.event.reply_to:
+            checkin = await self._replied_alert(ctx.event)
+            if checkin is not None:
+                await self._ack(ctx, checkin)
+                return
+        mine = [checkin for checkin in await self.store.escalated()
+                if await self._may_ack(checkin.id, ctx.sender, ctx.room_id)]
+        # One nobody took on yet is the one meant; when all are taken, the only one
+        # is answered as `!onit <id>` would be (who is on it).
+        waiting = [checkin for checkin in mine if not checkin.acked_by] or mine
+        if len(waiting) == 1:
+            await self._ack(ctx, waiting[0])
+            return
+        if not waiting:
+            await ctx.reply(ctx.t("ack_none"))
+            return
+        lines = [ctx.t("ack_which", onit=self._shown("onit"))]
+        lines += [ctx.t("ack_which_line", id=Trusted(checkin.id), member=checkin.user_id)
+                  for checkin in waiting[:10]]
+        await ctx.reply("\n".join(lines))
+
+    async def _replied_alert(self, event: Message) -> Checkin | None:
+        """The check-in whose alert `event` replies to, when its sender may take it on."""
+        alert = await self.store.alert_by_event(event.reply_to or "")
+        if alert is None or not ((alert.kind == "contact" and alert.recipient == event.sender) or (
+                alert.kind == "team" and alert.recipient == event.room_id)):
+            return None
+        return await self.store.checkin(alert.checkin_id)
 
     async def _may_ack(self, checkin_id: str, user_id: str, room_id: str) -> bool:
         for alert in await self.store.alerts(checkin_id):
@@ -622,6 +658,12 @@ class CheckinsPlugin(Plugin):
         # "Last seen active" for contacts: only members with a running check-in are tracked.
         if event.sender in self._tracked:
             await self.store.touch(event.sender, self.runtime.clock.now())
+        # A reply to an alert ("on my way", "calling them now") is someone taking it
+        # on, as ✅ is: the others are told, as `!onit` tells them.
+        if event.reply_to and not event.is_edit:
+            checkin = await self._replied_alert(event)
+            if checkin is not None:
+                await self._ack(ctx, checkin)
         # A contact answering a request in words ("yes of course") rather than the command.
         if event.reply_to is not None and not event.is_edit:
             await self.contact_book.answered_by_reply(ctx, event)
