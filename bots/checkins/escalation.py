@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 
 from bots.checkins.messages import CATALOG
 from bots.checkins.store import ESCALATED, RESOLVED, Checkin, CheckinStore, Statement
-from core.timeparse import format_duration, format_time, utc, zone_named
 from core.i18n import Trusted
 from core.outbox import BULK, SAFETY
 from core.plugin import message_content
+from core.timeparse import format_duration, format_time, utc, zone_named
 
 if TYPE_CHECKING:
     from core.runtime import Runtime

@@ -5,16 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, Literal
-
-from pydantic import Field
+from typing import Any
 
 from bots.checkins.contacts import ContactBook
 from bots.checkins.escalation import OWNER, Escalator, Policy
 from bots.checkins.messages import CATALOG
 from bots.checkins.pins import hash_pin, valid_pin, verify_pin
 from bots.checkins.rollcall import RollCalls
+from bots.checkins.settings import CheckinsSettings
 from bots.checkins.store import ACTIVE, ESCALATED, Checkin, CheckinStore, derived_id, new_id
+from core.events import Message, Reaction
+from core.i18n import Trusted
+from core.logsafe import log_exception, new_error_id
+from core.outbox import SAFETY
+from core.plugin import Context, Plugin, command, message_content
+from core.room_settings import NETWORK
+from core.scheduler import Job
 from core.timeparse import (
     DeadlineLimits,
     TimeInputError,
@@ -27,13 +33,6 @@ from core.timeparse import (
     suggest_zones,
     zone_named,
 )
-from core.events import Message, Reaction
-from core.i18n import Trusted
-from core.logsafe import log_exception, new_error_id
-from core.outbox import SAFETY
-from core.plugin import Context, Plugin, PluginSettings, command, message_content
-from core.room_settings import NETWORK, network_scope
-from core.scheduler import Job
 
 log = logging.getLogger(__name__)
 
@@ -49,44 +48,14 @@ def is_check_mark(key: str) -> bool:
     return key.replace("\ufe0f", "") in {mark.replace("\ufe0f", "") for mark in CHECK_MARKS}
 
 
-class CheckinsPlugin(Plugin):
+class CheckinsPlugin(Plugin[CheckinsSettings]):
     """Personal safety check-ins in encrypted DMs, and roll calls for organizers."""
 
     name = "checkins"
     catalog = CATALOG
     sensitive = True
 
-    class Settings(PluginSettings):
-        reminder_minutes: int = Field(
-            10, ge=0, le=720, description="DM reminder this many minutes before a deadline (0: none)")
-        grace_minutes: int = Field(
-            5, ge=0, le=120, description="minutes after a missed deadline before anyone is alerted")
-        escalation: Literal["contacts", "team", "contacts_then_team", "contacts_and_team"] = Field(
-            "contacts_then_team", description="who is alerted: contacts, the safety-team room, "
-            "contacts then the team if nobody acknowledges, or both at once")
-        team_after_minutes: int = Field(
-            15, ge=0, le=1440, description="contacts_then_team: minutes before the team is alerted")
-        # The network's choices: set only with `!config --network` (organizers), never
-        # a room's override, and shown only to organizers (core.room_settings).
-        team_room: str = Field(
-            "", json_schema_extra=network_scope(),
-            description="room id of the network's encrypted safety-team room ('' for none)")
-        # '' (the default): not chosen. A member who set no zone is then asked for
-        # one before a clock time (`!checkin 23:30`) is read; times shown are UTC.
-        # An explicit zone (even "UTC") is the network's choice, used for them.
-        default_timezone: str = Field(
-            "", json_schema_extra=network_scope(),
-            description="IANA zone for members who set none ('': ask them before reading "
-            "a clock time)")
-        min_minutes: int = Field(1, ge=1, description="shortest check-in, in minutes")
-        max_hours: int = Field(72, ge=1, le=24 * 30, description="longest check-in, in hours")
-        note_retention_hours: int = Field(
-            0, ge=0, le=24 * 30, description="hours a note is kept after a check-in ends (0: delete at once)")
-        rollcall_max_hours: int = Field(24, ge=1, le=168, description="longest roll call, in hours")
-        retention_days: int = Field(
-            30, ge=1, le=365, json_schema_extra=network_scope(),
-            description="days a duress alarm or an escalation nobody resolved is kept, "
-            "with its alerts, before it is deleted")
+    Settings = CheckinsSettings
 
     async def setup(self) -> None:
         self.store = CheckinStore(self.runtime.db, self.runtime.sealer)
@@ -125,16 +94,13 @@ class CheckinsPlugin(Plugin):
     def _lock(self, user_id: str) -> asyncio.Lock:
         return self._locks.setdefault(user_id, asyncio.Lock())
 
-    def _settings(self, room_id: str) -> Settings:
-        return self.runtime.settings.effective(room_id, type(self))  # type: ignore[return-value]
-
-    def _network(self) -> Settings:
+    def _network(self) -> CheckinsSettings:
         # Network-wide choices (the team room) come from config and organizers'
         # `!config --network`, never a room override.
-        return self.runtime.settings.effective(NETWORK, type(self))  # type: ignore[return-value]
+        return self.settings_for(NETWORK)
 
     def _policy(self, room_id: str) -> Policy:
-        room = self._settings(room_id)
+        room = self.settings_for(room_id)
         return Policy(mode=room.escalation, team_room=self._network().team_room,
                       team_after=room.team_after_minutes * 60.0,
                       default_timezone=self._network().default_timezone)
@@ -153,7 +119,7 @@ class CheckinsPlugin(Plugin):
     def _shown(self, name: str) -> Trusted:
         return Trusted(self.runtime.config.bot.command_prefix + name)
 
-    async def _in_private(self, ctx: Context) -> bool:
+    async def _in_private(self, ctx: Context[CheckinsSettings]) -> bool:
         """Check-ins live only in an encrypted DM; elsewhere refuse and open one."""
         if self.runtime.dms.is_dm(ctx.room_id) and ctx.encrypted_room:
             if ctx.sender in self._tracked:
@@ -182,7 +148,7 @@ class CheckinsPlugin(Plugin):
             return "ok"
         return "wrong"
 
-    async def _forget_pin_message(self, ctx: Context) -> None:
+    async def _forget_pin_message(self, ctx: Context[CheckinsSettings]) -> None:
         actions = getattr(self.runtime, "actions", None)
         if actions is None:
             return
@@ -194,7 +160,7 @@ class CheckinsPlugin(Plugin):
                 f"checkins-team-{checkin_id}")
 
     async def _schedule(self, checkin: Checkin) -> None:
-        settings = self._settings(checkin.room_id)
+        settings = self.settings_for(checkin.room_id)
         remind_id, due_id, _ = self._job_ids(checkin.id)
         scheduler = self.runtime.scheduler
         remind_at = checkin.deadline - settings.reminder_minutes * 60
@@ -213,7 +179,7 @@ class CheckinsPlugin(Plugin):
 
     # -- personal check-ins --------------------------------------------------
 
-    def _time_error(self, ctx: Context, error: TimeInputError, command_name: str,
+    def _time_error(self, ctx: Context[CheckinsSettings], error: TimeInputError, command_name: str,
                     limits: DeadlineLimits | None = None) -> str:
         """The refusal for a deadline not read: it shows the forms that are."""
         shown = error.text or ""
@@ -222,7 +188,7 @@ class CheckinsPlugin(Plugin):
                      max=Trusted(format_duration(limits.maximum) if limits else ""))
 
     @command("checkin", help="help_checkin", safety=True, private=True)
-    async def checkin(self, ctx: Context, *, when: str) -> None:
+    async def checkin(self, ctx: Context[CheckinsSettings], *, when: str) -> None:
         """`!checkin 2 hours [note]`, `!checkin 6pm [note]`, `!checkin status`.
 
         The deadline is the longest run of leading words read as a duration or a
@@ -234,7 +200,7 @@ class CheckinsPlugin(Plugin):
         if text.split(maxsplit=1)[0].lower() in ("status", "الحالة", "حالة"):
             await self._status(ctx)
             return
-        settings = self._settings(ctx.room_id)
+        settings = ctx.settings
         limits = DeadlineLimits(settings.min_minutes * 60.0, settings.max_hours * 3600.0)
         try:
             parsed, note = read_when(text)
@@ -279,7 +245,7 @@ class CheckinsPlugin(Plugin):
             lines.append(ctx.t("will_alert_nobody", contacts=self._shown("contacts")))
         await ctx.reply("\n".join(lines))
 
-    async def _status(self, ctx: Context) -> None:
+    async def _status(self, ctx: Context[CheckinsSettings]) -> None:
         checkin = await self.store.open_checkin(ctx.sender)
         if checkin is None:
             await ctx.reply(ctx.t("no_checkin"))
@@ -300,7 +266,8 @@ class CheckinsPlugin(Plugin):
     # (urgent, escalated at once) whose alerts go through the outbox once, under
     # keys derived from the member's check-in. Only the people alerted ever see it.
 
-    async def _check_pin(self, ctx: Context, pin: str | None, command_name: str) -> str | None:
+    async def _check_pin(self, ctx: Context[CheckinsSettings], pin: str | None,
+                         command_name: str) -> str | None:
         """"ok" or "duress" (the alarm already raised), or None when answered as wrong.
 
         A member held after an identity change (core/identity_holds.py) confirms
@@ -324,7 +291,7 @@ class CheckinsPlugin(Plugin):
             await self.runtime.holds.release(ctx.sender)
         return outcome
 
-    async def _raise_alarm(self, ctx: Context) -> None:
+    async def _raise_alarm(self, ctx: Context[CheckinsSettings]) -> None:
         """The duress alarm: urgent alerts at once; nothing the member can see changes."""
         now = self.runtime.clock.now()
         visible = await self.store.open_checkin(ctx.sender)
@@ -342,7 +309,7 @@ class CheckinsPlugin(Plugin):
         await self.escalator.duress_alarm(alarm, self._policy(ctx.room_id))
 
     @command("safe", help="help_safe", safety=True, private=True, while_held=True)
-    async def safe(self, ctx: Context, pin: str | None = None) -> None:
+    async def safe(self, ctx: Context[CheckinsSettings], pin: str | None = None) -> None:
         """Confirm you are safe; with a PIN when you set one."""
         if not await self._in_private(ctx):
             return
@@ -367,7 +334,7 @@ class CheckinsPlugin(Plugin):
         await ctx.reply(reply)
 
     async def _resolve(self, checkin: Checkin, *, all_clear: bool) -> None:
-        settings = self._settings(checkin.room_id)
+        settings = self.settings_for(checkin.room_id)
         await self._unschedule(checkin.id)
         if all_clear:
             await self.escalator.notify_alerted(checkin, "all_clear", None,
@@ -394,7 +361,7 @@ class CheckinsPlugin(Plugin):
         return when.seconds, None, rest or None
 
     @command("extend", help="help_extend", safety=True, private=True, while_held=True)
-    async def extend(self, ctx: Context, *, duration: str) -> None:
+    async def extend(self, ctx: Context[CheckinsSettings], *, duration: str) -> None:
         """Push the deadline of your running check-in back: `!extend 30m [pin]`."""
         if not await self._in_private(ctx):
             return
@@ -408,7 +375,7 @@ class CheckinsPlugin(Plugin):
                 assert error is not None
                 await ctx.reply(self._time_error(ctx, error, "extend"))
                 return
-            settings = self._settings(ctx.room_id)
+            settings = ctx.settings
             now = self.runtime.clock.now()
             zone = await self._zone(ctx.sender)
             checkin = await self.store.open_checkin(ctx.sender)
@@ -431,7 +398,7 @@ class CheckinsPlugin(Plugin):
         await ctx.reply(reply)
 
     @command("cancel", help="help_cancel", safety=True, private=True, while_held=True)
-    async def cancel(self, ctx: Context, pin: str | None = None) -> None:
+    async def cancel(self, ctx: Context[CheckinsSettings], pin: str | None = None) -> None:
         """Stop your running check-in without alerting anyone."""
         if not await self._in_private(ctx):
             return
@@ -451,7 +418,7 @@ class CheckinsPlugin(Plugin):
         await ctx.reply(reply)
 
     @command("timezone", help="help_timezone", private=True)
-    async def timezone(self, ctx: Context, *, zone: str = "") -> None:
+    async def timezone(self, ctx: Context[CheckinsSettings], *, zone: str = "") -> None:
         """Show or set the timezone your times are read and shown in (a city or IANA name)."""
         zone = zone.strip()
         if not zone:
@@ -479,7 +446,7 @@ class CheckinsPlugin(Plugin):
     # -- trusted contacts ------------------------------------------------------
 
     @command("contacts", help="help_contacts", private=True)
-    async def contacts(self, ctx: Context, action: str | None = None,
+    async def contacts(self, ctx: Context[CheckinsSettings], action: str | None = None,
                        user: str | None = None) -> None:
         """`!contacts`, `!contacts add|remove @x:server`, `!contacts accept|decline @member`."""
         if not await self._in_private(ctx):
@@ -489,7 +456,7 @@ class CheckinsPlugin(Plugin):
     # -- PINs ------------------------------------------------------------------
 
     @command("confirm", help="help_confirm", safety=True, private=True, while_held=True)
-    async def confirm(self, ctx: Context, pin: str | None = None) -> None:
+    async def confirm(self, ctx: Context[CheckinsSettings], pin: str | None = None) -> None:
         """`!confirm <safe PIN>`: it is me, after my account's identity changed."""
         if not await self._in_private(ctx):
             return
@@ -502,16 +469,18 @@ class CheckinsPlugin(Plugin):
             await ctx.reply(ctx.t("confirmed" if held else "nothing_to_confirm"))
 
     @command("duress", help="help_duress", safety=True, private=True)
-    async def duress(self, ctx: Context, action: str | None = None, pin: str | None = None) -> None:
+    async def duress(self, ctx: Context[CheckinsSettings], action: str | None = None,
+                     pin: str | None = None) -> None:
         """`!duress set <pin>`: a PIN that looks like `!safe` but silently raises the alarm."""
         await self._pin_command(ctx, "duress_hash", action, pin)
 
     @command("safepin", help="help_safepin", safety=True, private=True)
-    async def safepin(self, ctx: Context, action: str | None = None, pin: str | None = None) -> None:
+    async def safepin(self, ctx: Context[CheckinsSettings], action: str | None = None,
+                      pin: str | None = None) -> None:
         """`!safepin set <pin>`: require this PIN with `!safe`, `!extend` and `!cancel`."""
         await self._pin_command(ctx, "pin_hash", action, pin)
 
-    async def _pin_command(self, ctx: Context, field: str, action: str | None,
+    async def _pin_command(self, ctx: Context[CheckinsSettings], field: str, action: str | None,
                            pin: str | None) -> None:
         # Everything here stays in the DM history for whoever holds the phone: the
         # command is deleted, and both commands answer alike ("PIN saved"), so the
@@ -546,7 +515,7 @@ class CheckinsPlugin(Plugin):
             await self.store.set_member_field(ctx.sender, field, await hash_pin(pin))
         await ctx.reply(ctx.t("pin_saved"))
 
-    async def _clear_pin(self, ctx: Context, field: str, pin: str,
+    async def _clear_pin(self, ctx: Context[CheckinsSettings], field: str, pin: str,
                          member: dict[str, Any]) -> None:
         # Clearing needs the PIN itself, so a phone taken from the member cannot
         # switch protection off unnoticed.
@@ -639,7 +608,7 @@ class CheckinsPlugin(Plugin):
                                             acker=ctx.sender)
         await ctx.reply(ctx.t("ack_thanks", member=checkin.user_id))
 
-    async def on_reaction(self, ctx: Context, event: Reaction) -> None:
+    async def on_reaction(self, ctx: Context[CheckinsSettings], event: Reaction) -> None:
         if await self.contact_book.answered_by_reaction(ctx, event):
             return
         if not is_check_mark(event.key):
@@ -654,7 +623,7 @@ class CheckinsPlugin(Plugin):
             return
         await self.rollcalls.on_reaction(ctx, event)
 
-    async def on_message(self, ctx: Context, event: Message) -> None:
+    async def on_message(self, ctx: Context[CheckinsSettings], event: Message) -> None:
         # "Last seen active" for contacts: only members with a running check-in are tracked.
         if event.sender in self._tracked:
             await self.store.touch(event.sender, self.runtime.clock.now())
@@ -671,13 +640,12 @@ class CheckinsPlugin(Plugin):
     # -- roll calls -------------------------------------------------------------
 
     @command("rollcall", help="help_rollcall")
-    async def rollcall(self, ctx: Context, *, duration: str) -> None:
+    async def rollcall(self, ctx: Context[CheckinsSettings], *, duration: str) -> None:
         """Start a roll call in this room: `!rollcall 30m [note]`, `!rollcall half an hour`."""
-        settings = self._settings(ctx.room_id)
-        await self.rollcalls.start(ctx, duration, settings.rollcall_max_hours * 3600.0)
+        await self.rollcalls.start(ctx, duration, ctx.settings.rollcall_max_hours * 3600.0)
 
     @command("here", help="help_here")
-    async def here(self, ctx: Context) -> None:
+    async def here(self, ctx: Context[CheckinsSettings]) -> None:
         """Answer the roll call running in this room."""
         await self.rollcalls.answer(ctx)
 

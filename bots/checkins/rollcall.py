@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 from bots.checkins.messages import CATALOG
 from bots.checkins.store import CheckinStore, Rollcall, new_id
-from core.timeparse import TimeInputError, format_duration, read_when
 from core.events import Reaction
 from core.i18n import Trusted, isolate
 from core.network import NetworkRole
 from core.plugin import Context, message_content
 from core.roles import Role
 from core.scheduler import Job
+from core.timeparse import TimeInputError, format_duration, read_when
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
