@@ -9,28 +9,27 @@ CATALOG = Catalog(
         "help_alert": {
             "en": "Organizers: compose an alert for the network's rooms and preview it; "
                   "`alert` alone explains every option.",
-            "ar": "للمنظّمين: كتابة تنبيه لغرف الشبكة ومعاينته؛ "
-                  "`alert` وحدها تشرح كل الخيارات.",
+            "ar": "لفريق التنظيم: كتابة تنبيه لغرف الشبكة ومعاينته؛ `alert` وحدها تشرح كل الخيارات.",
         },
         "help_ack": {
             "en": "Confirm you have read the latest alert here (or react ✅ to it).",
-            "ar": "أكّد أنك قرأت آخر تنبيه هنا (أو تفاعل عليه بـ ✅).",
+            "ar": "تأكيد قراءة آخر تنبيه هنا (أو التفاعل معه بـ ✅).",
         },
         "help_network": {
             "en": "`network tags` — this room's tags (country, topic), which let organizers send "
                   "alerts to some rooms only. Organizers: `network tag <tag>`, "
                   "`network untag <tag>`; room admins may remove their room's tags.",
-            "ar": "`network tags` — وسوم هذه الغرفة (بلد، موضوع) التي تتيح للمنظّمين إرسال "
-                  "التنبيهات إلى بعض الغرف فقط. للمنظّمين: `network tag <tag>` "
-                  "و`network untag <tag>`؛ ولمشرفي الغرفة إزالة وسوم غرفتهم.",
+            "ar": "`network tags` — وسوم هذه الغرفة (بلد، موضوع) التي تتيح لفريق التنظيم إرسال التنبيهات "
+                  "إلى بعض الغرف فقط. لفريق التنظيم: `network tag <tag>` و`network untag <tag>`؛ ولإدارة "
+                  "الغرفة إزالة وسومها.",
         },
         "help_subscribe": {
             "en": "`subscribe alerts [tag]`: get organizers' alerts by direct message too.",
-            "ar": "`subscribe alerts [tag]`: استلم تنبيهات المنظّمين برسالة خاصة أيضاً.",
+            "ar": "`subscribe alerts [tag]`: استلام تنبيهات فريق التنظيم برسالة خاصة أيضاً.",
         },
         "help_unsubscribe": {
             "en": "`unsubscribe [alerts] [tag]`: stop alerts by direct message.",
-            "ar": "`unsubscribe [alerts] [tag]`: أوقف التنبيهات بالرسائل الخاصة.",
+            "ar": "`unsubscribe [alerts] [tag]`: إيقاف التنبيهات بالرسائل الخاصة.",
         },
         "alert_usage": {
             "en": "Write the alert after the command:\n"
@@ -44,36 +43,35 @@ CATALOG = Catalog(
                   "{prefix}alert status <id>, {prefix}alert edit <id> <text>, "
                   "{prefix}alert retract <id>, {prefix}alert cancel <id>, {prefix}alert list, "
                   "{prefix}alert log.",
-            "ar": "اكتب التنبيه بعد الأمر:\n"
+            "ar": "يُكتب التنبيه بعد الأمر:\n"
                   "{prefix}alert [--urgent] [--rooms all|tag1,tag2|none] [--dm] [--staff] <text>\n"
-                  "نُسخ بعدة لغات: تبدأ الأسطر بـ [en] و[ar]؛ تصل كل النسخ إلى الغرف، "
-                  "ولغة الغرفة أولاً؛ وتصل الرسالة الخاصة بلغة من يقرؤها.\n"
+                  "نُسخ بعدة لغات: تبدأ الأسطر بـ [en] و[ar]؛ تصل كل النسخ إلى الغرف، ولغة الغرفة أولاً؛ "
+                  "وتصل الرسالة الخاصة بلغة من يقرؤها.\n"
                   "غرف فرق العمل (الإشراف، إدارة الدليل، فريق السلامة) مستثناة ما لم يُضَف --staff.\n"
                   "ثم {prefix}alert send (أو {prefix}alert discard).\n"
-                  "لاحقاً: {prefix}alert at <+30m|HH:MM|YYYY-MM-DD HH:MM> ...، "
-                  "{prefix}alert status <id>، {prefix}alert edit <id> <text>، "
-                  "{prefix}alert retract <id>، {prefix}alert cancel <id>، {prefix}alert list، "
-                  "{prefix}alert log.",
+                  "لاحقاً: {prefix}alert at <+30m|HH:MM|YYYY-MM-DD HH:MM> ...، {prefix}alert status <id>، "
+                  "{prefix}alert edit <id> <text>، {prefix}alert retract <id>، {prefix}alert cancel <id>، "
+                  "{prefix}alert list، {prefix}alert log.",
         },
         # -- who may ---------------------------------------------------------------
         "not_organizer": {
             "en": "Sorry, only the network's organizers can send alerts.",
-            "ar": "عذراً، إرسال التنبيهات متاح لمنظّمي الشبكة فقط.",
+            "ar": "عذراً، إرسال التنبيهات متاح لفريق تنظيم الشبكة فقط.",
         },
         "no_organizers_room": {
             "en": "No organizers room is configured, so alerts cannot be composed yet. "
                   "Ask the bot's operator to set network.organizers_room.",
-            "ar": "لم تُحدَّد غرفة المنظّمين بعد، لذا لا يمكن كتابة التنبيهات. "
-                  "اطلب من مشغّل البوت ضبط network.organizers_room.",
+            "ar": "لم تُحدَّد غرفة فريق التنظيم بعد، لذا لا يمكن كتابة التنبيهات. يُرجى أن تضبط الجهة "
+                  "المشغّلة للبوت الإعداد network.organizers_room.",
         },
         "only_in_organizers_room": {
             "en": "Alerts are composed in the organizers room only. Please write it there.",
-            "ar": "تُكتب التنبيهات في غرفة المنظّمين فقط. من فضلك اكتبه هناك.",
+            "ar": "تُكتب التنبيهات في غرفة فريق التنظيم فقط. يُرجى كتابته هناك.",
         },
         # -- composing ------------------------------------------------------------
         "bad_tag": {
             "en": "{tag} is not a usable tag: use up to 32 letters, digits, - or _.",
-            "ar": "{tag} ليس وسماً صالحاً: استخدم حتى 32 حرفاً أو رقماً أو - أو _.",
+            "ar": "{tag} ليس وسماً صالحاً: المسموح حتى 32 حرفاً أو رقماً أو - أو _.",
         },
         "bad_rooms": {
             "en": "--rooms needs all, none or tags separated by commas (e.g. --rooms syria,legal); "
@@ -87,39 +85,38 @@ CATALOG = Catalog(
         },
         "no_targets": {
             "en": "--rooms none without --dm would reach nobody. Add --dm or choose rooms.",
-            "ar": "‏--rooms none بدون --dm لن يصل إلى أحد. أضف --dm أو اختر غرفاً.",
+            "ar": "‏--rooms none بدون --dm لن يصل إلى أحد. يلزم إضافة --dm أو اختيار غرف.",
         },
         "unknown_language": {
             "en": "{marker} is not a language the bot speaks. Use one of: {languages}.",
-            "ar": "{marker} ليست لغة يتحدثها البوت. استخدم إحدى: {languages}.",
+            "ar": "{marker} ليست لغة يتحدثها البوت. اللغات المتاحة: {languages}.",
         },
         "empty_version": {
             "en": "The [{language}] version is empty. Write its text after the marker, or remove it.",
-            "ar": "النسخة [{language}] فارغة. اكتب نصها بعد العلامة أو احذفها.",
+            "ar": "النسخة [{language}] فارغة. يُكتب نصها بعد العلامة، أو تُحذف العلامة.",
         },
         "duplicate_version": {
             "en": "There are two [{language}] versions. Keep one.",
-            "ar": "هناك نسختان [{language}]. أبقِ واحدة.",
+            "ar": "هناك نسختان [{language}]. تكفي نسخة واحدة.",
         },
         "empty_alert": {
             "en": "The alert is empty. Write its text after the command, e.g. "
                   "!alert Meeting point moved to the library.",
-            "ar": "التنبيه فارغ. اكتب نصه بعد الأمر، مثلاً: "
-                  "!alert انتقل مكان اللقاء إلى المكتبة.",
+            "ar": "التنبيه فارغ. يُكتب نصه بعد الأمر، مثلاً: !alert انتقل مكان اللقاء إلى المكتبة.",
         },
         "too_long": {
             "en": "The alert is too long: keep each version under {limit} characters.",
-            "ar": "التنبيه طويل جداً: اجعل كل نسخة أقل من {limit} حرفاً.",
+            "ar": "التنبيه طويل جداً: يجب ألا تتجاوز كل نسخة {limit} حرفاً.",
         },
         "bad_time": {
             "en": "{value} is not a time I understand. Use +30m, +2h, +1d, HH:MM or "
                   "YYYY-MM-DD HH:MM.",
-            "ar": "{value} ليس وقتاً أفهمه. استخدم +30m أو +2h أو +1d أو HH:MM أو "
-                  "YYYY-MM-DD HH:MM.",
+            "ar": "{value} ليس وقتاً أفهمه. الأشكال المقبولة: +30m أو +2h أو +1d أو HH:MM أو YYYY-MM-DD "
+                  "HH:MM.",
         },
         "time_past": {
             "en": "That time has already passed. Choose a time in the future.",
-            "ar": "هذا الوقت قد مضى. اختر وقتاً في المستقبل.",
+            "ar": "هذا الوقت قد مضى. يلزم وقت في المستقبل.",
         },
         "time_far": {
             "en": "Alerts can be scheduled at most {days} days ahead.",
@@ -131,13 +128,13 @@ CATALOG = Catalog(
         },
         "no_tags_yet": {
             "en": "no room is tagged yet (room admins use !network tag <tag>)",
-            "ar": "لا توجد غرفة موسومة بعد (يستخدم مشرفو الغرف ‎!network tag <tag>‎)",
+            "ar": "لا توجد غرفة موسومة بعد (الوسم بالأمر ‎!network tag <tag>‎)",
         },
         "no_recipients": {
             "en": "This alert would reach no room and no member: the bot is in no matching "
                   "encrypted room and nobody subscribed. Nothing will be sent.",
-            "ar": "لن يصل هذا التنبيه إلى أي غرفة أو عضو: البوت ليس في أي غرفة مشفّرة مطابقة "
-                  "ولم يشترك أحد. لن يُرسل شيء.",
+            "ar": "لن يصل هذا التنبيه إلى أي غرفة أو شخص: البوت ليس في أي غرفة مشفّرة مطابقة ولم يشترك أحد. "
+                  "لن يُرسل شيء.",
         },
         "preview_header": {
             "en": "Preview of alert {alert_id} (nothing sent yet):",
@@ -182,7 +179,7 @@ CATALOG = Catalog(
         },
         "skip_disabled": {
             "en": "Skipped {room}: its admins turned alerts off there.",
-            "ar": "تُخطّيت {room}: أوقف مشرفوها التنبيهات فيها.",
+            "ar": "تُخطّيت {room}: أوقفت إدارتها التنبيهات فيها.",
         },
         "preview_scheduled": {
             "en": "It will be sent at {when}.",
@@ -190,11 +187,11 @@ CATALOG = Catalog(
         },
         "preview_confirm": {
             "en": "Send it with {send}, or throw it away with {discard}.",
-            "ar": "أرسله بـ {send}، أو تخلّص منه بـ {discard}.",
+            "ar": "للإرسال: {send}، وللحذف: {discard}.",
         },
         "no_draft": {
             "en": "You have no alert waiting. Write one first: {prefix}alert <text>",
-            "ar": "لا يوجد لديك تنبيه بانتظار الإرسال. اكتب واحداً أولاً: {prefix}alert <text>",
+            "ar": "لا يوجد لديك تنبيه بانتظار الإرسال. يُكتب التنبيه أولاً: {prefix}alert <text>",
         },
         "discarded": {
             "en": "Discarded. Nothing was sent.",
@@ -221,12 +218,12 @@ CATALOG = Catalog(
         },
         "alert_footer": {
             "en": "React ✅ or send {ack} to confirm you have read it. (alert {alert_id})",
-            "ar": "تفاعل بـ ✅ أو أرسل {ack} لتأكيد قراءته. (التنبيه {alert_id})",
+            "ar": "لتأكيد القراءة: التفاعل بـ ✅ أو إرسال {ack}. (التنبيه {alert_id})",
         },
         "reminder": {
             "en": "Reminder: nobody here has confirmed this alert yet. React ✅ or send {ack}. "
                   "(alert {alert_id})",
-            "ar": "تذكير: لم يؤكّد أحد هنا قراءة هذا التنبيه بعد. تفاعل بـ ✅ أو أرسل {ack}. "
+            "ar": "تذكير: لم يؤكّد أحد هنا قراءة هذا التنبيه بعد. للتأكيد: التفاعل بـ ✅ أو إرسال {ack}. "
                   "(التنبيه {alert_id})",
         },
         # -- delivery status ------------------------------------------------------
@@ -290,7 +287,7 @@ CATALOG = Catalog(
         },
         "report_room_sent": {
             "en": "✓ {room}: delivered, {acks} acknowledged",
-            "ar": "✓ {room}: وصل، أكّد {acks}",
+            "ar": "✓ {room}: وصل، والتأكيدات {acks}",
         },
         "report_room_pending": {
             "en": "… {room}: on the way",
@@ -299,12 +296,11 @@ CATALOG = Catalog(
         "report_dms": {
             "en": "Direct messages: {sent} of {total} delivered, {failed} failed, "
                   "{acks} acknowledged.",
-            "ar": "الرسائل الخاصة: وصلت {sent} من {total}، فشلت {failed}، "
-                  "وأكّد {acks}.",
+            "ar": "الرسائل الخاصة: وصلت {sent} من {total}، فشلت {failed}، والتأكيدات {acks}.",
         },
         "report_totals": {
             "en": "Acknowledged by {acks} members, in {acked} of {rooms} rooms.",
-            "ar": "أكّده {acks} عضواً، في {acked} من {rooms} غرفة.",
+            "ar": "التأكيدات: {acks}؛ الغرف التي أكّدت: {acked} من {rooms}.",
         },
         "state_draft": {"en": "draft", "ar": "مسودّة"},
         "state_scheduled": {"en": "scheduled", "ar": "مُجدول"},
@@ -320,7 +316,7 @@ CATALOG = Catalog(
         # -- lifecycle ------------------------------------------------------------
         "cancel_too_late": {
             "en": "Alert {alert_id} has already gone out; to remove it everywhere use {retract}.",
-            "ar": "التنبيه {alert_id} أُرسل بالفعل؛ لحذفه من كل مكان استخدم {retract}.",
+            "ar": "التنبيه {alert_id} أُرسل بالفعل؛ لحذفه من كل مكان: {retract}",
         },
         "already_cancelled": {
             "en": "Alert {alert_id} was already cancelled.",
@@ -357,23 +353,23 @@ CATALOG = Catalog(
         },
         "will_retry": {
             "en": "These will be tried again when the bot restarts; check !alert status.",
-            "ar": "ستُعاد محاولتها عند إعادة تشغيل البوت؛ راجع ‎!alert status‎.",
+            "ar": "ستُعاد محاولتها عند إعادة تشغيل البوت؛ للمتابعة: ‎!alert status‎",
         },
         # -- audit ---------------------------------------------------------------
         "audit_empty": {"en": "The audit log is empty.", "ar": "سجل التدقيق فارغ."},
         "audit_header": {"en": "Audit log (newest first):", "ar": "سجل التدقيق (الأحدث أولاً):"},
         "audit_line": {
             "en": "• {when} — {actor} {action} {alert_id}",
-            "ar": "• {when} — {actor} {action} {alert_id}",
+            "ar": "• {when} — {actor}: {action} {alert_id}",
         },
-        "action_composed": {"en": "composed", "ar": "كتب"},
-        "action_sent": {"en": "sent", "ar": "أرسل"},
-        "action_scheduled": {"en": "scheduled", "ar": "جدول"},
-        "action_delivered": {"en": "started delivery of", "ar": "بدأ إرسال"},
-        "action_cancelled": {"en": "cancelled", "ar": "ألغى"},
-        "action_edited": {"en": "edited", "ar": "عدّل"},
+        "action_composed": {"en": "composed", "ar": "كتابة"},
+        "action_sent": {"en": "sent", "ar": "إرسال"},
+        "action_scheduled": {"en": "scheduled", "ar": "جدولة"},
+        "action_delivered": {"en": "started delivery of", "ar": "بدء إرسال"},
+        "action_cancelled": {"en": "cancelled", "ar": "إلغاء"},
+        "action_edited": {"en": "edited", "ar": "تعديل"},
         "action_retracted": {"en": "retracted", "ar": "سحب"},
-        "action_discarded": {"en": "discarded", "ar": "تخلّص من"},
+        "action_discarded": {"en": "discarded", "ar": "حذف المسودة"},
         # -- acknowledgements -----------------------------------------------------
         "nothing_to_ack": {
             "en": "There is no alert here to acknowledge.",
@@ -390,13 +386,13 @@ CATALOG = Catalog(
         # -- tags ------------------------------------------------------------------
         "network_admins_only": {
             "en": "Only this room's admins and the network's organizers can see or change its tags.",
-            "ar": "مشرفو هذه الغرفة ومنظّمو الشبكة فقط يمكنهم رؤية وسومها أو تغييرها.",
+            "ar": "رؤية وسوم هذه الغرفة أو تغييرها لإدارتها ولفريق تنظيم الشبكة فقط.",
         },
         "tag_organizers_only": {
             "en": "Tags decide which rooms the network's alerts reach, so only the network's "
                   "organizers add them. Ask an organizer to tag this room {tag}.",
-            "ar": "الوسوم تحدّد الغرف التي تصلها تنبيهات الشبكة، لذا لا يضيفها إلا منظّمو الشبكة. "
-                  "اطلب من أحد المنظّمين وسم هذه الغرفة بـ {tag}.",
+            "ar": "الوسوم تحدّد الغرف التي تصلها تنبيهات الشبكة، لذا لا يضيفها إلا فريق تنظيم الشبكة. يمكن "
+                  "طلب وسم هذه الغرفة بـ {tag} من فريق التنظيم.",
         },
         "tag_not_network": {
             "en": "This room is not one of the network's rooms, so it cannot be tagged for alerts.",
@@ -404,7 +400,7 @@ CATALOG = Catalog(
         },
         "tag_other_room_organizers": {
             "en": "Only organizers, in the organizers room, tag another room by its id.",
-            "ar": "لا يسم غرفةً أخرى بمعرّفها إلا المنظّمون، في غرفة المنظّمين.",
+            "ar": "وسم غرفة أخرى بمعرّفها لفريق التنظيم وحده، من غرفة فريق التنظيم.",
         },
         "tag_missing": {
             "en": "Which tag? For example: {prefix}network tag legal",
@@ -462,8 +458,8 @@ CATALOG = Catalog(
         "subscribe_unknown_tag": {
             "en": "No room carries the tag {tag}. `network tags` shows this room's tags; "
                   "the network's organizers know the others.",
-            "ar": "لا توجد غرفة تحمل الوسم {tag}. `network tags` يعرض وسوم هذه الغرفة؛ "
-                  "ومنظّمو الشبكة يعرفون البقية.",
+            "ar": "لا توجد غرفة تحمل الوسم {tag}. `network tags` يعرض وسوم هذه الغرفة؛ والبقية لدى فريق "
+                  "تنظيم الشبكة.",
         },
         "subscribed_all": {
             "en": "You will also get every alert by direct message. Stop with {unsubscribe}.",
@@ -475,7 +471,7 @@ CATALOG = Catalog(
         },
         "already_subscribed": {
             "en": "You were already subscribed. Stop with {unsubscribe}.",
-            "ar": "أنت مشترك من قبل. للإيقاف: {unsubscribe}.",
+            "ar": "الاشتراك مفعّل من قبل. للإيقاف: {unsubscribe}.",
         },
         "unsubscribed": {
             "en": "Done: no more alerts by direct message.",
@@ -483,7 +479,7 @@ CATALOG = Catalog(
         },
         "not_subscribed": {
             "en": "You were not subscribed to alerts by direct message.",
-            "ar": "لم تكن مشتركاً في التنبيهات بالرسائل الخاصة.",
+            "ar": "لا يوجد اشتراك في التنبيهات بالرسائل الخاصة.",
         },
     },
 )

@@ -318,8 +318,6 @@ CATALOG = Catalog(
                           "ar": "يمكن لـ {user} إرسال طلب إليك مجدداً."},
         "not_blocked": {"en": "Requests from {user} are not blocked.",
                         "ar": "الطلبات من {user} غير محظورة."},
-        "no_request": {"en": "There is no request from {user}.",
-                       "ar": "لا يوجد طلب من {user}."},
         "contact_already_accepted": {"en": "You are already a trusted contact of {user}.",
                                      "ar": "أنت من جهات الاتصال الموثوقة لدى {user} بالفعل."},
         "contact_reply_unclear": {
@@ -334,6 +332,8 @@ CATALOG = Catalog(
             "ar": "لم أجد حساباً باسم {user}، فلم يُرسَل أي طلب. يُرجى التحقق من كتابته: "
                   "معرّف ماتريكس يكون بصيغة @name:server.",
         },
+        "no_request": {"en": "There is no request from {user}.",
+                       "ar": "لا يوجد طلب من {user}."},
         "contact_removed": {"en": "{user} is no longer your trusted contact.",
                             "ar": "أُزيل {user} من جهات اتصالك الموثوقة."},
         "contact_unknown": {"en": "{user} is not on your list.", "ar": "{user} ليس في قائمتك."},
@@ -374,8 +374,9 @@ CATALOG = Catalog(
         "alert": {
             "en": "⚠️ Safety alert: {member} has not checked in.\nCheck-in set at {set_at}, "
                   "expected safe by {deadline}. Last seen active: {last_seen}. (Alert {id})",
-            "ar": "⚠️ تنبيه سلامة: لم يصل تأكيد السلامة من {member}.\nبدأ التسجيل عند {set_at}، وكان "
-                  "التأكيد متوقعاً قبل {deadline}. آخر نشاط: {last_seen}. (تنبيه {id})",
+            "ar": "⚠️ تنبيه سلامة: لم يصل تأكيد السلامة من {member}.\n"
+                  "بدأ التسجيل عند {set_at}، وكان التأكيد متوقعاً قبل {deadline}. آخر نشاط: {last_seen}. "
+                  "(تنبيه {id})",
         },
         "alert_urgent": {
             "en": "🚨 URGENT safety alert: {member} signalled that they are in danger and may "
@@ -383,8 +384,8 @@ CATALOG = Catalog(
                   "check on them in person if you can.\nCheck-in set at {set_at}, deadline "
                   "{deadline}. Last seen active: {last_seen}. (Alert {id})",
             "ar": "🚨 تنبيه سلامة عاجل: وصلت إشارة خطر من {member}، وقد يكون هذا الشخص تحت الضغط. يُرجى "
-                  "تجنّب أي تواصل قد يكشف الأمر، والاطمئنان وجهاً لوجه إن أمكن.\nبدأ التسجيل عند {set_at}، "
-                  "والموعد {deadline}. آخر نشاط: {last_seen}. (تنبيه {id})",
+                  "تجنّب أي تواصل قد يكشف الأمر، والاطمئنان وجهاً لوجه إن أمكن.\n"
+                  "بدأ التسجيل عند {set_at}، والموعد {deadline}. آخر نشاط: {last_seen}. (تنبيه {id})",
         },
         "alert_note": {"en": "Their note: {note}", "ar": "الملاحظة المرفقة: {note}"},
         "alert_no_note": {"en": "They left no note.", "ar": "لا توجد ملاحظة مرفقة."},

@@ -8,7 +8,7 @@ CATALOG = Catalog(
         # -- help ------------------------------------------------------------
         "help_agree": {
             "en": "Accept the rules of the rooms you joined, so you can write there.",
-            "ar": "قبول قواعد الغرف التي انضممت إليها لتتمكّن من الكتابة فيها.",
+            "ar": "قبول قواعد الغرف التي انضممت إليها، للتمكّن من الكتابة فيها.",
         },
         "help_rules": {
             "en": "Show this room's rules.",
@@ -26,34 +26,34 @@ CATALOG = Catalog(
         "help_intro": {
             "en": "Introduce yourself in the introductions room (in our private chat; "
                   "`intro post` or `intro cancel` at the end).",
-            "ar": "عرّف بنفسك في غرفة التعارف (في محادثتنا الخاصة؛ "
-                  "`intro post` أو `intro cancel` في النهاية).",
+            "ar": "التعريف بنفسك في غرفة التعارف (في محادثتنا الخاصة؛ `intro post` أو `intro cancel` في "
+                  "النهاية).",
         },
         "help_onboarding": {
             "en": "For room admins: `onboarding preview [en|ar]` shows what a newcomer sees; "
                   "`onboarding status` shows the gate and the people waiting.",
-            "ar": "لمديري الغرفة: `onboarding preview [en|ar]` يعرض ما يراه القادم الجديد؛ "
-                  "`onboarding status` يعرض حالة البوابة ومن ينتظر.",
+            "ar": "لإدارة الغرفة: `onboarding preview [en|ar]` يعرض ما يراه من ينضمّ حديثاً؛ `onboarding "
+                  "status` يعرض حالة البوابة ومن ينتظر.",
         },
         # -- welcome in the room -----------------------------------------------
         "room_welcome": {
             "en": "Welcome {names}! I've sent you a private message with this room's rules.",
-            "ar": "أهلاً وسهلاً {names}! أرسلت إليك رسالة خاصة فيها قواعد هذه الغرفة.",
+            "ar": "أهلاً وسهلاً {names}! قواعد هذه الغرفة في رسالة خاصة مني.",
         },
         "list_separator": {"en": ", ", "ar": "، "},
         "names_last": {"en": "{names} and {last}", "ar": "{names} و{last}"},
         "names_others": {
             "en": "{names} and {count} others",
-            "ar": "{names} و{count} آخرين",
+            "ar": "{names}، إضافةً إلى {count}",
         },
         # -- the private welcome -----------------------------------------------
         "dm_choose_language": {
             "en": "Choose your language: {choices}",
-            "ar": "اختر لغتك: {choices}",
+            "ar": "اختيار اللغة: {choices}",
         },
         "dm_welcome": {
             "en": "Welcome to {room}! I'm the bot of this network. Here is what to know.",
-            "ar": "أهلاً بك في {room}! أنا بوت هذه الشبكة. إليك ما تحتاج معرفته.",
+            "ar": "أهلاً بك في {room}! أنا بوت هذه الشبكة. إليك ما يفيد معرفته.",
         },
         "dm_rules_header": {
             "en": "The rules of {room}:",
@@ -71,28 +71,27 @@ CATALOG = Catalog(
                   "from.\n2. No harassment, hate or outing: never share someone's name, photo, "
                   "place or story without their consent.\n3. Keep what is said here private.\n"
                   "4. If something is wrong, tell the room's moderators.",
-            "ar": "١. كن لطيفاً. الجميع مرحَّب بهم هنا، أيّاً كانوا ومن أينما أتوا.\n"
-                  "٢. لا تحرّش ولا كراهية ولا كشف لهوية أحد: لا تشارك اسم أحد أو صورته أو مكانه "
-                  "أو قصته دون موافقته.\n٣. حافظ على خصوصية ما يُقال هنا.\n"
-                  "٤. إن حدث ما يقلقك فأخبر مشرفي الغرفة.",
+            "ar": "١. تعامل لطيف مع الجميع: هنا ترحيب بكل الهويات ومن كل مكان.\n"
+                  "٢. لا تحرّش ولا كراهية ولا كشف لهوية أحد: لا مشاركة لاسم أو صورة أو مكان أو قصة تخصّ أي "
+                  "شخص دون موافقة صريحة.\n"
+                  "٣. ما يُقال هنا يبقى هنا.\n"
+                  "٤. إن حدث ما يقلق، يُرجى إبلاغ فريق إشراف الغرفة.",
         },
         "dm_gate": {
             "en": "To write in {room}, accept these rules: reply {agree} here, or react with ✅ "
                   "to this message.",
-            "ar": "لتتمكّن من الكتابة في {room}، اقبل هذه القواعد: أرسل {agree} هنا، "
-                  "أو تفاعل مع هذه الرسالة بـ ✅.",
+            "ar": "للكتابة في {room} يلزم قبول هذه القواعد: {agree} هنا، أو التفاعل مع هذه الرسالة بـ ✅.",
         },
         "dm_no_gate": {
             "en": "Taking part in {room} means following these rules. Reply {agree} or react "
                   "with ✅ to say you have read them.",
-            "ar": "المشاركة في {room} تعني الالتزام بهذه القواعد. أرسل {agree} أو تفاعل بـ ✅ "
-                  "لتقول إنك قرأتها.",
+            "ar": "المشاركة في {room} تعني الالتزام بهذه القواعد. للإشارة إلى قراءتها: {agree} أو التفاعل "
+                  "بـ ✅.",
         },
         "dm_intro": {
             "en": "Would you like to introduce yourself in {room}? Send {intro}. Nothing is "
                   "posted or kept without your OK.",
-            "ar": "هل تودّ التعريف بنفسك في {room}؟ أرسل {intro}. لا يُنشر شيء ولا يُحفظ "
-                  "دون موافقتك.",
+            "ar": "للتعريف بنفسك في {room} (اختياري): {intro}. لا يُنشر شيء ولا يُحفظ دون موافقتك.",
         },
         "dm_more": {
             "en": "Other rooms of the network: {rooms}. Your pronouns, if you want to share "
@@ -115,14 +114,14 @@ CATALOG = Catalog(
         "agree_power_failed": {
             "en": "Thank you. I could not lift the limit in {rooms}: I'm no longer allowed to "
                   "change power levels there. I've told the room admins.",
-            "ar": "شكراً لك. لم أستطع رفع القيد في {rooms}: لم يعد مسموحاً لي بتغيير مستويات "
-                  "الصلاحيات هناك. أبلغت مديري الغرفة.",
+            "ar": "شكراً لك. لم أستطع رفع القيد في {rooms}: لم يعد مسموحاً لي بتغيير مستويات الصلاحيات "
+                  "هناك. أبلغت إدارة الغرفة.",
         },
         "reminder": {
             "en": "A reminder: to write in {room}, accept its rules: reply {agree} here or react "
                   "with ✅ to the rules message above.",
-            "ar": "تذكير: لتتمكّن من الكتابة في {room}، اقبل قواعدها: أرسل {agree} هنا أو "
-                  "تفاعل بـ ✅ مع رسالة القواعد أعلاه.",
+            "ar": "تذكير: للكتابة في {room} يلزم قبول قواعدها: {agree} هنا أو التفاعل بـ ✅ مع رسالة القواعد "
+                  "أعلاه.",
         },
         "removed_dm": {
             "en": "You were removed from {room} because its rules were not accepted within "
@@ -140,24 +139,22 @@ CATALOG = Catalog(
                   "allowed to change power levels in this room. Give me power level {level} in "
                   "Room settings → Roles & Permissions, or turn the gate off with {command}. "
                   "Until then I welcome newcomers without holding them back.",
-            "ar": "{admins} لا أستطيع تقييد القادمين الجدد حتى يقبلوا القواعد: غير مسموح لي "
-                  "بتغيير مستويات الصلاحيات في هذه الغرفة. امنحني مستوى الصلاحية {level} من "
-                  "إعدادات الغرفة ← الأدوار والصلاحيات، أو أوقف البوابة بالأمر {command}. "
-                  "حتى ذلك الحين أرحّب بالقادمين دون تقييدهم.",
+            "ar": "{admins} لا أستطيع تقييد من ينضمّ حديثاً إلى حين قبول القواعد: غير مسموح لي بتغيير "
+                  "مستويات الصلاحيات في هذه الغرفة. المطلوب منحي مستوى الصلاحية {level} من إعدادات الغرفة ← "
+                  "الأدوار والصلاحيات، أو إيقاف البوابة بالأمر {command}. حتى ذلك الحين أرحّب بكل من ينضمّ "
+                  "دون تقييد.",
         },
         "no_power_kick": {
             "en": "{admins} I could not remove {user}, who has not accepted the rules within "
                   "{days} days: I'm not allowed to remove members here. Give me that power, or "
                   "turn removal off with {command}.",
-            "ar": "{admins} لم أستطع إخراج {user} الذي لم يقبل القواعد خلال {days} أيام: غير "
-                  "مسموح لي بإخراج الأعضاء هنا. امنحني هذه الصلاحية أو أوقف الإخراج بالأمر "
-                  "{command}.",
+            "ar": "{admins} لم أستطع إخراج {user}، فالقواعد لم تُقبل خلال {days} أيام: غير مسموح لي بإخراج "
+                  "أحد هنا. المطلوب منحي هذه الصلاحية أو إيقاف الإخراج بالأمر {command}.",
         },
         "dm_failed_room": {
             "en": "{user} I couldn't open a private chat with you, so you are not held back. "
                   "Read this room's rules with {rules}.",
-            "ar": "{user} لم أستطع فتح محادثة خاصة معك، لذلك لن تُقيَّد. اقرأ قواعد هذه "
-                  "الغرفة بالأمر {rules}.",
+            "ar": "{user} لم أستطع فتح محادثة خاصة معك، لذلك لا قيود على كتابتك. قواعد هذه الغرفة: {rules}",
         },
         # -- directory -------------------------------------------------------------
         "rooms_header": {
@@ -184,11 +181,11 @@ CATALOG = Catalog(
         },
         "pronouns_none": {
             "en": "You have not set pronouns. If you want to, send for example {example}.",
-            "ar": "لم تحدّد ضمائرك. إن أردت، أرسل مثلاً {example}.",
+            "ar": "لا ضمائر محفوظة لك. لإضافتها، مثلاً: {example}",
         },
         "pronouns_current": {
             "en": "Your pronouns: {pronouns}. Remove them with {clear}.",
-            "ar": "ضمائرك: {pronouns}. احذفها بالأمر {clear}.",
+            "ar": "ضمائرك: {pronouns}. للحذف: {clear}",
         },
         "pronouns_too_long": {
             "en": "Pronouns can be at most {limit} characters, for example {example}.",
@@ -202,14 +199,13 @@ CATALOG = Catalog(
         "intro_only_dm": {
             "en": "Please send {intro} in our private chat, so your answers stay private until "
                   "you choose to post them.",
-            "ar": "أرسل {intro} في محادثتنا الخاصة من فضلك، لتبقى إجاباتك خاصة حتى تختار "
-                  "نشرها.",
+            "ar": "يُرجى إرسال {intro} في محادثتنا الخاصة، لتبقى إجاباتك خاصة إلى حين قرار نشرها.",
         },
         "intro_start": {
             "en": "Let's write your introduction for {room}. Answer each question with a "
                   "message, or send - to skip it. I keep nothing unless you post it.",
-            "ar": "لنكتب تعريفك في {room}. أجب عن كل سؤال برسالة، أو أرسل - لتخطّيه. "
-                  "لا أحتفظ بشيء ما لم تنشره.",
+            "ar": "لنكتب تعريفك في {room}. الإجابة عن كل سؤال برسالة، أو - للتخطّي. لا أحتفظ بشيء ما لم "
+                  "يُنشر.",
         },
         "intro_q_pronouns": {
             "en": "What are your pronouns?",
@@ -217,7 +213,7 @@ CATALOG = Catalog(
         },
         "intro_q_languages": {
             "en": "Which languages do you speak?",
-            "ar": "ما اللغات التي تتحدّثها؟",
+            "ar": "ما لغاتك؟",
         },
         "intro_q_reason": {
             "en": "What brings you here?",
@@ -226,13 +222,12 @@ CATALOG = Catalog(
         "intro_answer_too_long": {
             "en": "That answer is too long ({length} characters, at most {limit}). Please "
                   "shorten it.",
-            "ar": "هذه الإجابة طويلة جداً ({length} حرفاً، والحد {limit}). اختصرها من فضلك.",
+            "ar": "هذه الإجابة طويلة جداً ({length} حرفاً، والحد {limit}). يُرجى اختصارها.",
         },
         "intro_preview": {
             "en": "This is what I would post in {room}:\n\n{text}\n\nSend {post} to post it, "
                   "or {cancel} to drop it.",
-            "ar": "هذا ما سأنشره في {room}:\n\n{text}\n\nأرسل {post} لنشره، أو {cancel} "
-                  "لإلغائه.",
+            "ar": "هذا ما سأنشره في {room}:\n\n{text}\n\nللنشر: {post}، وللإلغاء: {cancel}",
         },
         "intro_nothing": {
             "en": "You skipped every question, so there is nothing to post. Nothing was kept.",
@@ -254,13 +249,13 @@ CATALOG = Catalog(
         },
         "intro_no_draft": {
             "en": "You have no introduction ready to post. Start one with {intro}.",
-            "ar": "ليس لديك تعريف جاهز للنشر. ابدأ واحداً بالأمر {intro}.",
+            "ar": "ليس لديك تعريف جاهز للنشر. للبدء: {intro}",
         },
         "intro_post_failed": {
             "en": "I couldn't post in {room}: I'm not in it or may not write there. Please tell "
                   "its admins. Your draft stays until you send {cancel} or {post} again.",
-            "ar": "لم أستطع النشر في {room}: لست فيها أو غير مسموح لي بالكتابة هناك. أخبر "
-                  "مديريها من فضلك. تبقى مسودتك حتى ترسل {cancel} أو {post} مجدداً.",
+            "ar": "لم أستطع النشر في {room}: لستُ فيها أو غير مسموح لي بالكتابة هناك. يُرجى إبلاغ إدارتها. "
+                  "تبقى مسودتك إلى حين إرسال {cancel} أو {post} مجدداً.",
         },
         "intro_post_header": {
             "en": "Please welcome {user}!",
@@ -268,11 +263,11 @@ CATALOG = Catalog(
         },
         "intro_line_pronouns": {"en": "Pronouns: {value}", "ar": "الضمائر: {value}"},
         "intro_line_languages": {"en": "Languages: {value}", "ar": "اللغات: {value}"},
-        "intro_line_reason": {"en": "What brings them here: {value}", "ar": "ما أتى بهم: {value}"},
+        "intro_line_reason": {"en": "What brings them here: {value}", "ar": "سبب الانضمام: {value}"},
         # -- admin preview and status ---------------------------------------------
         "preview_room": {
             "en": "In the room ({language}), newcomers see:",
-            "ar": "في الغرفة ({language})، يرى القادمون الجدد:",
+            "ar": "في الغرفة ({language})، يرى من ينضمّ حديثاً:",
         },
         "preview_room_off": {
             "en": "In the room: no welcome (welcome_in_room is off).",
@@ -280,7 +275,7 @@ CATALOG = Catalog(
         },
         "preview_dm": {
             "en": "Privately ({language}), they receive:",
-            "ar": "وفي رسالة خاصة ({language})، يتلقّون:",
+            "ar": "وفي رسالة خاصة ({language})، يصل:",
         },
         "preview_default_rules": {
             "en": "Note: no rules are set here for {language}, so newcomers get the default "
@@ -313,20 +308,19 @@ CATALOG = Catalog(
         "status": {
             "en": "Onboarding here: gate {gate}; {waiting} people have not accepted the rules "
                   "yet; {done} have.",
-            "ar": "الترحيب هنا: البوابة {gate}؛ {waiting} لم يقبلوا القواعد بعد؛ و{done} "
-                  "قبلوها.",
+            "ar": "الترحيب هنا: البوابة {gate}؛ بانتظار قبول القواعد: {waiting}؛ وتمّ القبول: {done}.",
         },
         "status_on": {"en": "on", "ar": "مفعّلة"},
         "status_off": {"en": "off", "ar": "متوقفة"},
         "status_no_power": {
             "en": "Warning: I can't change power levels here, so the gate cannot work. Give me "
                   "power level {level} in Room settings → Roles & Permissions.",
-            "ar": "تنبيه: لا أستطيع تغيير مستويات الصلاحيات هنا، فلا تعمل البوابة. امنحني "
-                  "مستوى الصلاحية {level} من إعدادات الغرفة ← الأدوار والصلاحيات.",
+            "ar": "تنبيه: لا أستطيع تغيير مستويات الصلاحيات هنا، فلا تعمل البوابة. المطلوب منحي مستوى "
+                  "الصلاحية {level} من إعدادات الغرفة ← الأدوار والصلاحيات.",
         },
         "onboarding_usage": {
             "en": "Use {preview} or {status}.",
-            "ar": "استخدم {preview} أو {status}.",
+            "ar": "الصيغة: {preview} أو {status}.",
         },
     },
 )

@@ -11,8 +11,8 @@ CATALOG = Catalog(
         "help_find": {
             "en": "Search the help directory: !find <words> [country:XX] [lang:xx] [category:name] "
             "(answered in a direct message)",
-            "ar": "ابحث في دليل المساعدة: ‎!find <كلمات> [country:XX] [lang:xx] [category:الاسم] "
-            "(الرد في رسالة مباشرة)",
+            "ar": "البحث في دليل المساعدة: ‎!find <كلمات> [country:XX] [lang:xx] [category:الاسم] (الرد في "
+                  "رسالة مباشرة)",
         },
         "help_more": {"en": "The next results of your last search.", "ar": "النتائج التالية لآخر بحث."},
         "help_resource": {
@@ -25,20 +25,20 @@ CATALOG = Catalog(
         "help_countries": {"en": "Countries that have entries.", "ar": "الدول التي لها مدخلات."},
         "help_suggest": {
             "en": "Suggest an organization to the curators: !suggest <url> [note]",
-            "ar": "اقترح منظمة على القيّمين: ‎!suggest <رابط> [ملاحظة]",
+            "ar": "اقتراح منظمة على فريق تنسيق الدليل: ‎!suggest <رابط> [ملاحظة]",
         },
         # -- searching ---------------------------------------------------------
         "query_empty": {
             "en": "What are you looking for? For example: !find asylum lawyer country:TR",
-            "ar": "عمّ تبحث؟ مثلاً: ‎!find محامي لجوء country:TR",
+            "ar": "عمّ نبحث؟ مثلاً: ‎!find محامي لجوء country:TR",
         },
         "query_too_long": {
             "en": "That search is too long (at most {limit} characters). Use a few key words.",
-            "ar": "البحث طويل جداً (الحد {limit} حرفاً). استخدم بضع كلمات أساسية.",
+            "ar": "البحث طويل جداً (الحد {limit} حرفاً). تكفي بضع كلمات أساسية.",
         },
         "query_too_many_words": {
             "en": "That search has too many words (at most {limit}). Use a few key words.",
-            "ar": "في البحث كلمات كثيرة (الحد {limit}). استخدم بضع كلمات أساسية.",
+            "ar": "في البحث كلمات كثيرة (الحد {limit}). تكفي بضع كلمات أساسية.",
         },
         "filter_empty": {
             "en": "The filter {name}: needs a value, for example country:TR.",
@@ -46,11 +46,11 @@ CATALOG = Catalog(
         },
         "unknown_country": {
             "en": "I don't know the country {value}. Use a two-letter code like TR, DE or LB, or global.",
-            "ar": "لا أعرف الدولة {value}. استخدم رمزاً من حرفين مثل TR أو DE أو LB، أو global.",
+            "ar": "لا أعرف الدولة {value}. المقبول رمز من حرفين مثل TR أو DE أو LB، أو global.",
         },
         "unknown_country_hint": {
             "en": "I don't know the country {value}. Did you mean {hint}? (!countries lists them)",
-            "ar": "لا أعرف الدولة {value}. هل تقصد {hint}؟ (‎!countries يعرضها)",
+            "ar": "لا أعرف الدولة {value}. هل المقصود {hint}؟ (‎!countries يعرضها)",
         },
         "unknown_category": {
             "en": "I don't know the category {value}. !categories lists them.",
@@ -58,15 +58,15 @@ CATALOG = Catalog(
         },
         "unknown_category_hint": {
             "en": "I don't know the category {value}. Did you mean {hint}? (!categories lists them)",
-            "ar": "لا أعرف الفئة {value}. هل تقصد {hint}؟ (‎!categories يعرضها)",
+            "ar": "لا أعرف الفئة {value}. هل المقصود {hint}؟ (‎!categories يعرضها)",
         },
         "unknown_language": {
             "en": "{value} is not a language code. Use one like en or ar.",
-            "ar": "{value} ليس رمز لغة. استخدم رمزاً مثل en أو ar.",
+            "ar": "{value} ليس رمز لغة. أمثلة: en أو ar.",
         },
         "no_results": {
             "en": "Nothing found. Try other words, fewer filters, or !categories.",
-            "ar": "لم أجد شيئاً. جرّب كلمات أخرى أو مرشّحات أقل أو ‎!categories.",
+            "ar": "لم أجد شيئاً. يمكن تجربة كلمات أخرى أو مرشّحات أقل أو ‎!categories.",
         },
         "results_header": {
             "en": "Results {first}–{last} of {total}:",
@@ -78,11 +78,11 @@ CATALOG = Catalog(
         },
         "results_more": {
             "en": "Send !more for the next results.",
-            "ar": "أرسل ‎!more للنتائج التالية.",
+            "ar": "للنتائج التالية: ‎!more",
         },
         "no_more": {
             "en": "No more results. Start a new search with !find.",
-            "ar": "لا مزيد من النتائج. ابدأ بحثاً جديداً بـ ‎!find.",
+            "ar": "لا مزيد من النتائج. لبحث جديد: ‎!find",
         },
         "entry_line": {
             "en": "#{id} {title} — {url}",
@@ -98,7 +98,7 @@ CATALOG = Catalog(
         },
         "entry_stale": {
             "en": "⚠ not verified since {date}: check before relying on it",
-            "ar": "⚠ لم يُتحقق منه منذ {date}: تأكّد قبل الاعتماد عليه",
+            "ar": "⚠ لم يُتحقق منه منذ {date}: يُرجى التأكد قبل الاعتماد عليه",
         },
         "entry_unverified": {
             "en": "⚠ unverified (new or changed since it was last checked): check before relying on it",
@@ -135,21 +135,21 @@ CATALOG = Catalog(
             "en": "I don't answer lookups in a direct message that is not end-to-end encrypted, "
             "so nobody else can read what you look for. Start an encrypted direct message with "
             "me and ask there.",
-            "ar": "لا أجيب على عمليات البحث في رسالة مباشرة غير مشفّرة تشفيراً تاماً، حتى لا يقرأ "
-            "أحد ما تبحث عنه. ابدأ معي رسالة مباشرة مشفّرة واسألني هناك.",
+            "ar": "لا أجيب على عمليات البحث في رسالة مباشرة غير مشفّرة تشفيراً تاماً، حتى لا يقرأ أحد موضوع "
+                  "بحثك. يُرجى بدء رسالة مباشرة مشفّرة معي والسؤال هناك.",
         },
         "dm_failed": {
             "en": "I couldn't open a direct message with you. Start one with me and ask there.",
-            "ar": "لم أتمكن من فتح رسالة مباشرة معك. ابدأ واحدة معي واسألني هناك.",
+            "ar": "لم أتمكن من فتح رسالة مباشرة معك. يُرجى بدء واحدة معي والسؤال هناك.",
         },
         # -- listings ----------------------------------------------------------
         "categories_header": {
             "en": "Categories (use category:name):",
-            "ar": "الفئات (استخدم category:الاسم):",
+            "ar": "الفئات (الصيغة category:الاسم):",
         },
         "countries_header": {
             "en": "Countries with entries (use country:XX):",
-            "ar": "الدول التي لها مدخلات (استخدم country:XX):",
+            "ar": "الدول التي لها مدخلات (الصيغة country:XX):",
         },
         "countries_none": {"en": "The directory is empty.", "ar": "الدليل فارغ."},
         "count_line": {"en": "• {name} ({code}): {count}", "ar": "• {name} ({code}): {count}"},
@@ -174,9 +174,9 @@ CATALOG = Catalog(
             "en": "Write fields as key=value, quoting values with spaces: title=\"Name\" "
             "url=https://… categories=legal,asylum countries=TR languages=en,ar summary=\"…\". "
             "Known keys: {keys}",
-            "ar": "اكتب الحقول بصيغة مفتاح=قيمة، مع علامات اقتباس للقيم التي فيها مسافات: "
-            "title=\"الاسم\" url=https://… categories=legal,asylum countries=TR languages=en,ar "
-            "summary=\"…\". المفاتيح المعروفة: {keys}",
+            "ar": "تُكتب الحقول بصيغة مفتاح=قيمة، مع علامات اقتباس للقيم التي فيها مسافات: title=\"الاسم\" "
+                  "url=https://… categories=legal,asylum countries=TR languages=en,ar summary=\"…\". "
+                  "المفاتيح المعروفة: {keys}",
         },
         "duplicate_url": {
             "en": "Nothing was saved: this URL is already entry #{id}.",
@@ -245,7 +245,7 @@ CATALOG = Catalog(
         "guided_start": {
             "en": "Let's add an entry. Answer each question; send \"skip\" for optional ones and "
             "\"cancel\" to stop.",
-            "ar": "لنضف مدخلاً. أجب عن كل سؤال؛ أرسل \"skip\" للأسئلة الاختيارية و\"cancel\" للإلغاء.",
+            "ar": "لنضف مدخلاً. الإجابة عن كل سؤال؛ و\"skip\" للأسئلة الاختيارية و\"cancel\" للإلغاء.",
         },
         "ask_title": {"en": "Name of the organization?", "ar": "اسم المنظمة؟"},
         "ask_url": {"en": "Its website (https://…)?", "ar": "موقعها (https://…)؟"},
@@ -273,11 +273,11 @@ CATALOG = Catalog(
         "ask_summary_ar": {"en": "Summary in Arabic (optional)?", "ar": "الوصف بالعربية (اختياري)؟"},
         "guided_invalid": {
             "en": "That doesn't work: {problem}\nPlease try again.",
-            "ar": "هذا غير صالح: {problem}\nحاول مرة أخرى.",
+            "ar": "هذا غير صالح: {problem}\nيُرجى المحاولة مرة أخرى.",
         },
         "guided_required": {
             "en": "This one is needed; please answer it (or \"cancel\").",
-            "ar": "هذا السؤال مطلوب؛ أجب عنه من فضلك (أو \"cancel\").",
+            "ar": "هذا السؤال مطلوب؛ يُرجى الإجابة عنه (أو \"cancel\").",
         },
         "guided_cancelled": {"en": "Cancelled; nothing was saved.", "ar": "أُلغي؛ لم يُحفظ شيء."},
         # -- suggestions -------------------------------------------------------
@@ -299,7 +299,7 @@ CATALOG = Catalog(
         },
         "suggest_sent": {
             "en": "Thanks! Your suggestion went to the curators.",
-            "ar": "شكراً! وصل اقتراحك إلى القيّمين.",
+            "ar": "شكراً! وصل اقتراحك إلى فريق تنسيق الدليل.",
         },
         "suggest_post": {
             "en": "Suggestion for the directory: {url}\nNote: {note}\nReact ✅ to save it as an "

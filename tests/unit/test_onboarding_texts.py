@@ -32,7 +32,7 @@ def test_names_list_names_a_few_and_counts_the_rest() -> None:
     text = names_list("en", users, 2)
     assert text == f"{FSI}@u0:localhost{PDI}, {FSI}@u1:localhost{PDI} and 198 others"
     arabic = names_list("ar", users, 2)
-    assert "198" in arabic and "آخرين" in arabic
+    assert "198" in arabic and "إضافةً إلى" in arabic
     assert names_list("en", users[:3], 5).endswith(f"and {FSI}@u2:localhost{PDI}")
     assert names_list("en", users[:1], 5) == f"{FSI}@u0:localhost{PDI}"
 
