@@ -6,7 +6,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from bots.moderation.enforce import Enforcer, Outcome, required_level
-from bots.moderation.messages import CATALOG
 from bots.moderation.network import Network
 from bots.moderation.protections import (
     Hit,
@@ -21,7 +20,6 @@ from bots.moderation.textrules import PatternRunner, Scan, TextRules
 from core.actions import ActionError, RoomActions
 from core.events import Media, MemberJoined, Message, RoomEvent
 from core.i18n import Trusted
-from core.plugin import message_content
 from core.roles import Role, role_for_level
 
 if TYPE_CHECKING:
@@ -215,17 +213,14 @@ class Guard:
                 if outcome.problem else "-")
         return outcomes
 
-    async def warn_by_dm(self, user_id: str, room_id: str, reason: str, *, seed: str) -> bool:
+    async def warn_by_dm(self, user_id: str, room_id: str, reason: str, *, seed: str) -> None:
         """Tell the member privately (their DM with the bot), exactly once per seed."""
-        language = self.runtime.languages.for_reader(user_id, None)
-        text = CATALOG.text("warning_dm", language, room=self.network.room_label(room_id),
-                            reason=reason)
         try:
-            return bool(await self.runtime.outbox.enqueue(
-                "moderation", f"warn:{seed}:{user_id}", message_content(text), user_id=user_id))
+            await self.network.plugin.say(user_id, "warning_dm", once=f"warn:{seed}:{user_id}",
+                                          queued=True, room=self.network.room_label(room_id),
+                                          reason=reason)
         except ActionError as error:
             log.warning("warning DM not queued (%s)", error.reason[:80])
-            return False
 
     def event_time(self, event: RoomEvent) -> float:
         """When the homeserver received the event: after an outage the bot replays a

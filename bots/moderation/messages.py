@@ -57,6 +57,43 @@ CATALOG = Catalog(
             "ar": "قواعد الكلمات والأنماط في هذه الغرفة: `filters` و`filters add word <text>` "
                   "و`filters add pattern <regex>` و`filters remove word|pattern <number or text>`.",
         },
+        # Subcommands (`!help policy subscribe`); the group's own help above lists them all.
+        "help_policy_list": {"en": "The policy lists followed and where our bans are published.",
+                             "ar": "قوائم الحظر المتّبعة والمكان الذي يُنشر فيه حظرنا."},
+        "help_policy_subscribe": {
+            "en": "Network moderators: follow a policy list room and apply its bans.",
+            "ar": "لفريق الإشراف على الشبكة: متابعة غرفة قائمة حظر وتطبيق ما فيها.",
+        },
+        "help_policy_unsubscribe": {
+            "en": "Network moderators: stop following a policy list (its bans are lifted).",
+            "ar": "لفريق الإشراف على الشبكة: إيقاف متابعة قائمة حظر (ويُرفع ما طُبّق منها).",
+        },
+        "help_policy_publish": {
+            "en": "Network moderators: publish our bans to this list room.",
+            "ar": "لفريق الإشراف على الشبكة: نشر حظرنا في غرفة القائمة هذه.",
+        },
+        "help_filters_list": {"en": "This room's word and pattern rules, numbered.",
+                              "ar": "قواعد الكلمات والأنماط في هذه الغرفة، مرقّمة."},
+        "help_filters_add": {"en": "Add a rule: `filters add word <text>` or "
+                                   "`filters add pattern <regex>`.",
+                             "ar": "إضافة قاعدة: `filters add word <text>` أو "
+                                   "`filters add pattern <regex>`."},
+        "help_filters_remove": {"en": "Remove a rule by its number or text: "
+                                      "`filters remove word|pattern <number or text>`.",
+                                "ar": "حذف قاعدة برقمها أو نصّها: "
+                                      "`filters remove word|pattern <number or text>`."},
+        "help_raid_status": {"en": "Whether raid mode is on in this room.",
+                             "ar": "هل وضع الهجوم مفعّل في هذه الغرفة."},
+        "help_raid_on": {"en": "Close the room to new joins (invite or knock only).",
+                         "ar": "إغلاق الغرفة أمام الانضمام الجديد (بدعوة أو طلب انضمام فقط)."},
+        "help_raid_off": {"en": "End raid mode and reopen the room.",
+                          "ar": "إنهاء وضع الهجوم وإعادة فتح الغرفة."},
+        "expected_target": {
+            "en": "a Matrix user id written in full, like @name:example.org (--all before or "
+                  "after it for every room)",
+            "ar": "معرّف مستخدم في ماتريكس مكتوباً كاملاً مثل ‎@name:example.org‎ (مع ‎--all‎ قبله أو "
+                  "بعده لكل الغرف)",
+        },
         "rules_usage": {
             "en": "Say what to add or remove, like `filters add word scam` or "
                   "`filters remove pattern 2`.",

@@ -8,7 +8,6 @@ room makes it part of the network or its moderators' room.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ from bots.moderation.settings import ModerationSettings
 from bots.moderation.store import ModerationStore
 from core.actions import ActionError, RoomActions
 from core.network import NetworkRole
-from core.plugin import message_content
+from core.room_settings import NETWORK
 
 if TYPE_CHECKING:
     from core.plugin import Plugin
@@ -32,7 +31,7 @@ AUTHORITY_MARK = "network_authority_v1"
 class Network:
     """Which rooms are protected, where moderators read, and how the bot tells them."""
 
-    def __init__(self, plugin: Plugin, store: ModerationStore) -> None:
+    def __init__(self, plugin: Plugin[ModerationSettings], store: ModerationStore) -> None:
         self.plugin = plugin
         self.runtime: Runtime = plugin.runtime
         self.store = store
@@ -44,10 +43,7 @@ class Network:
 
     def defaults(self) -> ModerationSettings:
         """Network-wide settings: the config.yaml block (no room overrides)."""
-        return self.runtime.settings.effective("", type(self.plugin))  # type: ignore[return-value]
-
-    def settings(self, room_id: str) -> ModerationSettings:
-        return self.runtime.settings.effective(room_id, type(self.plugin))  # type: ignore[return-value]
+        return self.plugin.settings_for(NETWORK)
 
     async def load(self) -> None:
         await self._drop_untrusted_rooms()
@@ -113,13 +109,13 @@ class Network:
         joined = set(self.actions.joined_rooms())
         exclude = exclude or set()
         configured = set(self.defaults().protected_rooms)
-        dms = getattr(self.runtime, "dms", None)
+        dms = self.runtime.dms
         return sorted(
             room for room in self.runtime.network.rooms()
             if room in joined
             and room not in exclude
             and (not configured or room in configured)
-            and not (dms is not None and dms.is_dm(room))
+            and not dms.is_dm(room)
             and self.runtime.settings.is_enabled(room, type(self.plugin))
         )
 
@@ -147,10 +143,9 @@ class Network:
         """
         if not room_id or not self.runtime.rooms.is_encrypted(room_id):
             return None
-        content = message_content(self.text(room_id, key, **values), mentions)
-        txn = "solmod" + hashlib.sha256(f"{room_id}/{seed}".encode()).hexdigest()[:32]
         try:
-            return str(await self.actions.send_event(room_id, "m.room.message", content, txn))
+            return await self.plugin.say(room_id, key, once=f"{room_id}/{seed}",
+                                         mentions=mentions, **values)
         except ActionError as error:
             log.warning("moderation notice to %s failed (%s)", room_id, error.reason[:80])
             return None

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from bots.moderation.access import MODERATORS
 from bots.moderation.durations import parse_duration
 from bots.moderation.enforce import UNMUTE_JOB, Enforcer, Outcome
 from bots.moderation.guard import Guard
@@ -21,12 +22,15 @@ from bots.moderation.reports import Reports
 from bots.moderation.rule_commands import RuleCommands
 from bots.moderation.settings import ModerationSettings
 from bots.moderation.store import LogEntry, ModerationStore
+from bots.moderation.target import ALL_FLAG, Target
+from core.commands import UserId
 from core.events import Media, MemberJoined, Message, Reaction
 from core.i18n import Trusted
 from core.logsafe import log_exception, new_error_id
 from core.network import NetworkRole
-from core.plugin import MATRIX_USER, Context, command, message_content
-from core.roles import Role
+from core.plugin import Context, command, group
+from core.reactions import same_reaction
+from core.room_settings import NETWORK
 from core.scheduler import Job
 
 log = logging.getLogger(__name__)
@@ -40,29 +44,10 @@ OLD_JOB_IDS = ("moderation-prune", "moderation-policy-poll")
 FIRST_POLL_WAIT_SECONDS = 10.0
 MAX_REDACT = 500
 MODLOG_LINES = 15
-ALL_FLAG = "--all"
 
 
 class UnmuteFailed(Exception):
     """The homeserver refused a timed mute's end for now: the scheduler retries it."""
-
-
-def split_target(first: str, rest: str) -> tuple[str, bool, str]:
-    """(user, everywhere, reason) from `@user reason --all` or `--all @user reason`."""
-    everywhere = False
-    if first == ALL_FLAG:
-        everywhere = True
-        words = rest.split(maxsplit=1)
-        first, rest = (words[0], words[1] if len(words) > 1 else "") if words else ("", "")
-    words = rest.split()
-    if ALL_FLAG in words:
-        everywhere = True
-        rest = " ".join(word for word in rest.split(" ") if word != ALL_FLAG)
-    return first, everywhere, rest.strip()
-
-
-def valid_user(user_id: str) -> bool:
-    return len(user_id) <= 255 and MATRIX_USER.fullmatch(user_id) is not None
 
 
 class ModerationPlugin(PolicyCommands, RuleCommands):
@@ -80,7 +65,7 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         await self.store.migrate()
         self.network = Network(self, self.store)
         await self.network.load()
-        if self.network.defaults().management_room:
+        if self.settings_for(NETWORK).management_room:
             log.warning("plugins.moderation.management_room is no longer read: reports go to "
                         "the network moderators' room (network.moderators_room or !modroom)")
         await self._moderators_room_enabled()
@@ -98,7 +83,7 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         # restarts); the fixed ids older versions rescheduled by hand go, once.
         for old in OLD_JOB_IDS:
             await scheduler.cancel(old)
-        self._poll_interval = self.network.defaults().policy_poll_seconds
+        self._poll_interval = self.settings_for(NETWORK).policy_poll_seconds
         await scheduler.every(self.name, POLL_KIND, self._poll_interval)
         await scheduler.every(self.name, PRUNE_KIND, PRUNE_SECONDS,
                               first_at=self.runtime.clock.now() + FIRST_PRUNE_SECONDS)
@@ -145,48 +130,11 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         if room and not settings.is_enabled(room, type(self)):
             await settings.set_enabled(room, type(self), True)
 
-    def _network_moderator(self, ctx: Context) -> bool:
-        """Network authority (core.authority): organizers and the network's moderators only."""
-        return ctx.holds(NetworkRole.MODERATOR)
-
-    def _moderators_place(self, room_id: str) -> bool:
-        """The network moderators' own rooms (reports, the mod log)."""
-        return room_id in {self.network.management_room(), self.network.modlog_room()} - {""}
-
-    async def _reaches(self, ctx: Context) -> bool:
-        """May the sender command moderation here? Said so when not.
-
-        A room's own moderators (their power here) may, in their room. Someone let in
-        by network authority alone (`or_network_role`) only in the network's rooms and
-        the network moderators' rooms, never in any other room the bot is in.
-        """
-        if ctx.role >= Role.MODERATOR:
-            return True
-        if self._network_moderator(ctx) and (self.network.in_network(ctx.room_id)
-                                             or self._moderators_place(ctx.room_id)):
-            return True
-        await ctx.reply(ctx.t("network_rooms_only"))
-        return False
-
-    def _authority(self, ctx: Context, room_id: str) -> int | None:
-        """The level a command's sender acts with in `room_id`.
-
-        A network moderator acts with the bot's authority in each network room;
-        anyone else (None) with their own level there, so never on a room they
-        don't moderate.
-        """
-        if self._network_moderator(ctx) and self.network.in_network(room_id):
-            return self.enforcer.level(room_id, self.runtime.bot_user_id)
-        return None
-
     def _excluded(self) -> set[str]:
         return self.network.list_rooms(self.policy.lists)
 
-    def _settings(self, ctx: Context) -> ModerationSettings:
-        return ctx.settings  # type: ignore[return-value]
-
     async def _act_everywhere(
-        self, ctx: Context, action: str, target: str, rest: str,
+        self, ctx: Context, action: str, target: Target, reason: str,
         then: Callable[[Context, str, str], Awaitable[str]] | None = None, **options: Any,
     ) -> list[Outcome] | None:
         """Act in this room (or every protected room with --all) and answer once.
@@ -194,14 +142,10 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         `then(ctx, user, reason)` runs when something was done, before the
         answer, and returns a line to add (publishing to our policy list).
         """
-        user, everywhere, reason = split_target(target, rest)
-        if not valid_user(user):
-            await ctx.reply(ctx.t("bad_user", user=user[:80]))
-            return None
+        user, everywhere = target
         # Acting across the network takes network authority (core.authority), wherever
         # it is typed: a room's moderators and admins act on their own room only.
-        network_wide = self._network_moderator(ctx)
-        if everywhere and not network_wide:
+        if everywhere and not self.network_moderator(ctx):
             await ctx.reply(ctx.t("all_needs_network_moderator", flag=Trusted(ALL_FLAG)))
             return None
         rooms = self.network.protected_rooms(self._excluded()) if everywhere else [ctx.room_id]
@@ -215,7 +159,7 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
             outcome = await self.enforcer.act(
                 room_id, action, user, actor=ctx.sender, reason=reason,
                 trigger=f"!{action}" + (" --all" if everywhere else ""),
-                actor_level=self._authority(ctx, room_id),
+                actor_level=self.authority(ctx, room_id),
                 **options)
             outcomes.append(outcome)
             if outcome.problem in ("target_is_self", "target_is_bot"):
@@ -255,37 +199,29 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
 
     # -- moderators' commands -------------------------------------------
 
-    @command("ban", help="help_ban", min_role=Role.MODERATOR,
-             or_network_role=NetworkRole.MODERATOR)
-    async def ban(self, ctx: Context, user: str, *, reason: str = "") -> None:
-        if not await self._reaches(ctx):
-            return
+    @command("ban", help="help_ban", **MODERATORS)
+    async def ban(self, ctx: Context[ModerationSettings], user: Target, *, reason: str = "") -> None:
         await self._act_everywhere(ctx, "ban", user, reason, then=self._publish)
 
-    @command("unban", help="help_unban", min_role=Role.MODERATOR,
-             or_network_role=NetworkRole.MODERATOR)
-    async def unban(self, ctx: Context, user: str, *, reason: str = "") -> None:
-        if not await self._reaches(ctx):
-            return
+    @command("unban", help="help_unban", **MODERATORS)
+    async def unban(self, ctx: Context[ModerationSettings], user: Target, *,
+                    reason: str = "") -> None:
         await self._act_everywhere(ctx, "unban", user, reason, then=self._unpublish)
 
-    @command("kick", help="help_kick", min_role=Role.MODERATOR,
-             or_network_role=NetworkRole.MODERATOR)
-    async def kick(self, ctx: Context, user: str, *, reason: str = "") -> None:
-        if not await self._reaches(ctx):
-            return
+    @command("kick", help="help_kick", **MODERATORS)
+    async def kick(self, ctx: Context[ModerationSettings], user: Target, *,
+                   reason: str = "") -> None:
         await self._act_everywhere(ctx, "kick", user, reason)
 
-    @command("mute", help="help_mute", min_role=Role.MODERATOR,
-             or_network_role=NetworkRole.MODERATOR)
-    async def mute(self, ctx: Context, user: str, *, reason: str = "") -> None:
-        if not await self._reaches(ctx):
-            return
-        target, everywhere, rest = split_target(user, reason)
-        first, _, remainder = rest.partition(" ")
+    @command("mute", help="help_mute", **MODERATORS)
+    async def mute(self, ctx: Context[ModerationSettings], user: Target, *,
+                   reason: str = "") -> None:
+        # `mute @user 2h spam`: a first word that reads as a duration is the time, else
+        # part of the reason (no converter: the duration is optional before free text).
+        first, _, remainder = reason.partition(" ")
         seconds = parse_duration(first) if first else None
         if seconds is not None:
-            rest = remainder.strip()
+            reason = remainder.strip()
         until = self.runtime.clock.now() + seconds if seconds is not None else None
 
         async def ends(ctx: Context, user: str, reason: str) -> str:
@@ -294,24 +230,17 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
             moment = datetime.fromtimestamp(until, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
             return ctx.t("mute_ends", when=Trusted(moment))
 
-        flag = f" {ALL_FLAG}" if everywhere else ""
-        await self._act_everywhere(ctx, "mute", target, rest + flag, then=ends,
-                                   mute_seconds=seconds)
+        await self._act_everywhere(ctx, "mute", user, reason, then=ends, mute_seconds=seconds)
 
-    @command("unmute", help="help_unmute", min_role=Role.MODERATOR,
-             or_network_role=NetworkRole.MODERATOR)
-    async def unmute(self, ctx: Context, user: str, *, reason: str = "") -> None:
-        if not await self._reaches(ctx):
-            return
+    @command("unmute", help="help_unmute", **MODERATORS)
+    async def unmute(self, ctx: Context[ModerationSettings], user: Target, *,
+                     reason: str = "") -> None:
         await self._act_everywhere(ctx, "unmute", user, reason)
 
-    @command("redact", help="help_redact", min_role=Role.MODERATOR,
-             or_network_role=NetworkRole.MODERATOR)
-    async def redact(self, ctx: Context, user: str, *, which: str = "") -> None:
-        if not await self._reaches(ctx):
-            return
-        target, everywhere, rest = split_target(user, which)
-        words = rest.split()
+    @command("redact", help="help_redact", **MODERATORS)
+    async def redact(self, ctx: Context[ModerationSettings], user: Target, *,
+                     which: str = "") -> None:
+        words = which.split()
         count, since = 10, None
         if len(words) == 2 and words[0].lower() in ("since", "منذ"):
             seconds = parse_duration(words[1])
@@ -324,42 +253,30 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
         elif words:
             await ctx.reply(ctx.t("redact_usage", most=MAX_REDACT))
             return
-        flag = f" {ALL_FLAG}" if everywhere else ""
-        await self._act_everywhere(ctx, "redact", target, flag, redact_count=count,
+        await self._act_everywhere(ctx, "redact", user, "", redact_count=count,
                                    redact_since=since)
 
-    @command("warn", help="help_warn", min_role=Role.MODERATOR,
-             or_network_role=NetworkRole.MODERATOR)
-    async def warn(self, ctx: Context, user: str, *, reason: str = "") -> None:
-        if not await self._reaches(ctx):
-            return
+    @command("warn", help="help_warn", **MODERATORS)
+    async def warn(self, ctx: Context[ModerationSettings], user: UserId, *,
+                   reason: str = "") -> None:
         if not reason.strip():
             await ctx.reply(ctx.t("warn_needs_reason"))
-            return
-        if not valid_user(user):
-            await ctx.reply(ctx.t("bad_user", user=user[:80]))
             return
         levels = await self.enforcer.power_levels(ctx.room_id)
         outcome = await self.enforcer.act(ctx.room_id, "warn", user, actor=ctx.sender,
                                           reason=reason, trigger="!warn", levels=levels,
-                                          actor_level=self._authority(ctx, ctx.room_id))
+                                          actor_level=self.authority(ctx, ctx.room_id))
         if not outcome.done:
             await ctx.reply(ctx.t(outcome.problem, **outcome.values))
             return
         await self.guard.warn_by_dm(user, ctx.room_id, reason, seed=ctx.event.event_id)
         await ctx.reply(ctx.t("done_warn", user=user, rooms=1))
 
-    @command("modlog", help="help_modlog", min_role=Role.MODERATOR,
-             or_network_role=NetworkRole.MODERATOR)
-    async def modlog(self, ctx: Context, user: str | None = None) -> None:
-        if not await self._reaches(ctx):
-            return
-        if user is not None and not valid_user(user):
-            await ctx.reply(ctx.t("bad_user", user=user[:80]))
-            return
+    @command("modlog", help="help_modlog", **MODERATORS)
+    async def modlog(self, ctx: Context[ModerationSettings], user: UserId | None = None) -> None:
         # The network's log for its moderators, in their own rooms; anywhere else, this
         # room's entries only (its members read the answer too).
-        room = None if self._network_moderator(ctx) and self._moderators_place(ctx.room_id) \
+        room = None if self.network_moderator(ctx) and self.moderators_place(ctx.room_id) \
             else ctx.room_id
         entries = await self.store.recent_log(user, MODLOG_LINES, room_id=room)
         if not entries:
@@ -374,33 +291,36 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
                                reason=entry.reason or "-", trigger=entry.trigger or "-"))
         await ctx.reply("\n".join(lines))
 
-    @command("raid", help="help_raid", min_role=Role.MODERATOR,
-             or_network_role=NetworkRole.MODERATOR)
-    async def raid(self, ctx: Context, state: Literal["off", "on", "status"] = "status") -> None:
-        if not await self._reaches(ctx):
-            return
-        if state == "off":
-            ended, problem = await self.guard.end_raid_mode(ctx.room_id)
-            await ctx.reply(ctx.t("raid_ended") if ended else ctx.t(problem))
-            if ended:
-                await self.store.log(self._entry(ctx, ctx.room_id, "raid_off"))
-            return
-        if state == "on":
-            settings = self._settings(ctx)
-            started, problem, values = await self.guard.start_raid_mode(
-                ctx.room_id, settings.joinwave_mode)
-            await ctx.reply(ctx.t("raid_started_by_hand", mode=Trusted(settings.joinwave_mode))
-                            if started else ctx.t(problem or "raid_already_on", **values))
-            return
+    # `!raid` alone is the status, as it always was (an empty alias: core's groups have
+    # no default subcommand yet).
+    raid_group = group("raid", help="help_raid", **MODERATORS)
+
+    @raid_group.command("status", help="help_raid_status", aliases=("",))
+    async def raid_status(self, ctx: Context[ModerationSettings]) -> None:
         previous = await self.store.raid(ctx.room_id)
         await ctx.reply(ctx.t("raid_on_status") if previous is not None else ctx.t("no_raid"))
+
+    @raid_group.command("on", help="help_raid_on")
+    async def raid_on(self, ctx: Context[ModerationSettings]) -> None:
+        mode = ctx.settings.joinwave_mode
+        started, problem, values = await self.guard.start_raid_mode(ctx.room_id, mode)
+        await ctx.reply(ctx.t("raid_started_by_hand", mode=Trusted(mode))
+                        if started else ctx.t(problem or "raid_already_on", **values))
+
+    @raid_group.command("off", help="help_raid_off")
+    async def raid_off(self, ctx: Context[ModerationSettings]) -> None:
+        ended, problem = await self.guard.end_raid_mode(ctx.room_id)
+        await ctx.reply(ctx.t("raid_ended") if ended else ctx.t(problem))
+        if ended:
+            await self.store.log(self._entry(ctx, ctx.room_id, "raid_off"))
 
     def _entry(self, ctx: Context, target: str, action: str) -> LogEntry:
         return LogEntry(self.runtime.clock.now(), ctx.room_id, ctx.sender, target, action, "",
                         f"!{action}")
 
     @command("modroom", help="help_modroom", network_role=NetworkRole.ORGANIZER)
-    async def modroom(self, ctx: Context, which: Literal["reports", "log"] = "reports") -> None:
+    async def modroom(self, ctx: Context[ModerationSettings],
+                      which: Literal["reports", "log"] = "reports") -> None:
         """Organizers only: the moderators' room makes its members the network's moderators."""
         if not ctx.encrypted_room:
             await ctx.reply(ctx.t("modroom_unencrypted"))
@@ -443,15 +363,12 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
             return
         # A room outside the network (or no moderators' room): its own moderators, by DM.
         for moderator in self.reports.room_moderators(room_id, {user_id}):
-            language = self.runtime.languages.for_reader(moderator, None)
-            text = CATALOG.text("unmute_gave_up", language, user=user_id, room=label,
-                                attempts=job.attempts)
-            await self.runtime.outbox.enqueue(self.name, f"{seed}:{moderator}",
-                                              message_content(text), user_id=moderator)
+            await self.say(moderator, "unmute_gave_up", once=f"{seed}:{moderator}", queued=True,
+                           user=user_id, room=label, attempts=job.attempts)
 
     async def _prune_job(self, job: Job) -> None:
         """Daily (scheduler.every): a failure is retried sooner and never ends the pruning."""
-        before = self.runtime.clock.now() - self.network.defaults().modlog_retention_days * 86400
+        before = self.runtime.clock.now() - self.settings_for(NETWORK).modlog_retention_days * 86400
         await self.store.prune_log(before)
         # Reports, strikes and join times are kept no longer than the mod log (a strike
         # window or newcomer period longer than the retention is cut to it).
@@ -460,36 +377,37 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
     # -- reports ---------------------------------------------------------
 
     @command("report", help="help_report")
-    async def report(self, ctx: Context, *, reason: str = "") -> None:
+    async def report(self, ctx: Context[ModerationSettings], *, reason: str = "") -> None:
         """Never answered in the room: the reported member may be reading it."""
         event = ctx.event
         reply_to = event.reply_to if isinstance(event, Message) else None
         await self.reports.submit(ctx.room_id, reply_to, ctx.sender, reason,
-                                  anonymous=self._settings(ctx).anonymous_reports,
+                                  anonymous=ctx.settings.anonymous_reports,
                                   seed=event.event_id, remove=event.event_id)
 
     # -- listeners -------------------------------------------------------
 
-    async def on_message(self, ctx: Context, event: Message) -> None:
+    async def on_message(self, ctx: Context[ModerationSettings], event: Message) -> None:
         if event.room_id in self._excluded() or not self.network.is_protected(event.room_id):
             return
         started = time.perf_counter()
-        await self.guard.on_message(event, self._settings(ctx))
+        await self.guard.on_message(event, ctx.settings)
         log.debug("protections took %.2f ms", (time.perf_counter() - started) * 1000)
 
-    async def on_media(self, ctx: Context, event: Media) -> None:
+    async def on_media(self, ctx: Context[ModerationSettings], event: Media) -> None:
         if event.room_id in self._excluded() or not self.network.is_protected(event.room_id):
             return
-        await self.guard.on_media(event, self._settings(ctx))
+        await self.guard.on_media(event, ctx.settings)
 
-    async def on_member_joined(self, ctx: Context, event: MemberJoined) -> None:
+    async def on_member_joined(self, ctx: Context[ModerationSettings],
+                               event: MemberJoined) -> None:
         room_id, user_id = event.room_id, event.user_id
         if user_id == self.runtime.bot_user_id or room_id in self._excluded() \
                 or not self.network.is_protected(room_id):
             return
         if await self.policy.check_join(room_id, user_id):
             return
-        settings = self._settings(ctx)
+        settings = ctx.settings
         wave = await self.guard.on_join(event, settings)
         if wave is None:
             return
@@ -508,7 +426,7 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
             problem=Trusted(self.network.text(management, problem, **values))
             if problem else "-")
 
-    async def on_reaction(self, ctx: Context, event: Reaction) -> None:
+    async def on_reaction(self, ctx: Context[ModerationSettings], event: Reaction) -> None:
         room_id = event.room_id
         if room_id == self.network.management_room():
             # Network authority, not power in this room: core.authority decides.
@@ -517,8 +435,8 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
             await self.reports.on_moderator_reaction(room_id, event.relates_to, event.key,
                                                      event.sender)
             return
-        settings = self._settings(ctx)
-        if event.key.rstrip("\ufe0f") != settings.report_emoji.rstrip("\ufe0f"):
+        settings = ctx.settings
+        if not same_reaction(event.key, settings.report_emoji):
             return
         # Filed, or sent to the room's moderators by DM, never dropped; the reaction goes.
         await self.reports.submit(room_id, event.relates_to, event.sender, "",

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
-from bots.moderation.enforce import Enforcer
-from bots.moderation.network import Network
+from bots.moderation.access import MODERATORS, ModerationBase, reaches, speaks_for_network
 from bots.moderation.policy import KINDS
-from bots.moderation.policy_sync import PolicySync, SyncResult
-from bots.moderation.store import ModerationStore
+from bots.moderation.policy_sync import SyncResult
+from bots.moderation.settings import ModerationSettings
 from core.actions import ActionError
 from core.events import StateChanged
 from core.i18n import Trusted
 from core.logsafe import log_exception, new_error_id
 from core.network import NetworkRole
-from core.plugin import Context, Plugin, command
-from core.roles import Role
+from core.plugin import Context, Refusal, group
 from core.scheduler import Job
 
 log = logging.getLogger(__name__)
@@ -31,67 +29,77 @@ def valid_room(room: str) -> bool:
     return room[0] == "!" or (room[0] == "#" and ":" in room[2:])
 
 
-class PolicyCommands(Plugin):
+def _list_room(room: str) -> str:
+    """The list room named, or the refusal that says it is none.
+
+    Not core's RoomRef: a room id of room version 12 has no `:server`.
+    """
+    if not valid_room(room):
+        raise Refusal("bad_room", room=room[:80])
+    return room
+
+
+class PolicyCommands(ModerationBase):
     """The policy-list half of the moderation plugin (mixed into ModerationPlugin)."""
 
-    store: ModerationStore
-    network: Network
-    enforcer: Enforcer
-    policy: PolicySync
+    # `!policy` alone lists, as it always did (an empty alias: core's groups have no
+    # default subcommand yet).
+    policy_group = group("policy", help="help_policy", **MODERATORS)
 
-    if TYPE_CHECKING:
-        # Provided by ModerationPlugin, which mixes these commands in.
-        async def _reaches(self, ctx: Context) -> bool: ...
+    @policy_group.command("list", help="help_policy_list", aliases=("",))
+    async def policy_list(self, ctx: Context[ModerationSettings]) -> None:
+        lines = [ctx.t("policy_header", rules=len(self.policy.index.rules))]
+        for room_id in sorted(self.policy.lists):
+            count = len(self.policy.index.of_list(room_id))
+            lines.append(ctx.t("policy_line", room=self.network.room_label(room_id), rules=count))
+        own = self.network.own_list()
+        lines.append(ctx.t("own_list_line", room=self.network.room_label(own)) if own
+                     else ctx.t("own_list_none"))
+        await ctx.reply("\n".join(lines))
 
-    @command("policy", help="help_policy", min_role=Role.MODERATOR,
-             or_network_role=NetworkRole.MODERATOR)
-    async def policy_command(
-        self, ctx: Context, what: Literal["list", "subscribe", "unsubscribe", "publish"] = "list",
-        room: str | None = None,
-    ) -> None:
-        if not await self._reaches(ctx):
+    # Which lists the network follows and where its bans are published change every
+    # network room: network moderators only, whatever the sender's power here.
+    @policy_group.command("subscribe", help="help_policy_subscribe",
+                          checks=[reaches, speaks_for_network("subscribe")])
+    async def policy_subscribe(self, ctx: Context[ModerationSettings], room: str = "") -> None:
+        room = _list_room(room)
+        try:
+            room_id, result = await self.policy.subscribe(room)
+        except ActionError as error:
+            await ctx.reply(ctx.t("list_unreadable", room=room[:80],
+                                  why=Trusted(error.reason[:120])))
             return
-        if what == "list":
-            await self._policy_status(ctx)
+        await ctx.reply(self._sync_summary(ctx, "list_followed", room_id, result))
+
+    @policy_group.command("unsubscribe", help="help_policy_unsubscribe",
+                          checks=[reaches, speaks_for_network("unsubscribe")])
+    async def policy_unsubscribe(self, ctx: Context[ModerationSettings], room: str = "") -> None:
+        room = _list_room(room)
+        room_id = await self._resolve(room)
+        if room_id not in self.policy.lists:
+            await ctx.reply(ctx.t("list_not_followed", room=room[:80]))
             return
-        # Which lists the network follows and where its bans are published change every
-        # network room: network moderators only, whatever the sender's power here.
-        if not ctx.holds(NetworkRole.MODERATOR):
-            await ctx.reply(ctx.t("policy_needs_network_moderator", what=Trusted(what)))
+        result = await self.policy.unsubscribe(room_id)
+        await ctx.reply(self._sync_summary(ctx, "list_unfollowed", room_id, result))
+
+    @policy_group.command("publish", help="help_policy_publish",
+                          checks=[reaches, speaks_for_network("publish")])
+    async def policy_publish(self, ctx: Context[ModerationSettings], room: str = "") -> None:
+        room = _list_room(room)
+        try:
+            room_id = await self.runtime.actions.join(room)
+        except ActionError as error:
+            await ctx.reply(ctx.t("list_unreadable", room=room[:80],
+                                  why=Trusted(error.reason[:120])))
             return
-        if room is None or not valid_room(room):
-            await ctx.reply(ctx.t("bad_room", room=(room or "")[:80]))
+        levels = await self.enforcer.power_levels(room_id)
+        needed = _state_level(levels, "m.policy.rule.user")
+        have = self.runtime.rooms.power_level(room_id, self.runtime.bot_user_id)
+        if have < needed:
+            await ctx.reply(ctx.t("bot_lacks_power", needed=needed, have=have))
             return
-        if what == "subscribe":
-            try:
-                room_id, result = await self.policy.subscribe(room)
-            except ActionError as error:
-                await ctx.reply(ctx.t("list_unreadable", room=room[:80],
-                                      why=Trusted(error.reason[:120])))
-                return
-            await ctx.reply(self._sync_summary(ctx, "list_followed", room_id, result))
-        elif what == "unsubscribe":
-            room_id = await self._resolve(room)
-            if room_id not in self.policy.lists:
-                await ctx.reply(ctx.t("list_not_followed", room=room[:80]))
-                return
-            result = await self.policy.unsubscribe(room_id)
-            await ctx.reply(self._sync_summary(ctx, "list_unfollowed", room_id, result))
-        else:
-            try:
-                room_id = await self.runtime.actions.join(room)
-            except ActionError as error:
-                await ctx.reply(ctx.t("list_unreadable", room=room[:80],
-                                      why=Trusted(error.reason[:120])))
-                return
-            levels = await self.enforcer.power_levels(room_id)
-            needed = _state_level(levels, "m.policy.rule.user")
-            have = self.runtime.rooms.power_level(room_id, self.runtime.bot_user_id)
-            if have < needed:
-                await ctx.reply(ctx.t("bot_lacks_power", needed=needed, have=have))
-                return
-            await self.network.set_room("own_list", room_id)
-            await ctx.reply(ctx.t("own_list_set", room=self.network.room_label(room_id)))
+        await self.network.set_room("own_list", room_id)
+        await ctx.reply(ctx.t("own_list_set", room=self.network.room_label(room_id)))
 
     async def _resolve(self, room: str) -> str:
         if room.startswith("!"):
@@ -108,16 +116,6 @@ class PolicyCommands(Plugin):
         return ctx.t(key, room=self.network.room_label(room_id), rules=len(result.added),
                      removed=len(result.removed), banned=result.banned, unbanned=result.unbanned,
                      ignored=result.ignored)
-
-    async def _policy_status(self, ctx: Context) -> None:
-        lines = [ctx.t("policy_header", rules=len(self.policy.index.rules))]
-        for room_id in sorted(self.policy.lists):
-            count = len(self.policy.index.of_list(room_id))
-            lines.append(ctx.t("policy_line", room=self.network.room_label(room_id), rules=count))
-        own = self.network.own_list()
-        lines.append(ctx.t("own_list_line", room=self.network.room_label(own)) if own
-                     else ctx.t("own_list_none"))
-        await ctx.reply("\n".join(lines))
 
     async def _publish(self, ctx: Context, user: str, reason: str) -> str:
         """Publish the ban to our list as an m.policy.rule.user event, so others can follow it."""

@@ -15,6 +15,7 @@ from core.actions import ActionError, RoomActions
 from core.events import Message, RoomEvent
 from core.i18n import Trusted
 from core.plugin import message_content
+from core.reactions import same_reaction
 from core.roles import Role
 
 if TYPE_CHECKING:
@@ -192,7 +193,7 @@ class Reports:
         The caller checks network authority; the action carries the bot's authority
         in the reported (network) room, as `--all` does.
         """
-        action = REACTIONS.get(key) or REACTIONS.get(key + "\ufe0f")
+        action = next((a for emoji, a in REACTIONS.items() if same_reaction(emoji, key)), None)
         if action is None:
             return None
         report = await self.store.report(report_event)

@@ -11,10 +11,11 @@ import json
 import logging
 from typing import Literal
 
+from bots.moderation.access import ModerationBase
 from bots.moderation.settings import ModerationSettings
 from bots.moderation.textrules import MAX_PATTERNS, PatternError, check_pattern, pattern_problem
 from core.i18n import Trusted
-from core.plugin import Context, Plugin, command
+from core.plugin import Context, Refusal, group
 from core.roles import Role
 from core.room_settings import NETWORK, SettingError
 
@@ -23,60 +24,19 @@ log = logging.getLogger(__name__)
 MAX_WORD = 200
 
 
-class RuleCommands(Plugin):
+Kind = Literal["word", "pattern"]
+
+
+class RuleCommands(ModerationBase):
     """The word/pattern list half of the moderation plugin (mixed into ModerationPlugin)."""
 
-    @command("filters", help="help_filters", min_role=Role.MODERATOR)
-    async def rules(
-        self, ctx: Context, what: Literal["list", "add", "remove"] = "list",
-        kind: Literal["word", "pattern"] | None = None, *, value: str = "",
-    ) -> None:
-        settings: ModerationSettings = ctx.settings  # type: ignore[assignment]
-        if what == "list":
-            await self._list_rules(ctx, settings)
-            return
-        if kind is None or not value.strip():
-            await ctx.reply(ctx.t("rules_usage"))
-            return
-        key = "words" if kind == "word" else "patterns"
-        current = list(getattr(settings, key))
-        text = value.strip()
-        if what == "add":
-            if kind == "pattern" and len(current) >= MAX_PATTERNS:
-                await ctx.reply(ctx.t("too_many_patterns", most=MAX_PATTERNS, count=len(current) + 1)
-                                + "\n" + ctx.t("nothing_changed"))
-                return
-            if kind == "pattern":
-                try:
-                    check_pattern(text)
-                except PatternError as error:
-                    await ctx.reply(ctx.t(error.reason, pattern=text[:60]) + "\n"
-                                    + ctx.t("nothing_changed"))
-                    return
-            elif len(text) > MAX_WORD:
-                await ctx.reply(ctx.t("word_too_long", most=MAX_WORD))
-                return
-            if text in current:
-                await ctx.reply(ctx.t("rule_exists"))
-                return
-            current.append(text)
-        else:
-            if text.isdigit() and 1 <= int(text) <= len(current):
-                current.pop(int(text) - 1)
-            elif text in current:
-                current.remove(text)
-            else:
-                await ctx.reply(ctx.t("rule_missing"))
-                return
-        try:
-            await self.runtime.settings.set_value(ctx.room_id, type(self), key, json.dumps(current))
-        except SettingError as error:
-            await ctx.reply("\n".join(error.problems) + "\n" + ctx.t("nothing_changed"))
-            return
-        await ctx.reply(ctx.t("rule_added" if what == "add" else "rule_removed",
-                              kind=Trusted(kind), count=len(current)))
+    # A room's own rules: its moderators only (no network stand-in). `!filters` alone
+    # lists, as it always did (an empty alias: core's groups have no default yet).
+    filters = group("filters", help="help_filters", min_role=Role.MODERATOR)
 
-    async def _list_rules(self, ctx: Context, settings: ModerationSettings) -> None:
+    @filters.command("list", help="help_filters_list", aliases=("",))
+    async def filters_list(self, ctx: Context[ModerationSettings]) -> None:
+        settings = ctx.settings
         if not settings.words and not settings.patterns:
             await ctx.reply(ctx.t("rules_empty"))
             return
@@ -84,6 +44,53 @@ class RuleCommands(Plugin):
         lines += [f"w{n}. {word}" for n, word in enumerate(settings.words, 1)]
         lines += [f"p{n}. {pattern}" for n, pattern in enumerate(settings.patterns, 1)]
         await ctx.reply("\n".join(lines))
+
+    @filters.command("add", help="help_filters_add")
+    async def filters_add(self, ctx: Context[ModerationSettings], kind: Kind | None = None, *,
+                          value: str = "") -> None:
+        kind, text = _rule(kind, value)
+        current = _rules_of(ctx.settings, kind)
+        if kind == "pattern":
+            if len(current) >= MAX_PATTERNS:
+                await ctx.reply(ctx.t("too_many_patterns", most=MAX_PATTERNS, count=len(current) + 1)
+                                + "\n" + ctx.t("nothing_changed"))
+                return
+            try:
+                check_pattern(text)
+            except PatternError as error:
+                await ctx.reply(ctx.t(error.reason, pattern=text[:60]) + "\n"
+                                + ctx.t("nothing_changed"))
+                return
+        elif len(text) > MAX_WORD:
+            await ctx.reply(ctx.t("word_too_long", most=MAX_WORD))
+            return
+        if text in current:
+            await ctx.reply(ctx.t("rule_exists"))
+            return
+        await self._store_rules(ctx, kind, [*current, text], "rule_added")
+
+    @filters.command("remove", help="help_filters_remove")
+    async def filters_remove(self, ctx: Context[ModerationSettings], kind: Kind | None = None, *,
+                             value: str = "") -> None:
+        kind, text = _rule(kind, value)
+        current = _rules_of(ctx.settings, kind)
+        if text.isdigit() and 1 <= int(text) <= len(current):
+            current.pop(int(text) - 1)
+        elif text in current:
+            current.remove(text)
+        else:
+            await ctx.reply(ctx.t("rule_missing"))
+            return
+        await self._store_rules(ctx, kind, current, "rule_removed")
+
+    async def _store_rules(self, ctx: Context, kind: Kind, rules: list[str], done: str) -> None:
+        key = "words" if kind == "word" else "patterns"
+        try:
+            await self.runtime.settings.set_value(ctx.room_id, type(self), key, json.dumps(rules))
+        except SettingError as error:
+            await ctx.reply("\n".join(error.problems) + "\n" + ctx.t("nothing_changed"))
+            return
+        await ctx.reply(ctx.t(done, kind=Trusted(kind), count=len(rules)))
 
     async def _drop_refused_patterns(self) -> None:
         """Stored pattern lists the checks now refuse (a stronger probe, the cap) lose those
@@ -124,3 +131,14 @@ class RuleCommands(Plugin):
             except SettingError as error:
                 log.warning("moderation: patterns of %s not rewritten (%s)", room_id,
                             "; ".join(error.problems)[:200])
+
+
+def _rule(kind: Kind | None, value: str) -> tuple[Kind, str]:
+    """The kind and text of `filters add|remove word|pattern <text>`, or how to write it."""
+    if kind is None or not value.strip():
+        raise Refusal("rules_usage")
+    return kind, value.strip()
+
+
+def _rules_of(settings: ModerationSettings, kind: Kind) -> list[str]:
+    return list(settings.words if kind == "word" else settings.patterns)

@@ -39,7 +39,7 @@ async def test_commands_check_power_and_act(make_bot, make_member) -> None:
     assert await membership(owner, room, owner.user_id) == "join"
     assert "yourself" in (await moderator.ask(room, f"!kick {moderator.user_id}")).body
     assert "myself" in (await moderator.ask(room, f"!ban {bot.user_id}")).body
-    assert "not a Matrix user id" in (await moderator.ask(room, "!ban alice")).body
+    assert "Matrix user id written in full" in (await moderator.ask(room, "!ban alice")).body
     # A member cannot use moderators' commands at all.
     assert "Sorry" in (await target.ask(room, f"!kick {other.user_id}")).body
 

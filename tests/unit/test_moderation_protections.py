@@ -6,7 +6,6 @@ import pytest
 from pydantic import ValidationError
 
 from bots.moderation.guard import evaluate, step_for
-from bots.moderation.plugin import split_target, valid_user
 from bots.moderation.protections import (
     Protections,
     check_mentions,
@@ -15,6 +14,7 @@ from bots.moderation.protections import (
     has_link,
 )
 from bots.moderation.settings import ModerationSettings
+from bots.moderation.target import Target, read_target, valid_user
 from core.events import Message
 
 
@@ -85,10 +85,13 @@ def test_settings_refuse_bad_values_in_both_languages() -> None:
 
 
 def test_targets_and_user_ids() -> None:
-    assert split_target("@a:x", "spam --all") == ("@a:x", True, "spam")
-    assert split_target("--all", "@a:x being rude") == ("@a:x", True, "being rude")
-    assert split_target("@a:x", "") == ("@a:x", False, "")
-    assert split_target("--all", "") == ("", True, "")
+    assert read_target("@a:x spam --all") == (Target("@a:x", True), "spam")
+    assert read_target("--all @a:x being rude") == (Target("@a:x", True), "being rude")
+    assert read_target("@a:x") == (Target("@a:x", False), "")
+    assert read_target("@a:x  two  spaces") == (Target("@a:x", False), "two  spaces")
+    for bad in ["--all", "", "alice spam", "--all alice"]:
+        with pytest.raises(ValueError):
+            read_target(bad)
     assert valid_user("@a.b_c:example.org:8448")
     for bad in ["a:x", "@a", "@a b:x", "@:x", "@a:x" + "y" * 300]:
         assert not valid_user(bad), bad
