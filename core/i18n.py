@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from typing import Any, Literal
 
 LANGUAGES: tuple[str, ...] = ("en", "ar")
 LANGUAGE_NAMES = {"en": "English", "ar": "العربية"}
@@ -157,3 +158,112 @@ def normalise_language(value: str) -> str | None:
             return code
     aliases = {"english": "en", "arabic": "ar", "عربي": "ar", "عربية": "ar"}
     return aliases.get(cleaned)
+
+
+# -- words that depend on the reader's language ------------------------------------
+
+
+def join_list(items: Iterable[str], language: str,
+              conjunction: Literal["and", "or"] | None = "and") -> str:
+    """`a, b and c` / `أ، ب وج`: a list read as a sentence in `language`.
+
+    Arabic separates with the Arabic comma and joins the last item with و
+    (written onto the word) or أو; `conjunction=None` only separates. Items are
+    joined as given: isolate user-supplied ones first.
+    """
+    shown = list(items)
+    arabic = language == "ar"
+    separator = "، " if arabic else ", "
+    if conjunction is None or len(shown) < 2:
+        return separator.join(shown)
+    if arabic:
+        last = f" و{shown[-1]}" if conjunction == "and" else f" أو {shown[-1]}"
+    else:
+        last = f" {conjunction} {shown[-1]}"
+    return separator.join(shown[:-1]) + last
+
+
+# Arabic counted nouns: (one, two in the oblique case that reads right after
+# خلال/بعد/منذ, three to ten, eleven to ninety-nine). `1 ساعة` and `2 ساعة`
+# are wrong in Arabic: one and two are said by the noun alone.
+_ARABIC_UNITS = {
+    "day": ("يوم", "يومين", "أيام", "يوماً"),
+    "hour": ("ساعة", "ساعتين", "ساعات", "ساعة"),
+    "minute": ("دقيقة", "دقيقتين", "دقائق", "دقيقة"),
+    "second": ("ثانية", "ثانيتين", "ثوانٍ", "ثانية"),
+}
+_ENGLISH_UNITS = {"day": ("day", "days"), "hour": ("h", "h"), "minute": ("min", "min"),
+                  "second": ("s", "s")}
+
+
+def _arabic_count(count: int, unit: str) -> str:
+    one, two, few, many = _ARABIC_UNITS[unit]
+    if count == 1:
+        return one
+    if count == 2:
+        return two
+    rest = count % 100
+    if 3 <= rest <= 10:
+        return f"{count} {few}"
+    if rest >= 11:
+        return f"{count} {many}"
+    return f"{count} {one}"  # 100, 101, 102…: the noun in the singular
+
+
+def format_duration(value: timedelta | float, language: str) -> str:
+    """A duration as a reader says it: `1 h 59 min` / `ساعة و59 دقيقة`.
+
+    Seconds (a float) or a timedelta; at most the two largest units, so a
+    multi-day check-in reads `2 days 3 h`, and seconds only under a minute.
+    Rounded down: "1 h 59 min left" must not promise the 2 h that are not left.
+    """
+    seconds = int(max(0.0, value.total_seconds() if isinstance(value, timedelta) else value))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
+    first = next((i for i, (count, _) in enumerate(parts) if count), None)
+    counted = [(secs, "second")] if first is None else [
+        (count, unit) for count, unit in parts[first:first + 2] if count]
+    if language == "ar":
+        return " و".join(_arabic_count(count, unit) for count, unit in counted)
+    return " ".join(
+        f"{count} {_ENGLISH_UNITS[unit][count != 1]}" for count, unit in counted)
+
+
+# Names of the languages people write and search in, in each reader's language.
+# A language chooser shows LANGUAGE_NAMES (each in its own script) instead, so
+# a reader finds their own language whatever the current one is.
+_LANGUAGE_NAMES_IN: dict[str, dict[str, str]] = {
+    "en": {
+        "am": "Amharic", "ar": "Arabic", "az": "Azerbaijani", "bg": "Bulgarian",
+        "bn": "Bengali", "ckb": "Sorani Kurdish", "da": "Danish", "de": "German",
+        "el": "Greek", "en": "English", "es": "Spanish", "fa": "Persian", "fi": "Finnish",
+        "fr": "French", "he": "Hebrew", "hi": "Hindi", "hu": "Hungarian", "hy": "Armenian",
+        "id": "Indonesian", "it": "Italian", "ja": "Japanese", "ka": "Georgian",
+        "ko": "Korean", "ku": "Kurdish", "nl": "Dutch", "no": "Norwegian", "pl": "Polish",
+        "ps": "Pashto", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian",
+        "so": "Somali", "sq": "Albanian", "sr": "Serbian", "sv": "Swedish",
+        "sw": "Swahili", "ti": "Tigrinya", "tr": "Turkish", "uk": "Ukrainian",
+        "ur": "Urdu", "zh": "Chinese",
+    },
+    "ar": {
+        "am": "الأمهرية", "ar": "العربية", "az": "الأذربيجانية", "bg": "البلغارية",
+        "bn": "البنغالية", "ckb": "الكردية السورانية", "da": "الدنماركية", "de": "الألمانية",
+        "el": "اليونانية", "en": "الإنجليزية", "es": "الإسبانية", "fa": "الفارسية",
+        "fi": "الفنلندية", "fr": "الفرنسية", "he": "العبرية", "hi": "الهندية",
+        "hu": "المجرية", "hy": "الأرمنية", "id": "الإندونيسية", "it": "الإيطالية",
+        "ja": "اليابانية", "ka": "الجورجية", "ko": "الكورية", "ku": "الكردية",
+        "nl": "الهولندية", "no": "النرويجية", "pl": "البولندية", "ps": "البشتو",
+        "pt": "البرتغالية", "ro": "الرومانية", "ru": "الروسية", "so": "الصومالية",
+        "sq": "الألبانية", "sr": "الصربية", "sv": "السويدية", "sw": "السواحلية",
+        "ti": "التغرينية", "tr": "التركية", "uk": "الأوكرانية", "ur": "الأردية",
+        "zh": "الصينية",
+    },
+}
+
+
+def language_name(code: str, language: str) -> str:
+    """`fr` → `French` for an English reader, `الفرنسية` for an Arabic one; unknown codes as given."""
+    names = _LANGUAGE_NAMES_IN.get(language, _LANGUAGE_NAMES_IN["en"])
+    return names.get(code.strip().lower(), code)

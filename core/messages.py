@@ -10,6 +10,12 @@ CATALOG = Catalog(
                   "Send {help} for the list.",
             "ar": "لا أعرف الأمر {command}. هل المقصود {suggestion}؟ لعرض القائمة: {help}",
         },
+        "command_plugin_off": {
+            "en": "{command} belongs to the {plugin} plugin, which is off in this room. "
+                  "A room {role} can turn it on with {enable}.",
+            "ar": "يتبع {command} إضافة {plugin}، وهي غير مفعّلة في هذه الغرفة. "
+                  "يمكن لـ{role} الغرفة تفعيلها بالأمر {enable}.",
+        },
         "unknown_subcommand": {
             "en": "{command} has no part called {word}.",
             "ar": "لا يوجد في {command} جزء باسم {word}.",
@@ -234,7 +240,7 @@ CATALOG = Catalog(
         },
         "help_group_moderation": {
             "en": "Moderating (room settings, members):",
-            "ar": "الإشراف (إعدادات الغرفة، الأعضاء):",
+            "ar": "الإشراف (إعدادات الغرفة، العضوية):",
         },
         "help_group_organizing": {
             "en": "Organizing (alerts, roll calls, the network):",

@@ -150,7 +150,7 @@ CATALOG = Catalog(
         },
         "preview_targets": {
             "en": "Goes to {rooms} rooms and {users} members by direct message.",
-            "ar": "يُرسل إلى {rooms} غرفة و{users} عضواً برسالة خاصة.",
+            "ar": "عدد الغرف: {rooms}، وعدد الرسائل الخاصة: {users}.",
         },
         "preview_rooms": {
             "en": "Rooms: {rooms}",
@@ -200,8 +200,8 @@ CATALOG = Catalog(
         "sending": {
             "en": "Alert {alert_id} is on its way to {rooms} rooms and {users} members. "
                   "The status message above follows its delivery.",
-            "ar": "التنبيه {alert_id} في طريقه إلى {rooms} غرفة و{users} عضواً. "
-                  "رسالة الحالة أعلاه تتابع وصوله.",
+            "ar": "التنبيه {alert_id} في طريقه إلى الغرف ({rooms}) والرسائل الخاصة ({users}). رسالة الحالة "
+                  "أعلاه تتابع وصوله.",
         },
         "scheduled": {
             "en": "Alert {alert_id} will be sent at {when}.",
@@ -210,11 +210,11 @@ CATALOG = Catalog(
         # -- the alert itself -----------------------------------------------------
         "alert_header": {
             "en": "📣 Alert from the organizers",
-            "ar": "📣 تنبيه من المنظّمين",
+            "ar": "📣 تنبيه من فريق التنظيم",
         },
         "alert_header_urgent": {
             "en": "🚨 URGENT alert from the organizers",
-            "ar": "🚨 تنبيه عاجل من المنظّمين",
+            "ar": "🚨 تنبيه عاجل من فريق التنظيم",
         },
         "alert_footer": {
             "en": "React ✅ or send {ack} to confirm you have read it. (alert {alert_id})",
@@ -279,7 +279,7 @@ CATALOG = Catalog(
         },
         "alert_needs_id": {
             "en": "Which alert? Write its id: {usage} ({list} shows the ids).",
-            "ar": "أي تنبيه؟ اكتب معرّفه: {usage} (يعرض {list} المعرّفات).",
+            "ar": "أي تنبيه؟ يلزم معرّفه: {usage} (يعرض {list} المعرّفات).",
         },
         "report_header": {
             "en": "Alert {alert_id} ({state}) by {author}, {when}:",

@@ -280,8 +280,8 @@ CATALOG = Catalog(
         "preview_default_rules": {
             "en": "Note: no rules are set here for {language}, so newcomers get the default "
                   "text. Set yours with {command} (several lines are fine).",
-            "ar": "ملاحظة: لم تُحدَّد قواعد هنا بلغة {language}، لذا يتلقّى القادمون النص "
-                  "الافتراضي. حدّد قواعدك بالأمر {command} (يمكن أن تمتدّ على عدة أسطر).",
+            "ar": "ملاحظة: لم تُحدَّد قواعد هنا بلغة {language}، لذا يصل النص الافتراضي إلى من ينضمّ. "
+                  "لتحديد قواعدك: {command} (يمكن أن تمتدّ على عدة أسطر).",
         },
         "preview_missing_rules": {
             "en": "Note: the rules here are not written in {language}, so messages in "

@@ -187,8 +187,8 @@ CATALOG = Catalog(
         "edited_unverified": {
             "en": "Entry #{id} updated. Its link, contact or text changed, so it is shown as "
             "unverified until a curator checks it: !resource verify {id}",
-            "ar": "حُدّث المدخل #{id}. تغيّر رابطه أو وسيلة التواصل أو نصّه، لذا يظهر غير مُتحقَّق "
-            "منه إلى أن يتحقق منه أحد أعضاء فريق التنسيق: ‎!resource verify {id}",
+            "ar": "حُدّث المدخل #{id}. تغيّر رابطه أو وسيلة التواصل أو نصّه، لذا يظهر غير مُتحقَّق منه إلى "
+                  "أن يتحقق منه فريق تنسيق الدليل: ‎!resource verify {id}",
         },
         "edit_unchanged": {
             "en": "Entry #{id} already has those values; nothing changed.",

@@ -7,6 +7,7 @@ import importlib
 import pkgutil
 import re
 import string
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,10 @@ from core.i18n import (
     Catalog,
     CatalogError,
     Trusted,
+    format_duration,
     isolate,
+    join_list,
+    language_name,
     normalise_language,
     shape_rtl,
 )
@@ -289,3 +293,76 @@ def test_every_command_in_every_arabic_message_appears_as_typed(owner: str) -> N
 
 def _placeholders_of(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+# -- durations, lists and language names in the reader's language ----------------
+
+M, H, D = 60, 3600, 86400
+
+
+@pytest.mark.parametrize(("seconds", "english", "arabic"), [
+    (0, "0 s", "0 ثانية"),
+    (20, "20 s", "20 ثانية"),
+    (60, "1 min", "دقيقة"),
+    (2 * M, "2 min", "دقيقتين"),
+    (5 * M, "5 min", "5 دقائق"),
+    (30 * M, "30 min", "30 دقيقة"),
+    (H, "1 h", "ساعة"),
+    (H + 59 * M, "1 h 59 min", "ساعة و59 دقيقة"),  # the finding: "1h59m" in Arabic text
+    (H + 59 * M + 59, "1 h 59 min", "ساعة و59 دقيقة"),  # never more time than is left
+    (2 * H + 5 * M, "2 h 5 min", "ساعتين و5 دقائق"),
+    (12 * H, "12 h", "12 ساعة"),
+    (D, "1 day", "يوم"),
+    (D + 2 * H + 10 * M, "1 day 2 h", "يوم وساعتين"),
+    (3 * D, "3 days", "3 أيام"),
+    (14 * D, "14 days", "14 يوماً"),
+    (100 * D, "100 days", "100 يوم"),
+    (-5, "0 s", "0 ثانية"),
+])
+def test_format_duration(seconds: int, english: str, arabic: str) -> None:
+    assert format_duration(seconds, "en") == english
+    assert format_duration(timedelta(seconds=seconds), "ar") == arabic
+    assert format_duration(float(seconds), "fr") == english  # other languages read English
+
+
+def test_an_arabic_duration_has_no_latin_units() -> None:
+    for seconds in range(0, 3 * D, 997):
+        assert not re.search(r"[a-z]", format_duration(seconds, "ar"))
+
+
+@pytest.mark.parametrize(("items", "language", "conjunction", "joined"), [
+    ([], "en", "and", ""),
+    (["a"], "ar", "and", "a"),
+    (["a", "b"], "en", "and", "a and b"),
+    (["a", "b", "c"], "en", "and", "a, b and c"),
+    (["a", "b", "c"], "en", "or", "a, b or c"),
+    (["أ", "ب"], "ar", "and", "أ وب"),
+    (["أ", "ب", "ج"], "ar", "and", "أ، ب وج"),
+    (["أ", "ب", "ج"], "ar", "or", "أ، ب أو ج"),
+    (["a", "b", "c"], "en", None, "a, b, c"),
+    (["أ", "ب", "ج"], "ar", None, "أ، ب، ج"),
+])
+def test_join_list(items: list[str], language: str, conjunction: str | None, joined: str) -> None:
+    assert join_list(iter(items), language, conjunction) == joined  # type: ignore[arg-type]
+
+
+def test_join_list_keeps_isolated_items_whole() -> None:
+    names = [isolate("@bob:x"), isolate("@sara:y"), isolate("@ali:z")]
+    shown = element_shows(shape_rtl("رحّبوا بـ " + join_list(names, "ar")))
+    assert all(name in shown for name in ("@bob:x", "@sara:y", "@ali:z"))
+
+
+@pytest.mark.parametrize(("code", "reader", "name"), [
+    ("en", "en", "English"), ("ar", "en", "Arabic"), ("fr", "en", "French"),
+    ("es", "en", "Spanish"), ("en", "ar", "الإنجليزية"), ("ar", "ar", "العربية"),
+    ("fr", "ar", "الفرنسية"), ("es", "ar", "الإسبانية"), ("FA", "ar", "الفارسية"),
+    ("fr", "de", "French"), ("xx", "ar", "xx"),
+])
+def test_language_name(code: str, reader: str, name: str) -> None:
+    assert language_name(code, reader) == name
+
+
+def test_every_language_has_a_name_in_every_reader_language() -> None:
+    for reader in LANGUAGES:
+        for code in LANGUAGES:
+            assert language_name(code, reader) != code
