@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from bots.checkins.contacts import ContactBook
@@ -18,7 +20,7 @@ from core.events import Message, Reaction
 from core.i18n import Trusted
 from core.logsafe import log_exception, new_error_id
 from core.outbox import SAFETY
-from core.plugin import Context, Plugin, command, message_content
+from core.plugin import Context, Plugin, Refusal, command, message_content
 from core.room_settings import NETWORK
 from core.scheduler import Job
 from core.timeparse import (
@@ -46,6 +48,30 @@ CHECK_MARKS = ("✅", "✔️", "✔", "☑️")
 
 def is_check_mark(key: str) -> bool:
     return key.replace("\ufe0f", "") in {mark.replace("\ufe0f", "") for mark in CHECK_MARKS}
+
+
+async def encrypted_dm(ctx: Context) -> None:
+    """Check-ins live only in an encrypted DM: elsewhere refused, and a DM opened (hello).
+
+    Declared on every command that carries a deadline, a note, a contact or a
+    PIN; it also counts the command as the member's activity ("last seen").
+    """
+    plugin = ctx.plugin
+    if not isinstance(plugin, CheckinsPlugin):
+        raise TypeError("encrypted_dm is a check-ins check")
+    await plugin.require_private(ctx)
+
+
+ENCRYPTED_DM = encrypted_dm
+
+
+@dataclass(frozen=True)
+class Unlocked:
+    """A PIN command let through: under duress (the alarm is already raised), or not."""
+
+    duress: bool
+    # The member was held after an identity change (the PIN released them).
+    was_held: bool
 
 
 class CheckinsPlugin(Plugin[CheckinsSettings]):
@@ -119,19 +145,16 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
     def _shown(self, name: str) -> Trusted:
         return Trusted(self.runtime.config.bot.command_prefix + name)
 
-    async def _in_private(self, ctx: Context[CheckinsSettings]) -> bool:
-        """Check-ins live only in an encrypted DM; elsewhere refuse and open one."""
+    async def require_private(self, ctx: Context) -> None:
+        """ENCRYPTED_DM: pass in the member's encrypted DM, else refuse (Refusal) and say hello there."""
         if self.runtime.dms.is_dm(ctx.room_id) and ctx.encrypted_room:
             if ctx.sender in self._tracked:
                 await self.store.touch(ctx.sender, self.runtime.clock.now())
-            return True
-        await ctx.reply(ctx.t("dm_only"))
-        language = self.runtime.languages.for_reader(ctx.sender, None)
+            return
+        # The outbox key is the one older versions used: a member greeted once is not again.
         with contextlib.suppress(Exception):
-            await self.runtime.outbox.enqueue(
-                OWNER, f"hello/{ctx.sender}",
-                message_content(CATALOG.text("dm_hello", language)), user_id=ctx.sender)
-        return False
+            await self.say(ctx.sender, "dm_hello", once=f"hello/{ctx.sender}", queued=True)
+        raise Refusal("dm_only")
 
     async def _pin_outcome(self, user_id: str, pin: str | None) -> str:
         """"ok", "duress" or "wrong"; both hashes are always checked so timing tells nothing."""
@@ -149,11 +172,8 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
         return "wrong"
 
     async def _forget_pin_message(self, ctx: Context[CheckinsSettings]) -> None:
-        actions = getattr(self.runtime, "actions", None)
-        if actions is None:
-            return
-        with contextlib.suppress(Exception):
-            await actions.redact(ctx.room_id, ctx.event.event_id)
+        with contextlib.suppress(Exception):  # not allowed to redact: nothing more to do
+            await self.runtime.actions.redact(ctx.room_id, ctx.event.event_id)
 
     def _job_ids(self, checkin_id: str) -> tuple[str, str, str]:
         return (f"checkins-remind-{checkin_id}", f"checkins-due-{checkin_id}",
@@ -187,15 +207,13 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
                      min=Trusted(format_duration(limits.minimum) if limits else ""),
                      max=Trusted(format_duration(limits.maximum) if limits else ""))
 
-    @command("checkin", help="help_checkin", safety=True, private=True)
+    @command("checkin", help="help_checkin", safety=True, private=True, checks=[ENCRYPTED_DM])
     async def checkin(self, ctx: Context[CheckinsSettings], *, when: str) -> None:
         """`!checkin 2 hours [note]`, `!checkin 6pm [note]`, `!checkin status`.
 
         The deadline is the longest run of leading words read as a duration or a
         time of day; the rest is the note (core/timeparse.py).
         """
-        if not await self._in_private(ctx):
-            return
         text = when.strip()
         if text.split(maxsplit=1)[0].lower() in ("status", "الحالة", "حالة"):
             await self._status(ctx)
@@ -266,9 +284,24 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
     # (urgent, escalated at once) whose alerts go through the outbox once, under
     # keys derived from the member's check-in. Only the people alerted ever see it.
 
+    @contextlib.asynccontextmanager
+    async def _unlocked(self, ctx: Context[CheckinsSettings], pin: str | None,
+                        command_name: str) -> AsyncIterator[Unlocked]:
+        """The start of every command a PIN opens (`!safe`, `!extend`, `!cancel`, `!confirm`).
+
+        The PIN's message is deleted first, then the member's lock is taken (a
+        deadline firing meanwhile is before or after, never between) and held
+        for the body; a missing or wrong PIN is refused (Refusal) and nothing
+        else runs. Normal and duress PINs go through the same steps.
+        """
+        if pin is not None:
+            await self._forget_pin_message(ctx)
+        async with self._lock(ctx.sender):
+            yield await self._check_pin(ctx, pin, command_name)
+
     async def _check_pin(self, ctx: Context[CheckinsSettings], pin: str | None,
-                         command_name: str) -> str | None:
-        """"ok" or "duress" (the alarm already raised), or None when answered as wrong.
+                         command_name: str) -> Unlocked:
+        """Let the member through (duress: the alarm already raised), or refuse (Refusal).
 
         A member held after an identity change (core/identity_holds.py) confirms
         with their safe PIN here, which ends the hold; a duress PIN raises the
@@ -278,18 +311,16 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
         """
         held = await self.runtime.holds.is_held(ctx.sender)
         if held and not (await self.store.member(ctx.sender))["pin_hash"]:
-            await ctx.reply(ctx.t("held_without_pin", command=self._shown(command_name)))
-            return None
+            raise Refusal("held_without_pin", command=self._shown(command_name))
         outcome = await self._pin_outcome(ctx.sender, pin)
         if outcome == "wrong":
-            await ctx.reply(ctx.t("wrong_pin" if pin is not None else "pin_needed",
-                                  safe=self._shown(command_name)))
-            return None
+            raise Refusal("wrong_pin" if pin is not None else "pin_needed",
+                          safe=self._shown(command_name))
         if outcome == "duress":
             await self._raise_alarm(ctx)
         if held:
             await self.runtime.holds.release(ctx.sender)
-        return outcome
+        return Unlocked(duress=outcome == "duress", was_held=held)
 
     async def _raise_alarm(self, ctx: Context[CheckinsSettings]) -> None:
         """The duress alarm: urgent alerts at once; nothing the member can see changes."""
@@ -308,17 +339,11 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
             last_seen=visible.last_seen if visible else now)
         await self.escalator.duress_alarm(alarm, self._policy(ctx.room_id))
 
-    @command("safe", help="help_safe", safety=True, private=True, while_held=True)
+    @command("safe", help="help_safe", safety=True, private=True, while_held=True,
+             checks=[ENCRYPTED_DM])
     async def safe(self, ctx: Context[CheckinsSettings], pin: str | None = None) -> None:
         """Confirm you are safe; with a PIN when you set one."""
-        if not await self._in_private(ctx):
-            return
-        if pin is not None:
-            await self._forget_pin_message(ctx)
-        async with self._lock(ctx.sender):
-            outcome = await self._check_pin(ctx, pin, "safe")
-            if outcome is None:
-                return
+        async with self._unlocked(ctx, pin, "safe") as unlocked:
             checkin = await self.store.open_checkin(ctx.sender)
             if checkin is None:
                 reply = ctx.t("no_checkin")
@@ -330,7 +355,7 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
                 # Under duress the check-in closes as it would (the member's view), but
                 # the people alerted are not told "all clear": they have the alarm.
                 await self._resolve(checkin, all_clear=checkin.state == ESCALATED
-                                    and outcome == "ok")
+                                    and not unlocked.duress)
         await ctx.reply(reply)
 
     async def _resolve(self, checkin: Checkin, *, all_clear: bool) -> None:
@@ -360,17 +385,12 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
             return None, error, None
         return when.seconds, None, rest or None
 
-    @command("extend", help="help_extend", safety=True, private=True, while_held=True)
+    @command("extend", help="help_extend", safety=True, private=True, while_held=True,
+             checks=[ENCRYPTED_DM])
     async def extend(self, ctx: Context[CheckinsSettings], *, duration: str) -> None:
         """Push the deadline of your running check-in back: `!extend 30m [pin]`."""
-        if not await self._in_private(ctx):
-            return
         seconds, error, pin = self._duration_and_pin(duration)
-        if pin is not None:
-            await self._forget_pin_message(ctx)
-        async with self._lock(ctx.sender):
-            if await self._check_pin(ctx, pin, "extend") is None:
-                return
+        async with self._unlocked(ctx, pin, "extend"):
             if seconds is None:
                 assert error is not None
                 await ctx.reply(self._time_error(ctx, error, "extend"))
@@ -397,16 +417,11 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
                     await self._schedule(updated)
         await ctx.reply(reply)
 
-    @command("cancel", help="help_cancel", safety=True, private=True, while_held=True)
+    @command("cancel", help="help_cancel", safety=True, private=True, while_held=True,
+             checks=[ENCRYPTED_DM])
     async def cancel(self, ctx: Context[CheckinsSettings], pin: str | None = None) -> None:
         """Stop your running check-in without alerting anyone."""
-        if not await self._in_private(ctx):
-            return
-        if pin is not None:
-            await self._forget_pin_message(ctx)
-        async with self._lock(ctx.sender):
-            if await self._check_pin(ctx, pin, "cancel") is None:
-                return
+        async with self._unlocked(ctx, pin, "cancel"):
             checkin = await self.store.open_checkin(ctx.sender)
             if checkin is None:
                 reply = ctx.t("no_checkin")
@@ -445,36 +460,28 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
 
     # -- trusted contacts ------------------------------------------------------
 
-    @command("contacts", help="help_contacts", private=True)
+    @command("contacts", help="help_contacts", private=True, checks=[ENCRYPTED_DM])
     async def contacts(self, ctx: Context[CheckinsSettings], action: str | None = None,
                        user: str | None = None) -> None:
         """`!contacts`, `!contacts add|remove @x:server`, `!contacts accept|decline @member`."""
-        if not await self._in_private(ctx):
-            return
         await self.contact_book.handle(ctx, action, user)
 
     # -- PINs ------------------------------------------------------------------
 
-    @command("confirm", help="help_confirm", safety=True, private=True, while_held=True)
+    @command("confirm", help="help_confirm", safety=True, private=True, while_held=True,
+             checks=[ENCRYPTED_DM])
     async def confirm(self, ctx: Context[CheckinsSettings], pin: str | None = None) -> None:
         """`!confirm <safe PIN>`: it is me, after my account's identity changed."""
-        if not await self._in_private(ctx):
-            return
-        if pin is not None:
-            await self._forget_pin_message(ctx)
-        async with self._lock(ctx.sender):
-            held = await self.runtime.holds.is_held(ctx.sender)
-            if await self._check_pin(ctx, pin, "confirm") is None:
-                return
-            await ctx.reply(ctx.t("confirmed" if held else "nothing_to_confirm"))
+        async with self._unlocked(ctx, pin, "confirm") as unlocked:
+            await ctx.reply(ctx.t("confirmed" if unlocked.was_held else "nothing_to_confirm"))
 
-    @command("duress", help="help_duress", safety=True, private=True)
+    @command("duress", help="help_duress", safety=True, private=True, checks=[ENCRYPTED_DM])
     async def duress(self, ctx: Context[CheckinsSettings], action: str | None = None,
                      pin: str | None = None) -> None:
         """`!duress set <pin>`: a PIN that looks like `!safe` but silently raises the alarm."""
         await self._pin_command(ctx, "duress_hash", action, pin)
 
-    @command("safepin", help="help_safepin", safety=True, private=True)
+    @command("safepin", help="help_safepin", safety=True, private=True, checks=[ENCRYPTED_DM])
     async def safepin(self, ctx: Context[CheckinsSettings], action: str | None = None,
                       pin: str | None = None) -> None:
         """`!safepin set <pin>`: require this PIN with `!safe`, `!extend` and `!cancel`."""
@@ -485,8 +492,6 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
         # Everything here stays in the DM history for whoever holds the phone: the
         # command is deleted, and both commands answer alike ("PIN saved"), so the
         # history does not tell that a duress PIN exists (`!help duress` explains it).
-        if not await self._in_private(ctx):
-            return
         await self._forget_pin_message(ctx)
         verb = (action or "").lower()
         if verb not in ("set", "clear") or pin is None:

@@ -151,6 +151,55 @@ async def test_wrong_pin_answer_gives_no_hint_and_alarm_still_goes(h: Harness) -
     assert len(alerts_to(h, BOB)) == 1
 
 
+async def test_unencrypted_dm_refuses_every_private_command_and_says_hello_once(
+        tmp_path: Path) -> None:
+    """ENCRYPTED_DM: the refusal, one hello in the DM, and nothing of the command done.
+
+    (Core already ignores unencrypted rooms unless require_encryption is off.)
+    """
+    h = Harness(tmp_path / "bot.db", config={"bot": {"require_encryption": False}})
+    await h.start()
+    try:
+        await _refused_while_unencrypted(h)
+    finally:
+        await h.stop()
+
+
+async def _refused_while_unencrypted(h: Harness) -> None:
+    dm = h.matrix.add_dm(ALICE)
+    h.matrix.encrypted.discard(dm)
+    for line in ("!checkin 2h at the station", "!safepin set 1234", "!contacts add @bob:test",
+                 "!safe", "!extend 30m", "!cancel", "!confirm 1234", "!duress set 5678"):
+        reply = await h.reply(dm, ALICE, line)
+        assert "only work in a private encrypted chat" in reply.body, line
+    await h.settle()
+    hellos = [s for s in h.matrix.to(dm) if "our private chat for safety check-ins" in s.body]
+    assert len(hellos) == 1
+    assert await h.db.fetchone("SELECT 1 FROM checkins_checkins") is None
+    assert await h.db.fetchone("SELECT 1 FROM checkins_members") is None
+    assert await h.db.fetchone("SELECT 1 FROM checkins_contacts") is None
+    # The same member in an encrypted DM is let through.
+    h.matrix.encrypted.add(dm)
+    assert "Check-in set" in (await h.reply(dm, ALICE, "!checkin 2h")).body
+
+
+async def test_a_refused_pin_changes_nothing_and_the_pin_message_goes(h: Harness) -> None:
+    dm = h.matrix.add_dm(ALICE)
+    await h.reply(dm, ALICE, "!safepin set 1234")
+    await h.reply(dm, ALICE, "!checkin 2h")
+    deadline = (await h.db.fetchone("SELECT deadline FROM checkins_checkins"))["deadline"]
+    for line, key in (("!safe", "send !safe followed by your PIN"),
+                      ("!safe 9999", "Try !safe again"), ("!extend 30m 9999", "Try !extend again"),
+                      ("!cancel 9999", "Try !cancel again")):
+        before = len(h.matrix.redacted)
+        assert key in (await h.reply(dm, ALICE, line)).body, line
+        # The PIN's message is deleted whether it was right or not (none given: none deleted).
+        assert len(h.matrix.redacted) == before + (line != "!safe")
+    row = await h.db.fetchone("SELECT state, deadline FROM checkins_checkins")
+    assert row["state"] == "active" and row["deadline"] == deadline
+    assert "Glad you're safe" in (await h.reply(dm, ALICE, "!safe 1234")).body
+
+
 async def test_bot_down_across_deadline_escalates_once_on_restart_and_says_late(h: Harness) -> None:
     dm = await accepted_contacts(h, ALICE, BOB)
     await h.reply(dm, ALICE, "!checkin 10m")
