@@ -1,9 +1,10 @@
-"""What the directory's command groups share: settings, the clock, curators, answering privately.
+"""What the directory's command groups share: the clock, curators, answering privately.
 
 What a member looks up is theirs: `!find` and `!more` are private commands (core.plugin), and
 showing one entry (`!resource <id>`) says as much about what someone needs, so it is moved to
 the member's DM in the same way (`_in_private`) while the curators' `!resource` verbs stay
-where they are typed.
+where they are typed. That one is by hand: `!resource 12` is not a subcommand word, and core's
+groups have no handler for the words that are none (see `CurationCommands.resource`).
 """
 
 from __future__ import annotations
@@ -12,25 +13,20 @@ import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import Field, model_validator
 
 from bots.resources.guided import TIMEOUT_SECONDS, GuidedAdd
 from bots.resources.model import Category, Resource
 from bots.resources.search import Hit
+from bots.resources.settings import ResourcesSettings
 from bots.resources.store import Change, Directory, country_name
 from core.i18n import Trusted
 from core.logsafe import log_exception, new_error_id
 from core.network import NetworkRole
-from core.plugin import Context, Plugin, PluginSettings, trusted
+from core.plugin import Context, Plugin, Refusal, trusted
 
 log = logging.getLogger(__name__)
 
 PAGE_TTL_SECONDS = 30 * 60
-# Settings earlier versions had, accepted in a config block (and ignored) so an upgrade
-# does not stop the bot: `answer_by_dm` (lookups are always answered in the DM now).
-RETIRED_SETTINGS = ("answer_by_dm",)
 
 
 @dataclass
@@ -43,22 +39,21 @@ class Pages:
     created: float
 
 
-class ResourcesBase(Plugin):
+async def encrypted_lookup(ctx: Context) -> None:
+    """A lookup is answered only where nobody but the member can read it.
+
+    Core moves private commands to the member's DM, which the bot opens encrypted,
+    before checks run; this refuses in the one case left, a DM that is not encrypted
+    (its history would lie readable on the homeserver).
+    """
+    if not ctx.encrypted_room:
+        raise Refusal("lookup_unencrypted")
+
+
+class ResourcesBase(Plugin[ResourcesSettings]):
     """Shared state and helpers of the resources plugin's command groups (not a plugin itself)."""
 
-    class Settings(PluginSettings):
-        results_per_page: int = Field(3, ge=1, le=10, description="results per answer; !more shows the next")
-        stale_after_days: int = Field(
-            365, ge=1, le=3650, description="entries not verified for this long are marked stale"
-        )
-
-        @model_validator(mode="before")
-        @classmethod
-        def _drop_retired(cls, data: Any) -> Any:
-            if isinstance(data, dict) and any(key in data for key in RETIRED_SETTINGS):
-                data = {k: v for k, v in data.items() if k not in RETIRED_SETTINGS}
-            return data
-
+    Settings = ResourcesSettings
     directory: Directory
     _pages: dict[str, Pages]
     _guided: dict[tuple[str, str], GuidedAdd]
@@ -68,9 +63,6 @@ class ResourcesBase(Plugin):
         await self.directory.setup()
         self._pages = {}
         self._guided = {}
-
-    def _settings(self, ctx: Context) -> Any:
-        return ctx.settings
 
     def _now(self) -> float:
         return self.runtime.clock.now()
@@ -86,7 +78,8 @@ class ResourcesBase(Plugin):
         """Where suggestions go for review: the network's curators room (core.network)."""
         return self.runtime.network.role_room(NetworkRole.CURATOR)
 
-    async def _in_private(self, ctx: Context) -> Context | None:
+    async def _in_private(self, ctx: Context[ResourcesSettings]
+                          ) -> Context[ResourcesSettings] | None:
         """The member's DM to answer a lookup in, as core does for private commands.
 
         Typed in the DM (or already moved there by core), `ctx` itself. Typed in a
@@ -117,7 +110,7 @@ class ResourcesBase(Plugin):
             language=rt.languages.for_reader(ctx.sender, dm),
             role=rt.authority.room_role(dm, ctx.sender),
             is_organizer=rt.authority.is_organizer(ctx.sender),
-            settings=rt.settings.effective(dm, type(self)), sender=rt.sender, rooms=rt.rooms,
+            settings=self.settings_for(dm), sender=rt.sender, rooms=rt.rooms,
         )
         private.redirected_from = ctx.room_id
         room = Trusted(ctx.actions.room_name(ctx.room_id) or ctx.room_id)
@@ -125,22 +118,10 @@ class ResourcesBase(Plugin):
         await private.reply(private.t(note, room=room))
         return private
 
-    async def _refused_unencrypted(self, ctx: Context) -> bool:
-        """A lookup is answered only where nobody but the member can read it.
-
-        Core moves private commands to the member's DM, which the bot opens encrypted;
-        this refuses in the one case left, a DM that is not encrypted (its history
-        would lie readable on the homeserver).
-        """
-        if ctx.encrypted_room:
-            return False
-        await ctx.reply(ctx.t("lookup_unencrypted"))
-        return True
-
     def _category_name(self, ctx: Context, category: Category) -> str:
         return ctx.t(f"cat_{category.value}")
 
-    def _format(self, ctx: Context, resource: Resource) -> str:
+    def _format(self, ctx: Context[ResourcesSettings], resource: Resource) -> str:
         title, summary = resource.text_in(ctx.language)
         lines = [ctx.t("entry_line", id=resource.id or 0, title=title, url=resource.url)]
         if summary:
@@ -155,7 +136,7 @@ class ResourcesBase(Plugin):
                 for c in resource.countries)),
             languages=trusted(", ".join(resource.languages)),
         ))
-        stale_days = self._settings(ctx).stale_after_days
+        stale_days = ctx.settings.stale_after_days
         if resource.status == "draft":
             lines.append(ctx.t("entry_draft"))
         elif resource.verified_at is None:
@@ -167,12 +148,17 @@ class ResourcesBase(Plugin):
                                by=resource.verified_by or "?"))
         return "\n".join(lines)
 
-    async def _show(self, ctx: Context, resource_id: int) -> None:
+    async def _show(self, ctx: Context[ResourcesSettings], resource_id: int) -> None:
         """`!resource <id>`: which entry someone opens is as private as what they search."""
         private = await self._in_private(ctx)
-        if private is None or await self._refused_unencrypted(private):
+        if private is None:
             return
         ctx = private
+        try:
+            await encrypted_lookup(ctx)  # what `!find` declares, answered here in the DM
+        except Refusal as refusal:
+            await ctx.reply(ctx.t(refusal.key))
+            return
         found = await self.directory.get(resource_id)
         if found is None:
             await ctx.reply(ctx.t("entry_unknown", id=resource_id))

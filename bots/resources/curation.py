@@ -16,6 +16,7 @@ from bots.resources.base import ResourcesBase
 from bots.resources.fields import FieldsError, known_keys, parse_fields, to_model_data
 from bots.resources.guided import CANCEL_WORDS, TIMEOUT_SECONDS, GuidedAdd
 from bots.resources.model import Category, Resource, describe_errors, draft_title
+from bots.resources.settings import ResourcesSettings
 from bots.resources.store import (
     COMPARED_FIELDS,
     VETTED_FIELDS,
@@ -30,8 +31,11 @@ from core.plugin import Context, command, trusted
 class CurationCommands(ResourcesBase):
     """`!resource` and the guided add; everything but showing an entry is for curators."""
 
+    # A plain command routing its own verbs, not a group: `!resource 12` (a member, moved to
+    # their DM) is no subcommand word, and core's groups have nothing for such words yet.
     @command("resource", help="help_resource")
-    async def resource(self, ctx: Context, action: str, *, rest: str = "") -> None:
+    async def resource(self, ctx: Context[ResourcesSettings], action: str, *,
+                       rest: str = "") -> None:
         verb = action.lower()
         if verb.lstrip("#").isdigit():
             await self._show(ctx, int(verb.lstrip("#")))
@@ -180,8 +184,8 @@ class CurationCommands(ResourcesBase):
         lines.extend(self._change_line(ctx, change) for change in changes)
         await ctx.reply("\n".join(lines))
 
-    async def _stale(self, ctx: Context, rest: str) -> None:
-        days = self._settings(ctx).stale_after_days
+    async def _stale(self, ctx: Context[ResourcesSettings], rest: str) -> None:
+        days = ctx.settings.stale_after_days
         stale = await self.directory.stale(self._today(), days)
         if not stale:
             await ctx.reply(ctx.t("stale_none", days=days))

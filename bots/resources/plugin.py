@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bots.resources.base import PAGE_TTL_SECONDS, Pages
+from bots.resources.base import PAGE_TTL_SECONDS, Pages, encrypted_lookup
 from bots.resources.curation import CurationCommands
 from bots.resources.messages import CATALOG
 from bots.resources.model import Category
 from bots.resources.query import QueryError, parse_query
 from bots.resources.search import search
+from bots.resources.settings import ResourcesSettings
 from bots.resources.store import country_name
 from bots.resources.suggestions import SuggestionCommands
 from core.plugin import Context, command, trusted
@@ -30,18 +31,16 @@ class ResourcesPlugin(CurationCommands, SuggestionCommands):
     catalog = CATALOG
     sensitive = True
 
-    @command("find", help="help_find", private=True)
-    async def find(self, ctx: Context, *, query: str = "") -> None:
-        # Core ran this in the member's DM (private=True); ctx.room_id is that DM.
-        if await self._refused_unencrypted(ctx):
-            return
+    # Core runs these in the member's DM (private=True); ctx.room_id is that DM.
+    @command("find", help="help_find", private=True, checks=[encrypted_lookup])
+    async def find(self, ctx: Context[ResourcesSettings], *, query: str = "") -> None:
         try:
             parsed = parse_query(query)
         except QueryError as error:
             await ctx.reply(self._query_error(ctx, error))
             return
         result = await search(
-            self.runtime.db, parsed, now=self._now(), stale_after_days=self._settings(ctx).stale_after_days
+            self.runtime.db, parsed, now=self._now(), stale_after_days=ctx.settings.stale_after_days
         )
         if not result.hits:
             self._pages.pop(ctx.sender, None)
@@ -59,8 +58,8 @@ class ResourcesPlugin(CurationCommands, SuggestionCommands):
             values[key] = value if key == "value" or isinstance(value, int) else trusted(str(value))
         return ctx.t(error.key, **values)
 
-    def _page(self, ctx: Context, pages: Pages) -> str:
-        size = self._settings(ctx).results_per_page
+    def _page(self, ctx: Context[ResourcesSettings], pages: Pages) -> str:
+        size = ctx.settings.results_per_page
         chunk = pages.hits[pages.offset:pages.offset + size]
         first, last, total = pages.offset + 1, pages.offset + len(chunk), len(pages.hits)
         header = "results_fuzzy_header" if pages.fuzzy else "results_header"
@@ -71,10 +70,8 @@ class ResourcesPlugin(CurationCommands, SuggestionCommands):
             parts.append(ctx.t("results_more"))
         return "\n\n".join(parts)
 
-    @command("more", help="help_more", private=True)
-    async def more(self, ctx: Context) -> None:
-        if await self._refused_unencrypted(ctx):
-            return
+    @command("more", help="help_more", private=True, checks=[encrypted_lookup])
+    async def more(self, ctx: Context[ResourcesSettings]) -> None:
         pages = self._pages.get(ctx.sender)
         expired = pages is None or self.runtime.clock.monotonic() - pages.created > PAGE_TTL_SECONDS
         if pages is None or expired or pages.offset >= len(pages.hits):

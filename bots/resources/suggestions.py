@@ -24,14 +24,15 @@ import logging
 import sqlite3
 
 from bots.resources.base import ResourcesBase
-from bots.resources.messages import CATALOG
 from bots.resources.model import Resource, check_url, draft_title
 from bots.resources.query import Query, QueryError, parse_query
 from bots.resources.store import Change
+from core.actions import ActionError
 from core.events import Reaction
 from core.i18n import Trusted
 from core.logsafe import log_exception, new_error_id
 from core.plugin import Context, command, trusted
+from core.reactions import reaction_in
 from core.scheduler import Job
 from core.sealed import PREFIX as SEALED_PREFIX
 
@@ -44,7 +45,7 @@ PRUNE_KIND = "prune_suggestions"
 PRUNE_SECONDS = 86400.0
 FIRST_PRUNE_SECONDS = 3600.0
 
-# Compared without the emoji variation selector (U+FE0F), which clients add or leave out.
+# Compared through core.reactions (clients add or leave out U+FE0F).
 APPROVE = frozenset({"✅", "✔", "👍"})
 REJECT = frozenset({"❌", "✖", "👎"})
 
@@ -107,11 +108,10 @@ class SuggestionCommands(ResourcesBase):
         if existing is not None:
             await ctx.reply(ctx.t("suggest_known", id=existing))
             return
-        language = self.runtime.languages.for_reader(None, curators_room)
-        text = CATALOG.text("suggest_post", language, url=url, note=note[:1000] or "—")
         try:
-            event_id = await ctx.send(text, room_id=curators_room)
-        except Exception as exc:  # the curators room is unreachable: say so, keep nothing
+            event_id = await self.say(curators_room, "suggest_post", once=ctx.event.event_id,
+                                      url=url, note=note[:1000] or "—")
+        except ActionError as exc:  # the curators room is unreachable: say so, keep nothing
             log_exception(log, "suggestion post", exc, new_error_id())
             await ctx.reply(ctx.t("suggest_no_room"))
             return
@@ -126,8 +126,8 @@ class SuggestionCommands(ResourcesBase):
         await ctx.reply(ctx.t("suggest_sent"))
 
     async def on_reaction(self, ctx: Context, event: Reaction) -> None:
-        key = event.key.replace("\ufe0f", "").strip()
-        if key not in APPROVE and key not in REJECT:
+        rejected = reaction_in(event.key, REJECT)
+        if not rejected and not reaction_in(event.key, APPROVE):
             return
         row = await self.runtime.db.fetchone(
             "SELECT url, note FROM resources_suggestions"
@@ -136,7 +136,7 @@ class SuggestionCommands(ResourcesBase):
         )
         if row is None or not self._is_curator(ctx):
             return
-        if key in REJECT:
+        if rejected:
             await self.runtime.db.execute(
                 "DELETE FROM resources_suggestions WHERE event_id = ? AND state = 'open'",
                 (event.relates_to,),
