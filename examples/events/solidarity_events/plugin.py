@@ -10,6 +10,7 @@ removed infiltrator is not told where the group meets.
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import timedelta
 
 from core.actions import ActionError
@@ -26,6 +27,8 @@ from core.timeparse import format_time
 from solidarity_events.messages import CATALOG
 from solidarity_events.settings import EventSettings
 from solidarity_events.store import Event, EventStore
+
+log = logging.getLogger(__name__)
 
 RSVP = "✅"
 REMIND = "remind"
@@ -84,11 +87,15 @@ class EventsPlugin(Plugin[EventSettings]):
             raise
         assert announcement is not None  # said directly, not queued
         await self.store.set_announcement(stored.id, announcement)
-        # The bot's own ✅ under the announcement: one tap to come.
-        await self.runtime.actions.react(ctx.room_id, announcement, RSVP,
-                                         _txn(f"rsvp-button/{stored.id}"))
         if reminded:
             await self._plan_reminder(stored, lead)
+        # The bot's own ✅ under the announcement: one tap to come. Without it
+        # (a room where the bot may post but not react) members add their own.
+        try:
+            await self.runtime.actions.react(ctx.room_id, announcement, RSVP,
+                                             _txn(f"rsvp-button/{stored.id}"))
+        except ActionError as error:
+            log.info("events: no ✅ under announcement %s (%s)", stored.id, error.reason)
 
     @event.command("list", help="help_event_list")
     async def list_events(self, ctx: Context[EventSettings]) -> None:
@@ -119,8 +126,9 @@ class EventsPlugin(Plugin[EventSettings]):
                        when=Trusted(format_time(found.starts_at, ctx.zone, ctx.now)))
         room = self._room_name(found.room_id)
         for member in await self._still_coming(found):
-            await self.say(member, "cancelled_dm", once=f"cancelled/{found.id}/{member}",
-                           queued=True, title=found.title, room=room,
+            await self.say(member, "cancelled_dm", queued=True,
+                           once=f"cancelled/{found.id}/{self.store.member_key(member)}",
+                           title=found.title, room=room,
                            when=Trusted(self._time_for(member, found.starts_at)))
 
     # -- listeners ------------------------------------------------------------
@@ -166,7 +174,8 @@ class EventsPlugin(Plugin[EventSettings]):
         room = self._room_name(found.room_id)
         for member in await self._still_coming(found):
             # Queued: paced, retried, and once per key even if this job runs again.
-            await self.say(member, "reminder", once=f"remind/{found.id}/{member}", queued=True,
+            await self.say(member, "reminder", queued=True,
+                           once=f"remind/{found.id}/{self.store.member_key(member)}",
                            title=found.title, room=room,
                            when=Trusted(self._time_for(member, found.starts_at)),
                            left=Trusted(format_duration(
