@@ -10,8 +10,10 @@ CATALOG = Catalog("events", {
         "ar": "فعاليات هذه الغرفة: الإعلان عن فعالية وعرضها وإلغاؤها",
     },
     "help_event_add": {
-        "en": "Announce an event: !event add <when> <title> (tomorrow 18:00 Picnic, in 2 hours Call)",
-        "ar": "للإعلان عن فعالية: ‎!event add <when> <title>‎ (مثل: غداً 18:00 نزهة، أو بعد ساعتين اجتماع)",
+        "en": "Announce an event, e.g. tomorrow 18:00 Picnic, or in 2 hours Call; "
+              "members react ✅ to come",
+        "ar": "للإعلان عن فعالية، مثل: غداً 18:00 نزهة، أو: بعد ساعتين اجتماع؛ وللمشاركة يكفي "
+              "وضع ✅ على الإعلان",
     },
     "help_event_list": {
         "en": "The upcoming events of this room and how many are coming",
