@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from bots.onboarding.gate import Gate, hold_level, level_to_manage
 from bots.onboarding.settings import OnboardingSettings
@@ -56,10 +56,13 @@ def _job_id(kind: str, room_id: str, user_id: str = "") -> str:
 class Flow:
     """Onboarding steps over the runtime's actions, outbox, scheduler and the plugin's store."""
 
-    def __init__(self, runtime: Runtime, store: OnboardingStore, plugin: type[Plugin]) -> None:
+    def __init__(self, runtime: Runtime, store: OnboardingStore,
+                 plugin: Plugin[OnboardingSettings]) -> None:
         self.runtime = runtime
         self.store = store
-        self.plugin = plugin
+        self.owner = plugin
+        # The class, as the room settings know plugins (enabled where, by whom).
+        self.plugin = type(plugin)
         self.gate = Gate(runtime.actions)
         self._warning_lock = asyncio.Lock()
 
@@ -84,7 +87,7 @@ class Flow:
     # -- small facts ------------------------------------------------------------------
 
     def settings(self, room_id: str) -> OnboardingSettings:
-        return cast(OnboardingSettings, self.runtime.settings.effective(room_id, self.plugin))
+        return self.owner.settings_for(room_id)
 
     def room_label(self, room_id: str) -> str:
         return self.runtime.actions.room_name(room_id) or room_id

@@ -35,6 +35,17 @@ CATALOG = Catalog(
             "ar": "لإدارة الغرفة: `onboarding preview [en|ar]` يعرض ما يراه من ينضمّ حديثاً؛ `onboarding "
                   "status` يعرض حالة البوابة ومن ينتظر.",
         },
+        # Subcommands (`!help intro post`); the group's own help above lists them all.
+        "help_intro_start": {"en": "Start answering the introduction questions.",
+                             "ar": "بدء الإجابة عن أسئلة التعارف."},
+        "help_intro_post": {"en": "Post your finished introduction.",
+                            "ar": "نشر التعريف بعد اكتماله."},
+        "help_intro_cancel": {"en": "Drop your introduction; nothing is kept.",
+                              "ar": "التراجع عن التعريف؛ ولا يُحفظ منه شيء."},
+        "help_onboarding_preview": {"en": "What a newcomer sees here, in English or Arabic.",
+                                    "ar": "ما يراه من ينضمّ حديثاً هنا، بالعربية أو بالإنجليزية."},
+        "help_onboarding_status": {"en": "Whether the gate is on and who is waiting.",
+                                   "ar": "هل البوابة مفعّلة ومن ينتظر."},
         # -- welcome in the room -----------------------------------------------
         "room_welcome": {
             "en": "Welcome {names}! I've sent you a private message with this room's rules.",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Literal, cast
 
 from bots.onboarding.directory import Directory, ListedRoom
 from bots.onboarding.flow import Flow
@@ -29,7 +28,8 @@ from bots.onboarding.texts import (
 from core.events import MemberJoined, MemberLeft, Message, Reaction
 from core.i18n import LANGUAGE_NAMES, Trusted, isolate, normalise_language
 from core.logsafe import log_exception, new_error_id
-from core.plugin import Context, Plugin, command, trusted
+from core.plugin import Context, Plugin, Refusal, command, group, trusted
+from core.reactions import reaction_in
 from core.roles import Role
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,15 @@ PRONOUNS_MAX = 40
 ACCEPT_REACTIONS = frozenset({"✅", "✔", "☑"})
 
 
-class OnboardingPlugin(Plugin):
+async def in_own_dm(ctx: Context) -> None:
+    """Only in the sender's own DM with the bot (not core's `in_dm`: a community room
+    left with one member beside the bot looks like a DM to that test)."""
+    runtime = ctx.plugin.runtime
+    if runtime.dms.user_of(ctx.room_id) != ctx.sender:
+        raise Refusal("intro_only_dm", intro=commands(runtime.config.bot.command_prefix, "intro"))
+
+
+class OnboardingPlugin(Plugin[OnboardingSettings]):
     """Welcomes newcomers, holds them to the code of conduct, introductions and the room directory."""
 
     name = "onboarding"
@@ -50,7 +58,7 @@ class OnboardingPlugin(Plugin):
     async def setup(self) -> None:
         self.store = OnboardingStore(self.runtime.db, self.runtime.sealer)
         await self.store.migrate()
-        self.flow = Flow(self.runtime, self.store, type(self))
+        self.flow = Flow(self.runtime, self.store, self)
         self.directory = Directory(self.runtime.actions, self.runtime.network)
         self.intros = Introductions()
         self.flow.register()
@@ -75,7 +83,7 @@ class OnboardingPlugin(Plugin):
             self.intros.drop(event.user_id)
 
     async def on_reaction(self, ctx: Context, event: Reaction) -> None:
-        if event.key.replace("\ufe0f", "") not in ACCEPT_REACTIONS:
+        if not reaction_in(event.key, ACCEPT_REACTIONS):
             return
         newcomer = await self.store.by_rules_event(event.relates_to)
         if newcomer is None or newcomer.user_id != event.sender or not newcomer.pending:
@@ -218,20 +226,13 @@ class OnboardingPlugin(Plugin):
 
     # -- introductions -------------------------------------------------------------------
 
-    @command("intro", help="help_intro")
-    async def intro(self, ctx: Context, action: Literal["post", "cancel"] | None = None) -> None:
-        """Answer a few questions in the DM; nothing is posted or kept without `intro post`."""
-        intro = commands(self.prefix, "intro")
-        if not self._in_dm(ctx):
-            await ctx.reply(ctx.t("intro_only_dm", intro=intro))
-            return
-        if action == "cancel":
-            self.intros.drop(ctx.sender)
-            await ctx.reply(ctx.t("intro_cancelled"))
-            return
-        if action == "post":
-            await self._post_intro(ctx)
-            return
+    # Answer a few questions in the DM; nothing is posted or kept without `intro post`.
+    # `!intro` alone starts, as it always did (an empty alias: core's groups have no
+    # default subcommand yet).
+    intro = group("intro", help="help_intro", checks=[in_own_dm])
+
+    @intro.command("start", help="help_intro_start", aliases=("",))
+    async def intro_start(self, ctx: Context[OnboardingSettings]) -> None:
         target: tuple[str, list[str]] | None = None
         for newcomer in reversed(await self.store.of_user(ctx.sender)):
             settings = self.flow.settings(newcomer.room_id)
@@ -245,6 +246,11 @@ class OnboardingPlugin(Plugin):
         self.intros.start(ctx.sender, *target)
         await ctx.reply(ctx.t("intro_start", room=self.flow.room_label(target[0])))
         await self._next_question(ctx)
+
+    @intro.command("cancel", help="help_intro_cancel")
+    async def intro_cancel(self, ctx: Context[OnboardingSettings]) -> None:
+        self.intros.drop(ctx.sender)
+        await ctx.reply(ctx.t("intro_cancelled"))
 
     async def _next_question(self, ctx: Context) -> None:
         draft = self.intros.drafts[ctx.sender]
@@ -262,7 +268,8 @@ class OnboardingPlugin(Plugin):
             post=commands(self.prefix, "intro", "post"), cancel=commands(self.prefix, "intro", "cancel"),
         ))
 
-    async def _post_intro(self, ctx: Context) -> None:
+    @intro.command("post", help="help_intro_post")
+    async def intro_post(self, ctx: Context[OnboardingSettings]) -> None:
         draft = self.intros.drafts.get(ctx.sender)
         if draft is None or not draft.complete or not draft.answers:
             await ctx.reply(ctx.t("intro_no_draft", intro=commands(self.prefix, "intro")))
@@ -293,24 +300,23 @@ class OnboardingPlugin(Plugin):
 
     # -- room admins ------------------------------------------------------------------------
 
-    @command("onboarding", help="help_onboarding", min_role=Role.MODERATOR)
-    async def onboarding(
-        self, ctx: Context, action: Literal["preview", "status"] | None = None,
-        language: str | None = None,
-    ) -> None:
-        """`preview [en|ar]`: exactly what a newcomer sees; `status`: the gate and who waits."""
-        if action == "preview":
-            code = normalise_language(language) if language else None
-            await ctx.reply(await self._preview(ctx, code or ctx.language))
-            return
-        if action == "status":
-            await ctx.reply(await self._status(ctx))
-            return
-        await ctx.reply(ctx.t("onboarding_usage", preview=commands(self.prefix, "onboarding preview"),
-                              status=commands(self.prefix, "onboarding status")))
+    # What a newcomer sees and who waits: the room's moderators and admins.
+    onboarding = group("onboarding", help="help_onboarding", min_role=Role.MODERATOR)
 
-    async def _preview(self, ctx: Context, language: str) -> str:
-        settings = cast(OnboardingSettings, ctx.settings)
+    @onboarding.command("preview", help="help_onboarding_preview")
+    async def onboarding_preview(self, ctx: Context[OnboardingSettings],
+                                 language: str | None = None) -> None:
+        """Exactly what a newcomer sees, in `language` (en, ar) or the reader's."""
+        code = normalise_language(language) if language else None
+        await ctx.reply(await self._preview(ctx, code or ctx.language))
+
+    @onboarding.command("status", help="help_onboarding_status")
+    async def onboarding_status(self, ctx: Context[OnboardingSettings]) -> None:
+        """The gate and who waits."""
+        await ctx.reply(await self._status(ctx))
+
+    async def _preview(self, ctx: Context[OnboardingSettings], language: str) -> str:
+        settings = ctx.settings
         shown = Trusted(LANGUAGE_NAMES[language])
         parts = []
         if settings.welcome_in_room:
@@ -342,8 +348,8 @@ class OnboardingPlugin(Plugin):
             parts.append("\n".join(notes))
         return "\n\n———\n\n".join(parts)
 
-    async def _status(self, ctx: Context) -> str:
-        settings = cast(OnboardingSettings, ctx.settings)
+    async def _status(self, ctx: Context[OnboardingSettings]) -> str:
+        settings = ctx.settings
         counts = await self.store.counts(ctx.room_id)
         gate = Trusted(ctx.t("status_on" if settings.gate else "status_off"))
         text = ctx.t("status", gate=gate, waiting=counts.get("pending", 0),
