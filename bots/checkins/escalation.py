@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 
 from bots.checkins.messages import CATALOG
 from bots.checkins.store import ESCALATED, RESOLVED, Checkin, CheckinStore, Statement
-from core.i18n import Trusted
+from core.i18n import Trusted, format_duration
 from core.outbox import BULK, SAFETY
 from core.plugin import message_content
-from core.timeparse import format_duration, format_time, utc, zone_named
+from core.timeparse import format_time, zone_named
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
@@ -52,12 +52,12 @@ class Escalator:
 
     # -- reader-specific rendering -----------------------------------------
 
-    async def zone_of(self, user_id: str | None, default: str) -> ZoneInfo:
-        if user_id is not None:
-            name = await self.store.timezone(user_id)
-            if name and (zone := zone_named(name)):
-                return zone
-        return zone_named(default) or utc()
+    def zone_of(self, user_id: str | None, default: str) -> ZoneInfo:
+        """The zone `user_id` reads times in: their own (core's), else the check-ins default
+        (`default`, the network's setting), else the bot's (bot.default_timezone)."""
+        zones = self.runtime.zones
+        chosen = zones.chosen(user_id) if user_id is not None else None
+        return chosen or zone_named(default) or zones.default
 
     def language_of(self, user_id: str | None, room_id: str | None) -> str:
         return self.runtime.languages.for_reader(user_id, room_id)
@@ -68,7 +68,7 @@ class Escalator:
     async def alert_text(self, checkin: Checkin, reader: str | None, room_id: str | None,
                          policy: Policy, late_by: float) -> str:
         language = self.language_of(reader, room_id)
-        zone = await self.zone_of(reader, policy.default_timezone)
+        zone = self.zone_of(reader, policy.default_timezone)
         now = self.runtime.clock.now()
         values: dict[str, Any] = {
             "member": checkin.user_id,
@@ -81,7 +81,7 @@ class Escalator:
         lines.append(self.text("alert_note", language, note=checkin.note) if checkin.note
                      else self.text("alert_no_note", language))
         if late_by >= LATE_NOTICE_SECONDS:
-            lines.append(self.text("alert_late", language, late=Trusted(format_duration(late_by))))
+            lines.append(self.text("alert_late", language, late=Trusted(format_duration(late_by, language))))
         lines.append(self.text("alert_how_to_ack", language, id=Trusted(checkin.id)))
         return "\n".join(lines)
 
@@ -214,8 +214,7 @@ class Escalator:
             is_room = alert.kind == "team"
             language = self.language_of(None if is_room else alert.recipient,
                                         alert.recipient if is_room else None)
-            zone = await self.zone_of(None if is_room else alert.recipient,
-                                      policy.default_timezone)
+            zone = self.zone_of(None if is_room else alert.recipient, policy.default_timezone)
             text = self.text(kind, language, member=checkin.user_id, id=Trusted(checkin.id),
                              time=Trusted(format_time(self.runtime.clock.now(), zone,
                                                       self.runtime.clock.now())), **values)

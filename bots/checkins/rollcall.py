@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 from bots.checkins.messages import CATALOG
 from bots.checkins.store import CheckinStore, Rollcall, new_id
 from core.events import Reaction
-from core.i18n import Trusted, isolate
+from core.i18n import Trusted, format_duration, isolate
 from core.network import NetworkRole
 from core.plugin import Context, message_content
 from core.roles import Role
 from core.scheduler import Job
-from core.timeparse import TimeInputError, format_duration, read_when
+from core.timeparse import TimeInputError, read_when
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
@@ -75,14 +75,16 @@ class RollCalls:
             when, note = read_when(text, clock=False)
         except TimeInputError as error:
             await ctx.reply(ctx.t(error.key, value=(error.text or text)[:60],
-                                  example=self._shown("rollcall"), min=Trusted("1m"),
-                                  max=Trusted(format_duration(max_seconds))))
+                                  example=self._shown("rollcall"),
+                                  min=Trusted(format_duration(60, ctx.language)),
+                                  max=Trusted(format_duration(max_seconds, ctx.language))))
             return
         assert when.seconds is not None
         seconds = when.seconds
         if seconds < 60 or seconds > max_seconds:
-            await ctx.reply(ctx.t("rollcall_bad_length", min=Trusted("1m"),
-                                  max=Trusted(format_duration(max_seconds))))
+            await ctx.reply(ctx.t("rollcall_bad_length",
+                                  min=Trusted(format_duration(60, ctx.language)),
+                                  max=Trusted(format_duration(max_seconds, ctx.language))))
             return
         now = self.runtime.clock.now()
         rollcall = Rollcall(id=new_id(8), room_id=ctx.room_id, organizer=ctx.sender,
@@ -98,7 +100,7 @@ class RollCalls:
                                  job_id=f"checkins-rc-close-{rollcall.id}")
         language = self.runtime.languages.for_reader(None, ctx.room_id)
         lines = [CATALOG.text("rollcall_started", language, organizer=ctx.sender,
-                              left=Trusted(format_duration(seconds)), here=self._shown("here"))]
+                              left=Trusted(format_duration(seconds, language)), here=self._shown("here"))]
         if rollcall.note:
             lines.append(CATALOG.text("rollcall_note", language, note=rollcall.note))
         event_id = await ctx.send("\n".join(lines))
@@ -124,7 +126,7 @@ class RollCalls:
         rollcall = await self.store.rollcall(job.payload["id"])
         if rollcall is None or rollcall.state != "open":
             return
-        left = Trusted(format_duration(rollcall.deadline - self.runtime.clock.now()))
+        left = rollcall.deadline - self.runtime.clock.now()
         room = self._room_name(rollcall.room_id)
         statements = []
         # Only those still joined: someone who left (or was only ever invited) is not nudged.
@@ -133,7 +135,8 @@ class RollCalls:
             if user_id not in joined:
                 continue
             language = self.runtime.languages.for_reader(user_id, None)
-            text = CATALOG.text("rollcall_nudge", language, room=room, left=left,
+            text = CATALOG.text("rollcall_nudge", language, room=room,
+                                left=Trusted(format_duration(left, language)),
                                 here=self._shown("here"))
             statements += self.runtime.outbox.enqueue_statements(
                 OWNER, f"rc/{rollcall.id}/nudge/{user_id}", message_content(text), user_id=user_id)
