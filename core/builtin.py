@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.i18n import LANGUAGE_NAMES, LANGUAGES, RLM, Trusted, normalise_language
+from core.i18n import LANGUAGE_NAMES, LANGUAGES, RLM, Trusted, join_list, language_name, normalise_language
 from core.messages import CATALOG
 from core.network import NetworkRole
 from core.plugin import CommandSpec, Context, Plugin, command
@@ -275,7 +275,9 @@ class CorePlugin(Plugin):
 
     @command("language", help="help_language", aliases=("lang",))
     async def language(self, ctx: Context, first: str | None = None, second: str | None = None) -> None:
-        choices = Trusted(", ".join(f"{code} ({LANGUAGE_NAMES[code]})" for code in LANGUAGES))
+        # Each choice in its own script, so a reader finds theirs whatever the current language.
+        choices = Trusted(join_list((f"{code} ({LANGUAGE_NAMES[code]})" for code in LANGUAGES),
+                                    ctx.language, "or"))
         if first is None:
             current = Trusted(LANGUAGE_NAMES[ctx.language])
             example = Trusted(f"{self.dispatcher.prefix if self.dispatcher else '!'}language ar")
@@ -287,7 +289,8 @@ class CorePlugin(Plugin):
         assert wanted is not None
         code = normalise_language(wanted)
         if code is None:
-            await ctx.reply(ctx.t("language_unknown", language=wanted[:40], choices=choices))
+            await ctx.reply(ctx.t("language_unknown", language=language_name(wanted[:40], ctx.language),
+                                  choices=choices))
             return
         if room_scope:
             if ctx.role < Role.ADMIN:

@@ -19,7 +19,7 @@ from bots.resources.model import Category, Resource
 from bots.resources.search import Hit
 from bots.resources.settings import ResourcesSettings
 from bots.resources.store import Change, Directory, country_name
-from core.i18n import Trusted
+from core.i18n import Trusted, join_list, language_name
 from core.logsafe import log_exception, new_error_id
 from core.network import NetworkRole
 from core.plugin import Context, Plugin, Refusal, trusted
@@ -130,11 +130,13 @@ class ResourcesBase(Plugin[ResourcesSettings]):
             lines.append(ctx.t("entry_contact", contact=resource.contact))
         lines.append(ctx.t(
             "entry_details",
-            categories=trusted(", ".join(self._category_name(ctx, c) for c in resource.categories)),
-            countries=trusted(", ".join(
+            categories=trusted(join_list((self._category_name(ctx, c) for c in resource.categories),
+                                         ctx.language)),
+            countries=trusted(join_list((
                 country_name(c, ctx.language) if c != "global" else ctx.t("global")
-                for c in resource.countries)),
-            languages=trusted(", ".join(resource.languages)),
+                for c in resource.countries), ctx.language)),
+            languages=trusted(join_list((language_name(code, ctx.language) for code in resource.languages),
+                                        ctx.language)),
         ))
         stale_days = ctx.settings.stale_after_days
         if resource.status == "draft":
