@@ -23,16 +23,31 @@ from core.builtin import (
     group_of,
 )
 from core.commands import find_invocation
+from core.dispatch import group_head
 from core.i18n import RLM
 from core.messages import CATALOG
 from core.network import NetworkRole
-from core.plugin import CommandSpec, Plugin, command
+from core.plugin import CommandGroup, CommandSpec, Plugin, command
 from core.roles import Role
 from tests.unit.test_checkins_harness import BOT, Harness
 
 PLUGINS: list[type[Plugin]] = [CorePlugin, AdminPlugin, AlertsPlugin, CheckinsPlugin,
                                ModerationPlugin, OnboardingPlugin, ResourcesPlugin]
-COMMANDS = [(plugin.name, spec) for plugin in PLUGINS for spec in plugin.commands()]
+
+
+def _shown(plugin: type[Plugin]) -> list[CommandSpec]:
+    """What `!help` lists for a plugin: its commands, a group once by its head (as routed)."""
+    groups: dict[CommandGroup, list[CommandSpec]] = {}
+    plain = []
+    for spec in plugin.commands():
+        if spec.group is None:
+            plain.append(spec)
+        else:
+            groups.setdefault(spec.group, []).append(spec)
+    return plain + [group_head(g, subcommands) for g, subcommands in groups.items()]
+
+
+COMMANDS = [(plugin.name, spec) for plugin in PLUGINS for spec in _shown(plugin)]
 
 ORGANIZING = {"alert", "rollcall", "network", "modroom"}
 STAFF = {spec.name for _, spec in COMMANDS if spec.min_role > Role.MEMBER}

@@ -16,7 +16,10 @@ def test_no_two_plugins_claim_the_same_command() -> None:
     clashes = []
     for plugin in [CorePlugin, *discover_plugins()]:
         for spec in plugin.commands():
-            for name in (spec.name, *spec.aliases):
+            # A subcommand's word is its own group's; the group's word is what is routed.
+            words = (spec.group.name, *spec.group.aliases) if spec.group else (spec.name,
+                                                                               *spec.aliases)
+            for name in words:
                 if name in owners and owners[name] != plugin.name:
                     clashes.append(f"!{name}: {owners[name]} and {plugin.name}")
                 owners.setdefault(name, plugin.name)
