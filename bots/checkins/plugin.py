@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bots.checkins.contacts import ContactBook
 from bots.checkins.escalation import OWNER, Escalator, Policy
@@ -17,7 +18,7 @@ from bots.checkins.rollcall import RollCalls
 from bots.checkins.settings import CheckinsSettings
 from bots.checkins.store import ACTIVE, ESCALATED, Checkin, CheckinStore, derived_id, new_id
 from core.events import Message, Reaction
-from core.i18n import Trusted
+from core.i18n import Trusted, format_duration
 from core.logsafe import log_exception, new_error_id
 from core.outbox import SAFETY
 from core.plugin import Context, Plugin, Refusal, command, message_content
@@ -28,7 +29,6 @@ from core.timeparse import (
     TimeInputError,
     check_limits,
     find_zone,
-    format_duration,
     format_time,
     read_when,
     resolve,
@@ -85,7 +85,7 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
 
     async def setup(self) -> None:
         self.store = CheckinStore(self.runtime.db, self.runtime.sealer)
-        await self.store.migrate()
+        await self.store.migrate(self.runtime.zones)
         self.escalator = Escalator(self.runtime, self.store)
         self.rollcalls = RollCalls(self.runtime, self.store)
         self.contact_book = ContactBook(self.runtime, self.store)
@@ -131,13 +131,12 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
                       team_after=room.team_after_minutes * 60.0,
                       default_timezone=self._network().default_timezone)
 
-    async def _zone(self, user_id: str) -> Any:
-        return await self.escalator.zone_of(user_id, self._network().default_timezone)
+    def _zone(self, user_id: str) -> ZoneInfo:
+        return self.escalator.zone_of(user_id, self._network().default_timezone)
 
-    async def _zone_known(self, user_id: str) -> bool:
+    def _zone_known(self, user_id: str) -> bool:
         """Did the member set a zone, or the network choose one explicitly (not the '' default)?"""
-        name = await self.store.timezone(user_id)
-        if name and zone_named(name):
+        if self.runtime.zones.chosen(user_id) is not None:
             return True
         return bool(self._network().default_timezone.strip()
                     and zone_named(self._network().default_timezone))
@@ -204,8 +203,8 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
         """The refusal for a deadline not read: it shows the forms that are."""
         shown = error.text or ""
         return ctx.t(error.key, value=shown[:60], example=self._shown(command_name),
-                     min=Trusted(format_duration(limits.minimum) if limits else ""),
-                     max=Trusted(format_duration(limits.maximum) if limits else ""))
+                     min=Trusted(format_duration(limits.minimum, ctx.language) if limits else ""),
+                     max=Trusted(format_duration(limits.maximum, ctx.language) if limits else ""))
 
     @command("checkin", help="help_checkin", safety=True, private=True, checks=[ENCRYPTED_DM])
     async def checkin(self, ctx: Context[CheckinsSettings], *, when: str) -> None:
@@ -225,14 +224,14 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
         except TimeInputError as error:
             await ctx.reply(self._time_error(ctx, error, "checkin", limits))
             return
-        if parsed.is_clock and not await self._zone_known(ctx.sender):
+        if parsed.is_clock and not self._zone_known(ctx.sender):
             # A clock time means nothing without a zone: read as UTC it could be
             # hours off. Ask first; a duration needs no zone.
             await ctx.reply(ctx.t("timezone_first", timezone=self._shown("timezone"),
                                   checkin=self._shown("checkin")))
             return
         now = self.runtime.clock.now()
-        zone = await self._zone(ctx.sender)
+        zone = self._zone(ctx.sender)
         try:
             deadline = check_limits(resolve(parsed, now, zone), now, limits)
         except TimeInputError as error:
@@ -253,7 +252,8 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
             await self._schedule(checkin)
             self._tracked.add(ctx.sender)
         lines = [ctx.t("checkin_set", deadline=Trusted(format_time(deadline, zone, now)),
-                       left=Trusted(format_duration(deadline - now)), safe=self._shown("safe"))]
+                       left=Trusted(format_duration(deadline - now, ctx.language)),
+                       safe=self._shown("safe"))]
         contacts = await self.store.accepted_contacts(ctx.sender)
         if contacts:
             lines.append(ctx.t("will_alert_contacts", count=len(contacts)))
@@ -269,10 +269,10 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
             await ctx.reply(ctx.t("no_checkin"))
             return
         now = self.runtime.clock.now()
-        zone = await self._zone(ctx.sender)
+        zone = self._zone(ctx.sender)
         key = "status_escalated" if checkin.state == ESCALATED else "status_active"
         lines = [ctx.t(key, deadline=Trusted(format_time(checkin.deadline, zone, now)),
-                       left=Trusted(format_duration(checkin.deadline - now)))]
+                       left=Trusted(format_duration(checkin.deadline - now, ctx.language)))]
         if checkin.note:
             lines.append(ctx.t("status_note", note=checkin.note))
         await ctx.reply("\n".join(lines))
@@ -397,7 +397,7 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
                 return
             settings = ctx.settings
             now = self.runtime.clock.now()
-            zone = await self._zone(ctx.sender)
+            zone = self._zone(ctx.sender)
             checkin = await self.store.open_checkin(ctx.sender)
             if checkin is None:
                 reply = ctx.t("no_checkin")
@@ -406,11 +406,12 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
             else:
                 deadline = max(checkin.deadline, now) + seconds
                 if deadline - now > settings.max_hours * 3600:
+                    longest = format_duration(settings.max_hours * 3600, ctx.language)
                     await ctx.reply(ctx.t("deadline_too_far", value="", min=Trusted(""),
-                                          max=Trusted(format_duration(settings.max_hours * 3600))))
+                                          max=Trusted(longest)))
                     return
                 reply = ctx.t("extended", deadline=Trusted(format_time(deadline, zone, now)),
-                              left=Trusted(format_duration(deadline - now)))
+                              left=Trusted(format_duration(deadline - now, ctx.language)))
                 await self.store.set_deadline(checkin.id, deadline)
                 updated = await self.store.checkin(checkin.id)
                 if updated is not None:
@@ -437,8 +438,8 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
         """Show or set the timezone your times are read and shown in (a city or IANA name)."""
         zone = zone.strip()
         if not zone:
-            current = await self._zone(ctx.sender)
-            known = await self._zone_known(ctx.sender)
+            current = self._zone(ctx.sender)
+            known = self._zone_known(ctx.sender)
             await ctx.reply(ctx.t("timezone_is" if known else "timezone_not_set",
                                   zone=Trusted(current.key), example=self._shown("timezone")))
             return
@@ -453,7 +454,7 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
                 await ctx.reply(ctx.t("timezone_unknown", zone=zone[:60],
                                       example=self._shown("timezone")))
             return
-        await self.store.set_member_field(ctx.sender, "timezone", found.key)
+        await self.runtime.zones.set(ctx.sender, found)
         now = self.runtime.clock.now()
         await ctx.reply(ctx.t("timezone_set", zone=Trusted(found.key),
                               time=Trusted(format_time(now, found, now))))
@@ -661,11 +662,11 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
         if checkin is None or checkin.state != ACTIVE or checkin.deadline != job.payload["deadline"]:
             return
         language = self.runtime.languages.for_reader(checkin.user_id, checkin.room_id)
-        zone = await self._zone(checkin.user_id)
+        zone = self._zone(checkin.user_id)
         now = self.runtime.clock.now()
         text = CATALOG.text("reminder", language,
                             deadline=Trusted(format_time(checkin.deadline, zone, now)),
-                            left=Trusted(format_duration(checkin.deadline - now)),
+                            left=Trusted(format_duration(checkin.deadline - now, language)),
                             safe=self._shown("safe"), extend=self._shown("extend"))
         await self.runtime.outbox.enqueue(OWNER, f"remind/{checkin.id}/{checkin.deadline}",
                                           message_content(text), room_id=checkin.room_id,

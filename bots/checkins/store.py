@@ -2,8 +2,9 @@
 
 Data at rest (core/sealed.py): what would expose people if the disk were
 seized is sealed: check-in and roll-call notes, who a member's contacts are
-(checkins_contacts.contact, checkins_alerts.recipient, checkins_checkins.acked_by),
-and the timezone a member typed. Ids, times and states stay plain.
+(checkins_contacts.contact, checkins_alerts.recipient, checkins_checkins.acked_by).
+Ids, times and states stay plain. A member's time zone is core's (core/zones.py,
+sealed there); zones older versions kept here move to core once (`migrate`).
 
 Contacts are looked up by (member, contact) pair: `ref` is a keyed HMAC of the
 pair under a key that only the store passphrase gives, so the lookup needs no
@@ -26,6 +27,8 @@ from typing import Any
 
 from core.sealed import PREFIX, Sealer
 from core.storage import Database, Migration
+from core.timeparse import zone_named
+from core.zones import MemberZones
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,7 @@ ROLLCALL_NOTE_CONTEXT = "checkins.rollcall_note"
 CONTACT_CONTEXT = "checkins.contact"
 RECIPIENT_CONTEXT = "checkins.recipient"
 ACKED_BY_CONTEXT = "checkins.acked_by"
+# Zones stored here before they were core's (opened once, to move them).
 TIMEZONE_CONTEXT = "checkins.timezone"
 # Rows carried over from version 2 hold the contact in clear under this ref
 # until `seal_old_rows` gives them a keyed one.
@@ -116,7 +120,15 @@ MIGRATIONS = [
         CREATE INDEX checkins_request_messages_event ON checkins_request_messages (event_id)
         """,
     ),
+    Migration(
+        5,
+        "member time zones are core's (core/zones.py): the copy kept here goes",
+        # `migrate` copies each zone into core first: one copy is kept, not two.
+        "ALTER TABLE checkins_members DROP COLUMN timezone",
+    ),
 ]
+# The last version whose checkins_members still holds time zones.
+_ZONES_VERSION = 4
 
 ACTIVE = "active"
 ESCALATED = "escalated"
@@ -189,12 +201,31 @@ class CheckinStore:
     def __init__(self, db: Database, sealer: Sealer) -> None:
         self.db = db
         self.sealer = sealer
-        # Timezones are read for every alert recipient; they change rarely.
-        self._zones: dict[str, str | None] = {}
 
-    async def migrate(self) -> None:
+    async def migrate(self, zones: MemberZones) -> None:
+        """Bring the tables up to date; zones kept here before go to `zones` on the way."""
+        if await self.db.schema_version("checkins") <= _ZONES_VERSION:
+            await self.db.migrate("checkins", MIGRATIONS[:_ZONES_VERSION])
+            await self._move_zones(zones)
         await self.db.migrate("checkins", MIGRATIONS)
         await self.seal_old_rows()
+
+    async def _move_zones(self, zones: MemberZones) -> int:
+        """Copy each member's zone (sealed here, or clear from before sealing) into core.
+
+        A zone chosen in core already stays: core is where members set it now.
+        Run again after a crash before migration 5, it copies the same values.
+        """
+        moved = 0
+        for row in await self.db.fetchall(
+                "SELECT user_id, timezone FROM checkins_members WHERE timezone IS NOT NULL"):
+            zone = zone_named(self.sealer.open(row["timezone"], context=TIMEZONE_CONTEXT))
+            if zone is not None and zones.chosen(row["user_id"]) is None:
+                await zones.set(row["user_id"], zone)
+                moved += 1
+        if moved:
+            log.info("check-ins: %d member time zones moved to core", moved)
+        return moved
 
     # -- sealing -------------------------------------------------------------
 
@@ -259,7 +290,6 @@ class CheckinStore:
             ("checkins_checkins", "id", "acked_by", ACKED_BY_CONTEXT),
             ("checkins_alerts", "outbox_key", "recipient", RECIPIENT_CONTEXT),
             ("checkins_rollcalls", "id", "note", ROLLCALL_NOTE_CONTEXT),
-            ("checkins_members", "user_id", "timezone", TIMEZONE_CONTEXT),
         ]
         for table, key, column, context in columns:
             # Table and column names come from the fixed list above, never from input.
@@ -284,22 +314,12 @@ class CheckinStore:
     async def member(self, user_id: str) -> dict[str, Any]:
         row = await self.db.fetchone("SELECT * FROM checkins_members WHERE user_id = ?", (user_id,))
         if row is None:
-            return {"user_id": user_id, "timezone": None, "pin_hash": None, "duress_hash": None}
-        member = dict(row)
-        member["timezone"] = self._open(member["timezone"], TIMEZONE_CONTEXT)
-        return member
-
-    async def timezone(self, user_id: str) -> str | None:
-        if user_id not in self._zones:
-            self._zones[user_id] = (await self.member(user_id))["timezone"]
-        return self._zones[user_id]
+            return {"user_id": user_id, "pin_hash": None, "duress_hash": None}
+        return dict(row)
 
     async def set_member_field(self, user_id: str, field: str, value: str | None) -> None:
-        if field not in ("timezone", "pin_hash", "duress_hash"):
+        if field not in ("pin_hash", "duress_hash"):
             raise ValueError(field)
-        self._zones.pop(user_id, None)
-        if field == "timezone":
-            value = self._seal(value, TIMEZONE_CONTEXT)
         # The column name comes from the fixed list above, never from input.
         await self.db.execute(
             f"INSERT INTO checkins_members (user_id, {field}) VALUES (?, ?) "

@@ -198,6 +198,7 @@ class Harness:
         )
         await self.runtime.settings.load()
         await self.runtime.languages.load()
+        await self.runtime.zones.load()
         self.dispatcher = Dispatcher(self.runtime)
         core = CorePlugin(self.runtime)
         core.dispatcher = self.dispatcher

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from bots.checkins.store import CONTACT_CONTEXT, MIGRATIONS, NOTE_CONTEXT
+from bots.checkins.store import CONTACT_CONTEXT, MIGRATIONS, NOTE_CONTEXT, TIMEZONE_CONTEXT
 from core.sealed import PREFIX, Sealer, SealError
 from core.storage import CORE_MIGRATIONS, Database
+from core.zones import MemberZones
 from tests.unit.test_alerts_sealed import raw_bytes, raw_cells
 from tests.unit.test_checkins_harness import START, Harness
 from tests.unit.test_checkins_plugin import ALICE, BOB, CAROL, TEAM, accepted_contacts
@@ -167,5 +169,51 @@ async def test_old_unsealed_rows_still_read_and_are_sealed_on_start(tmp_path: Pa
         [alert] = await h.plugin.store.alerts("old")
         assert alert.recipient == BOB
         assert await h.plugin.store.seal_old_rows() == 0
+    finally:
+        await h.stop()
+
+
+async def test_zones_kept_by_check_ins_move_to_core_once_and_leave_no_copy(
+        tmp_path: Path) -> None:
+    """A version-4 database: members' zones sealed in checkins_members go to core's table.
+
+    Times read and shown afterwards are in the moved zone; the check-ins column
+    is gone, and core's copy is sealed too. A zone the member already chose in
+    core is kept (core is where `!timezone` writes now).
+    """
+    path = tmp_path / "bot.db"
+    h = Harness(path)
+    await h.start()  # only for the sealer under the harness's passphrase
+    sealer = h.runtime.sealer
+    await h.stop()
+    path.unlink()
+    db = Database(path)
+    await db.open()
+    await db.migrate("core", CORE_MIGRATIONS)
+    await db.migrate("checkins", MIGRATIONS[:4])
+    await db.transaction([
+        ("INSERT INTO checkins_members (user_id, timezone, pin_hash) VALUES (?, ?, ?)",
+         (ALICE, sealer.seal("Asia/Beirut", context=TIMEZONE_CONTEXT), None)),
+        ("INSERT INTO checkins_members (user_id, timezone) VALUES (?, ?)",
+         (CAROL, sealer.seal("Europe/Paris", context=TIMEZONE_CONTEXT))),
+    ])
+    await MemberZones(db, sealer).set(CAROL, ZoneInfo("America/Toronto"))
+    await db.close()
+
+    h = Harness(path)
+    await h.start()
+    try:
+        columns = [row["name"] for row in await h.db.fetchall(
+            "SELECT name FROM pragma_table_info('checkins_members')")]
+        assert "timezone" not in columns and await h.db.schema_version("checkins") == 5
+        assert h.runtime.zones.chosen(ALICE) == ZoneInfo("Asia/Beirut")
+        assert h.runtime.zones.chosen(CAROL) == ZoneInfo("America/Toronto")
+        assert cells_naming(path, "Beirut") == [] and cells_naming(path, "Paris") == []
+        dm = h.matrix.add_dm(ALICE)
+        # A clock time is read at once (the zone is known) and shown in it.
+        assert "23:30 (Asia/Beirut)" in (await h.reply(dm, ALICE, "!checkin 23:30")).body
+        await h.restart()
+        assert h.runtime.zones.chosen(ALICE) == ZoneInfo("Asia/Beirut")
+        assert "Asia/Beirut" in (await h.reply(dm, ALICE, "!timezone")).body
     finally:
         await h.stop()
