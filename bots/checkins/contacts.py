@@ -12,6 +12,7 @@ from core.commands import UserId
 from core.events import Message, Reaction
 from core.i18n import Trusted
 from core.plugin import MATRIX_USER, Context, message_content
+from core.reactions import reaction_in
 from core.textnorm import normalise
 
 if TYPE_CHECKING:
@@ -76,8 +77,8 @@ def reads_as_yes(text: str) -> bool:
 
 def is_yes_reaction(key: str) -> bool:
     """✅ (and its look-alikes) or 👍, in any skin tone."""
-    bare = "".join(c for c in key if c != "\ufe0f" and not "\U0001f3fb" <= c <= "\U0001f3ff")
-    return bare in {mark.replace("\ufe0f", "") for mark in _YES_MARKS}
+    untoned = "".join(c for c in key if not "\U0001f3fb" <= c <= "\U0001f3ff")
+    return reaction_in(untoned, _YES_MARKS)
 
 
 class ContactBook:

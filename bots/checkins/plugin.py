@@ -22,6 +22,7 @@ from core.i18n import Trusted, format_duration
 from core.logsafe import log_exception, new_error_id
 from core.outbox import SAFETY
 from core.plugin import Context, Plugin, Refusal, command, message_content
+from core.reactions import reaction_in
 from core.room_settings import NETWORK
 from core.scheduler import Job
 from core.timeparse import (
@@ -43,11 +44,8 @@ SAFETY_JOBS = ("escalate", "team", "remind")
 PURGE_SECONDS = 3600.0
 OLD_JOB_IDS = ("checkins-purge",)
 
-CHECK_MARKS = ("✅", "✔️", "✔", "☑️")
-
-
-def is_check_mark(key: str) -> bool:
-    return key.replace("\ufe0f", "") in {mark.replace("\ufe0f", "") for mark in CHECK_MARKS}
+# Reactions that take on a safety alert (or answer a roll call), read by core.reactions.
+CHECK_MARKS = ("✅", "✔️", "☑️")
 
 
 async def encrypted_dm(ctx: Context) -> None:
@@ -617,7 +615,7 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
     async def on_reaction(self, ctx: Context[CheckinsSettings], event: Reaction) -> None:
         if await self.contact_book.answered_by_reaction(ctx, event):
             return
-        if not is_check_mark(event.key):
+        if not reaction_in(event.key, CHECK_MARKS):
             return
         alert = await self.store.alert_by_event(event.relates_to)
         if alert is not None:

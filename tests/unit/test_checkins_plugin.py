@@ -98,7 +98,8 @@ async def test_check_mark_reaction_on_alert_acknowledges(h: Harness) -> None:
     await h.reply(dm, ALICE, "!checkin 10m")
     await h.advance(16 * 60)
     [alert] = [s for s in h.matrix.to(h.matrix.dm_of[CAROL]) if "Safety alert" in s.body]
-    await h.react(h.matrix.dm_of[CAROL], CAROL, alert.event_id)
+    # ✔ as another client sends it (no variation selector, a space): read as ✔️ (core.reactions).
+    await h.react(h.matrix.dm_of[CAROL], CAROL, alert.event_id, "✔ ")
     await h.settle()
     bob_dm = h.matrix.to(h.matrix.dm_of[BOB])
     assert any("taking care of the alert" in s.body and CAROL in s.body for s in bob_dm)
