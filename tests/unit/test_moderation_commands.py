@@ -15,7 +15,14 @@ import pytest
 from bots.moderation.access import MODERATORS, reaches
 from bots.moderation.messages import CATALOG
 from tests.unit.test_moderation_authority import (
-    EVIL, LIST, MODS, NET, NETMOD, VICTIM, Bot, start,
+    EVIL,
+    LIST,
+    MODS,
+    NET,
+    NETMOD,
+    VICTIM,
+    Bot,
+    start,
 )
 
 MODERATOR = "@attacker:evil.org"  # a moderator of NET (level 50), admin of EVIL
