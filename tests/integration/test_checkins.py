@@ -473,7 +473,7 @@ async def test_spoken_deadlines_and_a_zone_by_city(make_checkins_bot, make_membe
     assert "Extended" in (await alice.ask(dm, "!extend half an hour")).body
     assert "18:30 (Asia/Beirut)" in (await alice.ask(dm, "!checkin status")).body
     assert "Glad you're safe" in (await alice.ask(dm, "!safe")).body
-    assert "(in 2h)" in (await alice.ask(dm, "!checkin ساعتين")).body
+    assert "(in 2 h)" in (await alice.ask(dm, "!checkin ساعتين")).body
 
 
 async def reply_to(member: Member, room: str, event_id: str, body: str) -> str:
