@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from bots.checkins.messages import CATALOG
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from core.runtime import Runtime
 
 OWNER = "checkins"
+# Plugin.say, bound: (to, catalog key, once=..., queued=..., values...).
+Say = Callable[..., Awaitable[str | None]]
 MAX_CONTACTS = 10
 # One request per (member, contact) pair in this time, however often the contact
 # is removed and added again; and at most this many people asked per member a day.
@@ -90,9 +93,11 @@ class ContactBook:
     requests from that member until they send `!contacts allow @member`.
     """
 
-    def __init__(self, runtime: Runtime, store: CheckinStore) -> None:
+    def __init__(self, runtime: Runtime, store: CheckinStore, say: Say) -> None:
         self.runtime = runtime
         self.store = store
+        # The plugin's say(): messages outside a reply, in each reader's language.
+        self.say = say
 
     def _shown(self, name: str) -> Trusted:
         return Trusted(self.runtime.config.bot.command_prefix + name)
@@ -143,12 +148,9 @@ class ContactBook:
                                   user=owner))
             return
         await ctx.reply(ctx.t("accepted", user=owner))
-        language = self.runtime.languages.for_reader(owner, None)
-        await self.runtime.outbox.enqueue(
-            OWNER, f"accepted/{owner}/{self.store.ref(owner, ctx.sender)}/"
-            f"{self.runtime.clock.now()}",
-            message_content(CATALOG.text("contact_accepted_you", language, user=ctx.sender)),
-            user_id=owner)
+        await self.say(owner, "contact_accepted_you", queued=True, user=ctx.sender,
+                       once=f"accepted/{owner}/{self.store.ref(owner, ctx.sender)}/"
+                       f"{self.runtime.clock.now()}")
 
     async def _request_to(self, event_id: str, contact: str) -> str | None:
         """The member whose request to `contact` was the message `event_id`, if it was one.

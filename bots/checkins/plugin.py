@@ -86,7 +86,7 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
         await self.store.migrate(self.runtime.zones)
         self.escalator = Escalator(self.runtime, self.store)
         self.rollcalls = RollCalls(self.runtime, self.store)
-        self.contact_book = ContactBook(self.runtime, self.store)
+        self.contact_book = ContactBook(self.runtime, self.store, self.say)
         self._locks: dict[str, asyncio.Lock] = {}
         # Members whose activity is recorded as "last seen" (those with a running check-in).
         self._tracked = await self.store.tracked_users()
@@ -728,11 +728,9 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
             log.error("a check-ins %s job was dead-lettered and no usable team room is set; "
                       "see `solidarity jobs`", job.kind)
             return
-        language = self.runtime.languages.for_reader(None, policy.team_room)
-        text = CATALOG.text(f"dead_letter_{job.kind}", language, tries=job.attempts,
-                            jobs=Trusted("solidarity jobs"))
-        await self.runtime.outbox.enqueue(OWNER, f"deadletter/{job.id}", message_content(text),
-                                          room_id=policy.team_room, priority=SAFETY)
+        await self.say(policy.team_room, f"dead_letter_{job.kind}", once=f"deadletter/{job.id}",
+                       queued=True, priority=SAFETY, tries=job.attempts,
+                       jobs=Trusted("solidarity jobs"))
 
     async def _on_outbox_result(self, item: Any) -> None:
         if item.state == "sent" and item.event_id and item.key.startswith("alert/"):
