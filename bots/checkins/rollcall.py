@@ -34,9 +34,7 @@ class RollCalls:
         return Trusted(self.runtime.config.bot.command_prefix + name)
 
     def _room_name(self, room_id: str) -> str:
-        actions = getattr(self.runtime, "actions", None)
-        name = actions.room_name(room_id) if actions is not None else None
-        return name or room_id
+        return self.runtime.actions.room_name(room_id) or room_id
 
     async def joined_members(self, room_id: str) -> list[str]:
         """Who has joined the room (not the bot, not invited users).
@@ -46,19 +44,17 @@ class RollCalls:
         used as it is (logged).
         """
         members = [u for u in self.runtime.rooms.members(room_id) if u != self.runtime.bot_user_id]
-        actions = getattr(self.runtime, "actions", None)
         state: list[dict[str, object]] | None = None
-        if actions is not None:
-            with contextlib.suppress(Exception):
-                state = await actions.room_state(room_id)
+        with contextlib.suppress(Exception):  # unreadable: members() as it is, below
+            state = await self.runtime.actions.room_state(room_id)
         if state is None:
             log.warning("roll call: room state unreadable; invited members may be counted")
             return members
         joined = {
             str(event.get("state_key")) for event in state
             if event.get("type") == "m.room.member"
-            and isinstance(event.get("content"), dict)
-            and event["content"].get("membership") == "join"  # type: ignore[union-attr]
+            and isinstance(content := event.get("content"), dict)
+            and content.get("membership") == "join"
         }
         return sorted(u for u in joined if u != self.runtime.bot_user_id)
 
