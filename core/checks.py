@@ -8,7 +8,7 @@ options of @command itself; these cover what those options cannot say.
 from __future__ import annotations
 
 from core.i18n import Trusted
-from core.plugin import Check, Context, Refusal
+from core.plugin import Context, Refusal
 from core.roles import Role
 
 _ROLE_NAMES = {"member": Role.MEMBER, "moderator": Role.MODERATOR, "admin": Role.ADMIN}
@@ -20,18 +20,28 @@ async def in_dm(ctx: Context) -> None:
         raise Refusal("command_dm_only")
 
 
-def role_from_setting(field: str) -> Check:
-    """The room role named by the plugin setting `field` ("member", "moderator" or "admin").
+class RoleFromSetting:
+    """The room role named by a plugin setting; see `role_from_setting`."""
 
-    For plugins whose admins choose who may use them (`!config admin min_role admin`).
-    """
+    def __init__(self, field: str) -> None:
+        self.field = field
+        self.__qualname__ = f"role_from_setting({field!r})"
 
-    async def check(ctx: Context) -> None:
-        name = str(getattr(ctx.settings, field)).lower()
-        needed = _ROLE_NAMES.get(name, Role.ADMIN)  # an unreadable value keeps it closed
+    def needed(self, ctx: Context) -> Role:
+        name = str(getattr(ctx.settings, self.field)).lower()
+        return _ROLE_NAMES.get(name, Role.ADMIN)  # an unreadable value keeps it closed
+
+    async def __call__(self, ctx: Context) -> None:
+        needed = self.needed(ctx)
         if ctx.role < needed:
             role = ctx.t("role_admin" if needed is Role.ADMIN else "role_moderator")
             raise Refusal("not_allowed_role", role=Trusted(role))
 
-    check.__qualname__ = f"role_from_setting({field!r})"
-    return check
+
+def role_from_setting(field: str) -> RoleFromSetting:
+    """The room role named by the plugin setting `field` ("member", "moderator" or "admin").
+
+    For plugins whose admins choose who may use them (`!config admin min_role admin`).
+    A refusal by the command's own `min_role` names this role when it is higher.
+    """
+    return RoleFromSetting(field)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from core.builtin import CorePlugin
+from core.checks import RoleFromSetting
 from core.commands import BadArgument, CommandError, Invocation, Signature, find_invocation
 from core.crypto.trust import TrustPolicy
 from core.events import (
@@ -116,6 +117,7 @@ class Dispatcher:
         self._idle = asyncio.Event()
         self._idle.set()
         self._unencrypted_noticed: set[str] = set()
+        self._unencrypted_room_noticed: dict[str, float] = {}
         # crypto.trust for sensitive plugins; set by the Bot (None: nothing enforced).
         self.trust: TrustPolicy | None = None
         self._untrusted_noticed: set[str] = set()
@@ -241,8 +243,8 @@ class Dispatcher:
         elif self._refuse_unencrypted(event):
             # Explained once, when a member first writes there: not on the
             # bot's own join, which may be into a public policy-list room.
-            if isinstance(event, Message):
-                await self._notice_unencrypted(event.room_id)
+            if isinstance(event, Message) and not event.is_edit:
+                await self._notice_unencrypted(event)
         elif event.sender != self.runtime.bot_user_id:
             await self._route(event)
         await db.execute(
@@ -257,22 +259,40 @@ class Dispatcher:
             event.room_id
         )
 
-    async def _notice_unencrypted(self, room_id: str) -> None:
-        key = f"unencrypted_notice:{room_id}"
-        if room_id in self._unencrypted_noticed or await self.runtime.db.fetchone(
+    async def _notice_unencrypted(self, event: Message) -> None:
+        """Tell a member who talks to the bot here, once, why it stays silent.
+
+        Once per member (not once per room: whoever came later would get
+        silence), only when the message is meant for the bot (a command or a
+        mention: a public room's chatter gets nothing), and at most one notice
+        per room a minute. The member is remembered by a keyed hash.
+        """
+        addressed = self.runtime.bot_user_id in event.mentions or find_invocation(
+            event.body, prefix=self.prefix, bot_user_id=self.runtime.bot_user_id,
+            bot_names=self._bot_names(event.room_id), mentioned=False) is not None
+        if not addressed:
+            return
+        member = self.runtime.sealer.lookup(event.sender, context="unencrypted_notice")
+        key = f"unencrypted_notice:{event.room_id}:{member}"
+        if key in self._unencrypted_noticed or await self.runtime.db.fetchone(
             "SELECT 1 FROM core_state WHERE key = ?", (key,)
         ):
-            self._unencrypted_noticed.add(room_id)
+            self._unencrypted_noticed.add(key)
             return
-        self._unencrypted_noticed.add(room_id)
+        now = self.runtime.clock.now()
+        if now - self._unencrypted_room_noticed.get(event.room_id, -3600.0) < 60:
+            return  # explained here a moment ago; this member hears it on a later command
+        self._unencrypted_room_noticed[event.room_id] = now
+        self._unencrypted_noticed.add(key)
         await self.runtime.db.execute(
             "INSERT OR IGNORE INTO core_state (key, value) VALUES (?, ?)", (key, "1")
         )
-        language = self.runtime.languages.for_reader(None, room_id)
+        language = self.runtime.languages.for_reader(event.sender, event.room_id)
         text = CATALOG.text("unencrypted_room", language)
+        content = message_content(text, [event.sender])
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": event.event_id}}
         await self.runtime.sender.send_message(
-            room_id, message_content(text), f"sol-unencrypted-{room_id}"
-        )
+            event.room_id, content, f"sol-unencrypted-{event.event_id}")
 
     async def _route(self, event: RoomEvent) -> None:
         if isinstance(event, Message):
@@ -380,7 +400,10 @@ class Dispatcher:
         shown = Trusted(self.prefix + spec.path)
         if ctx.role < spec.min_role and not (
                 spec.or_network_role is not None and ctx.holds(spec.or_network_role)):
-            role = ctx.t("role_admin" if spec.min_role is Role.ADMIN else "role_moderator")
+            # Name the role the member would really need (a setting may ask for more).
+            needed = max([spec.min_role, *(check.needed(ctx) for check in spec.checks
+                                           if isinstance(check, RoleFromSetting))])
+            role = ctx.t("role_admin" if needed is Role.ADMIN else "role_moderator")
             await self._safe_reply(ctx, ctx.t("not_allowed_role", command=shown, role=Trusted(role)))
             return
         if spec.network_role is not None and not ctx.holds(spec.network_role):
@@ -503,15 +526,27 @@ class Dispatcher:
         return ctx.t(error.key, **values) + "\n" + ctx.t("usage", usage=usage)
 
     async def unknown_command(self, event: RoomEvent, name: str) -> None:
-        """Answer a command nobody here knows, suggesting the closest one."""
-        names = [route.spec.name for route in self.visible_routes(event.room_id)]
+        """Answer a command nobody here knows: whose it is when its plugin is off, else the closest.
+
+        A member who types `!modroom` where moderation is off learns which
+        plugin it belongs to and who can turn it on, not "I don't know it".
+        """
         core = self.runtime.plugins.get("core")
         if core is None:
             return
         ctx = self.context(core, event)
         await self._wait_turn(ctx)
-        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
         help_command = Trusted(f"{self.prefix}help")
+        route = self.routes.get(name)
+        if route is not None and not self.runtime.settings.is_enabled(
+                event.room_id, type(route.plugin)):
+            await self._safe_reply(ctx, ctx.t(
+                "command_plugin_off", command=Trusted(self.prefix + route.spec.name),
+                plugin=Trusted(route.plugin.name), role=Trusted(ctx.t("role_admin")),
+                enable=Trusted(f"{self.prefix}enable {route.plugin.name}")))
+            return
+        names = [route.spec.name for route in self.visible_routes(event.room_id)]
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
         command = name[:40]
         if close:
             await self._safe_reply(ctx, ctx.t("unknown_command", command=command,
