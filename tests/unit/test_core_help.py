@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +23,13 @@ from core.builtin import (
     arrange,
     group_of,
 )
-from core.commands import find_invocation
 from core.dispatch import group_head
 from core.i18n import RLM
 from core.messages import CATALOG
 from core.network import NetworkRole
 from core.plugin import CommandGroup, CommandSpec, Plugin, command
 from core.roles import Role
-from tests.unit.test_checkins_harness import BOT, Harness
+from core.testing import PluginHarness
 
 PLUGINS: list[type[Plugin]] = [CorePlugin, AdminPlugin, AlertsPlugin, CheckinsPlugin,
                                ModerationPlugin, OnboardingPlugin, ResourcesPlugin]
@@ -201,21 +201,18 @@ def test_checks_follow_the_declared_roles() -> None:
 
 # -- through the dispatcher -----------------------------------------------------
 
-ALICE = "@alice:test"
+ALICE, BOB = "@alice:test", "@bob:test"
 ROOM = "!group:test"
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> Any:
-    h = Harness(tmp_path / "bot.db", admin=True)
-    await h.start()
-    h.matrix.add_room(ROOM, [ALICE])
-    h.matrix.add_dm(ALICE)
-    yield h
-    await h.stop()
+async def harness(tmp_path: Path) -> AsyncIterator[PluginHarness]:
+    async with PluginHarness(CheckinsPlugin, AdminPlugin, data_dir=tmp_path) as h:
+        h.room(ROOM, [ALICE, BOB])  # three members with the bot: a group, not a DM
+        yield h
 
 
-async def test_help_in_a_group_room_for_a_member(harness: Harness) -> None:
+async def test_help_in_a_group_room_for_a_member(harness: PluginHarness) -> None:
     body = (await harness.reply(ROOM, ALICE, "!help")).body
     assert "!rollcall" not in body and "!config" not in body
     assert "• !checkin" not in body  # named on the private line, not described
@@ -225,9 +222,9 @@ async def test_help_in_a_group_room_for_a_member(harness: Harness) -> None:
     assert body.split("\n")[-1].startswith("Send !help <command>")
 
 
-async def test_help_in_the_dm_leads_with_safety(harness: Harness) -> None:
-    dm = harness.matrix.dm_of[ALICE]
-    harness.matrix.levels[(dm, ALICE)] = 100  # they created the DM
+async def test_help_in_the_dm_leads_with_safety(harness: PluginHarness) -> None:
+    dm = await harness.dm(ALICE)
+    harness.set_level(dm, ALICE, 100)  # as if they created the DM
     body = (await harness.reply(dm, ALICE, "!help")).body
     lines = body.split("\n")
     assert lines[2].startswith("Staying safe")
@@ -235,29 +232,26 @@ async def test_help_in_the_dm_leads_with_safety(harness: Harness) -> None:
     assert "!config" not in body and "!here" not in body and "Privately" not in body
 
 
-async def test_help_in_arabic_is_shaped(harness: Harness) -> None:
-    await harness.runtime.languages.set_user(ALICE, "ar")
+async def test_help_in_arabic_is_shaped(harness: PluginHarness) -> None:
+    await harness.set_language(ALICE, "ar")
     body = (await harness.reply(ROOM, ALICE, "!help")).body
     assert all(line.startswith(RLM) for line in body.split("\n") if line.strip())
     assert "هذه الغرفة" in body
     assert "بشكل خاص" in body
 
 
-async def test_help_for_one_command_is_as_before(harness: Harness) -> None:
+async def test_help_for_one_command_is_as_before(harness: PluginHarness) -> None:
     body = (await harness.reply(ROOM, ALICE, "!help rollcall")).body
     assert body.startswith("!rollcall <duration>")
 
 
 @pytest.mark.parametrize("body", ["help", "Help?", "! help", "！help", "／help", "؟"])
-async def test_forgiving_forms_get_the_help_in_the_dm(harness: Harness, body: str) -> None:
-    # What the dispatcher passes (in_dm, known) once it forwards them.
-    dm = harness.matrix.dm_of[ALICE]
-    found = find_invocation(body, prefix="!", bot_user_id=BOT, in_dm=True,
-                            known=harness.dispatcher.routes)
-    assert found is not None and found.name == "help"
-    assert find_invocation(body, prefix="!", bot_user_id=BOT,
-                           known=harness.dispatcher.routes) is None
-    assert harness.runtime.dms.is_dm(dm)
+async def test_forgiving_forms_get_the_help_in_the_dm(harness: PluginHarness, body: str) -> None:
+    dm = await harness.dm(ALICE)
+    answer = (await harness.reply(dm, ALICE, body)).body
+    assert answer == (await harness.reply(dm, ALICE, "!help")).body
+    # The same words in a group room are only words.
+    assert await harness.send(ROOM, ALICE, body) == []
 
 
 def test_onit_is_the_rooms_in_a_group_and_safety_in_the_dm() -> None:
