@@ -10,9 +10,10 @@ transaction id); redactions, state writes and membership actions in `calls`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.actions import ActionError
 from core.events import Message, RoomEvent
@@ -101,29 +102,21 @@ class Room:
         return {**self.power, "users": dict(self.levels)}
 
 
-@dataclass(frozen=True)
-class Call:
-    """A room action other than a send: ("ban", room, user), ("redact", room, event id)..."""
+async def _round_trip() -> None:
+    # A request to a homeserver lets other tasks run while it is in flight.
+    await asyncio.sleep(0)
+
+
+class Call(NamedTuple):
+    """A room action other than a send: ("ban", room, user), ("redact", room, event id)...
+
+    A plain tuple, so tests compare with `("ban", ROOM, USER) in hs.calls`; the
+    reason given, if any, is in `MemoryHomeserver.reasons`.
+    """
 
     action: str
     room_id: str
     target: str
-    reason: str | None = None
-
-    def __iter__(self) -> Iterator[str]:
-        # So tests may compare with plain tuples: `("ban", room, user) in calls`.
-        return iter((self.action, self.room_id, self.target))
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, tuple):
-            return (self.action, self.room_id, self.target) == other
-        if isinstance(other, Call):
-            return (self.action, self.room_id, self.target, self.reason) == (
-                other.action, other.room_id, other.target, other.reason)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash((self.action, self.room_id, self.target))
 
 
 class MemoryHomeserver:
@@ -142,6 +135,8 @@ class MemoryHomeserver:
         self.rooms: dict[str, Room] = {}
         self.sent: list[Sent] = []
         self.calls: list[Call] = []
+        # The reason the bot gave for each call that takes one (kick, ban, redact).
+        self.reasons: dict[Call, str | None] = {}
         self.created: list[str] = []
         # Public profiles by user (`displayname`...); a room member without one has an empty one.
         self.profiles: dict[str, dict[str, Any]] = {}
@@ -250,6 +245,7 @@ class MemoryHomeserver:
 
     async def send_event(self, room_id: str, event_type: str, content: dict[str, Any],
                          txn_id: str) -> str:
+        await _round_trip()
         if txn_id in self._by_txn:  # Synapse drops a repeated transaction
             return self._by_txn[txn_id]
         room = self._joined("send", room_id)
@@ -281,11 +277,12 @@ class MemoryHomeserver:
 
     async def redact(self, room_id: str, event_id: str, reason: str | None = None,
                      txn_id: str | None = None) -> None:
+        await _round_trip()
         room = self._joined("redact", room_id)
         own = any(s.event_id == event_id for s in self.sent)
         if not own:
             self._needs(room, "redact", int(room.power.get("redact", 50)))
-        self.calls.append(Call("redact", room_id, event_id, reason))
+        self._record("redact", room_id, event_id, reason)
 
     async def get_state(self, room_id: str, event_type: str,
                         state_key: str = "") -> dict[str, Any] | None:
@@ -318,6 +315,7 @@ class MemoryHomeserver:
 
     async def send_state(self, room_id: str, event_type: str, content: dict[str, Any],
                          state_key: str = "") -> str:
+        await _round_trip()
         room = self._joined("send_state", room_id)
         needed = room.power.get("events", {}).get(event_type, room.power.get("state_default", 50))
         self._needs(room, "state", int(needed))
@@ -329,10 +327,11 @@ class MemoryHomeserver:
             room.name = str(content.get("name") or "") or None
         else:
             room.state[(event_type, state_key)] = dict(content)
-        self.calls.append(Call("state", room_id, event_type, state_key or None))
+        self._record("state", room_id, event_type)
         return self.new_event_id("state")
 
     async def set_power_level(self, room_id: str, user_id: str, level: int | None) -> None:
+        await _round_trip()
         room = self._joined("set_power_level", room_id)
         self._needs(room, "level", int(room.power.get("state_default", 50)))
         if level is None:
@@ -342,19 +341,22 @@ class MemoryHomeserver:
         self.calls.append(Call("level", room_id, f"{user_id}={level}"))
 
     async def kick(self, room_id: str, user_id: str, reason: str | None = None) -> None:
+        await _round_trip()
         room = self._joined("kick", room_id)
         self._needs(room, "kick", int(room.power.get("kick", 50)), over=user_id)
         self._remove(room, user_id)
-        self.calls.append(Call("kick", room_id, user_id, reason))
+        self._record("kick", room_id, user_id, reason)
 
     async def ban(self, room_id: str, user_id: str, reason: str | None = None) -> None:
+        await _round_trip()
         room = self._joined("ban", room_id)
         self._needs(room, "ban", int(room.power.get("ban", 50)), over=user_id)
         self._remove(room, user_id)
         room.banned.add(user_id)
-        self.calls.append(Call("ban", room_id, user_id, reason))
+        self._record("ban", room_id, user_id, reason)
 
     async def unban(self, room_id: str, user_id: str) -> None:
+        await _round_trip()
         room = self._joined("unban", room_id)
         self._needs(room, "unban", int(room.power.get("ban", 50)))
         if user_id not in room.banned:
@@ -363,6 +365,7 @@ class MemoryHomeserver:
         self.calls.append(Call("unban", room_id, user_id))
 
     async def invite(self, room_id: str, user_id: str) -> None:
+        await _round_trip()
         room = self._joined("invite", room_id)
         self._needs(room, "invite", int(room.power.get("invite", 0)))
         if user_id in self._refused_invites or user_id in room.banned:
@@ -433,6 +436,11 @@ class MemoryHomeserver:
         raise ActionError("profile", "M_NOT_FOUND: profile was not found", not_found=True)
 
     # -- checks ---------------------------------------------------------------
+
+    def _record(self, action: str, room_id: str, target: str, reason: str | None = None) -> None:
+        call = Call(action, room_id, target)
+        self.calls.append(call)
+        self.reasons[call] = reason
 
     def _joined(self, action: str, room_id: str) -> Room:
         room = self.rooms.get(room_id)
