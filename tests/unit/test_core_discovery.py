@@ -17,7 +17,7 @@ def test_an_installed_package_is_found_through_its_entry_point() -> None:
     # examples/greeter, installed by .ci/test with pip like any third-party plugin.
     plugins = {plugin.name: plugin for plugin in discover_plugins()}
     greeter = plugins["greeter"]
-    assert greeter.__module__ == "solidarity_greeter"
+    assert greeter.__module__.split(".")[0] == "solidarity_greeter"
     assert [spec.name for spec in greeter.commands()] == ["greet"]
     # Its config block is checked like a built-in plugin's.
     assert validate_plugin_blocks({"greeter": {"greeting": "Salaam"}}, list(plugins.values())) == []
@@ -37,9 +37,9 @@ def _module(name: str, plugin_name: str) -> types.ModuleType:
 
 
 def test_config_names_more_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "community_events", _module("community_events", "events"))
+    monkeypatch.setitem(sys.modules, "community_events", _module("community_events", "gatherings"))
     names = [plugin.name for plugin in discover_plugins(extra=["community_events:Extra"])]
-    assert "events" in names and "admin" in names
+    assert "gatherings" in names and "admin" in names
 
 
 def test_two_plugins_with_one_name_are_refused_naming_both(

@@ -1,30 +1,10 @@
-"""An installable Solidarity plugin: `!greet [name]` answers in the reader's language."""
+"""An installable Solidarity plugin: `!greet [name]` answers in the reader's language.
 
-from __future__ import annotations
+The layout every plugin follows: `plugin.py` (the Plugin class and its
+commands), `settings.py` (its Settings model), `messages.py` (its catalog),
+and `store.py` when it keeps data (this one keeps none).
+"""
 
-from pydantic import Field
+from solidarity_greeter.plugin import GreeterPlugin
 
-from core.i18n import Catalog
-from core.plugin import Context, Plugin, PluginSettings, command
-
-CATALOG = Catalog("greeter", {
-    "help_greet": {"en": "Say hello: !greet [name]",
-                   "ar": "للتحية: ‎!greet [name]‎"},
-    "hello": {"en": "{greeting}, {name}!", "ar": "{greeting}، {name}!"},
-})
-
-
-class GreeterPlugin(Plugin):
-    """Greets whoever asks; the greeting is a per-room setting."""
-
-    name = "greeter"
-    catalog = CATALOG
-
-    class Settings(PluginSettings):
-        greeting: str = Field("Hello", min_length=1, max_length=40,
-                              description="the word the bot greets with")
-
-    @command("greet", help="help_greet")
-    async def greet(self, ctx: Context, name: str | None = None) -> None:
-        greeting = ctx.settings.greeting  # type: ignore[attr-defined]
-        await ctx.reply(ctx.t("hello", greeting=greeting, name=name or ctx.sender))
+__all__ = ["GreeterPlugin"]
