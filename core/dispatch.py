@@ -69,8 +69,20 @@ class Route:
         if not self.is_group:
             return self.spec, args
         word, rest = _first_word(args)
+        group = self.spec_group
+        if not word:
+            alone = self.subcommands.get(group.alone) if group and group.alone else None
+            return (alone, "") if alone is not None else None
         spec = self.subcommands.get(word.lower())
-        return (spec, rest) if spec is not None else None
+        if spec is not None:
+            return spec, rest
+        otherwise = self.subcommands.get(group.otherwise) if group and group.otherwise else None
+        return (otherwise, args) if otherwise is not None else None
+
+    @property
+    def spec_group(self) -> CommandGroup | None:
+        """The group whose subcommands these are (None for a plain command)."""
+        return next((spec.group for spec in self.subcommands.values()), None)
 
 
 def _first_word(text: str) -> tuple[str, str]:
@@ -140,6 +152,10 @@ class Dispatcher:
                         raise ValueError(f"subcommand {command_group.name} {word!r} of "
                                          f"{plugin.name} is declared twice")
                     by_word[word] = spec
+            for named in (command_group.alone, command_group.otherwise):
+                if named is not None and named not in by_word:
+                    raise ValueError(f"group {command_group.name} of {plugin.name}: {named!r} "
+                                     "is none of its subcommands")
             routes.append(Route(plugin, group_head(command_group, subcommands), by_word))
         for route in routes:
             for name in (route.spec.name, *route.spec.aliases):

@@ -67,13 +67,18 @@ class CommandGroup:
     Each subcommand has its own signature, help and usage; options given to
     `group()` (roles, checks, private...) apply to every subcommand unless it
     sets its own. `!alert` alone, or with a word that is no subcommand, lists
-    the subcommands this reader may use.
+    the subcommands this reader may use, unless the group names a subcommand
+    for that: `alone="list"` runs when nothing follows the group's word
+    (`!contacts`), `otherwise="compose"` receives the whole text when its first
+    word is no subcommand (`!alert Evacuate now` is `!alert compose Evacuate now`).
     """
 
     name: str
     help_key: str
     aliases: tuple[str, ...] = ()
     defaults: tuple[tuple[str, Any], ...] = ()
+    alone: str | None = None
+    otherwise: str | None = None
 
     def command(self, name: str, *, help: str, aliases: Sequence[str] = (),
                 **options: Any) -> Callable[[Handler], Handler]:
@@ -81,7 +86,8 @@ class CommandGroup:
         return command(name, help=help, aliases=aliases, _group=self, **merged)
 
 
-def group(name: str, *, help: str, aliases: Sequence[str] = (), **defaults: Any) -> CommandGroup:
+def group(name: str, *, help: str, aliases: Sequence[str] = (), alone: str | None = None,
+          otherwise: str | None = None, **defaults: Any) -> CommandGroup:
     """Declare the command group `name` (see CommandGroup); `defaults` are @command options."""
     unknown = set(defaults) - _COMMAND_OPTIONS
     if unknown:
@@ -89,7 +95,8 @@ def group(name: str, *, help: str, aliases: Sequence[str] = (), **defaults: Any)
     if "checks" in defaults:
         defaults["checks"] = tuple(defaults["checks"])
     return CommandGroup(name=name, help_key=help, aliases=tuple(aliases),
-                        defaults=tuple(sorted(defaults.items())))
+                        defaults=tuple(sorted(defaults.items())), alone=alone,
+                        otherwise=otherwise)
 
 
 @dataclass(frozen=True)

@@ -293,9 +293,9 @@ class ModerationPlugin(PolicyCommands, RuleCommands):
 
     # `!raid` alone is the status, as it always was (an empty alias: core's groups have
     # no default subcommand yet).
-    raid_group = group("raid", help="help_raid", **MODERATORS)
+    raid_group = group("raid", help="help_raid", alone="status", **MODERATORS)
 
-    @raid_group.command("status", help="help_raid_status", aliases=("",))
+    @raid_group.command("status", help="help_raid_status")
     async def raid_status(self, ctx: Context[ModerationSettings]) -> None:
         previous = await self.store.raid(ctx.room_id)
         await ctx.reply(ctx.t("raid_on_status") if previous is not None else ctx.t("no_raid"))

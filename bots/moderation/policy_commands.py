@@ -44,9 +44,9 @@ class PolicyCommands(ModerationBase):
 
     # `!policy` alone lists, as it always did (an empty alias: core's groups have no
     # default subcommand yet).
-    policy_group = group("policy", help="help_policy", **MODERATORS)
+    policy_group = group("policy", help="help_policy", alone="list", **MODERATORS)
 
-    @policy_group.command("list", help="help_policy_list", aliases=("",))
+    @policy_group.command("list", help="help_policy_list")
     async def policy_list(self, ctx: Context[ModerationSettings]) -> None:
         lines = [ctx.t("policy_header", rules=len(self.policy.index.rules))]
         for room_id in sorted(self.policy.lists):

@@ -32,9 +32,9 @@ class RuleCommands(ModerationBase):
 
     # A room's own rules: its moderators only (no network stand-in). `!filters` alone
     # lists, as it always did (an empty alias: core's groups have no default yet).
-    filters = group("filters", help="help_filters", min_role=Role.MODERATOR)
+    filters = group("filters", help="help_filters", alone="list", min_role=Role.MODERATOR)
 
-    @filters.command("list", help="help_filters_list", aliases=("",))
+    @filters.command("list", help="help_filters_list")
     async def filters_list(self, ctx: Context[ModerationSettings]) -> None:
         settings = ctx.settings
         if not settings.words and not settings.patterns:

@@ -229,9 +229,9 @@ class OnboardingPlugin(Plugin[OnboardingSettings]):
     # Answer a few questions in the DM; nothing is posted or kept without `intro post`.
     # `!intro` alone starts, as it always did (an empty alias: core's groups have no
     # default subcommand yet).
-    intro = group("intro", help="help_intro", checks=[in_own_dm])
+    intro = group("intro", help="help_intro", alone="start", checks=[in_own_dm])
 
-    @intro.command("start", help="help_intro_start", aliases=("",))
+    @intro.command("start", help="help_intro_start")
     async def intro_start(self, ctx: Context[OnboardingSettings]) -> None:
         target: tuple[str, list[str]] | None = None
         for newcomer in reversed(await self.store.of_user(ctx.sender)):

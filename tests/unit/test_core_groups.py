@@ -209,3 +209,59 @@ def test_group_options_reach_every_subcommand() -> None:
     assert specs["add"].min_role is Role.MODERATOR and specs["add"].private
     assert specs["list"].min_role is Role.MEMBER and specs["list"].private
     assert specs["add"].path == "team add"
+
+
+class Contacts(Plugin):
+    name = "contacts"
+    catalog = CATALOG
+    people = group("people", help="help_event", alone="list", otherwise="note")
+
+    @people.command("list", help="help_event_list")
+    async def list_(self, ctx: Context) -> None:
+        await ctx.reply("the list")
+
+    @people.command("add", help="help_event_add")
+    async def add(self, ctx: Context, who: str) -> None:
+        await ctx.reply(f"added {who}")
+
+    @people.command("note", help="help_event_add")
+    async def note(self, ctx: Context, *, text: str) -> None:
+        await ctx.reply(f"noted: {text}")
+
+
+@pytest.fixture
+async def people(tmp_path: Path) -> AsyncIterator[Harness]:
+    h = Harness(tmp_path / "bot.db")
+    await h.start()
+    plugin = Contacts(h.runtime)
+    h.runtime.plugins[plugin.name] = plugin
+    h.dispatcher.add_plugin(plugin)
+    h.matrix.add_room(ROOM, [ALICE])
+    yield h
+    await h.stop()
+
+
+async def test_a_group_alone_runs_its_alone_subcommand(people: Harness) -> None:
+    assert (await people.reply(ROOM, ALICE, "!people")).body == "the list"
+    assert (await people.reply(ROOM, ALICE, "!people add sam")).body == "added sam"
+
+
+async def test_other_words_go_to_the_otherwise_subcommand_whole(people: Harness) -> None:
+    assert plain((await people.reply(ROOM, ALICE, "!people call sam at 6")).body) == \
+        "noted: call sam at 6"
+    assert plain((await people.reply(ROOM, ALICE, "!people note list")).body) == "noted: list"
+
+
+def test_alone_and_otherwise_must_name_subcommands() -> None:
+    class Wrong(Plugin):
+        name = "wrong"
+        catalog = CATALOG
+        things = group("things", help="help_event", alone="missing")
+
+        @things.command("list", help="help_event_list")
+        async def list_(self, ctx: Context) -> None: ...
+
+    dispatcher = Dispatcher.__new__(Dispatcher)
+    dispatcher.routes = {}
+    with pytest.raises(ValueError, match="none of its subcommands"):
+        dispatcher.add_plugin(Wrong.__new__(Wrong))
