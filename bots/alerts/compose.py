@@ -1,7 +1,8 @@
 """Reading what an organizer typed: flags, target tags, language blocks and send times.
 
-Pure functions, no I/O: every problem is a `ComposeError` whose `key` names
-the catalog message the organizer gets, so the plugin answers in their language.
+Pure functions, no I/O: every problem is a `ComposeError` (a core Refusal)
+whose `key` names the catalog message the organizer gets, so the dispatcher
+answers in their language.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from core.i18n import LANGUAGES, normalise_language
+from core.i18n import LANGUAGES, Trusted, join_list, normalise_language
+from core.plugin import Refusal
 
 MAX_VERSION_CHARS = 4000
 MAX_SCHEDULE_DAYS = 60
@@ -23,13 +25,18 @@ RELATIVE = re.compile(r"\+?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?", re.IGNORECASE)
 CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 
 
-class ComposeError(Exception):
-    """Something the organizer typed cannot be used; `key` is the catalog message."""
+class ComposeError(Refusal):
+    """Something the organizer typed cannot be used; `key` is the catalog message.
 
-    def __init__(self, key: str, **values: Any) -> None:
-        super().__init__(key)
-        self.key = key
-        self.values = values
+    A tuple value is a list, shown as a sentence in the reader's language
+    (`shown_in`), which a parser that does not know the reader cannot do.
+    """
+
+    def shown_in(self, language: str) -> ComposeError:
+        """The same refusal with its lists written out in `language`."""
+        return ComposeError(self.key, **{
+            name: Trusted(join_list(value, language, "or")) if isinstance(value, tuple) else value
+            for name, value in self.values.items()})
 
 
 @dataclass(frozen=True)
@@ -156,7 +163,7 @@ def parse_versions(text: str, default_language: str) -> Versions:
         language = normalise_language(marker.group(1))
         if language is None:
             raise ComposeError("unknown_language", marker=marker.group(0).strip()[:12],
-                               languages=", ".join(LANGUAGES))
+                               languages=LANGUAGES)
         end = markers[index + 1].start() if index + 1 < len(markers) else len(text)
         body = text[marker.end():end].strip()
         if not body:

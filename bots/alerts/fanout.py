@@ -36,6 +36,7 @@ from core.plugin import message_content
 from core.room_settings import NETWORK
 
 if TYPE_CHECKING:
+    from bots.alerts.settings import AlertsSettings
     from core.outbox import OutboxItem
     from core.plugin import Plugin
     from core.runtime import Runtime
@@ -89,7 +90,7 @@ class FanOut:
     """Sends alerts through the outbox and keeps their deliveries and status message current."""
 
     def __init__(self, runtime: Runtime, store: AlertStore, plugin: type[Plugin],
-                 settings: Callable[[], Any]) -> None:
+                 settings: Callable[[], AlertsSettings]) -> None:
         self.runtime = runtime
         self.store = store
         self.plugin = plugin

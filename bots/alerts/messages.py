@@ -11,6 +11,51 @@ CATALOG = Catalog(
                   "`alert` alone explains every option.",
             "ar": "لفريق التنظيم: كتابة تنبيه لغرف الشبكة ومعاينته؛ `alert` وحدها تشرح كل الخيارات.",
         },
+        # One line each in `!help alert`, after the subcommand's usage.
+        "help_alert_compose": {
+            "en": "Write an alert and see its preview (what `alert <text>` does too); "
+                  "nothing is sent yet.",
+            "ar": "كتابة تنبيه ومعاينته (وهو ما يفعله `alert <text>` أيضاً)؛ لا يُرسل شيء بعد.",
+        },
+        "help_alert_at": {
+            "en": "Write an alert to be sent later: `+30m`, `HH:MM` or `YYYY-MM-DD HH:MM`, "
+                  "then its text.",
+            "ar": "كتابة تنبيه يُرسل لاحقاً: `+30m` أو `HH:MM` أو `YYYY-MM-DD HH:MM`، ثم نصه.",
+        },
+        "help_alert_send": {
+            "en": "Send (or schedule) the alert you previewed last.",
+            "ar": "إرسال آخر تنبيه تمت معاينته (أو جدولته).",
+        },
+        "help_alert_discard": {
+            "en": "Throw away the alert you previewed, without sending it.",
+            "ar": "حذف التنبيه الذي تمت معاينته، دون إرساله.",
+        },
+        "help_alert_list": {
+            "en": "The recent alerts with their ids and states.",
+            "ar": "آخر التنبيهات مع معرّفاتها وحالاتها.",
+        },
+        "help_alert_log": {
+            "en": "Who composed, sent, edited, retracted or cancelled which alert.",
+            "ar": "سجل التدقيق: كتابة التنبيهات وإرسالها وتعديلها وسحبها وإلغاؤها، مع الحساب الذي "
+                  "نفّذ كل إجراء.",
+        },
+        "help_alert_status": {
+            "en": "Where an alert was delivered and who acknowledged it; without an id, "
+                  "the latest alert.",
+            "ar": "أين وصل التنبيه وعدد تأكيدات قراءته؛ وبدون معرّف: آخر تنبيه.",
+        },
+        "help_alert_edit": {
+            "en": "Change a sent or scheduled alert's text everywhere it went.",
+            "ar": "تعديل نص تنبيه مُرسَل أو مُجدول في كل مكان وصل إليه.",
+        },
+        "help_alert_retract": {
+            "en": "Remove a sent alert from every room and direct message.",
+            "ar": "سحب تنبيه مُرسَل من كل الغرف والرسائل الخاصة.",
+        },
+        "help_alert_cancel": {
+            "en": "Cancel a scheduled alert before it goes out.",
+            "ar": "إلغاء تنبيه مُجدول قبل إرساله.",
+        },
         "help_ack": {
             "en": "Confirm you have read the latest alert here (or react ✅ to it).",
             "ar": "تأكيد قراءة آخر تنبيه هنا (أو التفاعل معه بـ ✅).",
@@ -160,7 +205,6 @@ CATALOG = Catalog(
             "en": "Staff rooms left out (add {staff} to include them): {rooms}",
             "ar": "غرف فرق العمل المستثناة (يمكن إدراجها بإضافة {staff}): {rooms}",
         },
-        "list_separator": {"en": ", ", "ar": "، "},
         "preview_tags": {
             "en": "Rooms tagged: {tags}",
             "ar": "الغرف الموسومة بـ: {tags}",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from bots.alerts.compose import ComposeError, normalise_tag
-from core.i18n import Trusted
+from bots.alerts.compose import normalise_tag
+from core.i18n import Trusted, isolate, join_list
 from core.network import NetworkRole
 from core.plugin import Context, command
 from core.roles import Role
@@ -58,17 +58,13 @@ class NetworkCommands:
             return
         if action == "tags":
             tags = await self.store.tags_of(target)
-            await ctx.reply(ctx.t("room_tags", tags=", ".join(tags)) if tags
-                            else ctx.t("room_no_tags"))
+            listed = Trusted(join_list([isolate(tag) for tag in tags], ctx.language))
+            await ctx.reply(ctx.t("room_tags", tags=listed) if tags else ctx.t("room_no_tags"))
             return
         if tag is None:
             await ctx.reply(ctx.t("tag_missing", prefix=Trusted(self._prefix)))
             return
-        try:
-            cleaned = normalise_tag(tag)
-        except ComposeError as error:
-            await ctx.reply(ctx.t(error.key, **error.values))
-            return
+        cleaned = normalise_tag(tag)  # a ComposeError (Refusal) says why a tag is unusable
         if action == "tag":
             if not organizer:
                 await ctx.reply(ctx.t("tag_organizers_only", tag=cleaned))
@@ -95,8 +91,9 @@ class NetworkCommands:
         names = self.runtime.actions.room_name
         lines = [ctx.t("all_tags_header")]
         for tag, rooms in tagged.items():
-            shown = ", ".join(names(room) or room for room in rooms)
-            lines.append(ctx.t("tag_line", tag=tag, count=len(rooms), rooms=shown))
+            # An inventory, not a sentence: separated only (a name is its room admins' text).
+            shown = join_list([isolate(names(room) or room) for room in rooms], ctx.language, None)
+            lines.append(ctx.t("tag_line", tag=tag, count=len(rooms), rooms=Trusted(shown)))
         await ctx.reply("\n".join(lines))
 
     # -- DM subscriptions ------------------------------------------------------------
@@ -106,11 +103,7 @@ class NetworkCommands:
         """Get organizers' alerts by direct message (all, or those for one tag)."""
         cleaned = ""
         if tag is not None:
-            try:
-                cleaned = normalise_tag(tag)
-            except ComposeError as error:
-                await ctx.reply(ctx.t(error.key, **error.values))
-                return
+            cleaned = normalise_tag(tag)
             if cleaned not in await self.store.all_tags():
                 await ctx.reply(ctx.t("subscribe_unknown_tag", tag=cleaned))
                 return
@@ -125,10 +118,6 @@ class NetworkCommands:
         """Stop alerts by direct message (all, or one tag's)."""
         cleaned = None
         if tag is not None:
-            try:
-                cleaned = normalise_tag(tag)
-            except ComposeError as error:
-                await ctx.reply(ctx.t(error.key, **error.values))
-                return
+            cleaned = normalise_tag(tag)
         removed = await self.store.unsubscribe(ctx.sender, cleaned)
         await ctx.reply(ctx.t("unsubscribed" if removed else "not_subscribed"))

@@ -6,10 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from pydantic import Field, field_validator, model_validator
+from zoneinfo import ZoneInfo
 
 from bots.alerts.compose import ALERT_ID, ComposeError, parse_draft, parse_versions, parse_when
 from bots.alerts.content import ACK_KEYS
@@ -24,13 +21,15 @@ from bots.alerts.report import (
     room_list,
     when,
 )
+from bots.alerts.settings import AlertsSettings
 from bots.alerts.store import CANCELLED, DONE, DRAFT, SCHEDULED, SENDING, Alert, AlertStore
 from core.events import Message, Reaction
-from core.i18n import Trusted
+from core.i18n import Trusted, isolate, join_list
 from core.logsafe import log_exception, new_error_id
 from core.network import NetworkRole
-from core.plugin import Context, Plugin, PluginSettings, command
-from core.room_settings import NETWORK, network_scope
+from core.plugin import Context, Plugin, Refusal, command, group
+from core.reactions import reaction_in
+from core.room_settings import NETWORK
 from core.scheduler import Job
 
 log = logging.getLogger(__name__)
@@ -45,53 +44,26 @@ OLD_JOB_IDS = ("alerts-prune", CATCH_UP_JOB)
 # How long `ready` waits for the catch-up before it goes on in the background.
 CATCH_UP_WAIT_SECONDS = 10.0
 
-# Settings alerts once had, now the network's (core.network, core.authority).
-MOVED_SETTINGS = {
-    "organizers_room": "network.organizers_room",
-    "organizer_power_level": "network.role_level",
-}
+
+async def in_organizers_room(ctx: Context) -> None:
+    """An organizer (core.authority: room roles never make one) in the organizers room."""
+    if not ctx.holds(NetworkRole.ORGANIZER):
+        # Never say where organizers meet: the room's existence is theirs to share.
+        raise Refusal("not_organizer")
+    room = ctx.plugin.runtime.network.role_room(NetworkRole.ORGANIZER)
+    if room is None:
+        raise Refusal("no_organizers_room")
+    if ctx.room_id != room:
+        raise Refusal("only_in_organizers_room")
 
 
-class AlertsPlugin(NetworkCommands, Plugin):
+class AlertsPlugin(NetworkCommands, Plugin[AlertsSettings]):
     """Organizers broadcast alerts to every room of the network; members acknowledge them."""
 
     name = "alerts"
     catalog = CATALOG
+    Settings = AlertsSettings
     sensitive = True
-
-    class Settings(PluginSettings):
-        # Every alerts setting is the network's (read only through global_settings()):
-        # none is settable for one room. Organizers and the organizers room are core's
-        # (network.organizers, network.organizers_room, network.role_level).
-        remind_after_minutes: int = Field(
-            0, ge=0, le=10080, json_schema_extra=network_scope(),
-            description="remind rooms without acknowledgement after this (0: off)")
-        audit_retention_days: int = Field(
-            90, ge=1, json_schema_extra=network_scope(),
-            description="days the audit and sent alerts' texts are kept")
-        timezone: str = Field("UTC", json_schema_extra=network_scope(),
-                              description="time zone of `!alert at HH:MM` and shown times")
-        status_edit_seconds: float = Field(
-            1.0, ge=0.1, le=60, json_schema_extra=network_scope(),
-            description="at most one status message edit per this many seconds")
-
-        @model_validator(mode="before")
-        @classmethod
-        def _moved(cls, data: Any) -> Any:
-            if isinstance(data, dict):
-                for key, where in MOVED_SETTINGS.items():
-                    if key in data:
-                        raise ValueError(f"{key} is no longer an alerts setting: use {where}")
-            return data
-
-        @field_validator("timezone")
-        @classmethod
-        def _zone(cls, value: str) -> str:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError("unknown time zone (use a name like UTC or Europe/Berlin)") from None
-            return value
 
     async def setup(self) -> None:
         self.store = AlertStore(self.runtime.db, self.runtime.sealer)
@@ -133,102 +105,166 @@ class AlertsPlugin(NetworkCommands, Plugin):
         if fanout is not None:
             await fanout.close()
 
-    def global_settings(self) -> Settings:
+    def global_settings(self) -> AlertsSettings:
         """Network-wide settings (config, then organizers' `!config --network`), never a room's."""
-        return self.runtime.settings.effective(NETWORK, type(self))  # type: ignore[return-value]
+        return self.settings_for(NETWORK)
 
     def organizers_room(self) -> str | None:
         """Where alerts are composed: the network's organizers room (core.network)."""
         return self.runtime.network.role_room(NetworkRole.ORGANIZER)
 
-    # -- who may (core.authority only: room roles never make an organizer) -----
-
-    async def _organizer_here(self, ctx: Context) -> bool:
-        """True in the organizers room for an organizer; otherwise answers why not."""
-        if not ctx.holds(NetworkRole.ORGANIZER):
-            # Never say where organizers meet: the room's existence is theirs to share.
-            await ctx.reply(ctx.t("not_organizer"))
-            return False
-        room = self.organizers_room()
-        if room is None:
-            await ctx.reply(ctx.t("no_organizers_room"))
-            return False
-        if ctx.room_id != room:
-            await ctx.reply(ctx.t("only_in_organizers_room"))
-            return False
-        return True
-
     # -- !alert ----------------------------------------------------------------
+    #
+    # `!alert <text>` composes (and `!alert` alone explains how); the words below
+    # are subcommands, each with its own usage in `!help alert`. Every one of them
+    # is for an organizer in the organizers room (`in_organizers_room`).
 
-    @command("alert", help="help_alert", encrypted_only=True)
-    async def alert(self, ctx: Context, *, text: str = "") -> None:
-        """Compose (preview), send, schedule, edit, retract and follow alerts."""
-        if not await self._organizer_here(ctx):
+    alert = group("alert", help="help_alert", alone="compose", otherwise="compose",
+                  encrypted_only=True, checks=[in_organizers_room])
+
+    @alert.command("compose", help="help_alert_compose")
+    async def compose_alert(self, ctx: Context[AlertsSettings], *, text: str = "") -> None:
+        """Store a draft and answer with its preview; nothing goes out before `!alert send`."""
+        if not text.strip():
+            await ctx.reply(ctx.t("alert_usage", prefix=Trusted(self._prefix)))
             return
-        word, rest = _split_first(text)
-        word = word.lower()
-        one_id = ALERT_ID.fullmatch(rest.lower()) is not None
-        try:
-            if not text.strip():
-                await ctx.reply(ctx.t("alert_usage", prefix=Trusted(self._prefix)))
-            elif word == "send" and not rest:
-                await self._send(ctx)
-            elif word == "discard" and not rest:
-                await self._discard(ctx)
-            elif word == "list" and not rest:
-                zone = self.global_settings().timezone
-                await ctx.reply(alert_list(await self.store.recent(15), ctx.language, zone))
-            elif word == "log" and not rest:
-                zone = self.global_settings().timezone
-                await ctx.reply(audit_text(await self.store.audit_log(30), ctx.language, zone))
-            elif word == "status" and not rest:
-                await self._latest_status(ctx)
-            elif word in ("status", "cancel", "retract") and one_id:
-                found = await self._known(ctx, rest.lower())
-                if found is not None:
-                    await {"status": self._status, "cancel": self._cancel,
-                           "retract": self._retract}[word](ctx, found)
-            elif word == "edit" and ALERT_ID.fullmatch(_split_first(rest)[0].lower()):
-                alert_id, new_text = _split_first(rest)
-                found = await self._known(ctx, alert_id.lower())
-                if found is not None:
-                    await self._edit(ctx, found, new_text)
-            elif word in ("status", "cancel", "retract", "edit") and (
-                    not rest or not ALERT_ID.fullmatch(_split_first(rest)[0].lower())):
-                # Most likely a forgotten id: never turn it into an alert saying "status".
-                await ctx.reply(ctx.t("alert_needs_id", usage=Trusted(
-                    f"{self._prefix}alert {word} <id>"), list=Trusted(f"{self._prefix}alert list")))
-            elif word == "at":
-                await self._compose(ctx, rest, scheduled=True)
-            else:
-                await self._compose(ctx, text, scheduled=False)
-        except ComposeError as error:
-            await ctx.reply(ctx.t(error.key, **error.values))
+        await self._compose(ctx, text, scheduled=False)
 
-    async def _known(self, ctx: Context, alert_id: str) -> Alert | None:
+    @alert.command("at", help="help_alert_at")
+    async def schedule_alert(self, ctx: Context[AlertsSettings], *, text: str = "") -> None:
+        """A draft to be sent at a time (in the network's zone), previewed like any other."""
+        await self._compose(ctx, text, scheduled=True)
+
+    @alert.command("send", help="help_alert_send")
+    async def send_draft(self, ctx: Context[AlertsSettings]) -> None:
+        draft = await self.store.draft_of(ctx.sender)
+        if draft is None:
+            raise Refusal("no_draft", prefix=Trusted(self._prefix))
+        now = self.runtime.clock.now()
+        if draft.due_at is not None:
+            if draft.due_at <= now:
+                raise Refusal("time_past")
+            await self.runtime.db.transaction([
+                self.store.set_state(draft.id, SCHEDULED, DRAFT),
+                self.store.audit(ctx.sender, "scheduled", draft.id, now),
+            ])
+            await self._schedule_job(draft)
+            zone = self.global_settings().timezone
+            await ctx.reply(ctx.t("scheduled", alert_id=Trusted(draft.id),
+                                  when=when(draft.due_at, zone)))
+            return
+        await self.store.record(ctx.sender, "sent", draft.id, now)
+        targets = await self.fanout.start(draft.id, DRAFT, ctx.room_id, ctx.language)
+        if targets is None:
+            raise Refusal("no_draft", prefix=Trusted(self._prefix))
+        await ctx.reply(ctx.t("sending", alert_id=Trusted(draft.id), rooms=len(targets.rooms),
+                              users=len(targets.users)))
+
+    @alert.command("discard", help="help_alert_discard")
+    async def discard_draft(self, ctx: Context[AlertsSettings]) -> None:
+        draft = await self.store.draft_of(ctx.sender)
+        if draft is None or not await self.store.discard_draft(ctx.sender):
+            raise Refusal("no_draft", prefix=Trusted(self._prefix))
+        await self.store.record(ctx.sender, "discarded", draft.id, self.runtime.clock.now())
+        await ctx.reply(ctx.t("discarded"))
+
+    @alert.command("list", help="help_alert_list")
+    async def list_alerts(self, ctx: Context[AlertsSettings]) -> None:
+        zone = self.global_settings().timezone
+        await ctx.reply(alert_list(await self.store.recent(15), ctx.language, zone))
+
+    @alert.command("log", help="help_alert_log")
+    async def audit_log(self, ctx: Context[AlertsSettings]) -> None:
+        zone = self.global_settings().timezone
+        await ctx.reply(audit_text(await self.store.audit_log(30), ctx.language, zone))
+
+    @alert.command("status", help="help_alert_status")
+    async def alert_status(self, ctx: Context[AlertsSettings], *, alert_id: str = "") -> None:
+        """One alert's deliveries and acknowledgements; alone, the alert sent (or scheduled)
+        last, the one asked about most."""
+        if alert_id:
+            await self._status(ctx, await self._known(ctx, "status", alert_id))
+            return
+        latest = await self.store.recent(1)
+        if not latest:
+            raise Refusal("list_empty")
+        await self._status(ctx, latest[0])
+
+    @alert.command("edit", help="help_alert_edit")
+    async def edit_alert(self, ctx: Context[AlertsSettings], alert_id: str | None = None, *,
+                         text: str = "") -> None:
+        alert = await self._known(ctx, "edit", alert_id or "")
+        if alert.retracted or alert.state == CANCELLED:
+            raise Refusal("edit_gone", alert_id=Trusted(alert.id))
+        try:
+            versions = parse_versions(text, self.runtime.config.bot.default_language)
+        except ComposeError as error:
+            raise error.shown_in(ctx.language) from None
+        await self.store.replace_text(alert.id, versions)
+        await self.store.record(ctx.sender, "edited", alert.id, self.runtime.clock.now())
+        if alert.state == SCHEDULED:
+            await ctx.reply(ctx.t("edited_before_send", alert_id=Trusted(alert.id)))
+            return
+        outcome = await self.fanout.converge_all(alert.id)
+        await ctx.reply(self._outcome(ctx, "edited", alert.id, outcome.done, outcome.failed))
+
+    @alert.command("retract", help="help_alert_retract")
+    async def retract_alert(self, ctx: Context[AlertsSettings], *, alert_id: str = "") -> None:
+        alert = await self._known(ctx, "retract", alert_id)
+        if alert.state == SCHEDULED:
+            await self._cancel(ctx, alert)
+            return
+        if alert.retracted or alert.state == CANCELLED:
+            raise Refusal("edit_gone", alert_id=Trusted(alert.id))
+        await self.store.mark_retracted(alert.id)
+        await self.store.record(ctx.sender, "retracted", alert.id, self.runtime.clock.now())
+        # Deliveries still queued are stopped, not sent and then removed.
+        stopped = await self.fanout.withdraw(alert.id)
+        outcome = await self.fanout.converge_all(alert.id)
+        answer = self._outcome(ctx, "retracted", alert.id, outcome.done, outcome.failed)
+        if stopped:
+            answer += "\n" + ctx.t("retract_stopped", count=stopped)
+        await ctx.reply(answer)
+
+    @alert.command("cancel", help="help_alert_cancel")
+    async def cancel_alert(self, ctx: Context[AlertsSettings], *, alert_id: str = "") -> None:
+        await self._cancel(ctx, await self._known(ctx, "cancel", alert_id))
+
+    async def _known(self, ctx: Context[AlertsSettings], word: str, typed: str) -> Alert:
+        """The sent or scheduled alert `typed` names; refused when it names none."""
+        alert_id = typed.strip().lower()
+        if not ALERT_ID.fullmatch(alert_id):
+            # Most likely a forgotten id: never turn it into an alert saying "status".
+            raise Refusal("alert_needs_id", usage=Trusted(f"{self._prefix}alert {word} <id>"),
+                          list=Trusted(f"{self._prefix}alert list"))
         found = await self.store.alert(alert_id)
         if found is None or found.state == DRAFT:
-            await ctx.reply(ctx.t("unknown_alert", alert_id=alert_id,
-                                  list=Trusted(f"{self._prefix}alert list")))
-            return None
+            raise Refusal("unknown_alert", alert_id=alert_id,
+                          list=Trusted(f"{self._prefix}alert list"))
         return found
 
-    async def _compose(self, ctx: Context, text: str, *, scheduled: bool) -> None:
+    async def _compose(self, ctx: Context[AlertsSettings], text: str, *, scheduled: bool) -> None:
         settings = self.global_settings()
         due_at = None
-        if scheduled:
-            zone = ZoneInfo(settings.timezone)
-            now = dt.datetime.fromtimestamp(self.runtime.clock.now(), dt.UTC)
-            moment, text = parse_when(text, now, zone)
-            due_at = moment.timestamp()
-        draft = parse_draft(text, self.runtime.config.bot.default_language)
+        try:
+            if scheduled:
+                zone = ZoneInfo(settings.timezone)
+                now = dt.datetime.fromtimestamp(self.runtime.clock.now(), dt.UTC)
+                moment, text = parse_when(text, now, zone)
+                due_at = moment.timestamp()
+            draft = parse_draft(text, self.runtime.config.bot.default_language)
+        except ComposeError as error:
+            raise error.shown_in(ctx.language) from None
         if draft.targets.tags:
             known = await self.store.all_tags()
             unknown = [tag for tag in draft.targets.tags if tag not in known]
             if unknown:
-                names = ", ".join(sorted(known)) or ctx.t("no_tags_yet")
-                await ctx.reply(ctx.t("unknown_tags", tags=", ".join(unknown), known=names))
-                return
+                # Tags are organizers' words: each isolated, the list in the reader's language.
+                names: str = Trusted(join_list(
+                    [isolate(tag) for tag in sorted(known)], ctx.language)) if known \
+                    else ctx.t("no_tags_yet")
+                raise Refusal("unknown_tags", known=names, tags=Trusted(join_list(
+                    [isolate(tag) for tag in unknown], ctx.language, "or")))
         now_ts = self.runtime.clock.now()
         alert_id = await self.store.save_draft(ctx.sender, now_ts, draft.urgent, draft.targets,
                                                draft.versions, due_at)
@@ -248,111 +284,35 @@ class AlertsPlugin(NetworkCommands, Plugin):
             skipped=targets.skipped, left_out=targets.left_out,
             names=self.runtime.actions.room_name, prefix=self._prefix, zone=settings.timezone))
 
-    async def _send(self, ctx: Context) -> None:
-        draft = await self.store.draft_of(ctx.sender)
-        if draft is None:
-            await ctx.reply(ctx.t("no_draft", prefix=Trusted(self._prefix)))
-            return
-        now = self.runtime.clock.now()
-        if draft.due_at is not None:
-            if draft.due_at <= now:
-                await ctx.reply(ctx.t("time_past"))
-                return
-            await self.runtime.db.transaction([
-                self.store.set_state(draft.id, SCHEDULED, DRAFT),
-                self.store.audit(ctx.sender, "scheduled", draft.id, now),
-            ])
-            await self._schedule_job(draft)
-            zone = self.global_settings().timezone
-            await ctx.reply(ctx.t("scheduled", alert_id=Trusted(draft.id),
-                                  when=when(draft.due_at, zone)))
-            return
-        await self.store.record(ctx.sender, "sent", draft.id, now)
-        targets = await self.fanout.start(draft.id, DRAFT, ctx.room_id, ctx.language)
-        if targets is None:
-            await ctx.reply(ctx.t("no_draft", prefix=Trusted(self._prefix)))
-            return
-        await ctx.reply(ctx.t("sending", alert_id=Trusted(draft.id), rooms=len(targets.rooms),
-                              users=len(targets.users)))
-
     async def _schedule_job(self, alert: Alert) -> None:
         assert alert.due_at is not None
         await self.runtime.scheduler.schedule(OWNER, "send", alert.due_at,
                                               {"alert_id": alert.id},
                                               job_id=f"alerts-send-{alert.id}")
 
-    async def _discard(self, ctx: Context) -> None:
-        draft = await self.store.draft_of(ctx.sender)
-        if draft is None or not await self.store.discard_draft(ctx.sender):
-            await ctx.reply(ctx.t("no_draft", prefix=Trusted(self._prefix)))
-            return
-        await self.store.record(ctx.sender, "discarded", draft.id, self.runtime.clock.now())
-        await ctx.reply(ctx.t("discarded"))
-
-    async def _latest_status(self, ctx: Context) -> None:
-        """`!alert status` alone: the alert sent (or scheduled) last, the one asked about most."""
-        latest = await self.store.recent(1)
-        if not latest:
-            await ctx.reply(ctx.t("list_empty"))
-            return
-        await self._status(ctx, latest[0])
-
-    async def _status(self, ctx: Context, alert: Alert) -> None:
+    async def _status(self, ctx: Context[AlertsSettings], alert: Alert) -> None:
         deliveries = await self.store.deliveries(alert.id)
         acks = await self.store.ack_counts(alert.id)
         await ctx.reply(delivery_report(alert, deliveries, acks, ctx.language,
                                         self.runtime.actions.room_name,
                                         self.global_settings().timezone))
 
-    async def _cancel(self, ctx: Context, alert: Alert) -> None:
+    async def _cancel(self, ctx: Context[AlertsSettings], alert: Alert) -> None:
+        too_late = Refusal("cancel_too_late", alert_id=Trusted(alert.id),
+                           retract=Trusted(f"{self._prefix}alert retract {alert.id}"))
         if alert.state in (SENDING, DONE):
-            await ctx.reply(ctx.t("cancel_too_late", alert_id=Trusted(alert.id),
-                                  retract=Trusted(f"{self._prefix}alert retract {alert.id}")))
-            return
+            raise too_late
         if alert.state == CANCELLED:
-            await ctx.reply(ctx.t("already_cancelled", alert_id=Trusted(alert.id)))
-            return
+            raise Refusal("already_cancelled", alert_id=Trusted(alert.id))
         # Under the fan-out's lock: a scheduled send cannot start half-way through.
         async with self.fanout.lock:
             if not await self.store.change_state(alert.id, CANCELLED, SCHEDULED):
-                await ctx.reply(ctx.t("cancel_too_late", alert_id=Trusted(alert.id),
-                                      retract=Trusted(f"{self._prefix}alert retract {alert.id}")))
-                return
+                raise too_late
             await self.runtime.scheduler.cancel(f"alerts-send-{alert.id}")
         await self.store.record(ctx.sender, "cancelled", alert.id, self.runtime.clock.now())
         await ctx.reply(ctx.t("cancelled", alert_id=Trusted(alert.id)))
 
-    async def _edit(self, ctx: Context, alert: Alert, text: str) -> None:
-        if alert.retracted or alert.state == CANCELLED:
-            await ctx.reply(ctx.t("edit_gone", alert_id=Trusted(alert.id)))
-            return
-        versions = parse_versions(text, self.runtime.config.bot.default_language)
-        await self.store.replace_text(alert.id, versions)
-        await self.store.record(ctx.sender, "edited", alert.id, self.runtime.clock.now())
-        if alert.state == SCHEDULED:
-            await ctx.reply(ctx.t("edited_before_send", alert_id=Trusted(alert.id)))
-            return
-        outcome = await self.fanout.converge_all(alert.id)
-        await ctx.reply(self._outcome(ctx, "edited", alert.id, outcome.done, outcome.failed))
-
-    async def _retract(self, ctx: Context, alert: Alert) -> None:
-        if alert.state == SCHEDULED:
-            await self._cancel(ctx, alert)
-            return
-        if alert.retracted or alert.state == CANCELLED:
-            await ctx.reply(ctx.t("edit_gone", alert_id=Trusted(alert.id)))
-            return
-        await self.store.mark_retracted(alert.id)
-        await self.store.record(ctx.sender, "retracted", alert.id, self.runtime.clock.now())
-        # Deliveries still queued are stopped, not sent and then removed.
-        stopped = await self.fanout.withdraw(alert.id)
-        outcome = await self.fanout.converge_all(alert.id)
-        answer = self._outcome(ctx, "retracted", alert.id, outcome.done, outcome.failed)
-        if stopped:
-            answer += "\n" + ctx.t("retract_stopped", count=stopped)
-        await ctx.reply(answer)
-
-    def _outcome(self, ctx: Context, what: str, alert_id: str, done: int,
+    def _outcome(self, ctx: Context[AlertsSettings], what: str, alert_id: str, done: int,
                  failed: list[tuple[str, str]]) -> str:
         lines = [ctx.t(f"{what}_everywhere", alert_id=Trusted(alert_id), count=done)]
         if failed:
@@ -411,7 +371,7 @@ class AlertsPlugin(NetworkCommands, Plugin):
     # -- acknowledgements ----------------------------------------------------------
 
     @command("ack", help="help_ack")
-    async def ack(self, ctx: Context, alert_id: str | None = None) -> None:
+    async def ack(self, ctx: Context[AlertsSettings], alert_id: str | None = None) -> None:
         """Acknowledge the latest alert here (or the one replied to, or named)."""
         delivery = None
         if isinstance(ctx.event, Message) and ctx.event.reply_to:
@@ -430,8 +390,8 @@ class AlertsPlugin(NetworkCommands, Plugin):
         await ctx.reply(ctx.t("acked" if fresh else "already_acked",
                               alert_id=Trusted(delivery.alert_id)))
 
-    async def on_reaction(self, ctx: Context, event: Reaction) -> None:
-        if event.key not in ACK_KEYS:
+    async def on_reaction(self, ctx: Context[AlertsSettings], event: Reaction) -> None:
+        if not reaction_in(event.key, ACK_KEYS):
             return
         delivery = await self.store.by_event(event.relates_to)
         if delivery is None or delivery.room_id != event.room_id:
@@ -439,10 +399,3 @@ class AlertsPlugin(NetworkCommands, Plugin):
         await self.store.acknowledge(delivery.alert_id, event.room_id, event.sender,
                                      self.runtime.clock.now())
 
-
-def _split_first(text: str) -> tuple[str, str]:
-    """The first word and the rest (newlines kept: language blocks start on their own line)."""
-    parts = text.strip().split(None, 1)
-    if not parts:
-        return "", ""
-    return parts[0], parts[1].strip() if len(parts) > 1 else ""

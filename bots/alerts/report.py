@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bots.alerts.messages import CATALOG
 from bots.alerts.store import DM, DONE, Alert, Delivery
-from core.i18n import LANGUAGE_NAMES, Trusted, isolate
+from core.i18n import LANGUAGE_NAMES, Trusted, isolate, join_list
 
 Names = Callable[[str], str | None]
 MAX_LINES = 40
@@ -80,9 +80,12 @@ def _delivery_line(delivery: Delivery, language: str, names: Names | None) -> st
 
 
 def room_list(rooms: Sequence[str], language: str, names: Names) -> Trusted:
-    """Rooms by their names (each isolated: a name is its admins' text), the id when unnamed."""
-    separator = _t("list_separator", language)
-    shown = separator.join(isolate(names(room) or room) for room in rooms[:MAX_LINES])
+    """Rooms by their names (each isolated: a name is its admins' text), the id when unnamed.
+
+    An inventory rather than a sentence (it may end in "and N more"): separated only.
+    """
+    shown = join_list((isolate(names(room) or room) for room in rooms[:MAX_LINES]), language,
+                      None)
     if len(rooms) > MAX_LINES:
         shown += " " + _t("and_more", language, count=len(rooms) - MAX_LINES)
     return Trusted(shown)
@@ -111,7 +114,9 @@ def preview_text(alert: Alert, language: str, *, rooms: Sequence[str], users: in
         lines.append(_t("preview_left_out", language, rooms=room_list(left_out, language, names),
                         staff=Trusted("--staff")))
     if alert.targets.tags:
-        lines.append(_t("preview_tags", language, tags=Trusted(", ".join(alert.targets.tags))))
+        # Any of them, not all: "syria or legal" (tags are validated words, compose.TAG).
+        tags = join_list(alert.targets.tags, language, "or")
+        lines.append(_t("preview_tags", language, tags=Trusted(tags)))
     for room, reason in skipped[:MAX_LINES]:
         lines.append(_t(reason, language, room=names(room) or room))
     if alert.due_at is not None:
