@@ -10,8 +10,9 @@ from bots.alerts.store import Alert
 from core.i18n import LANGUAGE_NAMES, Trusted
 from core.plugin import message_content
 
-# Reactions that count as "I have read it".
-ACK_KEYS = frozenset({"✅", "✔️", "✔", "☑️", "☑"})
+# Reactions that count as "I have read it", compared through core.reactions (a
+# client may send each with or without the emoji variation selector).
+ACK_KEYS = frozenset({"✅", "✔", "☑"})
 
 
 def alert_text(alert: Alert, language: str, prefix: str, *, for_room: bool) -> str:
