@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 
 from core.builtin import CorePlugin
 from core.checks import RoleFromSetting
-from core.commands import BadArgument, CommandError, Invocation, Signature, find_invocation
+from core.commands import (
+    BadArgument,
+    CommandError,
+    Invocation,
+    Signature,
+    TooManyArguments,
+    find_invocation,
+)
 from core.crypto.trust import TrustPolicy
 from core.events import (
     Media,
@@ -410,7 +417,7 @@ class Dispatcher:
             if isinstance(core, CorePlugin):
                 await self._safe_reply(ctx, core.group_text(ctx, route, invocation.args))
             return
-        spec, arguments = resolved
+        spec, arguments = self._text_for_otherwise(route, *resolved, invocation.args, ctx)
         if not spec.safety:
             await self._wait_turn(ctx)
         shown = Trusted(self.prefix + spec.path)
@@ -457,6 +464,27 @@ class Dispatcher:
             log_exception(log, f"command {spec.path} ({route.plugin.name}) on {event.event_id}",
                           exc, error_id)
             await self._safe_reply(ctx, ctx.t("plugin_error", error_id=Trusted(error_id)))
+
+    @staticmethod
+    def _text_for_otherwise(route: Route, spec: CommandSpec, arguments: str, whole: str,
+                            ctx: Context) -> tuple[CommandSpec, str]:
+        """A subcommand's word followed by words it cannot take is text for `otherwise`.
+
+        `!alert Send water to the square` composes that alert: `send` takes no
+        words, so they were never meant for it. Other argument errors stay the
+        subcommand's (its usage is the answer).
+        """
+        group = route.spec_group
+        otherwise = route.subcommands.get(group.otherwise) if group and group.otherwise else None
+        if otherwise is None or otherwise is spec:
+            return spec, arguments
+        try:
+            spec.signature.bind(arguments, ctx)
+        except TooManyArguments:
+            return otherwise, whole
+        except CommandError:
+            pass
+        return spec, arguments
 
     async def _to_private(self, plugin: Plugin, event: Message) -> Context | None:
         """Take a private command out of a shared room: redact it, run it in the DM.

@@ -9,13 +9,17 @@ encrypted room it shares with only that member, or creates one.
 a room is a member's DM only while its members are exactly the bot and that
 member, checked from the room's membership each time it is asked. A DM that
 gains a third member stops being used for private messages, and the member
-gets a new one.
+gets a new one. A room of the network (its configured rooms, the space's
+children, the role rooms) or a room with a name is never taken for a DM by
+its membership: a group room that shrank to the bot and one member keeps
+its protection and stays a room.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from core.actions import ActionError, RoomActions
 from core.clock import Clock
@@ -41,6 +45,8 @@ class DirectMessages:
         self._user_of: dict[str, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self.created = 0
+        # Rooms never a DM whatever their members (the Runtime sets: the network's rooms).
+        self.group_rooms: Callable[[str], bool] = lambda room_id: False
 
     async def load(self) -> None:
         for row in await self.db.fetchall("SELECT user_id, room_id FROM core_dm_rooms"):
@@ -57,12 +63,15 @@ class DirectMessages:
         one member counts: Element marks DMs only on the invite, and a member
         who made a private room with the bot means it as one.
         """
+        if self.group_rooms(room_id):
+            return None
         members = set(self.rooms.members(room_id))
         known = self._user_of.get(room_id)
         if known is not None:
             return known if members == {self.bot_user_id, known} else None
         others = members - {self.bot_user_id}
-        if len(others) == 1 and self.bot_user_id in members and self.rooms.is_encrypted(room_id):
+        if (len(others) == 1 and self.bot_user_id in members and self.rooms.is_encrypted(room_id)
+                and not self.actions.room_name(room_id)):
             return next(iter(others))
         return None
 
@@ -101,7 +110,8 @@ class DirectMessages:
         )
 
     def _usable(self, room_id: str, user_id: str) -> bool:
-        return set(self.rooms.members(room_id)) == {self.bot_user_id, user_id}
+        return not self.group_rooms(room_id) and \
+            set(self.rooms.members(room_id)) == {self.bot_user_id, user_id}
 
     async def _wait_until_visible(self, room_id: str, user_id: str) -> None:
         # Sending needs the room's encryption state and the invited member in

@@ -57,6 +57,12 @@ class Runtime:
         self.network = Network(self.config, self.db)
         self.authority = Authority(self.config, self.rooms, self.network)
         self.settings.watch(self._settings_changed)
+        from core.dms import DirectMessages
+
+        if isinstance(self.dms, DirectMessages):
+            network = self.network
+            self.dms.group_rooms = lambda room_id: (
+                network.contains(room_id) or room_id in network.role_rooms())
 
     async def _settings_changed(self, room_id: str, plugin: type[Plugin], key: str) -> None:
         instance = self.plugins.get(plugin.name)

@@ -89,14 +89,13 @@ async def test_compose_takes_any_text_even_a_subcommand_word(h: Harness) -> None
     assert await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert LIST") == "No alerts yet."
 
 
-async def test_extra_words_after_send_show_its_usage_and_send_nothing(h: Harness) -> None:
+async def test_an_alert_that_starts_with_a_subcommand_word_is_composed(h: Harness) -> None:
+    """`send` takes no words: `!alert Send water to the square` is an alert, not a send."""
     [room] = network(h, 1)
-    await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert Water at the square")
-    answer = await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert send it now")
-    assert "Usage: !alert send" in answer
+    answer = await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert Send water to the square")
+    assert "Preview of alert" in answer and "Send water to the square" in answer
     await h.delivered()
-    assert alerts_in(h, room) == []
-    # The draft is still there for the plain `!alert send`.
+    assert alerts_in(h, room) == []  # composed, not sent
     assert "on its way to 1 rooms" in await h.say(ORGANIZERS_ROOM, ORGANIZER, "!alert send")
 
 

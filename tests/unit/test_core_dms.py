@@ -19,6 +19,7 @@ class Rooms:
 
     def __init__(self) -> None:
         self.membership: dict[str, set[str]] = {}
+        self.names: dict[str, str] = {}
         self.created = 0
 
     def is_encrypted(self, room_id: str) -> bool:
@@ -35,6 +36,9 @@ class Rooms:
 
     def joined_rooms(self) -> list[str]:
         return sorted(self.membership)
+
+    def room_name(self, room_id: str) -> str | None:
+        return self.names.get(room_id)
 
     async def create_room(self, **options: Any) -> str:
         self.created += 1
@@ -78,4 +82,31 @@ async def test_is_direct_from_an_attacker_does_not_make_the_room_a_members_dm(
     room = await dms.room_for(ALEX)
     assert room != "!trap:evil.example"
     assert set(rooms.members(room)) == {BOT, ALEX}
+    await db.close()
+
+
+async def test_a_group_room_that_shrinks_to_two_is_not_a_dm(tmp_path: Path) -> None:
+    """A network room (or any named room) left with the bot and one member stays a room.
+
+    Otherwise moderation would drop it from the protected rooms and private
+    commands would answer there as if in a DM.
+    """
+    db = Database(tmp_path / "bot.db")
+    await db.open()
+    await db.migrate("core", CORE_MIGRATIONS)
+    rooms = Rooms()
+    dms = DirectMessages(db, rooms, rooms, ManualClock(0.0), BOT)  # type: ignore[arg-type]
+    network = {"!net:localhost"}
+    dms.group_rooms = lambda room_id: room_id in network
+    rooms.membership["!net:localhost"] = {BOT, ALEX}
+    rooms.membership["!named:localhost"] = {BOT, ALEX}
+    rooms.names["!named:localhost"] = "Mutual aid"
+    rooms.membership["!private:localhost"] = {BOT, ALEX}
+    assert dms.user_of("!net:localhost") is None
+    assert dms.user_of("!named:localhost") is None
+    assert dms.user_of("!private:localhost") == ALEX  # an unnamed two-member room is one
+    # Even an is_direct claim does not make a network room someone's DM.
+    await dms.remember("!net:localhost", ALEX)
+    assert not dms.is_dm("!net:localhost")
+    assert await dms.room_for(ALEX) != "!net:localhost"
     await db.close()

@@ -250,6 +250,11 @@ async def test_other_words_go_to_the_otherwise_subcommand_whole(people: Harness)
     assert plain((await people.reply(ROOM, ALICE, "!people call sam at 6")).body) == \
         "noted: call sam at 6"
     assert plain((await people.reply(ROOM, ALICE, "!people note list")).body) == "noted: list"
+    # `list` takes no words: what follows it was text all along.
+    assert plain((await people.reply(ROOM, ALICE, "!people list the helpers")).body) == \
+        "noted: list the helpers"
+    # An argument of the wrong kind stays the subcommand's usage error.
+    assert "Usage: !people add <who>" in (await people.reply(ROOM, ALICE, "!people add")).body
 
 
 def test_alone_and_otherwise_must_name_subcommands() -> None:
