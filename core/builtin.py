@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from core.i18n import LANGUAGE_NAMES, LANGUAGES, RLM, Trusted, join_list, language_name, normalise_language
 from core.messages import CATALOG
 from core.network import NetworkRole
-from core.plugin import CommandSpec, Context, Plugin, command
+from core.plugin import CommandSpec, Context, Plugin, command, usage_line
 from core.roles import Role
 
 if TYPE_CHECKING:
@@ -219,7 +219,7 @@ class CorePlugin(Plugin):
             await ctx.reply(self.group_text(ctx, route, subcommand or ""))
             return
         spec = resolved[0] if resolved else route.spec
-        usage = f"{prefix}{spec.path} {spec.signature.usage()}".strip()
+        usage = usage_line(prefix, spec, route.plugin.catalog, ctx.language)
         text = route.plugin.catalog.text(spec.help_key, ctx.language)
         if spec.min_role > Role.MEMBER:
             role = ctx.t("role_admin" if spec.min_role is Role.ADMIN else "role_moderator")
@@ -243,7 +243,7 @@ class CorePlugin(Plugin):
         lines.append(route.plugin.catalog.text(route.spec.help_key, ctx.language))
         for spec in route.leaves():
             if may_use(spec, reader):
-                usage = f"{prefix}{spec.path} {spec.signature.usage()}".strip()
+                usage = usage_line(prefix, spec, route.plugin.catalog, ctx.language)
                 text = route.plugin.catalog.text(spec.help_key, ctx.language)
                 lines.append(f"• {usage} — {text}")
         lines.append(ctx.t("help_footer", help_command=Trusted(

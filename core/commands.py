@@ -286,10 +286,13 @@ class Signature:
             if parameter.kind is inspect.Parameter.KEYWORD_ONLY and parameter.annotation is not str:
                 raise TypeError(f"{handler.__qualname__}: keyword-only argument must be str")
 
-    def usage(self) -> str:
+    def usage(self, name_of: Callable[[str], str] | None = None) -> str:
+        """`<when> [note]`; `name_of` gives each argument's name in the reader's language."""
         parts = []
         for p in self.parameters:
             label = _label(p)
+            if name_of is not None and label == p.name:
+                label = name_of(p.name)
             if p.kind is inspect.Parameter.VAR_POSITIONAL:
                 parts.append(f"[{label}...]")
             elif p.required:

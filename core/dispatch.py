@@ -39,7 +39,16 @@ from core.i18n import Trusted
 from core.logsafe import log_exception, new_error_id
 from core.messages import CATALOG
 from core.network import NetworkRole
-from core.plugin import CommandGroup, CommandSpec, Context, Plugin, Refusal, message_content
+from core.plugin import (
+    CommandGroup,
+    CommandSpec,
+    Context,
+    Plugin,
+    Refusal,
+    argument_name,
+    message_content,
+    usage_line,
+)
 from core.ratelimit import RateLimiter
 from core.roles import Role
 from core.runtime import Runtime
@@ -563,10 +572,10 @@ class Dispatcher:
             values["expected"] = Trusted(
                 ctx.t(f"expected_{values['expected']}", choices=Trusted(values.pop("choices")))
             )
-        for key in ("name",):
-            if key in values:
-                values[key] = Trusted(str(values[key]))
-        usage = Trusted(f"{self.prefix}{spec.path} {spec.signature.usage()}".strip())
+        catalog = ctx.plugin.catalog
+        if "name" in values:
+            values["name"] = Trusted(argument_name(catalog, str(values["name"]), ctx.language))
+        usage = Trusted(usage_line(self.prefix, spec, catalog, ctx.language))
         return ctx.t(error.key, **values) + "\n" + ctx.t("usage", usage=usage)
 
     async def unknown_command(self, event: RoomEvent, name: str) -> None:

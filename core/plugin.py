@@ -16,7 +16,7 @@ from typing_extensions import TypeVar
 from core.commands import Signature
 from core.converters import Emoji, Moment, RoomRef  # registers core's argument types
 from core.events import Message, Reaction, RoomEvent
-from core.i18n import RTL_LANGUAGES, Catalog, Trusted, shape_rtl
+from core.i18n import LRI, PDI, RLM, RTL_LANGUAGES, Catalog, Trusted, shape_rtl
 from core.network import NetworkRole
 from core.roles import Role
 
@@ -493,6 +493,31 @@ class Context(Generic[SettingsT]):
 
 __all__ = ["CommandGroup", "CommandSpec", "Context", "Emoji", "Moment", "Plugin",
            "PluginSettings", "Refusal", "RoomRef", "command", "group", "trusted"]
+
+
+def argument_name(catalog: Catalog, name: str, language: str) -> str:
+    """An argument's name as the reader reads it: `arg_<name>` in the plugin's or core's catalog.
+
+    Usage lines are read by people: `!checkin <متى> [ملاحظة]`, not `<when> [note]`.
+    An argument without such a message keeps its name as written in the code.
+    """
+    key = f"arg_{name}"
+    for source in (catalog, _core_catalog()):
+        if key in source.messages:
+            # The catalog marks a whole message's direction; a word inside a line needs none.
+            return source.text(key, language).lstrip(RLM)
+    return name
+
+
+def usage_line(prefix: str, spec: CommandSpec, catalog: Catalog, language: str) -> str:
+    """The command as typed with its arguments, named in the reader's language.
+
+    In a right-to-left language the whole line is one left-to-right isolate:
+    it is typed left to right, Arabic argument names included.
+    """
+    arguments = spec.signature.usage(lambda name: argument_name(catalog, name, language))
+    line = f"{prefix}{spec.path} {arguments}".strip()
+    return f"{LRI}{line}{PDI}" if language in RTL_LANGUAGES else line
 
 
 def _core_catalog() -> Catalog:

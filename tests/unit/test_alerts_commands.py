@@ -54,10 +54,10 @@ async def test_help_alert_shows_each_subcommand_with_its_own_usage(h: Harness) -
     lines = shown.split("\n")
     for word in SUBCOMMANDS:
         assert sum(line.startswith(f"• !alert {word}") for line in lines) == 1, word
-    assert "• !alert edit [alert_id] [text] — " in shown
+    assert "• !alert edit [alert] [text] — " in shown  # argument names as people read them
     assert "• !alert send — Send (or schedule) the alert you previewed last." in shown
     one = plain(await h.say(ORGANIZERS_ROOM, ORGANIZER, "!help alert cancel"))
-    assert one.split("\n") == ["!alert cancel [alert_id]",
+    assert one.split("\n") == ["!alert cancel [alert]",
                                "Cancel a scheduled alert before it goes out."]
     # `!help` itself keeps one line for the whole group.
     listing = await h.say(ORGANIZERS_ROOM, ORGANIZER, "!help")

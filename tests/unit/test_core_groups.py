@@ -270,3 +270,14 @@ def test_alone_and_otherwise_must_name_subcommands() -> None:
     dispatcher.routes = {}
     with pytest.raises(ValueError, match="none of its subcommands"):
         dispatcher.add_plugin(Wrong.__new__(Wrong))
+
+
+async def test_usage_names_the_arguments_in_the_readers_language(harness: Harness) -> None:
+    await harness.runtime.languages.set_user(ALICE, "ar")
+    body = plain((await harness.reply(ROOM, ALICE, "!event add")).body)
+    assert "!event add <متى> <العنوان>" in body and "when" not in body
+    assert "متى" in body.splitlines()[0]  # "ينقص متى", not "ينقص when"
+    help_body = plain((await harness.reply(ROOM, ALICE, "!help event add")).body)
+    assert "!event add <متى> <العنوان>" in help_body
+    await harness.runtime.languages.set_user(ALICE, "en")
+    assert "!event add <when> <title>" in (await harness.reply(ROOM, ALICE, "!event add")).body
