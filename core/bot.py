@@ -25,7 +25,7 @@ from core.matrix import MatrixConnection, SendError
 from core.matrix.actions import NioRoomActions
 from core.messages import CATALOG
 from core.outbox import Outbox
-from core.plugin import Plugin, message_content
+from core.plugin import Plugin, message_content, plugin_problems
 from core.room_settings import RoomSettings
 from core.runtime import Runtime
 from core.scheduler import Job, Scheduler
@@ -50,6 +50,8 @@ class Bot:
         self.recovery_key = recovery_key
         problems = missing_secrets(config, demo=demo)
         plugin_classes = list(plugins) if plugins is not None else plugins_for(config)
+        if plugins is not None:  # discovery checks what it finds; a given list is checked here
+            problems += [problem for plugin in plugin_classes for problem in plugin_problems(plugin)]
         problems += validate_plugin_blocks(config, plugin_classes)
         if problems:
             raise ConfigError(problems)

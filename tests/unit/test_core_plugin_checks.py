@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from core.discovery import discover_plugins
 from core.i18n import Catalog
 from core.plugin import Context, Plugin, command, plugin_problems
@@ -37,3 +41,21 @@ def test_every_mistake_is_named_with_its_plugin_and_key() -> None:
 def test_the_shipped_plugins_pass() -> None:
     for plugin in discover_plugins():
         assert plugin_problems(plugin) == [], plugin.name
+
+
+def test_a_bot_given_its_plugins_checks_them_too(tmp_path: Path) -> None:
+    from core.bot import Bot
+    from core.config import Config, ConfigError
+
+    class Careless(Plugin):
+        name = "careless"
+        catalog = Catalog("careless", {})
+
+        async def on_reactions(self, ctx: object, event: object) -> None: ...
+
+    config = Config.model_validate({
+        "matrix": {"homeserver": "http://localhost", "user_id": "@bot:test"},
+        "storage": {"data_dir": str(tmp_path)},
+    })
+    with pytest.raises(ConfigError, match="on_reactions is not a listener"):
+        Bot(config, plugins=[Careless], demo=True)
