@@ -31,7 +31,6 @@ from core.clock import Clock
 from core.config import Config
 from core.crypto import CrossSigningSession
 from core.crypto.trust import TrustPolicy
-from core.matrix import invites as _invites
 from core.matrix.client import GuardedClient
 from core.matrix.invites import InviteListener, Invites
 from core.matrix.keys import KeySharing
@@ -47,11 +46,6 @@ __all__ = [
     "Credentials", "EventSink", "MatrixConnection", "SendError", "Verifier",
     "cfg_request_timeout",
 ]
-
-# Names of before the split, still imported by tests (tests/unit/test_core_sync_guard.py).
-_BatchTracker = BatchTracker
-_inviter = _invites.inviter
-_is_direct = _invites.is_direct
 
 
 class ConnectionListener(StateListener, InviteListener, UndecryptableListener, Protocol):

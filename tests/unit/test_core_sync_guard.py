@@ -23,7 +23,9 @@ from core.clock import ManualClock
 from core.config import Config
 from core.events import RoomEvent
 from core.matrix.client import GuardedClient, state_shaped
-from core.matrix.connection import MatrixConnection, _BatchTracker, _inviter, _is_direct
+from core.matrix.connection import MatrixConnection
+from core.matrix.invites import inviter, is_direct
+from core.matrix.sync import BatchTracker
 from core.matrix.wire import clean_sync
 from core.storage import CORE_MIGRATIONS, Database
 
@@ -96,7 +98,7 @@ async def handle(body: dict[str, Any], path: Path) -> tuple[list[RoomEvent], lis
         response = SyncResponse.from_dict(body)
         assert isinstance(response, SyncResponse)
         await client.receive_response(response)
-        await connection._handle_sync(response, "since", _BatchTracker(committed.append))
+        await connection._handle_sync(response, "since", BatchTracker(committed.append))
     finally:
         await connection.close()
         await db.close()
@@ -156,8 +158,8 @@ def test_the_inviter_is_the_sender_of_the_invite_itself() -> None:
     response = SyncResponse.from_dict(body)
     assert isinstance(response, SyncResponse)
     state = response.rooms.invite["!invited:localhost"].invite_state
-    assert _inviter(state, BOT) == "@attacker:evil.example"
-    assert _is_direct(state, BOT) is False
+    assert inviter(state, BOT) == "@attacker:evil.example"
+    assert is_direct(state, BOT) is False
 
 
 def test_state_shaped_payloads() -> None:
