@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.checks import RoleFromSetting
 from core.i18n import LANGUAGE_NAMES, LANGUAGES, RLM, Trusted, join_list, language_name, normalise_language
 from core.messages import CATALOG
 from core.network import NetworkRole
@@ -226,6 +227,21 @@ class CorePlugin(Plugin):
             text += " " + ctx.t("help_role_note", role=Trusted(role))
         await ctx.reply(ctx.t("help_command", usage=Trusted(usage), text=Trusted(text)))
 
+    def offered(self, route: Route, spec: CommandSpec, ctx: Context, reader: Reader) -> bool:
+        """May this reader use `spec` here, counting a role its plugin's settings ask for?
+
+        `!config admin min_role admin` makes `!config` an admins' command in that
+        room: a moderator is not offered it.
+        """
+        if not may_use(spec, reader):
+            return False
+        roles = [check for check in spec.checks if isinstance(check, RoleFromSetting)]
+        if not roles or (spec.or_network_role is not None and reader.holds(spec.or_network_role)):
+            return True
+        assert self.dispatcher is not None
+        own = self.dispatcher.context(route.plugin, ctx.event)
+        return all(reader.role >= check.needed(own) for check in roles)
+
     def group_text(self, ctx: Context, route: Route, args: str) -> str:
         """A group's help: what it is for, then the subcommands this reader may use here.
 
@@ -242,7 +258,7 @@ class CorePlugin(Plugin):
                                word=word[:40]))
         lines.append(route.plugin.catalog.text(route.spec.help_key, ctx.language))
         for spec in route.leaves():
-            if may_use(spec, reader):
+            if self.offered(route, spec, ctx, reader):
                 usage = usage_line(prefix, spec, route.plugin.catalog, ctx.language)
                 text = route.plugin.catalog.text(spec.help_key, ctx.language)
                 lines.append(f"• {usage} — {text}")
@@ -256,7 +272,7 @@ class CorePlugin(Plugin):
         prefix = self.dispatcher.prefix
         reader = self.reader(ctx)
         routes = [route for route in self.dispatcher.visible_routes(ctx.room_id)
-                  if any(may_use(spec, reader) for spec in route.leaves())]
+                  if any(self.offered(route, spec, ctx, reader) for spec in route.leaves())]
         plugin_of = {route.spec.name: route.plugin for route in routes}
         arranged = arrange(((route.plugin.name, route.spec) for route in routes), reader)
         lines = [ctx.t("help_header")]

@@ -281,3 +281,11 @@ async def test_usage_names_the_arguments_in_the_readers_language(harness: Harnes
     assert "!event add <متى> <العنوان>" in help_body
     await harness.runtime.languages.set_user(ALICE, "en")
     assert "!event add <when> <title>" in (await harness.reply(ROOM, ALICE, "!event add")).body
+
+
+async def test_help_offers_a_command_only_to_the_role_its_setting_asks_for(
+        harness: Harness) -> None:
+    harness.matrix.levels[(ROOM, ALICE)] = 50
+    assert "!tuned" not in (await harness.reply(ROOM, ALICE, "!help")).body  # admins by default
+    await harness.runtime.settings.set_value(ROOM, EventsPlugin, "tuned_role", "moderator")
+    assert "!tuned" in (await harness.reply(ROOM, ALICE, "!help")).body
