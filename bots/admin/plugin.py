@@ -7,7 +7,7 @@ import json
 from bots.admin.messages import CATALOG
 from bots.admin.settings import AdminSettings
 from core.checks import role_from_setting
-from core.i18n import Trusted
+from core.i18n import Trusted, join_list
 from core.network import NetworkRole
 from core.plugin import Context, Plugin, command
 from core.roles import Role
@@ -31,8 +31,9 @@ class AdminPlugin(Plugin[AdminSettings]):
     def _plugin(self, name: str) -> type[Plugin] | None:
         return self.runtime.plugin_class(name.lower())
 
-    def _names(self) -> Trusted:
-        return Trusted(", ".join(sorted(p for p in self.runtime.plugins if p != "core")))
+    def _names(self, ctx: Context) -> Trusted:
+        names = sorted(p for p in self.runtime.plugins if p != "core")
+        return Trusted(join_list(names, ctx.language, None))
 
     @command("plugins", help="help_plugins", min_role=Role.MODERATOR, checks=[ROOM_STAFF])
     async def plugins(self, ctx: Context[AdminSettings]) -> None:
@@ -60,7 +61,7 @@ class AdminPlugin(Plugin[AdminSettings]):
     async def _switch(self, ctx: Context, name: str, on: bool) -> None:
         plugin = self._plugin(name)
         if plugin is None or plugin.name == "core":
-            await ctx.reply(ctx.t("unknown_plugin", name=name[:60], names=self._names()))
+            await ctx.reply(ctx.t("unknown_plugin", name=name[:60], names=self._names(ctx)))
             return
         shown = Trusted(plugin.name)
         if plugin.always_enabled:
@@ -101,7 +102,7 @@ class AdminPlugin(Plugin[AdminSettings]):
                          value: str) -> None:
         target = self._plugin(plugin)
         if target is None or target.name == "core":
-            await ctx.reply(ctx.t("unknown_plugin", name=plugin[:60], names=self._names()))
+            await ctx.reply(ctx.t("unknown_plugin", name=plugin[:60], names=self._names(ctx)))
             return
         shown = Trusted(target.name)
         fields = target.Settings.model_fields
@@ -128,7 +129,7 @@ class AdminPlugin(Plugin[AdminSettings]):
             return
         if key not in fields:
             await ctx.reply(ctx.t("unknown_setting", name=shown, key=key[:60],
-                                  keys=Trusted(", ".join(fields))))
+                                  keys=Trusted(join_list(fields, ctx.language, None))))
             return
         if not value:
             if not self._may_see(ctx, target, key):

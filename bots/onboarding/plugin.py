@@ -26,7 +26,7 @@ from bots.onboarding.texts import (
     rules_block,
 )
 from core.events import MemberJoined, MemberLeft, Message, Reaction
-from core.i18n import LANGUAGE_NAMES, Trusted, isolate, normalise_language
+from core.i18n import LANGUAGE_NAMES, Trusted, isolate, join_list, normalise_language
 from core.logsafe import log_exception, new_error_id
 from core.plugin import Context, Plugin, Refusal, command, group, trusted
 from core.reactions import reaction_in
@@ -131,15 +131,16 @@ class OnboardingPlugin(Plugin[OnboardingSettings]):
         lines = []
         if outcome.released or outcome.plain:
             key = "agreed_gate" if outcome.released else "agreed"
-            lines.append(ctx.t(key, rooms=self._room_names(outcome.released + outcome.plain)))
+            lines.append(ctx.t(key, rooms=self._room_names(ctx, outcome.released + outcome.plain)))
         if outcome.stuck:
-            lines.append(ctx.t("agree_power_failed", rooms=self._room_names(outcome.stuck)))
+            lines.append(ctx.t("agree_power_failed", rooms=self._room_names(ctx, outcome.stuck)))
         lines.append(await self._directory_text(ctx, [n.room_id for n in waiting], hint=False))
         await ctx.reply("\n\n".join(lines))
 
-    def _room_names(self, room_ids: list[str]) -> Trusted:
+    def _room_names(self, ctx: Context, room_ids: list[str]) -> Trusted:
         # Each name is the admins' text: isolated one by one, then joined by the bot.
-        return trusted(", ".join(isolate(self.flow.room_label(room_id)) for room_id in room_ids))
+        return trusted(join_list((isolate(self.flow.room_label(room_id)) for room_id in room_ids),
+                                 ctx.language))
 
     @command("rules", help="help_rules")
     async def rules(self, ctx: Context) -> None:
