@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer
 
 from core.commands import ArgumentContext, register_converter
 from core.reactions import normalize_reaction
-from core.timeparse import TimeInputError, read_when, resolve, utc
+from core.timeparse import TimeInputError, format_duration, parse_duration, read_when, resolve, utc
 
 
 class Moment(float):
@@ -75,3 +78,30 @@ register_converter(timedelta, _duration, expected="duration", greedy=True)
 register_converter(Moment, _moment, expected="moment", greedy=True)
 register_converter(RoomRef, _room, expected="room")
 register_converter(Emoji, _emoji, expected="emoji")
+
+
+def _duration_setting(value: Any) -> timedelta:
+    """A settings value read like a command's duration: `2h`, `90 minutes`, `ساعتين`, or seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("a duration such as 30m, 2h or 1h30")
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        try:
+            return timedelta(seconds=parse_duration(value))
+        except TimeInputError:
+            pass
+    raise ValueError("a duration such as 30m, 2h or 1h30")
+
+
+# A setting that is a duration (`reminder_before: DurationSetting = timedelta(hours=1)`):
+# `!config events reminder_before 2h` (or `ساعتين`) reads as a command argument would,
+# and it is shown and stored as `2h`, not pydantic's `PT2H`.
+DurationSetting = Annotated[
+    timedelta,
+    BeforeValidator(_duration_setting),
+    PlainSerializer(lambda value: format_duration(value.total_seconds()), return_type=str,
+                    when_used="json"),
+]

@@ -107,3 +107,22 @@ def test_one_reading_of_reactions() -> None:
     assert same_reaction("✅", "✅\ufe0f")
     assert reaction_in("👍\ufe0f", ["👎", "👍"])
     assert not same_reaction("✅", "❌")
+
+
+def test_a_duration_setting_reads_and_shows_like_a_command() -> None:
+    from pydantic import ValidationError
+
+    from core.converters import DurationSetting
+    from core.plugin import PluginSettings
+
+    class Reminders(PluginSettings):
+        before: DurationSetting = timedelta(hours=1)
+
+    assert Reminders().model_dump(mode="json") == {"before": "1h"}
+    assert Reminders.model_validate({"before": "ساعتين"}).before == timedelta(hours=2)
+    assert Reminders.model_validate({"before": "1h30"}).model_dump(mode="json") == \
+        {"before": "1h30m"}
+    assert Reminders.model_validate({"before": 600}).before == timedelta(minutes=10)
+    for bad in ("soon", True, [1]):
+        with pytest.raises(ValidationError):
+            Reminders.model_validate({"before": bad})
