@@ -6,13 +6,12 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from bots.checkins.messages import CATALOG
+from bots.checkins.messages import CATALOG, shown
 from bots.checkins.store import CheckinStore
 from core.actions import ActionError
 from core.commands import UserId
 from core.events import Message, Reaction
-from core.i18n import Trusted
-from core.plugin import MATRIX_USER, Context, message_content
+from core.plugin import MATRIX_USER, Context, Refusal, message_content
 from core.reactions import reaction_in
 from core.textnorm import normalise
 
@@ -85,7 +84,8 @@ def is_yes_reaction(key: str) -> bool:
 
 
 class ContactBook:
-    """`!contacts` and its verbs: list, add, remove (by the member); accept, decline, allow (by the contact).
+    """What `!contacts` and its subcommands do: list, add, remove (by the member);
+    accept, decline, allow (by the contact).
 
     A request is a message from the bot that someone else chose to send: a
     member must not be able to flood a person with them. Each pair is asked at
@@ -99,46 +99,42 @@ class ContactBook:
         # The plugin's say(): messages outside a reply, in each reader's language.
         self.say = say
 
-    def _shown(self, name: str) -> Trusted:
-        return Trusted(self.runtime.config.bot.command_prefix + name)
-
-    async def handle(self, ctx: Context, action: str | None, user: str | None) -> None:
-        verb = (action or "list").lower()
-        if verb == "list":
-            await self._list(ctx)
-            return
-        if verb not in ("add", "remove", "accept", "decline", "allow") or user is None:
-            await ctx.reply(ctx.t("contacts_usage", contacts=self._shown("contacts")))
-            return
+    def member_named(self, user: str | None) -> UserId:
+        """The account a verb is about, or a Refusal: none given (how to use `!contacts`), not an id."""
+        if user is None:
+            raise Refusal("contacts_usage", contacts=shown(self.runtime, "contacts"))
         target = UserId(user.strip())
         if MATRIX_USER.fullmatch(target) is None:
-            await ctx.reply(ctx.t("not_a_user", user=user[:80]))
+            raise Refusal("not_a_user", user=user[:80])
+        return target
+
+    async def usage(self, ctx: Context) -> None:
+        await ctx.reply(ctx.t("contacts_usage", contacts=shown(self.runtime, "contacts")))
+
+    async def remove(self, ctx: Context, target: str) -> None:
+        removed = await self.store.remove_contact(ctx.sender, target)
+        await ctx.reply(ctx.t("contact_removed" if removed else "contact_unknown", user=target))
+
+    async def decline(self, ctx: Context, owner: str) -> None:
+        """The sender declines `owner`'s request, and blocks further ones until `allow`."""
+        state = await self.store.contact_state(owner, ctx.sender)
+        last_sent, blocked = await self.store.contact_request(owner, ctx.sender)
+        if state is None and last_sent is None and not blocked:
+            await ctx.reply(ctx.t("no_request", user=owner))
             return
-        if verb == "add":
-            await self._add(ctx, target)
-        elif verb == "remove":
-            removed = await self.store.remove_contact(ctx.sender, target)
-            await ctx.reply(ctx.t("contact_removed" if removed else "contact_unknown",
-                                  user=target))
-        elif verb == "accept":
-            await self.accept(ctx, target)
-        elif verb == "decline":
-            state = await self.store.contact_state(target, ctx.sender)
-            last_sent, blocked = await self.store.contact_request(target, ctx.sender)
-            if state is None and last_sent is None and not blocked:
-                await ctx.reply(ctx.t("no_request", user=target))
-                return
-            await self.store.remove_contact(target, ctx.sender)
-            await self.store.set_request_blocked(target, ctx.sender, True)
-            await ctx.reply(ctx.t("declined", user=target,
-                                  allow=Trusted(f"{self._shown('contacts')} allow {target}")))
-        else:
-            _, blocked = await self.store.contact_request(target, ctx.sender)
-            if not blocked:
-                await ctx.reply(ctx.t("not_blocked", user=target))
-                return
-            await self.store.set_request_blocked(target, ctx.sender, False)
-            await ctx.reply(ctx.t("allowed_again", user=target))
+        await self.store.remove_contact(owner, ctx.sender)
+        await self.store.set_request_blocked(owner, ctx.sender, True)
+        await ctx.reply(ctx.t("declined", user=owner,
+                              allow=shown(self.runtime, "contacts", "allow", owner)))
+
+    async def allow(self, ctx: Context, owner: str) -> None:
+        """The sender lets `owner` ask again after declining."""
+        _, blocked = await self.store.contact_request(owner, ctx.sender)
+        if not blocked:
+            await ctx.reply(ctx.t("not_blocked", user=owner))
+            return
+        await self.store.set_request_blocked(owner, ctx.sender, False)
+        await ctx.reply(ctx.t("allowed_again", user=owner))
 
     async def accept(self, ctx: Context, owner: str) -> None:
         """The sender accepts `owner`'s request; `owner` is told."""
@@ -179,8 +175,8 @@ class ContactBook:
             return True
         await ctx.reply(ctx.t(
             "contact_reply_unclear", user=owner,
-            accept=Trusted(f"{self._shown('contacts')} accept {owner}"),
-            decline=Trusted(f"{self._shown('contacts')} decline {owner}")))
+            accept=shown(self.runtime, "contacts", "accept", owner),
+            decline=shown(self.runtime, "contacts", "decline", owner)))
         return True
 
     async def answered_by_reaction(self, ctx: Context, event: Reaction) -> bool:
@@ -195,10 +191,10 @@ class ContactBook:
             await self.accept(ctx, owner)
         return True
 
-    async def _list(self, ctx: Context) -> None:
+    async def show(self, ctx: Context) -> None:
         contacts = await self.store.contacts(ctx.sender)
         if not contacts:
-            await ctx.reply(ctx.t("no_contacts", contacts=self._shown("contacts")))
+            await ctx.reply(ctx.t("no_contacts", contacts=shown(self.runtime, "contacts")))
             return
         lines = [ctx.t("contacts_header")]
         for contact, state in contacts:
@@ -206,7 +202,7 @@ class ContactBook:
                                else "contact_line_pending", user=contact))
         await ctx.reply("\n".join(lines))
 
-    async def _add(self, ctx: Context, target: str) -> None:
+    async def add(self, ctx: Context, target: str) -> None:
         if target == ctx.sender:
             await ctx.reply(ctx.t("contact_is_you"))
             return
@@ -246,8 +242,8 @@ class ContactBook:
             return
         language = self.runtime.languages.for_reader(target, None)
         request = CATALOG.text("contact_request", language, user=ctx.sender,
-                               accept=Trusted(f"{self._shown('contacts')} accept {ctx.sender}"),
-                               decline=Trusted(f"{self._shown('contacts')} decline {ctx.sender}"))
+                               accept=shown(self.runtime, "contacts", "accept", ctx.sender),
+                               decline=shown(self.runtime, "contacts", "decline", ctx.sender))
         ref = self.store.ref(ctx.sender, target)
         key = f"request/{ctx.sender}/{ref}/{now}"
         await self.runtime.db.transaction([

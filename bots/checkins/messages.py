@@ -1,6 +1,23 @@
 """The check-ins plugin's messages, English and Arabic side by side."""
 
-from core.i18n import Catalog
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.i18n import Catalog, Trusted
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
+
+
+def shown(runtime: Runtime, *words: str) -> Trusted:
+    """A command as a message shows it to type, with this bot's prefix: `!contacts accept @sam:x`.
+
+    The prefix is the operator's choice (`bot.command_prefix`), so a text never writes `!`
+    itself; bot-made, so the catalog does not isolate it as user text.
+    """
+    return Trusted(runtime.config.bot.command_prefix + " ".join(words))
+
 
 CATALOG = Catalog(
     "checkins",
@@ -38,6 +55,36 @@ CATALOG = Catalog(
             "ar": "جهات اتصالك الموثوقة: `contacts`، `contacts add @name:server`، "
                   "`contacts remove @name:server`.",
         },
+        "help_contacts_list": {
+            "en": "Show your trusted contacts and whether each accepted.",
+            "ar": "عرض جهات اتصالك الموثوقة وحالة كل طلب.",
+        },
+        "help_contacts_add": {
+            "en": "Ask someone to be your trusted contact: they are alerted only once they "
+                  "accept.",
+            "ar": "إرسال طلب إلى حساب ليصبح جهة اتصال موثوقة؛ لا تصل التنبيهات إلا بعد قبول "
+                  "الطلب.",
+        },
+        "help_contacts_remove": {
+            "en": "Remove someone from your trusted contacts.",
+            "ar": "إزالة حساب من جهات اتصالك الموثوقة.",
+        },
+        "help_contacts_accept": {
+            "en": "Accept a request to be someone's trusted contact.",
+            "ar": "قبول طلب الانضمام إلى جهات الاتصال الموثوقة لحساب آخر.",
+        },
+        "help_contacts_decline": {
+            "en": "Decline a request; no more come from them until you allow them.",
+            "ar": "رفض طلب، ولا تصل طلبات أخرى من الحساب نفسه حتى السماح بها.",
+        },
+        "help_contacts_allow": {
+            "en": "Let someone whose request you declined ask again.",
+            "ar": "السماح من جديد بطلبات حساب سبق رفض طلبه.",
+        },
+        "help_group_usage": {
+            "en": "How to use these commands.",
+            "ar": "طريقة استخدام هذه الأوامر.",
+        },
         "help_duress": {
             "en": "A duress PIN, for when someone forces you to close a check-in: "
                   "`duress set <pin>` (set your own PIN first with `safepin set <pin>`). "
@@ -57,6 +104,24 @@ CATALOG = Catalog(
                   "(or `safepin clear <pin>`, which also removes a duress PIN).",
             "ar": "طلب رمز سري مع `safe` و`extend` و`cancel`: `safepin set <pin>` "
                   "(أو `safepin clear <pin>`، وهو يزيل رمز الإكراه أيضاً).",
+        },
+        "help_safepin_set": {
+            "en": "Set the PIN that `safe`, `extend` and `cancel` will ask for.",
+            "ar": "تعيين الرمز السري الذي تطلبه الأوامر `safe` و`extend` و`cancel`.",
+        },
+        "help_safepin_clear": {
+            "en": "Stop asking for a PIN (type the PIN after it); this removes a duress PIN too.",
+            "ar": "إلغاء طلب الرمز السري (مع كتابة الرمز بعده)، ويُزال رمز الإكراه معه.",
+        },
+        "help_duress_set": {
+            "en": "Set a duress PIN: typed instead of your PIN, everything looks the same and "
+                  "your trusted contacts and the safety team get an urgent alert at once.",
+            "ar": "تعيين رمز الإكراه: عند كتابته بدلاً من رمزك السري يبدو كل شيء كما هو، وتصل فوراً "
+                  "رسالة تنبيه عاجلة إلى جهات الاتصال الموثوقة وفريق السلامة.",
+        },
+        "help_duress_clear": {
+            "en": "Remove the duress PIN (type it after the command).",
+            "ar": "إزالة رمز الإكراه (مع كتابته بعد الأمر).",
         },
         "help_onit": {"en": "Tell the others you are taking care of a safety alert: `onit`, "
                             "`onit <id>` when several are open, or reply to the alert.",

@@ -12,16 +12,16 @@ from zoneinfo import ZoneInfo
 
 from bots.checkins.contacts import ContactBook
 from bots.checkins.escalation import OWNER, Escalator, Policy
-from bots.checkins.messages import CATALOG
+from bots.checkins.messages import CATALOG, shown
 from bots.checkins.pins import hash_pin, valid_pin, verify_pin
 from bots.checkins.rollcall import RollCalls
 from bots.checkins.settings import CheckinsSettings
 from bots.checkins.store import ACTIVE, ESCALATED, Checkin, CheckinStore, derived_id, new_id
 from core.events import Message, Reaction
-from core.i18n import Trusted, format_duration
+from core.i18n import Trusted, format_duration, join_list
 from core.logsafe import log_exception, new_error_id
 from core.outbox import SAFETY
-from core.plugin import Context, Plugin, Refusal, command, message_content
+from core.plugin import Context, Plugin, Refusal, command, group, message_content
 from core.reactions import reaction_in
 from core.room_settings import NETWORK
 from core.scheduler import Job
@@ -61,6 +61,22 @@ async def encrypted_dm(ctx: Context) -> None:
 
 
 ENCRYPTED_DM = encrypted_dm
+
+
+async def forget_message(ctx: Context) -> None:
+    """Delete the command's message (it may hold a PIN); never refuses.
+
+    A check rather than a first line in each handler because checks run before
+    the words are read: a PIN command whose words cannot be read (an unclosed
+    quote) is deleted too. Declared after ENCRYPTED_DM, as the deletion always came.
+    """
+    plugin = ctx.plugin
+    if not isinstance(plugin, CheckinsPlugin):
+        raise TypeError("forget_message is a check-ins check")
+    await plugin.forget_pin_message(ctx)
+
+
+FORGET_MESSAGE = forget_message
 
 
 @dataclass(frozen=True)
@@ -139,8 +155,6 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
         return bool(self._network().default_timezone.strip()
                     and zone_named(self._network().default_timezone))
 
-    def _shown(self, name: str) -> Trusted:
-        return Trusted(self.runtime.config.bot.command_prefix + name)
 
     async def require_private(self, ctx: Context) -> None:
         """ENCRYPTED_DM: pass in the member's encrypted DM, else refuse (Refusal) and say hello there."""
@@ -168,7 +182,7 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
             return "ok"
         return "wrong"
 
-    async def _forget_pin_message(self, ctx: Context[CheckinsSettings]) -> None:
+    async def forget_pin_message(self, ctx: Context) -> None:
         with contextlib.suppress(Exception):  # not allowed to redact: nothing more to do
             await self.runtime.actions.redact(ctx.room_id, ctx.event.event_id)
 
@@ -199,8 +213,8 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
     def _time_error(self, ctx: Context[CheckinsSettings], error: TimeInputError, command_name: str,
                     limits: DeadlineLimits | None = None) -> str:
         """The refusal for a deadline not read: it shows the forms that are."""
-        shown = error.text or ""
-        return ctx.t(error.key, value=shown[:60], example=self._shown(command_name),
+        typed = error.text or ""
+        return ctx.t(error.key, value=typed[:60], example=shown(self.runtime, command_name),
                      min=Trusted(format_duration(limits.minimum, ctx.language) if limits else ""),
                      max=Trusted(format_duration(limits.maximum, ctx.language) if limits else ""))
 
@@ -225,8 +239,8 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
         if parsed.is_clock and not self._zone_known(ctx.sender):
             # A clock time means nothing without a zone: read as UTC it could be
             # hours off. Ask first; a duration needs no zone.
-            await ctx.reply(ctx.t("timezone_first", timezone=self._shown("timezone"),
-                                  checkin=self._shown("checkin")))
+            await ctx.reply(ctx.t("timezone_first", timezone=shown(self.runtime, "timezone"),
+                                  checkin=shown(self.runtime, "checkin")))
             return
         now = self.runtime.clock.now()
         zone = self._zone(ctx.sender)
@@ -238,8 +252,8 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
             return
         async with self._lock(ctx.sender):
             if await self.store.open_checkin(ctx.sender) is not None:
-                await ctx.reply(ctx.t("already_running", extend=self._shown("extend"),
-                                      cancel=self._shown("cancel"), safe=self._shown("safe")))
+                await ctx.reply(ctx.t("already_running", extend=shown(self.runtime, "extend"),
+                                      cancel=shown(self.runtime, "cancel"), safe=shown(self.runtime, "safe")))
                 return
             checkin = Checkin(
                 id=new_id(), user_id=ctx.sender, room_id=ctx.room_id, note=note or None,
@@ -251,14 +265,14 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
             self._tracked.add(ctx.sender)
         lines = [ctx.t("checkin_set", deadline=Trusted(format_time(deadline, zone, now)),
                        left=Trusted(format_duration(deadline - now, ctx.language)),
-                       safe=self._shown("safe"))]
+                       safe=shown(self.runtime, "safe"))]
         contacts = await self.store.accepted_contacts(ctx.sender)
         if contacts:
             lines.append(ctx.t("will_alert_contacts", count=len(contacts)))
         elif self.escalator.team_room_usable(self._policy(ctx.room_id)):
             lines.append(ctx.t("will_alert_team"))
         else:
-            lines.append(ctx.t("will_alert_nobody", contacts=self._shown("contacts")))
+            lines.append(ctx.t("will_alert_nobody", contacts=shown(self.runtime, "contacts")))
         await ctx.reply("\n".join(lines))
 
     async def _status(self, ctx: Context[CheckinsSettings]) -> None:
@@ -293,7 +307,7 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
         else runs. Normal and duress PINs go through the same steps.
         """
         if pin is not None:
-            await self._forget_pin_message(ctx)
+            await self.forget_pin_message(ctx)
         async with self._lock(ctx.sender):
             yield await self._check_pin(ctx, pin, command_name)
 
@@ -309,11 +323,11 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
         """
         held = await self.runtime.holds.is_held(ctx.sender)
         if held and not (await self.store.member(ctx.sender))["pin_hash"]:
-            raise Refusal("held_without_pin", command=self._shown(command_name))
+            raise Refusal("held_without_pin", command=shown(self.runtime, command_name))
         outcome = await self._pin_outcome(ctx.sender, pin)
         if outcome == "wrong":
             raise Refusal("wrong_pin" if pin is not None else "pin_needed",
-                          safe=self._shown(command_name))
+                          safe=shown(self.runtime, command_name))
         if outcome == "duress":
             await self._raise_alarm(ctx)
         if held:
@@ -400,7 +414,7 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
             if checkin is None:
                 reply = ctx.t("no_checkin")
             elif checkin.state == ESCALATED:
-                reply = ctx.t("extend_after_alert", safe=self._shown("safe"))
+                reply = ctx.t("extend_after_alert", safe=shown(self.runtime, "safe"))
             else:
                 deadline = max(checkin.deadline, now) + seconds
                 if deadline - now > settings.max_hours * 3600:
@@ -425,7 +439,7 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
             if checkin is None:
                 reply = ctx.t("no_checkin")
             elif checkin.state == ESCALATED:
-                reply = ctx.t("cancel_after_alert", safe=self._shown("safe"))
+                reply = ctx.t("cancel_after_alert", safe=shown(self.runtime, "safe"))
             else:
                 reply = ctx.t("cancelled")
                 await self._resolve(checkin, all_clear=False)
@@ -439,18 +453,18 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
             current = self._zone(ctx.sender)
             known = self._zone_known(ctx.sender)
             await ctx.reply(ctx.t("timezone_is" if known else "timezone_not_set",
-                                  zone=Trusted(current.key), example=self._shown("timezone")))
+                                  zone=Trusted(current.key), example=shown(self.runtime, "timezone")))
             return
         found = find_zone(zone)
         if found is None:
             close = suggest_zones(zone)
             if close:
                 await ctx.reply(ctx.t("timezone_suggest", zone=zone[:60],
-                                      suggestions=Trusted(", ".join(close)),
-                                      example=self._shown("timezone"), first=Trusted(close[0])))
+                                      suggestions=Trusted(join_list(close, ctx.language, "or")),
+                                      example=shown(self.runtime, "timezone"), first=Trusted(close[0])))
             else:
                 await ctx.reply(ctx.t("timezone_unknown", zone=zone[:60],
-                                      example=self._shown("timezone")))
+                                      example=shown(self.runtime, "timezone")))
             return
         await self.runtime.zones.set(ctx.sender, found)
         now = self.runtime.clock.now()
@@ -459,11 +473,43 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
 
     # -- trusted contacts ------------------------------------------------------
 
-    @command("contacts", help="help_contacts", private=True, checks=[ENCRYPTED_DM])
-    async def contacts(self, ctx: Context[CheckinsSettings], action: str | None = None,
-                       user: str | None = None) -> None:
-        """`!contacts`, `!contacts add|remove @x:server`, `!contacts accept|decline @member`."""
-        await self.contact_book.handle(ctx, action, user)
+    # `!contacts` alone lists them; a word that is no subcommand (`!contacts @sam:x`) is
+    # told how to use it. The account is optional in each signature so that a verb
+    # without one gets that same explanation, not a bare "missing user".
+    contacts_group = group("contacts", help="help_contacts", alone="list", otherwise="help",
+                           private=True, checks=[ENCRYPTED_DM])
+
+    @contacts_group.command("list", help="help_contacts_list")
+    async def contacts_list(self, ctx: Context[CheckinsSettings]) -> None:
+        await self.contact_book.show(ctx)
+
+    @contacts_group.command("add", help="help_contacts_add")
+    async def contacts_add(self, ctx: Context[CheckinsSettings], user: str | None = None) -> None:
+        await self.contact_book.add(ctx, self.contact_book.member_named(user))
+
+    @contacts_group.command("remove", help="help_contacts_remove")
+    async def contacts_remove(self, ctx: Context[CheckinsSettings],
+                              user: str | None = None) -> None:
+        await self.contact_book.remove(ctx, self.contact_book.member_named(user))
+
+    @contacts_group.command("accept", help="help_contacts_accept")
+    async def contacts_accept(self, ctx: Context[CheckinsSettings],
+                              user: str | None = None) -> None:
+        await self.contact_book.accept(ctx, self.contact_book.member_named(user))
+
+    @contacts_group.command("decline", help="help_contacts_decline")
+    async def contacts_decline(self, ctx: Context[CheckinsSettings],
+                               user: str | None = None) -> None:
+        await self.contact_book.decline(ctx, self.contact_book.member_named(user))
+
+    @contacts_group.command("allow", help="help_contacts_allow")
+    async def contacts_allow(self, ctx: Context[CheckinsSettings],
+                             user: str | None = None) -> None:
+        await self.contact_book.allow(ctx, self.contact_book.member_named(user))
+
+    @contacts_group.command("help", help="help_group_usage")
+    async def contacts_help(self, ctx: Context[CheckinsSettings], *, rest: str = "") -> None:
+        await self.contact_book.usage(ctx)
 
     # -- PINs ------------------------------------------------------------------
 
@@ -474,33 +520,50 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
         async with self._unlocked(ctx, pin, "confirm") as unlocked:
             await ctx.reply(ctx.t("confirmed" if unlocked.was_held else "nothing_to_confirm"))
 
-    @command("duress", help="help_duress", safety=True, private=True, checks=[ENCRYPTED_DM])
-    async def duress(self, ctx: Context[CheckinsSettings], action: str | None = None,
-                     pin: str | None = None) -> None:
-        """`!duress set <pin>`: a PIN that looks like `!safe` but silently raises the alarm."""
-        await self._pin_command(ctx, "duress_hash", action, pin)
+    # Everything here stays in the DM history for whoever holds the phone: every
+    # message of these commands is deleted (FORGET_MESSAGE), and both groups answer
+    # alike ("PIN saved"; `!duress` and `!safepin` alone, or with a word that is
+    # none of theirs, give the same usage), so the history does not tell that a
+    # duress PIN exists (`!help duress` explains it).
+    safepin_group = group("safepin", help="help_safepin", alone="help", otherwise="help",
+                          safety=True, private=True, checks=[ENCRYPTED_DM, FORGET_MESSAGE])
+    duress_group = group("duress", help="help_duress", alone="help", otherwise="help",
+                         safety=True, private=True, checks=[ENCRYPTED_DM, FORGET_MESSAGE])
 
-    @command("safepin", help="help_safepin", safety=True, private=True, checks=[ENCRYPTED_DM])
-    async def safepin(self, ctx: Context[CheckinsSettings], action: str | None = None,
-                      pin: str | None = None) -> None:
+    @safepin_group.command("set", help="help_safepin_set")
+    async def safepin_set(self, ctx: Context[CheckinsSettings], pin: str | None = None) -> None:
         """`!safepin set <pin>`: require this PIN with `!safe`, `!extend` and `!cancel`."""
-        await self._pin_command(ctx, "pin_hash", action, pin)
+        await self._set_pin(ctx, "pin_hash", pin)
 
-    async def _pin_command(self, ctx: Context[CheckinsSettings], field: str, action: str | None,
-                           pin: str | None) -> None:
-        # Everything here stays in the DM history for whoever holds the phone: the
-        # command is deleted, and both commands answer alike ("PIN saved"), so the
-        # history does not tell that a duress PIN exists (`!help duress` explains it).
-        await self._forget_pin_message(ctx)
-        verb = (action or "").lower()
-        if verb not in ("set", "clear") or pin is None:
+    @safepin_group.command("clear", help="help_safepin_clear")
+    async def safepin_clear(self, ctx: Context[CheckinsSettings], pin: str | None = None) -> None:
+        await self._clear_pin(ctx, "pin_hash", pin)
+
+    @safepin_group.command("help", help="help_group_usage")
+    async def safepin_help(self, ctx: Context[CheckinsSettings], *, rest: str = "") -> None:
+        await ctx.reply(ctx.t("pin_usage", min=4, max=32))
+
+    @duress_group.command("set", help="help_duress_set")
+    async def duress_set(self, ctx: Context[CheckinsSettings], pin: str | None = None) -> None:
+        """`!duress set <pin>`: a PIN that looks like `!safe` but silently raises the alarm."""
+        await self._set_pin(ctx, "duress_hash", pin)
+
+    @duress_group.command("clear", help="help_duress_clear")
+    async def duress_clear(self, ctx: Context[CheckinsSettings], pin: str | None = None) -> None:
+        await self._clear_pin(ctx, "duress_hash", pin)
+
+    @duress_group.command("help", help="help_group_usage")
+    async def duress_help(self, ctx: Context[CheckinsSettings], *, rest: str = "") -> None:
+        await ctx.reply(ctx.t("pin_usage", min=4, max=32))
+
+    async def _set_pin(self, ctx: Context[CheckinsSettings], field: str, pin: str | None) -> None:
+        if pin is None:
+            # The PIN is optional in the signature so that a bare `!duress set` gets the
+            # usage both groups share, not a "missing" line naming the command.
             await ctx.reply(ctx.t("pin_usage", min=4, max=32))
             return
         async with self._lock(ctx.sender):
             member = await self.store.member(ctx.sender)
-            if verb == "clear":
-                await self._clear_pin(ctx, field, pin, member)
-                return
             other = member["pin_hash" if field == "duress_hash" else "duress_hash"]
             if not valid_pin(pin):
                 await ctx.reply(ctx.t("pin_invalid", min=4, max=32))
@@ -508,10 +571,10 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
             if field == "duress_hash" and not member["pin_hash"]:
                 # Without a PIN asked for every time, a bare `!safe` closes a check-in
                 # and the duress PIN protects nothing.
-                await ctx.reply(ctx.t("pin_first", safepin=self._shown("safepin")))
+                await ctx.reply(ctx.t("pin_first", safepin=shown(self.runtime, "safepin")))
                 return
             if field == "pin_hash" and member["pin_hash"]:
-                await ctx.reply(ctx.t("safepin_exists", command=self._shown("safepin")))
+                await ctx.reply(ctx.t("safepin_exists", command=shown(self.runtime, "safepin")))
                 return
             if await verify_pin(pin, other):
                 await ctx.reply(ctx.t("pin_unusable"))
@@ -519,29 +582,34 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
             await self.store.set_member_field(ctx.sender, field, await hash_pin(pin))
         await ctx.reply(ctx.t("pin_saved"))
 
-    async def _clear_pin(self, ctx: Context[CheckinsSettings], field: str, pin: str,
-                         member: dict[str, Any]) -> None:
-        # Clearing needs the PIN itself, so a phone taken from the member cannot
-        # switch protection off unnoticed.
-        if field == "duress_hash":
-            if not await verify_pin(pin, member["duress_hash"]):
+    async def _clear_pin(self, ctx: Context[CheckinsSettings], field: str,
+                         pin: str | None) -> None:
+        if pin is None:
+            await ctx.reply(ctx.t("pin_usage", min=4, max=32))
+            return
+        async with self._lock(ctx.sender):
+            member = await self.store.member(ctx.sender)
+            # Clearing needs the PIN itself, so a phone taken from the member cannot
+            # switch protection off unnoticed.
+            if field == "duress_hash":
+                if not await verify_pin(pin, member["duress_hash"]):
+                    await ctx.reply(ctx.t("pin_wrong_plain"))
+                    return
+                await self.store.set_member_field(ctx.sender, "duress_hash", None)
+                await ctx.reply(ctx.t("pin_removed"))
+                return
+            # `!safepin clear <duress PIN>` (someone made the member switch the PIN off)
+            # answers and clears as the normal PIN would, and raises the alarm.
+            outcome = await self._pin_outcome(ctx.sender, pin)
+            if outcome == "wrong":
                 await ctx.reply(ctx.t("pin_wrong_plain"))
                 return
+            if outcome == "duress":
+                await self._raise_alarm(ctx)
+            # The duress PIN works only alongside a PIN: it goes with it.
+            await self.store.set_member_field(ctx.sender, "pin_hash", None)
             await self.store.set_member_field(ctx.sender, "duress_hash", None)
             await ctx.reply(ctx.t("pin_removed"))
-            return
-        # `!safepin clear <duress PIN>` (someone made the member switch the PIN off)
-        # answers and clears as the normal PIN would, and raises the alarm.
-        outcome = await self._pin_outcome(ctx.sender, pin)
-        if outcome == "wrong":
-            await ctx.reply(ctx.t("pin_wrong_plain"))
-            return
-        if outcome == "duress":
-            await self._raise_alarm(ctx)
-        # The duress PIN works only alongside a PIN: it goes with it.
-        await self.store.set_member_field(ctx.sender, "pin_hash", None)
-        await self.store.set_member_field(ctx.sender, "duress_hash", None)
-        await ctx.reply(ctx.t("pin_removed"))
 
     # -- acknowledgements ------------------------------------------------------
 
@@ -577,7 +645,7 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
         if not waiting:
             await ctx.reply(ctx.t("ack_none"))
             return
-        lines = [ctx.t("ack_which", onit=self._shown("onit"))]
+        lines = [ctx.t("ack_which", onit=shown(self.runtime, "onit"))]
         lines += [ctx.t("ack_which_line", id=Trusted(checkin.id), member=checkin.user_id)
                   for checkin in waiting[:10]]
         await ctx.reply("\n".join(lines))
@@ -665,7 +733,7 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
         text = CATALOG.text("reminder", language,
                             deadline=Trusted(format_time(checkin.deadline, zone, now)),
                             left=Trusted(format_duration(checkin.deadline - now, language)),
-                            safe=self._shown("safe"), extend=self._shown("extend"))
+                            safe=shown(self.runtime, "safe"), extend=shown(self.runtime, "extend"))
         await self.runtime.outbox.enqueue(OWNER, f"remind/{checkin.id}/{checkin.deadline}",
                                           message_content(text), room_id=checkin.room_id,
                                           priority=SAFETY)

@@ -6,7 +6,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from bots.checkins.messages import CATALOG
+from bots.checkins.messages import CATALOG, shown
 from bots.checkins.store import CheckinStore, Rollcall, new_id
 from core.events import Reaction
 from core.i18n import Trusted, format_duration, isolate
@@ -30,8 +30,6 @@ class RollCalls:
         self.runtime = runtime
         self.store = store
 
-    def _shown(self, name: str) -> Trusted:
-        return Trusted(self.runtime.config.bot.command_prefix + name)
 
     def _room_name(self, room_id: str) -> str:
         return self.runtime.actions.room_name(room_id) or room_id
@@ -62,7 +60,7 @@ class RollCalls:
         """`30m after the march`: the duration first (durations only), then the note."""
         # Room scope: this room's moderators, or the network's organizers (core.authority).
         if not (ctx.holds(NetworkRole.ORGANIZER) or ctx.role >= Role.MODERATOR):
-            await ctx.reply(ctx.t("rollcall_not_allowed", command=self._shown("rollcall")))
+            await ctx.reply(ctx.t("rollcall_not_allowed", command=shown(self.runtime, "rollcall")))
             return
         if self.runtime.dms.is_dm(ctx.room_id) or not ctx.encrypted_room:
             await ctx.reply(ctx.t("rollcall_room_only"))
@@ -71,7 +69,7 @@ class RollCalls:
             when, note = read_when(text, clock=False)
         except TimeInputError as error:
             await ctx.reply(ctx.t(error.key, value=(error.text or text)[:60],
-                                  example=self._shown("rollcall"),
+                                  example=shown(self.runtime, "rollcall"),
                                   min=Trusted(format_duration(60, ctx.language)),
                                   max=Trusted(format_duration(max_seconds, ctx.language))))
             return
@@ -96,7 +94,8 @@ class RollCalls:
                                  job_id=f"checkins-rc-close-{rollcall.id}")
         language = self.runtime.languages.for_reader(None, ctx.room_id)
         lines = [CATALOG.text("rollcall_started", language, organizer=ctx.sender,
-                              left=Trusted(format_duration(seconds, language)), here=self._shown("here"))]
+                              left=Trusted(format_duration(seconds, language)),
+                              here=shown(self.runtime, "here"))]
         if rollcall.note:
             lines.append(CATALOG.text("rollcall_note", language, note=rollcall.note))
         event_id = await ctx.send("\n".join(lines))
@@ -133,7 +132,7 @@ class RollCalls:
             language = self.runtime.languages.for_reader(user_id, None)
             text = CATALOG.text("rollcall_nudge", language, room=room,
                                 left=Trusted(format_duration(left, language)),
-                                here=self._shown("here"))
+                                here=shown(self.runtime, "here"))
             statements += self.runtime.outbox.enqueue_statements(
                 OWNER, f"rc/{rollcall.id}/nudge/{user_id}", message_content(text), user_id=user_id)
         if statements:

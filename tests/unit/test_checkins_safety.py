@@ -9,11 +9,13 @@ from bots.checkins import CheckinsPlugin
 from tests.unit.test_checkins_harness import Harness
 from tests.unit.test_checkins_plugin import ALICE, BOB, accepted_contacts
 
-SAFETY_COMMANDS = {"checkin", "safe", "extend", "cancel", "safepin", "duress", "confirm"}
+SAFETY_COMMANDS = {"checkin", "safe", "extend", "cancel", "confirm",
+                   *(f"{pins} {part}" for pins in ("safepin", "duress")
+                     for part in ("set", "clear", "help"))}
 
 
 def test_check_in_and_pin_commands_are_safety_commands() -> None:
-    marked = {spec.name for spec in CheckinsPlugin.commands() if spec.safety}
+    marked = {spec.path for spec in CheckinsPlugin.commands() if spec.safety}
     assert marked == SAFETY_COMMANDS
 
 
@@ -30,6 +32,8 @@ async def test_safety_commands_answer_at_once_for_a_member_over_the_rate_limit(
         assert used > 0
         for command, expected in [
             ("!safepin set 1234", "PIN saved"), ("!duress set 9911", "PIN saved"),
+            # Alone, or with a word that is no subcommand: still the safety lane.
+            ("!safepin", "Add set <pin>"), ("!duress forgot 9911", "Add set <pin>"),
             ("!checkin 1h", "Check-in set"), ("!checkin status", "runs until"),
             ("!extend 10m 1234", "Extended"), ("!cancel 1234", "cancelled"),
             ("!checkin 1h", "Check-in set"), ("!safe 1234", "Glad you're safe"),
