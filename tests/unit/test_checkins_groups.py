@@ -1,0 +1,139 @@
+"""Check-ins' command groups: `!contacts`, `!safepin` and `!duress` answer as their routers did.
+
+The groups name a subcommand for the word alone and one for any other word
+(core/plugin.py `alone=`, `otherwise=`), so a member typing what worked before
+gets the same answer; the PIN groups also delete every message before its words
+are read, and never answer in a way that tells the two groups apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bots.checkins import CheckinsPlugin
+from tests.unit.test_checkins_harness import Harness
+from tests.unit.test_checkins_plugin import ALICE, BOB
+
+ROOM = "!group:test"
+USAGE = "Use !contacts, !contacts add @name:server or !contacts remove @name:server"
+PIN_USAGE = "Add set <pin> or clear <pin>. A PIN is 4 to 32 characters without spaces."
+
+
+def plain(text: str) -> str:
+    return "".join(char for char in text if char not in "\u2068\u2069\u200f\u2066")
+
+
+@pytest.fixture
+async def h(tmp_path: Path) -> AsyncIterator[Harness]:
+    # Room for many commands in one test: the rate limit is not what is tested here.
+    harness = Harness(tmp_path / "bot.db", config={"bot": {"rate_limit": {"commands": 1000}}})
+    await harness.start()
+    harness.matrix.add_room(ROOM, [ALICE, BOB])
+    yield harness
+    await harness.stop()
+
+
+def test_the_three_routers_are_groups_with_a_subcommand_for_each_verb() -> None:
+    paths = {spec.path for spec in CheckinsPlugin.commands() if spec.group is not None}
+    assert paths == {
+        "contacts list", "contacts add", "contacts remove", "contacts accept",
+        "contacts decline", "contacts allow", "contacts help",
+        "safepin set", "safepin clear", "safepin help",
+        "duress set", "duress clear", "duress help",
+    }
+    for spec in CheckinsPlugin.commands():
+        if spec.group is not None:
+            assert spec.private, spec.path  # every subcommand leaves a shared room
+
+
+async def test_contacts_alone_lists_and_other_words_get_the_usage(h: Harness) -> None:
+    dm = h.matrix.add_dm(ALICE)
+    empty = "You have no trusted contacts yet"
+    assert empty in (await h.reply(dm, ALICE, "!contacts")).body
+    assert empty in (await h.reply(dm, ALICE, "!contacts LIST")).body
+    for typed in ("!contacts add", "!contacts forget @bob:test", "!contacts @bob:test",
+                  "!contacts help", "!contacts remove", "!contacts add @bob:test again"):
+        assert (await h.reply(dm, ALICE, typed)).body.startswith(USAGE), typed
+    assert "is not a Matrix user id" in (await h.reply(dm, ALICE, "!contacts add bob")).body
+    assert "Request sent" in (await h.reply(dm, ALICE, "!contacts ADD @bob:test")).body
+    listed = plain((await h.reply(dm, ALICE, "!contacts")).body)
+    assert "@bob:test: has not accepted yet" in listed
+
+
+async def test_contacts_typed_in_a_shared_room_leaves_it(h: Harness) -> None:
+    dm = h.matrix.add_dm(ALICE)
+    for typed, answer in (("!contacts", "no trusted contacts"), ("!contacts forget it", USAGE),
+                          ("!contacts add @bob:test", "Request sent")):
+        before = len(h.matrix.sent)
+        redacted = len(h.matrix.redacted)
+        await h.say(ROOM, ALICE, typed)
+        assert len(h.matrix.redacted) == redacted + 1, typed
+        moved, answered = [sent for sent in h.matrix.sent[before:] if sent.room_id == dm]
+        assert "I removed it there" in moved.body and answer in answered.body, typed
+    assert h.matrix.to(ROOM) == []
+
+
+async def test_help_contacts_shows_each_subcommand(h: Harness) -> None:
+    dm = h.matrix.add_dm(ALICE)
+    listing = plain((await h.reply(dm, ALICE, "!help contacts")).body)
+    for usage in ("!contacts add [user]", "!contacts decline [user]", "!contacts list"):
+        assert usage in listing, usage
+    one = plain((await h.reply(dm, ALICE, "!help contacts allow")).body)
+    assert one.splitlines() == ["!contacts allow [user]",
+                                "Let someone whose request you declined ask again."]
+
+
+@pytest.mark.parametrize("words", [
+    "", " forgot", " help", " set", " clear", " set 1234 5678", " clear 1234 5678",
+    " SETT 1234",
+])
+async def test_both_pin_groups_answer_alike_and_delete_the_message(h: Harness,
+                                                                     words: str) -> None:
+    dm = h.matrix.add_dm(ALICE)
+    answers = []
+    for group in ("!safepin", "!duress"):
+        redacted = len(h.matrix.redacted)
+        answers.append((await h.reply(dm, ALICE, group + words)).body)
+        assert len(h.matrix.redacted) == redacted + 1, group + words
+    assert answers == [PIN_USAGE, PIN_USAGE]
+
+
+async def test_a_pin_command_whose_words_cannot_be_read_is_still_deleted(h: Harness) -> None:
+    """Deleted before its words are read (the check runs before binding): an unclosed quote."""
+    dm = h.matrix.add_dm(ALICE)
+    refused = await h.reply(dm, ALICE, '!safepin set "4821')
+    assert "never closed" in refused.body
+    assert h.matrix.redacted[-1] == h.incoming[-1]
+    assert "4821" not in refused.body
+
+
+async def test_pin_subcommands_set_and_clear_in_any_case(h: Harness) -> None:
+    dm = h.matrix.add_dm(ALICE)
+    assert (await h.reply(dm, ALICE, "!safepin SET 1234")).body == "PIN saved."
+    assert (await h.reply(dm, ALICE, "!Duress Set 9911")).body == "PIN saved."
+    assert (await h.reply(dm, ALICE, "!duress clear 1234")).body == \
+        "That isn't right. Nothing was changed."
+    assert (await h.reply(dm, ALICE, "!duress clear 9911")).body == "PIN removed."
+    assert (await h.reply(dm, ALICE, "!safepin clear 1234")).body == "PIN removed."
+    member = await h.plugin.store.member(ALICE)
+    assert member["pin_hash"] is None and member["duress_hash"] is None
+
+
+async def test_help_of_a_pin_subcommand(h: Harness) -> None:
+    dm = h.matrix.add_dm(ALICE)
+    lines = plain((await h.reply(dm, ALICE, "!help duress set")).body).splitlines()
+    assert lines[0] == "!duress set [PIN]"
+    assert "urgent alert" in lines[1]
+
+
+async def test_timezone_suggestions_read_as_a_list_in_each_language(h: Harness) -> None:
+    dm = h.matrix.add_dm(ALICE)
+    english = plain((await h.reply(dm, ALICE, "!timezone Damascos")).body)
+    assert "The closest I know: Asia/Damascus or " in english
+    await h.runtime.languages.set_user(ALICE, "ar")
+    arabic = plain((await h.reply(dm, ALICE, "!timezone Bierut")).body)
+    assert "Asia/Beirut، " in arabic and " أو " in arabic
+    assert ", " not in arabic
