@@ -98,6 +98,8 @@ class Bot:
         # Events that came while the database could not be written, in order.
         self._held: list[tuple[RoomEvent, Callable[[], None]]] = []
         self._releasing: asyncio.Task[None] | None = None
+        # Plugins left out because they raised while starting: name -> stage.
+        self.failed_plugins: dict[str, str] = {}
 
     async def start(self) -> None:
         """Open storage, run migrations, connect, set plugins up; no events yet."""
@@ -110,13 +112,22 @@ class Bot:
         await self.dms.load()
         await self.runtime.network.load()
         for plugin_class in self.plugin_classes:
-            plugin = plugin_class(self.runtime)
+            try:
+                plugin = plugin_class(self.runtime)
+            except Exception as exc:
+                self._isolate(plugin_class.name, "construction", exc)
+                continue
             self.runtime.plugins[plugin.name] = plugin
             self.dispatcher.add_plugin(plugin)
             if isinstance(plugin, CorePlugin):
                 plugin.dispatcher = self.dispatcher
-        for plugin in self.runtime.plugins.values():
-            await plugin.setup()
+        for plugin in list(self.runtime.plugins.values()):
+            try:
+                await plugin.setup()
+            except Exception as exc:
+                if isinstance(plugin, CorePlugin):
+                    raise  # without help and languages there is no bot to run
+                self._isolate(plugin.name, "setup", exc)
         self.scheduler.register("core", "prune_handled", self._prune_handled)
         await self.scheduler.cancel("core-prune-handled")  # the hand-rescheduled job of old
         await self.scheduler.every("core", "prune_handled", 3600)
@@ -127,6 +138,20 @@ class Bot:
         # The bot hears what the connection learns (ConnectionListener, below).
         self.connection.connect_services(self, trust=self.trust_services.trust,
                                          verification=self.trust_services.verification)
+
+    def _isolate(self, name: str, stage: str, exc: Exception) -> None:
+        """Leave out a plugin that failed to start: logged by name, the others run on.
+
+        Its commands are then unknown, its listeners do not run, its jobs stay
+        stored but do not fire (until a start where it works), and
+        `failed_plugins` names it.
+        """
+        log_exception(log, f"plugin {name} failed at {stage} and is left out", exc,
+                      new_error_id())
+        self.failed_plugins[name] = stage
+        self.runtime.plugins.pop(name, None)
+        self.dispatcher.remove_plugin(name)
+        self.scheduler.unregister_owner(name)
 
     async def _ensure_identity(self) -> None:
         """Publish or restore the cross-signed identity; never resets it silently."""

@@ -152,6 +152,11 @@ class Dispatcher:
         self.handled = 0
         self.errors = 0
 
+    def remove_plugin(self, name: str) -> None:
+        """Forget a plugin's commands (it failed to start: core.bot leaves it out)."""
+        self.routes = {word: route for word, route in self.routes.items()
+                       if route.plugin.name != name}
+
     def add_plugin(self, plugin: Plugin) -> None:
         routes: list[Route] = []
         groups: dict[CommandGroup, list[CommandSpec]] = {}

@@ -89,6 +89,14 @@ class Scheduler:
     def register(self, owner: str, kind: str, handler: JobHandler) -> None:
         self._handlers[(owner, kind)] = handler
 
+    def handles(self, owner: str, kind: str) -> bool:
+        return (owner, kind) in self._handlers
+
+    def unregister_owner(self, owner: str) -> None:
+        """Stop firing an owner's jobs (a plugin left out); they stay stored for its return."""
+        for key in [key for key in self._handlers if key[0] == owner]:
+            del self._handlers[key]
+
     def on_dead_letter(self, owner: str, handler: DeadLetterHandler) -> None:
         """Told once when one of `owner`'s jobs gives up (e.g. report it to the safety team)."""
         self._dead_letter[owner] = handler
