@@ -44,6 +44,12 @@ SAFETY_JOBS = ("escalate", "team", "remind")
 PURGE_SECONDS = 3600.0
 OLD_JOB_IDS = ("checkins-purge",)
 
+# `!checkin status` (and its Arabic words). Not a group's subcommand: the group would
+# need a subcommand word for the deadline too, and core shows that word in the
+# usage, in `!help checkin` and in the on-hold and unverified-device refusals
+# (`!checkin start 2h`), which members never type.
+STATUS_WORDS = ("status", "الحالة", "حالة")
+
 # Reactions that take on a safety alert (or answer a roll call), read by core.reactions.
 CHECK_MARKS = ("✅", "✔️", "☑️")
 
@@ -226,7 +232,7 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
         time of day; the rest is the note (core/timeparse.py).
         """
         text = when.strip()
-        if text.split(maxsplit=1)[0].lower() in ("status", "الحالة", "حالة"):
+        if text.split(maxsplit=1)[0].lower() in STATUS_WORDS:
             await self._status(ctx)
             return
         settings = ctx.settings
