@@ -286,6 +286,13 @@ class PluginHarness:
             room.joined.append(user_id)
         return room_id
 
+    def private(self, user_id: str) -> list[Sent]:
+        """The messages the bot sent this member in their DMs (any of them), in order.
+
+        Unlike `dm`, it opens nothing: a member the bot never wrote to has none.
+        """
+        return [s for s in self.homeserver.messages() if self.dms.user_of(s.room_id) == user_id]
+
     async def enable(self, room_id: str, plugin_class: type[Plugin], enabled: bool = True) -> None:
         await self.runtime.settings.set_enabled(room_id, plugin_class, enabled)
 

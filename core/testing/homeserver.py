@@ -126,7 +126,9 @@ class MemoryHomeserver:
     moves members in and out and records their events here. Failure knobs:
     `forbid(room, *actions)` refuses actions as a homeserver does when the bot
     lacks power or was banned; `limit(room, times)` answers the next sends
-    with M_LIMIT_EXCEEDED; `refuse_invites(user)` makes DMs to that user fail.
+    with M_LIMIT_EXCEEDED; `fail(room, action, times)` fails the next attempts
+    as a busy homeserver does (not forbidden: to be retried);
+    `refuse_invites(user)` makes DMs to that user fail.
     """
 
     def __init__(self, bot_user_id: str) -> None:
@@ -143,6 +145,7 @@ class MemoryHomeserver:
         self._by_txn: dict[str, str] = {}
         self._forbidden: dict[str, set[str]] = {}
         self._limited: dict[str, int] = {}
+        self._failing: dict[tuple[str, str], int] = {}
         self._refused_invites: set[str] = set()
         self._next_id = 0
 
@@ -184,6 +187,15 @@ class MemoryHomeserver:
     def limit(self, room_id: str, times: int) -> None:
         """The next `times` sends to the room answer M_LIMIT_EXCEEDED (retry after 10 ms)."""
         self._limited[room_id] = times
+
+    def fail(self, room_id: str, action: str, times: int = 1) -> None:
+        """The next `times` attempts of `action` in the room fail as a busy homeserver's do.
+
+        Not a refusal (M_UNKNOWN, not forbidden): what the bot should retry.
+        Actions are named as in `calls` ("redact", "level", "ban", "kick",
+        "state", "invite", "unban") or "send".
+        """
+        self._failing[(room_id, action)] = times
 
     def refuse_invites(self, user_id: str) -> None:
         """Inviting this user (so opening a DM with them) is refused."""
@@ -280,7 +292,9 @@ class MemoryHomeserver:
         await _round_trip()
         room = self._joined("redact", room_id)
         own = any(s.event_id == event_id for s in self.sent)
-        if not own:
+        if own:  # no power needed for one's own events, but a refusal or a failure still applies
+            self._check_forbidden("redact", room_id)
+        else:
             self._needs(room, "redact", int(room.power.get("redact", 50)))
         self._record("redact", room_id, event_id, reason)
 
@@ -449,6 +463,9 @@ class MemoryHomeserver:
         return room
 
     def _check_forbidden(self, action: str, room_id: str) -> None:
+        if self._failing.get((room_id, action)):
+            self._failing[(room_id, action)] -= 1
+            raise ActionError(action, "M_UNKNOWN: the homeserver is busy")
         refused = self._forbidden.get(room_id, set())
         if "*" in refused or action in refused:
             raise ActionError(action, f"M_FORBIDDEN: may not {action} here", forbidden=True)

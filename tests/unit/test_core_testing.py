@@ -261,3 +261,26 @@ async def test_a_rate_limited_member_waits_for_the_clock(tmp_path: Path) -> None
         await h.advance(61)
         await h.drain()
         assert h.homeserver.bodies()[-1] == "pong !"
+
+
+async def test_private_lists_what_a_member_was_told_in_dms_and_opens_none(
+        h: PluginHarness) -> None:
+    assert h.private(ALICE) == [] and h.homeserver.created == []
+    await h.reply(ROOM, ALICE, "!remind 1 stretch")
+    await h.send(ROOM, MOD, "!ping")  # said in the room: not private
+    await h.advance(60)
+    assert [s.plain for s in h.private(ALICE)] == ["reminder: stretch"]
+    assert h.private(MOD) == [] and len(h.homeserver.created) == 1
+
+
+async def test_a_busy_homeserver_fails_the_next_attempts_without_refusing(
+        h: PluginHarness) -> None:
+    h.set_level(ROOM, BOT, 100)
+    h.homeserver.fail(ROOM, "ban", times=2)
+    for _ in range(2):
+        with pytest.raises(ActionError) as failed:
+            await h.runtime.actions.ban(ROOM, ALICE)
+        assert not failed.value.forbidden and "M_UNKNOWN" in failed.value.reason
+    assert h.homeserver.done("ban") == []
+    await h.runtime.actions.ban(ROOM, ALICE)
+    assert h.homeserver.done("ban") == [("ban", ROOM, ALICE)]
