@@ -1,17 +1,17 @@
 """Who may act where in the moderation plugin: each test performs a takeover attempt.
 
-A real Runtime (database, settings, core network and authority), the real
-dispatcher and plugin, over a fake homeserver in memory. The network is two
-rooms (NET, NET2) and the network moderators' room (MODS, from config); the
-attacker is the admin of their own room (EVIL), as an Element DM makes both
-sides admins, and a moderator of NET. Room roles never grant network power.
+The bot is the real one (core.testing.PluginHarness: database, settings, core
+network and authority, dispatcher, DMs and outbox) over a homeserver in memory
+that refuses what the bot lacks power for. The network is two rooms (NET,
+NET2) and the network moderators' room (MODS, from config); the attacker is
+the admin of their own room (EVIL), as an Element DM makes both sides admins,
+and a moderator of NET. Room roles never grant network power.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +19,11 @@ import pytest
 
 from bots.moderation import ModerationPlugin
 from bots.moderation.messages import CATALOG
-from bots.moderation.store import LogEntry
-from core.builtin import CorePlugin
-from core.clock import ManualClock
-from core.config import Config
-from core.dispatch import Dispatcher
-from core.events import Message, Reaction, RoomEvent
+from bots.moderation.network import AUTHORITY_MARK
+from bots.moderation.store import LogEntry, ModerationStore
 from core.i18n import Trusted
-from core.languages import LanguagePreferences
 from core.network import NetworkRole
-from core.room_settings import RoomSettings
-from core.runtime import Runtime
-from core.scheduler import Scheduler
-from core.storage import CORE_MIGRATIONS, Database
+from core.testing import MemoryHomeserver, PluginHarness, Sent
 
 BOT = "@bot:net.org"
 NET, NET2, MODS, EVIL, LIST, OURS = "!net:x", "!net2:x", "!mods:x", "!evil:x", "!list:x", "!ours:x"
@@ -40,372 +32,228 @@ NETMOD = "@netmod:net.org"  # a member of MODS at the role level: a network mode
 ORGANIZER = "@organizer:net.org"
 VICTIM = "@victim:net.org"
 MEMBER = "@member:net.org"
-_ids = itertools.count()
+NETWORK = {"rooms": [NET, NET2], "moderators_room": MODS}
 
 
-@dataclass
-class FakeHomeserver:
-    """RoomView, Sender, RoomActions and DMs in memory; what the bot did is in `calls`."""
-
-    members_of: dict[str, set[str]] = field(default_factory=dict)
-    levels: dict[tuple[str, str], int] = field(default_factory=dict)
-    events: dict[str, RoomEvent] = field(default_factory=dict)
-    state: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
-    sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    calls: list[tuple[str, str, str]] = field(default_factory=list)
-
-    # RoomView
-    def is_encrypted(self, room_id: str) -> bool:
-        return True
-
-    def power_level(self, room_id: str, user_id: str) -> int:
-        return self.levels.get((room_id, user_id), 0)
-
-    def members(self, room_id: str) -> list[str]:
-        return sorted(self.members_of.get(room_id, set()))
-
-    def display_name(self, room_id: str) -> str | None:
-        return None
-
-    # Sender
-    async def send_message(self, room_id: str, content: dict[str, Any], txn_id: str) -> str:
-        return await self.send_event(room_id, "m.room.message", content, txn_id)
-
-    # RoomActions
-    @property
-    def user_id(self) -> str:
-        return BOT
-
-    def joined_rooms(self) -> list[str]:
-        return sorted(room for room, members in self.members_of.items() if BOT in members)
-
-    def room_name(self, room_id: str) -> str | None:
-        return None
-
-    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any],
-                         txn_id: str) -> str:
-        self.sent.append((room_id, content))
-        return f"$sent{next(_ids)}"
-
-    async def react(self, room_id: str, event_id: str, key: str, txn_id: str) -> str:
-        return f"$react{next(_ids)}"
-
-    async def redact(self, room_id: str, event_id: str, reason: str | None = None,
-                     txn_id: str | None = None) -> None:
-        self.calls.append(("redact", room_id, event_id))
-
-    async def get_state(self, room_id: str, event_type: str, state_key: str = "",
-                        ) -> dict[str, Any] | None:
-        if event_type == "m.room.power_levels":
-            return {"ban": 50, "kick": 50, "state_default": 50}
-        return self.state.get((room_id, event_type, state_key))
-
-    async def room_state(self, room_id: str) -> list[dict[str, Any]]:
-        return [{"type": t, "state_key": k, "content": c}
-                for (room, t, k), c in self.state.items() if room == room_id]
-
-    async def send_state(self, room_id: str, event_type: str, content: dict[str, Any],
-                         state_key: str = "") -> str:
-        self.calls.append(("state", room_id, event_type))
-        self.state[(room_id, event_type, state_key)] = content
-        return "$state"
-
-    async def set_power_level(self, room_id: str, user_id: str, level: int | None) -> None:
-        self.calls.append(("level", room_id, f"{user_id}={level}"))
-
-    async def ban(self, room_id: str, user_id: str, reason: str | None = None) -> None:
-        self.calls.append(("ban", room_id, user_id))
-        self.members_of[room_id].discard(user_id)
-
-    async def unban(self, room_id: str, user_id: str) -> None:
-        self.calls.append(("unban", room_id, user_id))
-
-    async def kick(self, room_id: str, user_id: str, reason: str | None = None) -> None:
-        self.calls.append(("kick", room_id, user_id))
-
-    async def join(self, room: str) -> str:
-        self.calls.append(("join", room, ""))
-        self.members_of.setdefault(room, set()).add(BOT)
-        return room
-
-    async def leave(self, room_id: str) -> None:
-        self.calls.append(("leave", room_id, ""))
-
-    async def get_event(self, room_id: str, event_id: str) -> RoomEvent | None:
-        return self.events.get(event_id)
-
-    async def recent_events(self, room_id: str, limit: int) -> list[RoomEvent]:
-        return []
-
-    # DirectMessages
-    def is_dm(self, room_id: str) -> bool:
-        return False
-
-    def bans(self) -> set[tuple[str, str]]:
-        return {(room, user) for kind, room, user in self.calls if kind == "ban"}
-
-    def posted_to(self, room_id: str) -> list[str]:
-        return [str(content.get("body", "")) for room, content in self.sent if room == room_id]
+def world() -> MemoryHomeserver:
+    """The rooms as the first sync shows them; the bot can ban and redact (90) in each."""
+    hs = MemoryHomeserver(BOT)
+    hs.add_room(NET, {ATTACKER: 50, VICTIM: 0, MEMBER: 0}, bot_level=90)
+    hs.add_room(NET2, [VICTIM, MEMBER], bot_level=90)
+    hs.add_room(MODS, {NETMOD: 50}, bot_level=90)
+    hs.add_room(EVIL, {ATTACKER: 100, VICTIM: 0, MEMBER: 0}, bot_level=90)
+    # Rooms the bot is not in yet (a policy list, the network's own list): it can join them.
+    for room in (LIST, OURS):
+        hs.add_room(room, bot_level=100).joined.clear()
+    return hs
 
 
-@dataclass
-class FakeOutbox:
-    """Durable sends, kept: (user or room, body) per key, once per key."""
+@asynccontextmanager
+async def running(path: Path, network: Mapping[str, Any] | None = None,
+                  moderation: Mapping[str, Any] | None = None,
+                  before: Mapping[str, str] | None = None) -> AsyncIterator[PluginHarness]:
+    """The bot with moderation on in NET, NET2 and EVIL (by its own admin).
 
-    queued: dict[str, tuple[str, str]] = field(default_factory=dict)
-
-    async def enqueue(self, owner: str, key: str, content: dict[str, Any], **target: Any) -> bool:
-        if key in self.queued:
-            return False
-        who = target.get("user_id") or target.get("room_id")
-        self.queued[key] = (str(who), str(content.get("body", "")))
-        return True
-
-    def to(self, user_id: str) -> list[str]:
-        return [body for who, body in self.queued.values() if who == user_id]
-
-
-@dataclass
-class Bot:
-    hs: FakeHomeserver
-    runtime: Runtime
-    dispatcher: Dispatcher
-    plugin: ModerationPlugin
-
-    async def say(self, room_id: str, sender: str, body: str, reply_to: str | None = None,
-                  ) -> list[str]:
-        """Dispatch a message; the bot's replies to it."""
-        event_id = f"$in{next(_ids)}"
-        self.hs.events[event_id] = Message(room_id=room_id, event_id=event_id, sender=sender,
-                                           timestamp_ms=0, encrypted=True, body=body,
-                                           reply_to=reply_to)
-        before = len(self.hs.sent)
-        await self.dispatcher.handle(self.hs.events[event_id])
-        return [str(content["body"]) for room, content in self.hs.sent[before:]
-                if (content.get("m.relates_to") or {}).get("m.in_reply_to", {}).get("event_id")
-                == event_id]
-
-    async def reply(self, room_id: str, sender: str, body: str, reply_to: str | None = None,
-                    ) -> str:
-        replies = await self.say(room_id, sender, body, reply_to)
-        assert len(replies) == 1, replies
-        return replies[0]
-
-    async def react(self, room_id: str, sender: str, relates_to: str, key: str) -> None:
-        await self.dispatcher.handle(Reaction(room_id=room_id, event_id=f"$r{next(_ids)}",
-                                              sender=sender, timestamp_ms=0, encrypted=True,
-                                              key=key, relates_to=relates_to))
-
-
-async def start(path: Path, network: dict[str, Any] | None = None,
-                moderation: dict[str, Any] | None = None,
-                before: dict[str, str] | None = None) -> Bot:
-    hs = FakeHomeserver(members_of={
-        NET: {BOT, ATTACKER, VICTIM, MEMBER},
-        NET2: {BOT, VICTIM, MEMBER},
-        MODS: {BOT, NETMOD},
-        EVIL: {BOT, ATTACKER, VICTIM, MEMBER},
-    })
-    for room in hs.members_of:
-        hs.levels[(room, BOT)] = 90
-    hs.levels[(EVIL, ATTACKER)] = 100
-    hs.levels[(NET, ATTACKER)] = 50
-    hs.levels[(MODS, NETMOD)] = 50
-    db = Database(path / "db.sqlite")
-    await db.open()
-    await db.migrate("core", CORE_MIGRATIONS)
-    config = Config.model_validate({
-        "matrix": {"homeserver": "http://x", "user_id": BOT},
-        "bot": {"roles": {"organizers": [ORGANIZER]},
-                "rate_limit": {"commands": 1000, "window_seconds": 1}},
-        "network": network if network is not None else {"rooms": [NET, NET2],
-                                                        "moderators_room": MODS},
-        "plugins": {"moderation": moderation or {}},
-    })
-    clock = ManualClock(1_700_000_000.0)
-    runtime = Runtime(
-        config=config, db=db, clock=clock, scheduler=Scheduler(db, clock),
-        settings=RoomSettings(db, config.plugins), languages=LanguagePreferences(db, "en"),
-        sender=hs, rooms=hs, actions=hs, dms=hs, outbox=FakeOutbox(),  # type: ignore[arg-type]
-        bot_user_id=BOT,
-    )
-    await runtime.settings.load()
-    await runtime.languages.load()
-    await runtime.network.load()
-    dispatcher = Dispatcher(runtime)
-    core = CorePlugin(runtime)
-    core.dispatcher = dispatcher
-    plugin = ModerationPlugin(runtime)
-    for each in (core, plugin):
-        runtime.plugins[each.name] = each
-        dispatcher.add_plugin(each)
-    for room in (NET, NET2, EVIL):  # moderation on (EVIL: by its own admin)
-        await runtime.settings.set_enabled(room, ModerationPlugin, True)
-    if before:  # what an older version stored
-        from bots.moderation.store import ModerationStore
-
-        old = ModerationStore(db, runtime.sealer)
-        await old.migrate()
-        for key, value in before.items():
-            await old.put(key, value)
-    await plugin.setup()
-    return Bot(hs, runtime, dispatcher, plugin)
+    `before`: what an older version stored in moderation's state, there when the plugin loads.
+    """
+    config = {"bot": {"roles": {"organizers": [ORGANIZER]},
+                      "rate_limit": {"commands": 1000, "window_seconds": 1}},
+              "network": dict(network if network is not None else NETWORK)}
+    async with PluginHarness(ModerationPlugin, data_dir=path, config=config, bot_user_id=BOT,
+                             plugins={"moderation": dict(moderation or {})},
+                             homeserver=world()) as h:
+        for room in (NET, NET2, EVIL):
+            await h.enable(room, ModerationPlugin)
+        if before:  # a database as an older version left it: the values, not the mark
+            store: ModerationStore = plugin(h).store
+            for key, value in before.items():
+                await store.put(key, value)
+            await store.put(AUTHORITY_MARK, "")
+            await h.restart()
+        yield h
 
 
 @pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
-    running = await start(tmp_path)
-    try:
-        yield running
-    finally:
-        await running.runtime.db.close()
+async def bot(tmp_path: Path) -> AsyncIterator[PluginHarness]:
+    async with running(tmp_path) as h:
+        yield h
 
 
-async def test_a_room_admin_cannot_make_their_room_the_moderators_room(bot: Bot) -> None:
-    refused = await bot.reply(EVIL, ATTACKER, "!modroom")
+def plugin(h: PluginHarness) -> ModerationPlugin:
+    return h.plugin(ModerationPlugin)
+
+
+def bans(h: PluginHarness) -> set[tuple[str, str]]:
+    """Every ban the bot made (lifted or not): (room, user)."""
+    return {(call.room_id, call.target) for call in h.homeserver.done("ban")}
+
+
+def posted_to(h: PluginHarness, room_id: str) -> list[str]:
+    return h.homeserver.bodies(room_id)
+
+
+def private(h: PluginHarness, user_id: str) -> list[str]:
+    """What the bot told this member by DM (the outbox's deliveries), as they read it."""
+    return [sent.plain for sent in h.private(user_id)]
+
+
+async def answer(h: PluginHarness, room_id: str, sender: str, body: str,
+                 reply_to: str | None = None) -> Sent:
+    """The bot's one reply to a command (nothing else said in the room meanwhile)."""
+    answers = await h.send(room_id, sender, body, reply_to=reply_to)
+    assert len(answers.replies) == 1, answers.text
+    return answers.replies[0]
+
+
+async def reply(h: PluginHarness, room_id: str, sender: str, body: str,
+                reply_to: str | None = None) -> str:
+    return (await answer(h, room_id, sender, body, reply_to)).plain
+
+
+async def said(h: PluginHarness, room_id: str, sender: str, body: str) -> str:
+    """A member's message no one acted on; its event id (to reply to, to report)."""
+    answers = await h.send(room_id, sender, body)
+    assert answers.messages == [], answers.text
+    return answers.event_id
+
+
+async def test_a_room_admin_cannot_make_their_room_the_moderators_room(
+        bot: PluginHarness) -> None:
+    refused = await reply(bot, EVIL, ATTACKER, "!modroom")
     assert "organizers only" in refused
     assert bot.runtime.network.role_room(NetworkRole.MODERATOR) == MODS
-    assert "organizers only" in await bot.reply(EVIL, ATTACKER, "!modroom log")
-    assert bot.plugin.network.modlog_room() == MODS
+    assert "organizers only" in await reply(bot, EVIL, ATTACKER, "!modroom log")
+    assert plugin(bot).network.modlog_room() == MODS
     # So they gain no network power: --all from their room is refused and does nothing.
-    answer = await bot.reply(EVIL, ATTACKER, f"!ban {VICTIM} --all takeover")
+    answer = await reply(bot, EVIL, ATTACKER, f"!ban {VICTIM} --all takeover")
     assert "Only the network's moderators" in answer and "nothing was done" in answer
-    assert bot.hs.bans() == set()
-    assert bot.hs.posted_to(MODS) == []
+    assert bans(bot) == set()
+    assert posted_to(bot, MODS) == []
 
 
 async def test_a_room_moderator_is_refused_all_in_any_language_and_acts_in_their_room(
-        bot: Bot) -> None:
+        bot: PluginHarness) -> None:
     for action in ("ban", "unban", "kick", "mute", "unmute", "redact"):
-        answer = await bot.reply(NET, ATTACKER, f"!{action} --all {VICTIM}")
+        refused = await answer(bot, NET, ATTACKER, f"!{action} --all {VICTIM}")
         expected = CATALOG.text("all_needs_network_moderator", "en", flag=Trusted("--all"))
-        assert answer == expected, action
-    assert bot.hs.calls == []
-    await bot.runtime.languages.set_user(ATTACKER, "ar")
-    arabic = await bot.reply(NET, ATTACKER, f"!ban {VICTIM} --all")
+        assert refused.body == expected, action
+    assert bot.homeserver.calls == []
+    await bot.set_language(ATTACKER, "ar")
+    arabic = await reply(bot, NET, ATTACKER, f"!ban {VICTIM} --all")
     assert "لفريق الإشراف على الشبكة فقط" in arabic
     # Without --all the room's moderator acts in the room they moderate, with their own level.
-    assert "1" in await bot.reply(NET, ATTACKER, f"!kick {VICTIM}")
-    assert bot.hs.calls == [("kick", NET, VICTIM)]
+    assert "1" in await reply(bot, NET, ATTACKER, f"!kick {VICTIM}")
+    assert bot.homeserver.calls == [("kick", NET, VICTIM)]
 
 
 async def test_a_network_moderator_acts_in_every_network_room_with_the_bots_authority(
-        bot: Bot) -> None:
+        bot: PluginHarness) -> None:
     # NETMOD has no power in NET or NET2, only in the moderators' room: that is network authority.
-    answer = await bot.reply(MODS, NETMOD, f"!ban --all {VICTIM} spam network")
+    answer = await reply(bot, MODS, NETMOD, f"!ban --all {VICTIM} spam network")
     assert "in 2 room(s)" in answer, answer
     # EVIL turned moderation on but is not part of the network: never reached from here.
-    assert bot.hs.bans() == {(NET, VICTIM), (NET2, VICTIM)}
+    assert bans(bot) == {(NET, VICTIM), (NET2, VICTIM)}
 
 
 async def test_protected_rooms_setting_narrows_the_network(tmp_path: Path) -> None:
-    bot = await start(tmp_path, moderation={"protected_rooms": [NET2, EVIL]})
-    try:
-        answer = await bot.reply(MODS, NETMOD, f"!ban --all {VICTIM}")
+    async with running(tmp_path, moderation={"protected_rooms": [NET2, EVIL]}) as bot:
+        answer = await reply(bot, MODS, NETMOD, f"!ban --all {VICTIM}")
         assert "in 1 room(s)" in answer, answer
-        assert bot.hs.bans() == {(NET2, VICTIM)}
-    finally:
-        await bot.runtime.db.close()
+        assert bans(bot) == {(NET2, VICTIM)}
 
 
-async def test_policy_lists_change_only_by_network_moderators(bot: Bot) -> None:
+async def test_policy_lists_change_only_by_network_moderators(bot: PluginHarness) -> None:
     for what in ("subscribe", "unsubscribe", "publish"):
         for room, who in ((EVIL, ATTACKER), (NET, ATTACKER)):
-            answer = await bot.reply(room, who, f"!policy {what} {LIST}")
+            answer = await reply(bot, room, who, f"!policy {what} {LIST}")
             assert "Only the network's moderators" in answer, (what, room, answer)
-    assert bot.hs.calls == []
-    assert await bot.plugin.store.lists() == [] and bot.plugin.network.own_list() == ""
+    assert bot.homeserver.calls == []
+    assert await plugin(bot).store.lists() == [] and plugin(bot).network.own_list() == ""
     # Listing stays a room moderator's command.
-    assert "ban rules in all" in await bot.reply(NET, ATTACKER, "!policy list")
+    assert "ban rules in all" in await reply(bot, NET, ATTACKER, "!policy list")
     # A network moderator follows the list.
-    assert "Following" in await bot.reply(MODS, NETMOD, f"!policy subscribe {LIST}")
-    assert await bot.plugin.store.lists() == [LIST]
-    assert "Only the network's moderators" in await bot.reply(
-        NET, ATTACKER, f"!policy unsubscribe {LIST}")
-    assert await bot.plugin.store.lists() == [LIST]
+    assert "Following" in await reply(bot, MODS, NETMOD, f"!policy subscribe {LIST}")
+    assert await plugin(bot).store.lists() == [LIST]
+    assert "Only the network's moderators" in await reply(
+        bot, NET, ATTACKER, f"!policy unsubscribe {LIST}")
+    assert await plugin(bot).store.lists() == [LIST]
 
 
-async def test_a_room_moderators_ban_is_not_published_to_the_networks_list(tmp_path: Path) -> None:
-    bot = await start(tmp_path, moderation={"own_list": OURS})
-    bot.hs.members_of[OURS] = {BOT}
-    try:
-        await bot.reply(NET, ATTACKER, f"!ban {VICTIM} my reasons")
-        assert bot.hs.bans() == {(NET, VICTIM)}
-        assert ("state", OURS, "m.policy.rule.user") not in bot.hs.calls
-        bot.hs.members_of[NET2].add(MEMBER)
-        await bot.reply(MODS, NETMOD, f"!ban {MEMBER} --all spam")
-        assert ("state", OURS, "m.policy.rule.user") in bot.hs.calls
+async def test_a_room_moderators_ban_is_not_published_to_the_networks_list(
+        tmp_path: Path) -> None:
+    async with running(tmp_path, moderation={"own_list": OURS}) as bot:
+        hs = bot.homeserver
+        hs.room(OURS).joined.append(BOT)
+        await reply(bot, NET, ATTACKER, f"!ban {VICTIM} my reasons")
+        assert bans(bot) == {(NET, VICTIM)}
+        assert ("state", OURS, "m.policy.rule.user") not in hs.calls
+        await bot.join(NET2, MEMBER)
+        await reply(bot, MODS, NETMOD, f"!ban {MEMBER} --all spam")
+        assert ("state", OURS, "m.policy.rule.user") in hs.calls
         # Nor does a room moderator's unban lift the network's rule.
-        calls = len(bot.hs.calls)
-        await bot.reply(NET, ATTACKER, f"!unban {MEMBER}")
-        assert all(call[1] != OURS for call in bot.hs.calls[calls:])
-        assert bot.hs.state[(OURS, "m.policy.rule.user", f"rule:{MEMBER}")]["entity"] == MEMBER
-    finally:
-        await bot.runtime.db.close()
+        calls = len(hs.calls)
+        await reply(bot, NET, ATTACKER, f"!unban {MEMBER}")
+        assert ("unban", NET, MEMBER) in hs.calls[calls:]
+        assert all(call.room_id != OURS for call in hs.calls[calls:])
+        assert hs.room(OURS).state[("m.policy.rule.user", f"rule:{MEMBER}")]["entity"] == MEMBER
 
 
-async def test_modlog_shows_a_room_moderator_their_own_room_only(bot: Bot) -> None:
-    store = bot.plugin.store
+async def test_modlog_shows_a_room_moderator_their_own_room_only(bot: PluginHarness) -> None:
+    store = plugin(bot).store
     await store.log(LogEntry(1.0, NET2, NETMOD, "@net2-target:x", "ban", "r", "!ban"))
     await store.log(LogEntry(2.0, EVIL, ATTACKER, "@evil-target:x", "kick", "r", "!kick"))
     await store.log(LogEntry(3.0, NET, ATTACKER, "@net-target:x", "kick", "r", "!kick"))
-    own = await bot.reply(EVIL, ATTACKER, "!modlog")
+    own = await reply(bot, EVIL, ATTACKER, "!modlog")
     assert "@evil-target:x" in own and "@net2-target:x" not in own and "@net-target" not in own
-    in_net = await bot.reply(NET, ATTACKER, "!modlog")
+    in_net = await reply(bot, NET, ATTACKER, "!modlog")
     assert "@net-target:x" in in_net and "@net2-target:x" not in in_net
-    network = await bot.reply(MODS, NETMOD, "!modlog")
+    network = await reply(bot, MODS, NETMOD, "!modlog")
     assert all(target in network for target in ("@net2-target", "@evil-target", "@net-target"))
 
 
-async def test_reports_go_to_the_configured_moderators_room_only(bot: Bot) -> None:
-    await bot.say(EVIL, ATTACKER, "!modroom")  # refused
-    nasty = f"$nasty{next(_ids)}"
-    bot.hs.events[nasty] = Message(room_id=NET, event_id=nasty, sender=VICTIM, timestamp_ms=0,
-                                   encrypted=True, body="you are all worthless")
-    assert await bot.say(NET, MEMBER, "!report insulting", reply_to=nasty) == []
-    assert any("worthless" in body and MEMBER in body for body in bot.hs.posted_to(MODS))
-    assert not any("worthless" in body for body in bot.hs.posted_to(EVIL))
+async def test_reports_go_to_the_configured_moderators_room_only(bot: PluginHarness) -> None:
+    await bot.send(EVIL, ATTACKER, "!modroom")  # refused
+    nasty = await said(bot, NET, VICTIM, "you are all worthless")
+    assert (await bot.send(NET, MEMBER, "!report insulting", reply_to=nasty)).replies == []
+    assert any("worthless" in body and MEMBER in body for body in posted_to(bot, MODS))
+    assert not any("worthless" in body for body in posted_to(bot, EVIL))
     # A room outside the network does not report to the network's moderators.
-    before = len(bot.hs.posted_to(MODS))
-    elsewhere = f"$else{next(_ids)}"
-    bot.hs.events[elsewhere] = Message(room_id=EVIL, event_id=elsewhere, sender=VICTIM,
-                                       timestamp_ms=0, encrypted=True, body="hello")
+    before = len(posted_to(bot, MODS))
+    elsewhere = await said(bot, EVIL, VICTIM, "hello")
     # Nothing is said in that room either: its own moderator (its admin) gets it by DM.
-    said_in_evil = len(bot.hs.posted_to(EVIL))
-    assert await bot.say(EVIL, MEMBER, "!report", reply_to=elsewhere) == []
-    assert len(bot.hs.posted_to(MODS)) == before
-    assert len(bot.hs.posted_to(EVIL)) == said_in_evil
-    assert any("hello" in body for body in bot.runtime.outbox.to(ATTACKER))  # type: ignore[attr-defined]
+    said_in_evil = len(posted_to(bot, EVIL))
+    assert (await bot.send(EVIL, MEMBER, "!report", reply_to=elsewhere)).replies == []
+    assert len(posted_to(bot, MODS)) == before
+    assert len(posted_to(bot, EVIL)) == said_in_evil
+    assert any("hello" in body for body in private(bot, ATTACKER))
+
+
+async def report_id(h: PluginHarness) -> str:
+    [found] = [str(row["report_event_id"]) for row in await h.db.fetchall(
+        "SELECT report_event_id FROM moderation_reports")]
+    return found
 
 
 async def test_reactions_on_reports_need_network_authority(tmp_path: Path) -> None:
-    bot = await start(tmp_path, network={"rooms": [NET, NET2], "moderators_room": MODS,
-                                         "role_level": 100})
-    try:
+    async with running(tmp_path, network={**NETWORK, "role_level": 100}) as bot:
         helper = "@helper:net.org"  # a moderator of the moderators' room, below the role level
-        bot.hs.members_of[MODS].add(helper)
-        bot.hs.levels[(MODS, helper)] = 50
-        bot.hs.levels[(MODS, NETMOD)] = 100
-        nasty = f"$nasty{next(_ids)}"
-        bot.hs.events[nasty] = Message(room_id=NET, event_id=nasty, sender=VICTIM,
-                                       timestamp_ms=0, encrypted=True, body="abuse")
-        await bot.say(NET, MEMBER, "!report", reply_to=nasty)
-        [report] = [row["report_event_id"] for row in await bot.runtime.db.fetchall(
-            "SELECT report_event_id FROM moderation_reports")]
+        await bot.join(MODS, helper)
+        bot.set_level(MODS, helper, 50)
+        bot.set_level(MODS, NETMOD, 100)
+        nasty = await said(bot, NET, VICTIM, "abuse")
+        await bot.send(NET, MEMBER, "!report", reply_to=nasty)
+        report = await report_id(bot)
         await bot.react(MODS, helper, report, "🔨")
-        assert bot.hs.bans() == set()
+        assert bans(bot) == set()
         await bot.react(MODS, NETMOD, report, "🔨")
-        assert bot.hs.bans() == {(NET, VICTIM)}
-    finally:
-        await bot.runtime.db.close()
+        assert bans(bot) == {(NET, VICTIM)}
 
 
-async def test_an_organizer_sets_the_moderators_room_in_core(bot: Bot) -> None:
+async def test_an_organizer_sets_the_moderators_room_in_core(bot: PluginHarness) -> None:
     new = "!newmods:x"
-    bot.hs.members_of[new] = {BOT, ORGANIZER, "@newmod:net.org"}
-    bot.hs.levels[(new, "@newmod:net.org")] = 50
-    await bot.runtime.settings.set_enabled(new, ModerationPlugin, True)
-    answer = await bot.reply(new, ORGANIZER, "!modroom")
+    bot.room(new, {ORGANIZER: 0, "@newmod:net.org": 50})
+    await bot.enable(new, ModerationPlugin)
+    answer = await reply(bot, new, ORGANIZER, "!modroom")
     assert "Reports will arrive" in answer and "50" in answer
     assert bot.runtime.network.role_room(NetworkRole.MODERATOR) == new
     assert bot.runtime.authority.holds("@newmod:net.org", NetworkRole.MODERATOR)
@@ -413,33 +261,29 @@ async def test_an_organizer_sets_the_moderators_room_in_core(bot: Bot) -> None:
 
 
 async def test_rooms_stored_by_room_admins_before_the_fix_are_dropped(tmp_path: Path) -> None:
-    bot = await start(tmp_path, before={"management_room": EVIL, "modlog_room": EVIL,
-                                        "own_list": EVIL})
-    try:
-        network = bot.plugin.network
+    async with running(tmp_path, before={"management_room": EVIL, "modlog_room": EVIL,
+                                         "own_list": EVIL}) as bot:
+        network = plugin(bot).network
         assert network.management_room() == MODS
         assert network.modlog_room() == MODS and network.own_list() == ""
         # Set again by the network's people after the upgrade, they stay.
-        bot.hs.levels[(OURS, BOT)] = 50
-        assert "will be published" in await bot.reply(MODS, NETMOD, f"!policy publish {OURS}")
-        bot.plugin.network._cache.clear()
-        await network.load()
-        assert network.own_list() == OURS
-    finally:
-        await bot.runtime.db.close()
+        bot.homeserver.room(OURS).joined.append(BOT)
+        bot.set_level(OURS, BOT, 50)
+        assert "will be published" in await reply(bot, MODS, NETMOD, f"!policy publish {OURS}")
+        await bot.restart()
+        assert plugin(bot).network.own_list() == OURS
 
 
-async def test_the_moderators_room_gets_moderation_turned_on(bot: Bot) -> None:
+async def test_the_moderators_room_gets_moderation_turned_on(bot: PluginHarness) -> None:
     assert bot.runtime.settings.is_enabled(MODS, ModerationPlugin)  # from config, at start
     # Pointed elsewhere later (an organizer, through core): turned on with the first report.
     new = "!later:x"
-    bot.hs.members_of[new] = {BOT, NETMOD}
+    bot.room(new, [NETMOD], name="Moderators")
     await bot.runtime.network.set_role_room(NetworkRole.MODERATOR, new)
-    nasty = f"$nasty{next(_ids)}"
-    bot.hs.events[nasty] = Message(room_id=NET, event_id=nasty, sender=VICTIM, timestamp_ms=0,
-                                   encrypted=True, body="abuse")
-    await bot.say(NET, MEMBER, "!report", reply_to=nasty)
-    assert any("abuse" in body for body in bot.hs.posted_to(new))
+    assert not bot.runtime.settings.is_enabled(new, ModerationPlugin)
+    nasty = await said(bot, NET, VICTIM, "abuse")
+    await bot.send(NET, MEMBER, "!report", reply_to=nasty)
+    assert any("abuse" in body for body in posted_to(bot, new))
     assert bot.runtime.settings.is_enabled(new, ModerationPlugin)
 
 
@@ -455,54 +299,55 @@ def test_network_settings_are_marked_network_only() -> None:
 
 
 async def test_a_network_moderator_acts_in_a_network_room_where_they_have_no_power(
-        bot: Bot) -> None:
-    assert bot.hs.power_level(NET, NETMOD) == 0
-    assert "Removed" in await bot.reply(NET, NETMOD, f"!kick {VICTIM} spam")
-    assert "Muted" in await bot.reply(NET, NETMOD, f"!mute {MEMBER} 1h")
-    assert "post again" in await bot.reply(NET, NETMOD, f"!unmute {MEMBER}")
-    assert "direct message" in await bot.reply(NET, NETMOD, f"!warn {MEMBER} be kind")
-    assert "Banned" in await bot.reply(NET, NETMOD, f"!ban {MEMBER} raid")
+        bot: PluginHarness) -> None:
+    for room in (NET, NET2):
+        await bot.join(room, NETMOD)
+    assert bot.homeserver.power_level(NET, NETMOD) == 0
+    assert "Removed" in await reply(bot, NET, NETMOD, f"!kick {VICTIM} spam")
+    assert "Muted" in await reply(bot, NET, NETMOD, f"!mute {MEMBER} 1h")
+    assert "post again" in await reply(bot, NET, NETMOD, f"!unmute {MEMBER}")
+    assert "direct message" in await reply(bot, NET, NETMOD, f"!warn {MEMBER} be kind")
+    assert "Banned" in await reply(bot, NET, NETMOD, f"!ban {MEMBER} raid")
     # This room only: NET2, where both are members too, is untouched without --all.
-    assert [call for call in bot.hs.calls if call[1] == NET2] == []
-    assert ("kick", NET, VICTIM) in bot.hs.calls and bot.hs.bans() == {(NET, MEMBER)}
+    assert [call for call in bot.homeserver.calls if call.room_id == NET2] == []
+    assert ("kick", NET, VICTIM) in bot.homeserver.calls and bans(bot) == {(NET, MEMBER)}
     # In a network room the mod log shows that room's entries, not the network's.
-    await bot.plugin.store.log(LogEntry(1.0, NET2, NETMOD, "@elsewhere:x", "ban", "r", "!ban"))
-    here = await bot.reply(NET, NETMOD, "!modlog")
+    await plugin(bot).store.log(LogEntry(1.0, NET2, NETMOD, "@elsewhere:x", "ban", "r", "!ban"))
+    here = await reply(bot, NET, NETMOD, "!modlog")
     assert VICTIM in here and "@elsewhere:x" not in here
-    assert "@elsewhere:x" in await bot.reply(MODS, NETMOD, "!modlog")
+    assert "@elsewhere:x" in await reply(bot, MODS, NETMOD, "!modlog")
 
 
 async def test_a_network_moderator_has_no_reach_into_rooms_outside_the_network(
-        bot: Bot) -> None:
-    bot.hs.members_of[EVIL].add(NETMOD)
+        bot: PluginHarness) -> None:
+    await bot.join(EVIL, NETMOD)
     for command in (f"!ban {VICTIM}", f"!kick {VICTIM}", f"!mute {VICTIM}", f"!unmute {VICTIM}",
                     f"!redact {VICTIM}", f"!warn {VICTIM} x", "!modlog", "!raid on",
                     f"!ban --all {VICTIM}", "!policy list"):
-        answer = await bot.reply(EVIL, NETMOD, command)
+        answer = await reply(bot, EVIL, NETMOD, command)
         assert "network's rooms" in answer and "Nothing was done" in answer, (command, answer)
-    assert bot.hs.calls == [] and bot.runtime.outbox.queued == {}  # type: ignore[attr-defined]
+    # No action, and nothing sent anywhere but the refusals in EVIL (no DM, no warning).
+    assert bot.homeserver.calls == [] and bot.homeserver.created == []
+    assert {sent.room_id for sent in bot.homeserver.sent} == {EVIL}
 
 
-async def test_a_room_moderator_still_acts_in_their_room_only(bot: Bot) -> None:
+async def test_a_room_moderator_still_acts_in_their_room_only(bot: PluginHarness) -> None:
     # ATTACKER moderates NET (50), holds nothing in NET2 and no network role.
+    await bot.join(NET2, ATTACKER)
     for command in (f"!kick {VICTIM}", f"!ban {VICTIM}", "!modlog", "!raid status"):
-        answer = await bot.reply(NET2, ATTACKER, command)
+        answer = await reply(bot, NET2, ATTACKER, command)
         assert "Sorry" in answer and "moderators only" in answer, (command, answer)
-    assert bot.hs.calls == []
-    assert "Removed" in await bot.reply(NET, ATTACKER, f"!kick {VICTIM}")
-    assert bot.hs.calls == [("kick", NET, VICTIM)]
+    assert bot.homeserver.calls == []
+    assert "Removed" in await reply(bot, NET, ATTACKER, f"!kick {VICTIM}")
+    assert bot.homeserver.calls == [("kick", NET, VICTIM)]
 
 
 async def test_a_configured_network_moderator_acts_from_the_moderators_room(
         tmp_path: Path) -> None:
     named = "@named:net.org"  # named in config, no power anywhere
-    bot = await start(tmp_path, network={"rooms": [NET, NET2], "moderators_room": MODS,
-                                         "moderators": [named]})
-    try:
-        bot.hs.members_of[MODS].add(named)
-        answer = await bot.reply(MODS, named, f"!ban --all {VICTIM} raid")
+    async with running(tmp_path, network={**NETWORK, "moderators": [named]}) as bot:
+        await bot.join(MODS, named)
+        answer = await reply(bot, MODS, named, f"!ban --all {VICTIM} raid")
         assert "in 2 room(s)" in answer, answer
-        assert bot.hs.bans() == {(NET, VICTIM), (NET2, VICTIM)}
-        assert "ban" in await bot.reply(MODS, named, "!modlog")
-    finally:
-        await bot.runtime.db.close()
+        assert bans(bot) == {(NET, VICTIM), (NET2, VICTIM)}
+        assert "ban" in await reply(bot, MODS, named, "!modlog")

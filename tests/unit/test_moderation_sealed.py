@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bots.moderation import ModerationPlugin
 from bots.moderation.policy_sync import read_list
 from bots.moderation.store import LOG_REASON, REPORT_TARGET, LogEntry
-from core.events import Message
 from core.sealed import PREFIX, SealError
+from core.testing import PluginHarness
 from tests.unit.test_moderation_authority import (
     ATTACKER,
     LIST,
@@ -26,8 +25,13 @@ from tests.unit.test_moderation_authority import (
     NET,
     NETMOD,
     VICTIM,
-    Bot,
-    start,
+    bans,
+    plugin,
+    posted_to,
+    reply,
+    report_id,
+    running,
+    said,
 )
 
 BAN_REASON = "threatened Yasmin outside the Karam shelter"
@@ -39,16 +43,13 @@ STALKER = "@stalker:evil.org"
 
 
 @pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
-    running = await start(tmp_path)
-    try:
-        yield running
-    finally:
-        await running.runtime.db.close()
+async def bot(tmp_path: Path) -> AsyncIterator[PluginHarness]:
+    async with running(tmp_path) as h:
+        yield h
 
 
-def db_file(bot: Bot) -> Path:
-    return Path(bot.runtime.db.path)
+def db_file(bot: PluginHarness) -> Path:
+    return bot.db_path
 
 
 def raw_cells(path: Path, table: str | None = None) -> list[str]:
@@ -76,41 +77,41 @@ def assert_absent(path: Path, *texts: str) -> None:
         assert text.encode() not in blob, f"{text!r} readable in the file"
 
 
-async def test_mod_log_reasons_are_sealed_and_shown_to_moderators(bot: Bot) -> None:
-    assert "Banned" in await bot.reply(NET, ATTACKER, f"!ban {VICTIM} {BAN_REASON}")
-    assert "direct message" in await bot.reply(NET, ATTACKER, f"!warn {MEMBER} {WARN_REASON}")
+async def test_mod_log_reasons_are_sealed_and_shown_to_moderators(bot: PluginHarness) -> None:
+    assert "Banned" in await reply(bot, NET, ATTACKER, f"!ban {VICTIM} {BAN_REASON}")
+    assert "direct message" in await reply(bot, NET, ATTACKER, f"!warn {MEMBER} {WARN_REASON}")
     assert_absent(db_file(bot), BAN_REASON, WARN_REASON)
     reasons = [row[0] for row in sqlite3.connect(db_file(bot)).execute(
         "SELECT reason FROM moderation_log")]
     assert len(reasons) == 2 and all(reason.startswith(PREFIX) for reason in reasons)
     # The moderators read them in clear, the room's and the network's alike.
     for room, who in ((NET, ATTACKER), (MODS, NETMOD)):
-        log = await bot.reply(room, who, "!modlog")
+        log = await reply(bot, room, who, "!modlog")
         assert BAN_REASON in log and WARN_REASON in log, log
 
 
-async def test_rows_written_before_sealing_still_read(bot: Bot) -> None:
-    await bot.runtime.db.execute(
+async def test_rows_written_before_sealing_still_read(bot: PluginHarness) -> None:
+    await bot.db.execute(
         "INSERT INTO moderation_log (at, room_id, actor, target, action, reason, trigger) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)", (1.0, NET, ATTACKER, VICTIM, "kick", "old plain", "!kick"))
-    assert "old plain" in await bot.reply(NET, ATTACKER, "!modlog")
+    assert "old plain" in await reply(bot, NET, ATTACKER, "!modlog")
     # A sealed reason moved to another column does not open there.
     sealed = bot.runtime.sealer.seal("x", context=LOG_REASON)
     with pytest.raises(SealError):
         bot.runtime.sealer.open(sealed, context=REPORT_TARGET)
     entry = LogEntry(2.0, NET, ATTACKER, VICTIM, "ban", "", "!ban")
-    await bot.plugin.store.log(entry)  # no reason: stored empty, shown as "-"
-    assert [e.reason for e in await bot.plugin.store.recent_log(VICTIM, 5)] == ["", "old plain"]
+    await plugin(bot).store.log(entry)  # no reason: stored empty, shown as "-"
+    assert [e.reason for e in await plugin(bot).store.recent_log(VICTIM, 5)] == ["", "old plain"]
 
 
-async def test_a_report_leaves_no_reporter_excerpt_reason_or_target_readable(bot: Bot) -> None:
-    bot.hs.members_of[NET].add(STALKER)
-    nasty = "$nasty-sealed"
-    bot.hs.events[nasty] = Message(room_id=NET, event_id=nasty, sender=STALKER, timestamp_ms=0,
-                                   encrypted=True, body=REPORTED_TEXT)
-    assert await bot.say(NET, MEMBER, f"!report {REPORT_REASON}", reply_to=nasty) == []
+async def test_a_report_leaves_no_reporter_excerpt_reason_or_target_readable(
+        bot: PluginHarness) -> None:
+    await bot.join(NET, STALKER)
+    nasty = await said(bot, NET, STALKER, REPORTED_TEXT)
+    answers = await bot.send(NET, MEMBER, f"!report {REPORT_REASON}", reply_to=nasty)
+    assert answers.replies == []
     # The moderators got all of it, in their encrypted room.
-    [posted] = [body for body in bot.hs.posted_to(MODS) if REPORTED_TEXT in body]
+    [posted] = [body for body in posted_to(bot, MODS) if REPORTED_TEXT in body]
     assert REPORT_REASON in posted and MEMBER in posted and STALKER in posted
     path = db_file(bot)
     assert_absent(path, REPORTED_TEXT, REPORT_REASON)
@@ -123,40 +124,34 @@ async def test_a_report_leaves_no_reporter_excerpt_reason_or_target_readable(bot
                                                 "moderation_strikes")
                    for cell in raw_cells(path, table))
     # The plugin still knows whom a moderator's reaction acts on.
-    [report_id] = [row["report_event_id"] for row in await bot.runtime.db.fetchall(
-        "SELECT report_event_id FROM moderation_reports")]
-    await bot.react(MODS, NETMOD, report_id, "🔨")
-    assert (NET, STALKER) in bot.hs.bans()
-    await bot.react(MODS, NETMOD, report_id, "🗑️")  # closed: nothing more happens
-    assert ("redact", NET, nasty) not in bot.hs.calls
+    report = await report_id(bot)
+    await bot.react(MODS, NETMOD, report, "🔨")
+    assert (NET, STALKER) in bans(bot)
+    await bot.react(MODS, NETMOD, report, "🗑️")  # closed: nothing more happens
+    assert ("redact", NET, nasty) not in bot.homeserver.calls
 
 
-async def test_a_reported_message_is_redacted_through_the_sealed_event_id(bot: Bot) -> None:
-    bot.hs.members_of[NET].add(STALKER)
-    nasty = "$nasty-redact"
-    bot.hs.events[nasty] = Message(room_id=NET, event_id=nasty, sender=STALKER, timestamp_ms=0,
-                                   encrypted=True, body=REPORTED_TEXT)
-    await bot.say(NET, MEMBER, "!report", reply_to=nasty)
-    [report_id] = [row["report_event_id"] for row in await bot.runtime.db.fetchall(
-        "SELECT report_event_id FROM moderation_reports")]
-    await bot.react(MODS, NETMOD, report_id, "🗑️")
-    assert ("redact", NET, nasty) in bot.hs.calls
+async def test_a_reported_message_is_redacted_through_the_sealed_event_id(
+        bot: PluginHarness) -> None:
+    await bot.join(NET, STALKER)
+    nasty = await said(bot, NET, STALKER, REPORTED_TEXT)
+    await bot.send(NET, MEMBER, "!report", reply_to=nasty)
+    await bot.react(MODS, NETMOD, await report_id(bot), "🗑️")
+    assert ("redact", NET, nasty) in bot.homeserver.calls
 
 
-async def test_policy_rule_reasons_are_sealed_and_reload(bot: Bot) -> None:
-    bot.hs.state[(LIST, "m.policy.rule.user", "rule:1")] = {
+async def test_policy_rule_reasons_are_sealed_and_reload(bot: PluginHarness) -> None:
+    bot.homeserver.room(LIST).state[("m.policy.rule.user", "rule:1")] = {
         "entity": "@doxxer:evil.org", "recommendation": "m.ban", "reason": POLICY_REASON}
-    assert "Following" in await bot.reply(MODS, NETMOD, f"!policy subscribe {LIST}")
+    assert "Following" in await reply(bot, MODS, NETMOD, f"!policy subscribe {LIST}")
     assert_absent(db_file(bot), POLICY_REASON)
-    [rule] = await bot.plugin.store.rules()
+    [rule] = await plugin(bot).store.rules()
     assert rule.reason == POLICY_REASON and rule.entity == "@doxxer:evil.org"
-    # A restart reads the same rule back in clear: the next read of the list changes nothing.
-    restarted = ModerationPlugin(bot.runtime)
-    await restarted.setup()
-    try:
-        result = await restarted.policy.apply(LIST, read_list(LIST, [
-            {"type": t, "state_key": k, "content": c}
-            for (room, t, k), c in bot.hs.state.items() if room == LIST]))
-        assert result.added == [] and result.removed == []
-    finally:
-        await restarted.teardown()
+    # A restart reads the same rule back in clear: the next read of the list (before the
+    # first sync's, which `ready` would do) changes nothing.
+    await bot.restart(ready=False)
+    [rule] = await plugin(bot).store.rules()
+    assert rule.reason == POLICY_REASON
+    result = await plugin(bot).policy.apply(LIST, read_list(
+        LIST, await bot.homeserver.room_state(LIST)))
+    assert result.added == [] and result.removed == []
