@@ -28,7 +28,8 @@ Example (a pytest test; `asyncio_mode = "auto"`)::
 Members act with `send` (any message or command), `reply` (exactly one
 answer expected), `react`, `redact`, `join`, `leave`, `set_state`, `media`;
 each returns the `Answers` the bot sent meanwhile, outbox deliveries
-included; `private(user)` is what the bot told a member in their DMs. Roles: power levels per room (`room(id, {user: level})`,
+included; `private(user)` is what the bot told a member in their DMs.
+Roles: power levels per room (`room(id, {user: level})`,
 `set_level`), network roles from config (`config={"bot": {"roles":
 {"organizers": [...]}}, "network": {"moderators_room": ...}}`). Time:
 `advance(seconds)` fires due jobs and delivers queued sends; `restart()`
