@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Container, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, cast
 from zoneinfo import ZoneInfo
@@ -249,6 +249,14 @@ class Plugin(Generic[SettingsT]):
         rule, a scheduled job's interval). Read the new value with `settings_for`.
         """
 
+    def show_commands(self, text: str) -> str:
+        """`checkin 2h` spans of a text with the bot's prefix, as the member types them."""
+        words = {word for plugin in self.runtime.plugins.values()
+                 for spec in plugin.commands()
+                 for word in ((spec.group.name, *spec.group.aliases) if spec.group
+                              else (spec.name, *spec.aliases))}
+        return with_prefix(text, self.runtime.config.bot.command_prefix, words)
+
     def settings_for(self, room_id: str) -> SettingsT:
         """This plugin's settings in `room_id` (core.room_settings.NETWORK: the network's), typed."""
         return cast(SettingsT, self.runtime.settings.effective(room_id, type(self)))
@@ -283,7 +291,7 @@ class Plugin(Generic[SettingsT]):
         member = to if to.startswith("@") else None
         language = runtime.languages.for_reader(member, None if member else to)
         catalog = self.catalog if key in self.catalog.messages else _core_catalog()
-        text = catalog.text(key, language, **values)
+        text = self.show_commands(catalog.text(key, language, **values))
         if language in RTL_LANGUAGES:
             text = shape_rtl(text)
         content = message_content(text, mentions, notice)
@@ -364,13 +372,40 @@ class RoomView(Protocol):
 MATRIX_USER = re.compile(r"@[^:\s<>\"]+:[A-Za-z0-9.\-]+(?::\d+)?")
 
 
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+_ISOLATES_OPEN = "\u2066\u2067\u2068"
+
+
 def render_html(text: str, mentions: Sequence[str]) -> str:
-    """HTML for a plain-text reply: user text escaped, mentioned users as pills."""
+    """HTML for a plain-text reply: user text escaped, mentioned users as pills.
+
+    A catalog text's `command` spans show as code (Element would show the backticks).
+    """
     escaped = html.escape(text, quote=False)
     for user_id in mentions:
         pill = f'<a href="https://matrix.to/#/{html.escape(user_id)}">{html.escape(user_id)}</a>'
         escaped = escaped.replace(html.escape(user_id, quote=False), pill)
+    escaped = _CODE_SPAN.sub(r"<code>\1</code>", escaped)
     return escaped.replace("\n", "<br>")
+
+
+def with_prefix(text: str, prefix: str, commands: Container[str]) -> str:
+    """`checkin 2h` in a catalog text becomes `!checkin 2h`: what the member must type.
+
+    Catalogs name commands without the operator's prefix; a code span that starts
+    with one of the bot's command words gets it. Member-written text (inside the
+    catalog's isolates) is left as written.
+    """
+    def fix(match: re.Match[str]) -> str:
+        before = text[:match.start()]
+        depth = sum(before.count(mark) for mark in _ISOLATES_OPEN) - before.count("\u2069")
+        body = match.group(1)
+        word = body.split(None, 1)[0] if body.strip() else ""
+        if depth > 0 or body.startswith(prefix) or word.lower() not in commands:
+            return match.group(0)
+        return f"`{prefix}{body}`"
+
+    return _CODE_SPAN.sub(fix, text)
 
 
 def message_content(text: str, mentions: Sequence[str] = (), notice: bool = True) -> dict[str, Any]:
@@ -463,6 +498,7 @@ class Context(Generic[SettingsT]):
         self, text: str, *, mentions: Sequence[str] = (), notice: bool = True
     ) -> str:
         """Answer the triggering event in its room; returns the new event id."""
+        text = self.plugin.show_commands(text)
         if self.language in RTL_LANGUAGES:
             text = shape_rtl(text)  # lines composed from several texts, e.g. !help
         content = message_content(text, mentions, notice)
