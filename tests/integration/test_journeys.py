@@ -1,0 +1,293 @@
+"""The journeys of issue 16 (items 3, 4 and 8) as members live them, over real E2EE.
+
+Help that fits the reader, forgiving time input, and no silent dead ends:
+each test plays a journey against a real Synapse with scripted members
+whose clients decrypt what the bot sends, and asserts on that whole
+exchange. Contacts, onboarding and alerts (items 5 to 7) have their own
+modules (test_checkins*.py, test_onboarding.py, test_alerts.py).
+
+The bot's clock is a ManualClock: the deadlines shown are exact, and the
+unencrypted room's one-minute spacing is crossed without waiting a minute.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bidi import get_display
+
+from bots.admin import AdminPlugin
+from bots.alerts import AlertsPlugin
+from bots.checkins import CheckinsPlugin
+from bots.moderation import ModerationPlugin
+from bots.onboarding import OnboardingPlugin
+from bots.resources import ResourcesPlugin
+from core.clock import ManualClock
+from core.config import Config
+from core.homeserver import LocalSynapse
+from core.i18n import LRI, PDI
+from core.matrix.member import Member, Received
+from core.network import NetworkRole
+from tests.integration.conftest import room_with_bot, unique
+from tests.integration.moderation_helpers import add_member, set_levels, until
+from tests.integration.test_checkins import ClockedBot
+
+pytestmark = pytest.mark.integration
+
+MakeBot = Callable[..., Awaitable[ClockedBot]]
+MakeMember = Callable[..., Awaitable[Member]]
+
+ALL_PLUGINS = [AdminPlugin, CheckinsPlugin, ResourcesPlugin, OnboardingPlugin, ModerationPlugin,
+               AlertsPlugin]
+
+# 2023-11-14 22:13:20 UTC, 00:13 on the 15th in Beirut (UTC+2 in November): the
+# ManualClock's default start, so every deadline below is known to the minute.
+NOW = 1_700_000_000.0
+
+# A command as a member types it: `!` and a lower-case Latin word.
+COMMAND = re.compile(r"![a-z][a-z_]*")
+# The same with the arguments that follow it, in any script: `!suggest <رابط> [ملاحظة]`.
+TYPED = re.compile(r"![a-z][a-z_]*(?: <[^<>\s]+>| \[[^\[\]\s]+\])*")
+HIDDEN = dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069\u200e\u200f"))
+
+
+@pytest.fixture
+async def make_journey_bot(
+    synapse: LocalSynapse, tmp_path: Path
+) -> AsyncIterator[MakeBot]:
+    """Bots with every real plugin (or those given) on a ManualClock at NOW."""
+    bots: list[ClockedBot] = []
+
+    async def factory(*, plugins: list[Any] | None = None, **bot_options: Any) -> ClockedBot:
+        name = unique("jbot")
+        password = "bot-password-" + name
+        await synapse.register(name, password)
+        secrets_dir = tmp_path / name
+        secrets_dir.mkdir()
+        (secrets_dir / "password").write_text(password)
+        (secrets_dir / "passphrase").write_text("test store passphrase")
+        config = Config.model_validate({
+            "matrix": {"homeserver": synapse.url, "user_id": f"@{name}:localhost",
+                       "password": {"file": str(secrets_dir / "password")}},
+            "storage": {"data_dir": str(secrets_dir / "data"),
+                        "store_passphrase": {"file": str(secrets_dir / "passphrase")}},
+            # The clock stands still, so a rate limit window would never end.
+            "bot": {"invites": {"allowed_servers": ["localhost"]},
+                    "rate_limit": {"commands": 10_000, "window_seconds": 1}, **bot_options},
+            # nio test members are not cross-signed (test_trust.py covers the real policy).
+            "crypto": {"trust": "all"},
+        })
+        running = ClockedBot(config, plugins or ALL_PLUGINS, clock=ManualClock(NOW))
+        bots.append(running)
+        await running.start()
+        return running
+
+    try:
+        yield factory
+    finally:
+        for running in bots:
+            await running.stop()
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+async def dm_room(member: Member, bot: ClockedBot) -> str:
+    """A direct chat as Element makes one: encrypted, unnamed, the member and the bot."""
+    room = await member.create_room(invite=[bot.user_id], name="")
+    await member.wait_member(room, bot.user_id)
+    assert bot.bot is not None
+    dms = bot.bot.dms
+
+    async def bot_takes_it_for_a_dm() -> bool:
+        return dms.is_dm(room)
+
+    await until(bot_takes_it_for_a_dm)
+    return room
+
+
+async def group_room(owner: Member, bot: ClockedBot, *others: Member,
+                     encrypted: bool = True) -> str:
+    """A named room `owner` admins, with the bot and `others` joined (so never a DM)."""
+    room = await room_with_bot(owner, bot, encrypted=encrypted)
+    for member in others:
+        await add_member(owner, room, member, bot)
+    return room
+
+
+async def answer(member: Member, room: str, body: str) -> str:
+    """What the member's client shows as the bot's reply, after checking it was encrypted."""
+    reply = await member.ask(room, body, 60)
+    assert reply.encrypted, f"the reply to {body!r} was not encrypted"
+    return reply.body
+
+
+def sections(help_body: str) -> dict[str, list[str]]:
+    """`!help`'s groups: each title line (ends with a colon) and the commands described under it."""
+    found: dict[str, list[str]] = {}
+    title = ""
+    for line in help_body.split("\n"):
+        plain = line.translate(HIDDEN).strip()
+        if plain.startswith("•"):
+            command = COMMAND.search(plain)
+            assert command is not None, f"a help line without a command: {plain!r}"
+            found[title].append(command.group(0))
+        elif plain.endswith(":"):
+            title = plain
+            found[title] = []
+    return {title: names for title, names in found.items() if names}  # not the header
+
+
+def shown_as_typed(body: str) -> list[str]:
+    """The commands of an Arabic body that would not read as typed ([] when all do).
+
+    A command must be a contiguous Latin run opened by a left-to-right isolate
+    (LRI ... PDI), and with its arguments (`!checkin <متى>`, `!suggest <رابط> [ملاحظة]`)
+    it must come out of the Unicode bidi algorithm, which lays each line out from
+    its first strong character as Element's dir=auto does, as it does on its own.
+    """
+    wrong = []
+    for line in body.split("\n"):
+        for match in COMMAND.finditer(line):
+            start = match.start()
+            if line[start - 1:start] != LRI or PDI not in line[match.end():]:
+                wrong.append(f"{match.group(0)} not isolated in {line!r}")
+        plain = line.translate(HIDDEN)
+        shown = get_display(line).translate(HIDDEN)
+        for typed in TYPED.findall(plain):
+            if get_display(LRI + typed + PDI).translate(HIDDEN) not in shown:
+                wrong.append(f"{typed} shown as {shown!r}")
+    return wrong
+
+
+# -- item 3: help that fits the reader ------------------------------------------------
+
+STAFF_COMMANDS = ("!alert", "!rollcall", "!network", "!modroom", "!config", "!enable",
+                  "!disable", "!plugins", "!ban", "!kick", "!mute", "!warn", "!onboarding")
+
+
+async def test_help_fits_the_newcomer_and_a_dm_forgives_the_form(
+    make_journey_bot: MakeBot, make_member: MakeMember,
+) -> None:
+    organizer, owner, newcomer, arabic = (await make_member(), await make_member(),
+                                          await make_member(), await make_member())
+    bot = await make_journey_bot(roles={"organizers": [organizer.user_id]})
+    organizers_room = await room_with_bot(organizer, bot)
+    assert bot.bot is not None
+    await bot.bot.runtime.network.set_role_room(NetworkRole.ORGANIZER, organizers_room)
+    room = await group_room(owner, bot)
+    assert "onboarding" in await answer(owner, room, "!enable onboarding")
+    await add_member(owner, room, newcomer, bot)
+    await add_member(owner, room, arabic, bot)
+
+    # A newcomer in a group room: what this room offers them, grouped by purpose,
+    # the most useful first; nothing for staff or organizers.
+    shown = await answer(newcomer, room, "!help")
+    assert shown.startswith("Commands you can use here:")
+    groups = sections(shown)
+    assert list(groups) == ["This room:", "Finding help:", "This bot:"]
+    assert groups["This room:"][:2] == ["!rules", "!agree"]
+    assert not set(COMMAND.findall(shown)) & set(STAFF_COMMANDS)
+    # Private commands answer in the DM: named on one line, not described here.
+    private = next(line for line in shown.split("\n") if line.startswith("Privately"))
+    assert "!checkin" in private and "!find" in private
+    assert "!checkin" not in [name for names in groups.values() for name in names]
+
+    # The same room's admin and the organizers (in their room) are offered theirs,
+    # so what the newcomer was not shown is there to be left out.
+    admin_groups = sections(await answer(owner, room, "!help"))
+    assert list(admin_groups)[0] == "Moderating (room settings, members):"
+    assert {"!enable", "!config"} <= set(admin_groups[list(admin_groups)[0]])
+    organizer_groups = sections(await answer(organizer, organizers_room, "!help"))
+    assert list(organizer_groups)[0] == "Organizing (alerts, roll calls, the network):"
+    assert organizer_groups[list(organizer_groups)[0]][0] == "!alert"
+
+    # A group room stays strict: a plain "help" is talk between members. The lane
+    # handles a member's messages in order, so once the `!help` after it is answered,
+    # an answer to "help" would have been sent before.
+    plain_help = await newcomer.send(room, "help")
+    assert (await answer(newcomer, room, "!help")) == shown
+    await bot.idle()
+    assert not [m for m in newcomer.received if m.reply_to == plain_help]
+
+    # In the DM the form is forgiven, and safety comes first.
+    dm = await dm_room(newcomer, bot)
+    for typed in ("help", "Help?", "! help"):
+        in_dm = await answer(newcomer, dm, typed)
+        assert in_dm.startswith("Commands you can use here:"), typed
+        dm_groups = sections(in_dm)
+        assert list(dm_groups)[0] == "Staying safe (check-ins, PINs, contacts):", typed
+        assert dm_groups[list(dm_groups)[0]][0] == "!checkin", typed
+        assert not set(COMMAND.findall(in_dm)) & set(STAFF_COMMANDS), typed
+
+    # An Arabic reader: the same commands, in Arabic, each as it must be typed.
+    assert "بالعربية" in await answer(arabic, room, "!language ar")
+    in_arabic = await answer(arabic, room, "!help")
+    assert in_arabic.translate(HIDDEN).startswith("الأوامر التي يمكنك استخدامها هنا:")
+    assert list(sections(in_arabic))[0] == "هذه الغرفة:"
+    assert set(COMMAND.findall(in_arabic)) == set(COMMAND.findall(shown))
+    usage = await answer(arabic, room, "!help checkin")
+    assert usage.split("\n")[0].translate(HIDDEN) == "!checkin <متى>"
+    wrong = shown_as_typed(usage) + shown_as_typed(in_arabic)
+    assert not wrong, "\n".join(wrong)
+
+
+# -- item 4: forgiving input ----------------------------------------------------------
+
+
+async def checkin_set(member: Member, dm: str, typed: str, deadline: str) -> None:
+    """`typed` starts a check-in whose answer shows `deadline`; it is then cancelled."""
+    reply = await answer(member, dm, typed)
+    assert deadline in reply.translate(HIDDEN), f"{typed!r}: {reply!r}"
+    cancelled = await answer(member, dm, "!cancel")
+    assert "Nobody was alerted" in cancelled or "لم يُنبَّه أحد" in cancelled
+
+
+async def test_checkin_reads_spoken_times_and_timezone_reads_a_city(
+    make_journey_bot: MakeBot, make_member: MakeMember,
+) -> None:
+    bot = await make_journey_bot(plugins=[AdminPlugin, CheckinsPlugin])
+    # 10:13 on 15 November in Beirut: "6pm" is today, "tomorrow 9:00" the 16th.
+    await bot.advance(10 * 3600)
+    alice, rania = await make_member(), await make_member()
+    dm = await dm_room(alice, bot)
+
+    # A time of day needs a zone: the member is asked for a city, nothing is set.
+    first = await answer(alice, dm, "!checkin 6pm")
+    assert "!timezone Beirut" in first and "Nothing was set" in first
+    zone = await answer(alice, dm, "!timezone Beirut")
+    assert zone == "Timezone set to Asia/Beirut. It is now 10:13 (Asia/Beirut)."
+
+    await checkin_set(alice, dm, "!checkin 2 hours", "by 12:13 (Asia/Beirut) (in 2 h)")
+    await checkin_set(alice, dm, "!checkin 6pm", "by 18:00 (Asia/Beirut) (in 7 h 46 min)")
+    await checkin_set(alice, dm, "!checkin tomorrow 9:00 at the station",
+                      "by 2023-11-16 09:00 (Asia/Beirut) (in 22 h 46 min)")
+
+    # A bare number is neither: refused with the forms that are read, and nothing set.
+    refused = await answer(alice, dm, "!checkin 2")
+    assert "Check-in set" not in refused
+    for form in ("2 hours", "half an hour", "18:30", "6pm", "tomorrow 9:00"):
+        assert form in refused, form
+    assert await answer(alice, dm, "!checkin status") == "You have no check-in running."
+    # Without an argument: its usage, with the argument named.
+    missing = await answer(alice, dm, "!checkin")
+    assert "!checkin <when>" in missing
+
+    # The same in Arabic: a city in Arabic script, spoken durations and times.
+    dm_ar = await dm_room(rania, bot)
+    assert "بالعربية" in await answer(rania, dm_ar, "!language ar")
+    missing_ar = await answer(rania, dm_ar, "!checkin")
+    assert "<متى>" in missing_ar and "when" not in missing_ar
+    zone_ar = await answer(rania, dm_ar, "!timezone بيروت")
+    assert "تم تعيين المنطقة الزمنية إلى Asia/Beirut" in zone_ar.translate(HIDDEN)
+    await checkin_set(rania, dm_ar, "!checkin ساعتين", "12:13 (Asia/Beirut)")
+    await checkin_set(rania, dm_ar, "!checkin الساعة 6 مساءً", "18:00 (Asia/Beirut)")
+    await checkin_set(rania, dm_ar, "!checkin غداً 9:00", "2023-11-16 09:00 (Asia/Beirut)")
+    refused_ar = await answer(rania, dm_ar, "!checkin 2")
+    assert "تم التسجيل" not in refused_ar and "نصف ساعة" in refused_ar and "18:30" in refused_ar
+    wrong = shown_as_typed(missing_ar) + shown_as_typed(refused_ar)
+    assert not wrong, "\n".join(wrong)
