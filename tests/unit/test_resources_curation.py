@@ -1,17 +1,18 @@
 """Who may change the directory, and what members see after a change (the directory cannot be poisoned).
 
-Through the real dispatcher, database and authority with a fake homeserver. Curators are a network
-role (config `network.curators`, the curators room at `network.role_level`, organizers); a room's
-admins and moderators are not curators. Real Synapse: tests/integration/test_resources.py.
+Through the real bot (core.testing.PluginHarness: dispatcher, database, authority, DMs) over a
+homeserver in memory. Curators are a network role (config `network.curators`, the curators room at
+`network.role_level`, organizers); a room's admins and moderators are not curators. Real Synapse:
+tests/integration/test_resources.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +22,10 @@ from bots.admin import AdminPlugin
 from bots.resources import ResourcesPlugin
 from bots.resources.model import Resource
 from bots.resources.store import MIGRATIONS
-from core.builtin import CorePlugin
 from core.clock import ManualClock
-from core.config import Config
-from core.dispatch import Dispatcher
-from core.events import Message, Reaction
-from core.languages import LanguagePreferences
 from core.network import NetworkRole
-from core.room_settings import RoomSettings
-from core.runtime import Runtime
-from core.scheduler import Scheduler
-from core.storage import CORE_MIGRATIONS, Database, Migration
+from core.storage import Database, Migration
+from core.testing import Answers, MemoryHomeserver, PluginHarness, Sent
 
 BOT = "@bot:x"
 ROOM = "!room:x"  # a room of the network; its admin is not a curator
@@ -45,89 +39,44 @@ LURKER = "@lurker:x"  # a plain member (level 0) of the curators room: not a cur
 ORGANIZER = "@org:x"
 NOW = dt.datetime(2026, 11, 24, 12, tzinfo=dt.UTC).timestamp()
 TODAY = "2026-11-24"
-_ids = itertools.count()
-
-
-def dm_of(user: str) -> str:
-    """The member's DM with the bot in the fake homeserver."""
-    return f"!dm-{user.lstrip('@')}"
-
-
-@dataclass
-class FakeHomeserver:
-    """RoomView, Sender, RoomActions (redact) and DMs over in-memory rooms."""
-
-    members_of: dict[str, list[str]] = field(default_factory=dict)
-    levels: dict[tuple[str, str], int] = field(default_factory=dict)
-    sent: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
-    unencrypted: set[str] = field(default_factory=set)
-    # Rooms where the bot may redact, and what it redacted there.
-    may_redact: set[str] = field(default_factory=set)
-    redacted: list[tuple[str, str]] = field(default_factory=list)
-
-    def is_encrypted(self, room_id: str) -> bool:
-        return room_id not in self.unencrypted
-
-    def power_level(self, room_id: str, user_id: str) -> int:
-        return self.levels.get((room_id, user_id), 0)
-
-    def members(self, room_id: str) -> list[str]:
-        return self.members_of.get(room_id, [])
-
-    def display_name(self, room_id: str) -> str | None:
-        return None
-
-    def room_name(self, room_id: str) -> str | None:
-        return None
-
-    async def send_message(self, room_id: str, content: dict[str, Any], txn_id: str) -> str:
-        event_id = f"$sent{next(_ids)}"
-        self.sent.append((room_id, content, event_id))
-        return event_id
-
-    async def redact(self, room_id: str, event_id: str, reason: str | None = None,
-                     txn_id: str | None = None) -> None:
-        if room_id not in self.may_redact:
-            raise PermissionError("M_FORBIDDEN")
-        self.redacted.append((room_id, event_id))
-
-    def is_dm(self, room_id: str) -> bool:
-        return room_id.startswith("!dm-")
-
-    async def room_for(self, user_id: str) -> str:
-        room = dm_of(user_id)
-        self.members_of[room] = [BOT, user_id]
-        return room
-
-    def in_room(self, room_id: str) -> list[tuple[str, dict[str, Any], str]]:
-        return [sent for sent in self.sent if sent[0] == room_id]
+NETWORK = {"rooms": [ROOM], "curators": [NAMED], "curators_room": CURATORS_ROOM}
 
 
 @dataclass
 class Harness:
-    hs: FakeHomeserver
-    runtime: Runtime
-    dispatcher: Dispatcher
-    plugin: ResourcesPlugin
+    """The resources plugin in a running bot, with the directory's own helpers."""
+
+    bot: PluginHarness
+
+    @property
+    def hs(self) -> MemoryHomeserver:
+        return self.bot.homeserver
+
+    @property
+    def plugin(self) -> ResourcesPlugin:
+        return self.bot.plugin(ResourcesPlugin)
+
+    async def send(self, sender: str, body: str, room: str = ROOM) -> Answers:
+        return await self.bot.send(room, sender, body)
 
     async def say(self, sender: str, body: str, room: str = ROOM) -> str:
-        """Handle one message; returns the bot's last answer (without bidi isolates).
+        """Handle one message; returns the bot's last answer, as the member reads it.
 
         The answer is looked for in that room and in the sender's DM: lookups (`!find`,
         `!more`, `!resource <id>`) are answered there (tests/unit/test_resources_privacy.py).
         """
-        before = len(self.hs.sent)
-        await self.dispatcher.handle(Message(
-            room_id=room, event_id=f"$m{next(_ids)}", sender=sender, timestamp_ms=0,
-            encrypted=True, body=body))
-        answers = [sent for sent in self.hs.sent[before:] if sent[0] in (room, dm_of(sender))]
+        answers = [sent for sent in await self.send(sender, body, room)
+                   if sent.is_message and (sent.room_id == room
+                                           or self.bot.dms.user_of(sent.room_id) == sender)]
         assert answers, f"no answer to {body!r}"
-        return plain(answers[-1][1]["body"])
+        return answers[-1].plain
 
-    async def react(self, sender: str, event_id: str, key: str = "✅") -> None:
-        await self.dispatcher.handle(Reaction(
-            room_id=CURATORS_ROOM, event_id=f"$r{next(_ids)}", sender=sender, timestamp_ms=0,
-            encrypted=True, key=key, relates_to=event_id))
+    async def react(self, sender: str, event_id: str, key: str = "✅") -> Answers:
+        return await self.bot.react(CURATORS_ROOM, sender, event_id, key)
+
+    def posted(self, room: str = CURATORS_ROOM) -> Sent:
+        """The bot's last message in a room (the curators' by default)."""
+        return self.hs.messages(room)[-1]
 
     async def seed(self, **fields: Any) -> int:
         data = {"title": "Rainbow Aid", "url": "https://rainbow.example.org",
@@ -142,59 +91,32 @@ class Harness:
         return found
 
 
-async def make_harness(path: Path, network: dict[str, Any] | None = None, *,
-                       require_encryption: bool = True,
-                       resources: dict[str, Any] | None = None) -> Harness:
-    hs = FakeHomeserver()
-    hs.members_of[ROOM] = [BOT, ADMIN, MODERATOR, MEMBER, NAMED, CURATOR]
-    hs.levels[(ROOM, ADMIN)] = 100
-    hs.levels[(ROOM, MODERATOR)] = 50
-    hs.members_of[CURATORS_ROOM] = [BOT, CURATOR, LURKER]
-    hs.levels[(CURATORS_ROOM, CURATOR)] = 50
-    config = Config.model_validate({
-        "matrix": {"homeserver": "http://localhost", "user_id": BOT},
-        "bot": {"roles": {"organizers": [ORGANIZER]}, "rate_limit": {"commands": 1000},
-                "require_encryption": require_encryption},
-        "plugins": {"resources": resources or {}},
-        "network": network if network is not None else {
-            "rooms": [ROOM], "curators": [NAMED], "curators_room": CURATORS_ROOM},
-    })
-    db = Database(path / "bot.db")
-    await db.open()
-    await db.migrate("core", CORE_MIGRATIONS)
-    clock = ManualClock(NOW)
-    runtime = Runtime(
-        config=config, db=db, clock=clock, scheduler=Scheduler(db, clock),
-        settings=RoomSettings(db, config.plugins), languages=LanguagePreferences(db, "en"),
-        sender=hs, rooms=hs, actions=hs, dms=hs, outbox=None, bot_user_id=BOT,  # type: ignore[arg-type]
-    )
-    await runtime.settings.load()
-    await runtime.languages.load()
-    await runtime.network.load()
-    dispatcher = Dispatcher(runtime)
-    for plugin_class in (CorePlugin, AdminPlugin, ResourcesPlugin):
-        plugin = plugin_class(runtime)
-        runtime.plugins[plugin.name] = plugin
-        dispatcher.add_plugin(plugin)
-        if isinstance(plugin, CorePlugin):
-            plugin.dispatcher = dispatcher
-        await plugin.setup()
-    resources = runtime.plugins["resources"]
-    assert isinstance(resources, ResourcesPlugin)
-    return Harness(hs, runtime, dispatcher, resources)
+def make_harness(path: Path, network: Mapping[str, Any] | None = None, *,
+                 require_encryption: bool = True,
+                 resources: Mapping[str, Any] | None = None) -> PluginHarness:
+    """The bot (not started): `running` starts it; a test may prepare its database first."""
+    hs = MemoryHomeserver(BOT)
+    hs.add_room(ROOM, {ADMIN: 100, MODERATOR: 50, MEMBER: 0, NAMED: 0, CURATOR: 0,
+                       LURKER: 0, ORGANIZER: 0})
+    hs.add_room(CURATORS_ROOM, {CURATOR: 50, LURKER: 0})
+    config = {"bot": {"roles": {"organizers": [ORGANIZER]}, "rate_limit": {"commands": 1000},
+                      "require_encryption": require_encryption},
+              "network": dict(network if network is not None else NETWORK)}
+    return PluginHarness(AdminPlugin, ResourcesPlugin, data_dir=path, config=config,
+                         plugins={"resources": dict(resources or {})}, homeserver=hs,
+                         clock=ManualClock(NOW), bot_user_id=BOT)
+
+
+@asynccontextmanager
+async def running(bot: PluginHarness) -> AsyncIterator[Harness]:
+    async with bot:
+        yield Harness(bot)
 
 
 @pytest.fixture
 async def h(tmp_path: Path) -> AsyncIterator[Harness]:
-    harness = await make_harness(tmp_path)
-    try:
+    async with running(make_harness(tmp_path)) as harness:
         yield harness
-    finally:
-        await harness.runtime.db.close()
-
-
-def plain(body: Any) -> str:
-    return str(body).replace("\u2068", "").replace("\u2069", "")
 
 
 def ids_in(text: str) -> list[int]:
@@ -256,18 +178,19 @@ async def test_guided_add_by_a_room_admin_is_refused(h: Harness) -> None:
 
 async def suggest(h: Harness, url: str, note: str) -> str:
     assert "went to the curators" in await h.say(MEMBER, f"!suggest {url} {note}")
-    _room, content, event_id = h.hs.in_room(CURATORS_ROOM)[-1]
-    assert url in content["body"]
-    return event_id
+    post = h.posted()
+    assert url in post.plain
+    return post.event_id
 
 
 async def test_approved_suggestion_is_an_unverified_draft_out_of_search(h: Harness) -> None:
     note = "Verified legal aid Istanbul, call +90 555 000"
     post = await suggest(h, "https://fake-aid.example.org", note)
-    await h.react(LURKER, post)  # a plain member of the curators room: ignored
+    # A plain member of the curators room: ignored, nothing said.
+    assert await h.react(LURKER, post) == []
     assert await h.plugin.directory.all() == []
     await h.react(CURATOR, post)
-    approved = h.hs.in_room(CURATORS_ROOM)[-1][1]["body"]
+    approved = h.posted().plain
     assert "draft" in approved
     [draft_id] = ids_in(approved)[:1]
     draft = await h.entry(draft_id)
@@ -300,19 +223,19 @@ async def test_approved_suggestion_is_an_unverified_draft_out_of_search(h: Harne
 
 
 async def test_suggestions_go_to_the_network_curators_room(tmp_path: Path) -> None:
-    harness = await make_harness(tmp_path, {"curators": [NAMED]})
-    try:
+    async with running(make_harness(tmp_path, {"curators": [NAMED]})) as harness:
         answer = await harness.say(MEMBER, "!suggest https://x.example.org hi")
         assert "network.curators_room" in answer
         # An organizer points the role at a room (stored; wins over config).
-        await harness.runtime.network.set_role_room(NetworkRole.CURATOR, CURATORS_ROOM)
+        await harness.bot.runtime.network.set_role_room(NetworkRole.CURATOR, CURATORS_ROOM)
         post = await suggest(harness, "https://x.example.org", "hi")
-        await harness.react(ADMIN, post)  # admin of another room, not in the curators room
+        # The admin of another room, a plain member of the curators room: not a curator.
+        await harness.bot.join(CURATORS_ROOM, ADMIN)
+        assert await harness.react(ADMIN, post) == []
         assert await harness.plugin.directory.all() == []
+        await harness.bot.join(CURATORS_ROOM, NAMED)
         await harness.react(NAMED, post, "❌\ufe0f")
-        assert "rejected" in harness.hs.in_room(CURATORS_ROOM)[-1][1]["body"]
-    finally:
-        await harness.runtime.db.close()
+        assert "rejected" in harness.posted().plain
 
 
 # -- 3. an edit of what an entry points at clears its verification -------------------------------
