@@ -30,10 +30,10 @@ from core.clock import ManualClock
 from core.config import Config
 from core.homeserver import LocalSynapse
 from core.i18n import LRI, PDI
-from core.matrix.member import Member
+from core.matrix.member import Member, Received
 from core.network import NetworkRole
 from tests.integration.conftest import room_with_bot, unique
-from tests.integration.moderation_helpers import add_member, until
+from tests.integration.moderation_helpers import add_member, set_levels, until
 from tests.integration.test_checkins import ClockedBot
 
 pytestmark = pytest.mark.integration
@@ -291,3 +291,110 @@ async def test_checkin_reads_spoken_times_and_timezone_reads_a_city(
     assert "تم التسجيل" not in refused_ar and "نصف ساعة" in refused_ar and "18:30" in refused_ar
     wrong = shown_as_typed(missing_ar) + shown_as_typed(refused_ar)
     assert not wrong, "\n".join(wrong)
+
+
+# -- item 8: no silent dead ends -------------------------------------------------------
+
+
+async def handled(bot: ClockedBot, event_id: str) -> None:
+    """Wait until the bot has handled `event_id` and sent whatever it answered."""
+    assert bot.bot is not None
+    db = bot.bot.db
+
+    async def done() -> bool:
+        return await db.fetchone(
+            "SELECT 1 FROM core_handled_events WHERE event_id = ?", (event_id,)) is not None
+
+    await until(done)
+    await bot.idle()
+
+
+async def caught_up(reader: Member, writer: Member, room: str) -> None:
+    """Wait until `reader` has everything sent to `room` so far: `writer`'s new message.
+
+    A room's timeline is one order, so an answer the bot sent before it (see
+    `handled`) has reached the reader too: "nothing came" is then an observation.
+    """
+    marker = await writer.send(room, f"marker {unique('m')}")
+    await reader.wait_for(lambda m: m.event_id == marker, 60)
+
+
+async def as_moderator(owner: Member, room: str, member: Member, bot: ClockedBot) -> None:
+    """Give `member` power level 50 in `room` and wait until the bot reads them as a moderator."""
+    await set_levels(owner, room, {member.user_id: 50})
+    assert bot.bot is not None
+    connection = bot.bot.connection
+
+    async def bot_sees() -> bool:
+        return connection.power_level(room, member.user_id) == 50
+
+    await until(bot_sees)
+
+
+async def test_a_plugin_that_is_off_says_whose_command_it_is_and_who_turns_it_on(
+    make_journey_bot: MakeBot, make_member: MakeMember,
+) -> None:
+    bot = await make_journey_bot()
+    owner, member, rania, moderator = (await make_member(), await make_member(),
+                                       await make_member(), await make_member())
+    room = await group_room(owner, bot, member, rania, moderator)
+    await as_moderator(owner, room, moderator, bot)
+    off = ("!modroom belongs to the moderation plugin, which is off in this room. "
+           "A room admin can turn it on with !enable moderation.")
+    assert await answer(member, room, "!modroom") == off
+    assert await answer(member, room, "!help modroom") == off
+
+    # In Arabic: the plugin and the command that turns it on, each as typed.
+    assert "بالعربية" in await answer(rania, room, "!language ar")
+    for typed in ("!report", "!help report"):
+        shown = await answer(rania, room, typed)
+        plain = shown.translate(HIDDEN)
+        assert "!report" in plain and "moderation" in plain and "!enable moderation" in plain
+        assert "لا أعرف" not in plain  # not "I don't know the command"
+        wrong = shown_as_typed(shown)
+        assert not wrong, "\n".join(wrong)
+
+    # A moderator may not turn plugins on here: the refusal names the role that may.
+    refused = await answer(moderator, room, "!enable moderation")
+    assert refused == "Sorry, !enable is for room admins only."
+    assert await answer(member, room, "!modroom") == off  # still off
+
+    # Once the admin turns it on, the same command is the plugin's own.
+    assert "moderation" in await answer(owner, room, "!enable moderation")
+    assert await answer(member, room, "!help report") != off
+    assert "!report" in await answer(member, room, "!help report")
+
+
+async def test_an_unencrypted_room_explains_itself_once_to_each_member(
+    make_journey_bot: MakeBot, make_member: MakeMember,
+) -> None:
+    bot = await make_journey_bot(plugins=[AdminPlugin])
+    owner, amal, basel = await make_member(), await make_member(), await make_member()
+    room = await group_room(owner, bot, amal, basel, encrypted=False)
+    explained = "This room is not end-to-end encrypted, so I won't work here"
+
+    def explanations() -> list[Received]:
+        return [m for m in amal.received
+                if m.sender == bot.user_id and m.room_id == room and explained in m.body]
+
+    # Chatter is not for the bot: nothing.
+    await handled(bot, await amal.send(room, "hello everyone"))
+    await caught_up(amal, owner, room)
+    assert explanations() == []
+    # Amal's command is explained (in the clear: the room has no encryption).
+    first = await amal.ask(room, "!help", 60)
+    assert explained in first.body and not first.encrypted
+    # Basel's, a moment later, waits for the room's one-minute spacing...
+    early = await basel.send(room, "!help")
+    await handled(bot, early)
+    await caught_up(amal, owner, room)
+    assert [m.reply_to for m in explanations()] == [first.reply_to]
+    # ...and is explained on his next command once the minute has passed.
+    await bot.advance(61)
+    second = await basel.ask(room, "!checkin 2h", 60)
+    assert explained in second.body
+    # Amal heard it already: her next command, and anyone's chatter, get nothing.
+    await handled(bot, await amal.send(room, "!help"))
+    await handled(bot, await basel.send(room, "is anyone here?"))
+    await caught_up(amal, owner, room)
+    assert [m.reply_to for m in explanations()] == [first.reply_to, second.reply_to]
