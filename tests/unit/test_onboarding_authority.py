@@ -44,10 +44,10 @@ async def test_room_admin_cannot_send_introductions_into_another_room(harness: H
     refused = await h.say(ROOM, ADMIN, f"!config onboarding introductions_room {PRIVATE}")
     assert "Not saved" in refused and "network setting" in refused
     dm = await h.join(ROOM, NEWCOMER)
-    welcome = h.hs.in_room(dm)[0].content["body"]
+    welcome = h.hs.messages(dm)[0].content["body"]
     assert "Safe house" not in welcome and "!intro" not in welcome
     assert "None of your rooms" in await h.say(dm, NEWCOMER, "!intro")
-    assert h.hs.in_room(PRIVATE) == []
+    assert h.hs.messages(PRIVATE) == []
     # Nor can the admin read the network's value.
     await h.say(ORGANIZERS_ROOM, ORGANIZER,
                 f"!config --network onboarding introductions_room {INTROS}")
@@ -65,7 +65,7 @@ async def test_a_room_override_stored_before_the_marker_is_ignored(
     await h.runtime.settings.load()
     dm = await h.join(ROOM, NEWCOMER)
     assert "None of your rooms" in await h.say(dm, NEWCOMER, "!intro")
-    assert h.hs.in_room(PRIVATE) == []
+    assert h.hs.messages(PRIVATE) == []
 
 
 async def test_introductions_never_go_to_a_network_role_room(harness: Harness) -> None:
@@ -74,7 +74,7 @@ async def test_introductions_never_go_to_a_network_role_room(harness: Harness) -
     await h.say(ORGANIZERS_ROOM, ORGANIZER,
                 f"!config --network onboarding introductions_room {ORGANIZERS_ROOM}")
     dm = await h.join(ROOM, NEWCOMER)
-    assert "Organizers" not in h.hs.in_room(dm)[0].content["body"]
+    assert "Organizers" not in h.hs.messages(dm)[0].content["body"]
     assert "None of your rooms" in await h.say(dm, NEWCOMER, "!intro")
 
 
@@ -88,16 +88,14 @@ async def test_a_draft_is_not_posted_after_the_introductions_room_changed(harnes
         await h.say(dm, NEWCOMER, answer)
     await h.say(ORGANIZERS_ROOM, ORGANIZER, "!config --network onboarding introductions_room ''")
     assert "has changed" in await h.say(dm, NEWCOMER, "!intro post")
-    assert h.hs.in_room(INTROS) == []
+    assert h.hs.messages(INTROS) == []
 
 
 async def test_room_admin_cannot_list_a_private_space_or_name_private_rooms(
         harness: Harness) -> None:
     h = harness
     space = "!privatespace:x"
-    h.hs.members_of[space] = [h.runtime.bot_user_id]
-    h.hs.spaces[space] = [{"type": "m.space.child", "state_key": PRIVATE,
-                           "content": {"via": ["x"]}}]
+    h.bot.room(space).state[("m.space.child", PRIVATE)] = {"via": ["x"]}
     # The attack, part 1: the bot lists (and names) the children of any space it is in.
     refused = await h.say(ROOM, ADMIN, f"!config onboarding directory_space {space}")
     assert "Not saved" in refused
@@ -115,11 +113,9 @@ async def test_room_admin_cannot_list_a_private_space_or_name_private_rooms(
 async def test_organizers_set_the_directory_space(harness: Harness) -> None:
     h = harness
     space = "!space:x"
-    h.hs.members_of[space] = [h.runtime.bot_user_id]
-    h.hs.spaces[space] = [
-        {"type": "m.space.child", "state_key": INTROS, "content": {"via": ["x"]}},
-        {"type": "m.space.child", "state_key": ORGANIZERS_ROOM, "content": {"via": ["x"]}},
-    ]
+    children = h.bot.room(space).state
+    for child in (INTROS, ORGANIZERS_ROOM):
+        children[("m.space.child", child)] = {"via": ["x"]}
     saved = await h.say(ORGANIZERS_ROOM, ORGANIZER,
                         f"!config --network onboarding directory_space {space}")
     assert "Not saved" not in saved
@@ -135,7 +131,7 @@ async def test_rooms_in_a_shared_room_does_not_hint_at_the_members_other_rooms(
         harness: Harness) -> None:
     h = harness
     support = "!support:x"
-    h.hs.members_of[support] = [h.runtime.bot_user_id]
+    h.bot.room(support, name="Support")  # a group room (a nameless one of two reads as a DM)
     await h.runtime.settings.set_enabled(support, OnboardingPlugin, True)
     await h.runtime.settings.set_value(support, OnboardingPlugin, "directory_rooms",
                                        '["#partners-of-support:x"]')

@@ -68,4 +68,5 @@ async def test_onboarding_alone_lists_what_an_admin_may_do(harness: Harness) -> 
     assert "Onboarding here: gate" in await harness.say(ROOM, ADMIN, "!onboarding status")
     # A member is shown what the group is for, not the admins' subcommands to run.
     assert "• !onboarding" in listed
+    await harness.join(ROOM, NEWCOMER)
     assert "• !onboarding" not in await harness.say(ROOM, NEWCOMER, "!onboarding")

@@ -52,7 +52,7 @@ async def joined_then_gone(h: Harness, user_id: str) -> None:
     dm = await h.join(ROOM, user_id)
     await h.say(dm, user_id, "!pronouns they/them")
     assert await held_about(h, user_id) == ["onboarding_members", "onboarding_profiles"]
-    h.hs.members_of[ROOM].remove(user_id)
+    h.hs.room(ROOM).joined.remove(user_id)
 
 
 def failing_forget(h: Harness, failures: int, *, only: str | None = None) -> list[str]:

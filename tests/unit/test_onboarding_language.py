@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from bots.onboarding.messages import CATALOG
-from core.events import Reaction
 from tests.unit.test_onboarding_plugin import (
     ADMIN,
     NEWCOMER,
@@ -40,12 +39,8 @@ def plain(text: str) -> str:
 
 
 async def react(h: Harness, room: str, sender: str, event_id: str) -> list[str]:
-    before = len(h.hs.in_room(room))
-    await h.dispatcher.handle(Reaction(room_id=room, event_id=f"$react-{event_id}", sender=sender,
-                                       timestamp_ms=0, encrypted=True, key="✅",
-                                       relates_to=event_id))
-    await h.delivered()
-    return [str(sent.content["body"]) for sent in h.hs.in_room(room)[before:]]
+    """`sender` ticks an event; the bot's messages in that room meanwhile."""
+    return [sent.body for sent in (await h.bot.react(room, sender, event_id, "✅")).in_room(room)]
 
 
 def is_arabic(text: str) -> bool:
@@ -57,7 +52,7 @@ async def test_the_welcome_comes_again_in_arabic_after_language_ar_and_both_take
         harness: Harness) -> None:
     h = harness
     dm = await h.join(ROOM, NEWCOMER)
-    [english] = h.hs.in_room(dm)
+    [english] = h.hs.messages(dm)
     assert "Taking part in" in english.content["body"]
     answers = await h.answers(dm, NEWCOMER, "!language ar")
     assert len(answers) == 2, [a.content["body"] for a in answers]
@@ -88,7 +83,7 @@ async def test_the_thanks_after_a_check_is_in_the_language_of_an_arabic_rooms_we
     h = harness
     await h.runtime.languages.set_room(ROOM, "ar")
     dm = await h.join(ROOM, NEWCOMER)
-    [welcome] = h.hs.in_room(dm)
+    [welcome] = h.hs.messages(dm)
     assert ar("dm_welcome") in plain(welcome.content["body"])
     [thanks] = await react(h, dm, NEWCOMER, welcome.event_id)
     assert is_arabic(thanks) and ar("agreed") in plain(thanks)
@@ -109,7 +104,7 @@ async def test_rules_without_an_arabic_version_say_so_and_show_the_english_ones(
     assert header.startswith(ar("rules_not_translated"))
     assert "العربية" in header and "الإنجليزية" in header
     # The Arabic welcome says the same above the English rules.
-    resent = plain(str(h.hs.in_room(dm)[-1].content["body"]))
+    resent = plain(str(h.hs.messages(dm)[-1].content["body"]))
     assert ar("rules_not_translated") in resent and "Be kind to each other." in resent
 
 
@@ -131,7 +126,7 @@ async def test_newcomers_never_see_how_to_configure_the_directory_but_admins_do(
         harness: Harness) -> None:
     h = harness
     dm = await h.join(ROOM, NEWCOMER)
-    welcome = plain(str(h.hs.in_room(dm)[0].content["body"]))
+    welcome = plain(str(h.hs.messages(dm)[0].content["body"]))
     thanks = plain(await h.say(dm, NEWCOMER, "!agree"))
     rooms_in_dm = plain(await h.say(dm, NEWCOMER, "!rooms"))
     rooms_in_room = plain(await h.say(ROOM, NEWCOMER, "!rooms"))

@@ -1,4 +1,4 @@
-"""The onboarding plugin through the real dispatcher, database, outbox and scheduler, with a fake homeserver.
+"""The onboarding plugin in the real bot (core.testing: dispatcher, database, outbox, scheduler, DMs).
 
 The harness here is shared by the other onboarding unit tests (sealing,
 authority). Real Synapse and E2EE members: tests/integration/test_onboarding.py.
@@ -6,30 +6,19 @@ authority). Real Synapse and E2EE members: tests/integration/test_onboarding.py.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bots.admin import AdminPlugin
 from bots.onboarding import OnboardingPlugin
-from core.builtin import CorePlugin
 from core.clock import ManualClock
-from core.config import Config
-from core.dispatch import Dispatcher
-from core.events import MemberJoined, MemberLeft, Message
-from core.languages import LanguagePreferences
-from core.outbox import Outbox
-from core.plugin import Plugin
-from core.room_settings import RoomSettings
 from core.runtime import Runtime
-from core.scheduler import Scheduler
-from core.storage import CORE_MIGRATIONS, Database
-from tests.unit.test_alerts_plugin import BOT, FakeHomeserver, Sent
+from core.testing import MemoryHomeserver, PluginHarness, Sent
 
+BOT = "@bot:x"
 ORGANIZER = "@org:x"
 ORGANIZERS_ROOM = "!organizers:x"
 ROOM = "!room:x"  # a community room with onboarding on
@@ -38,135 +27,94 @@ INTROS = "!intros:x"  # the network's introductions room
 PRIVATE = "!private:x"  # a room the bot is in that ROOM's admin does not administer
 OTHER_ADMIN = "@other:x"
 NEWCOMER = "@new:x"
-_ids = itertools.count()
-
-
-class FakeOnboardingHomeserver(FakeHomeserver):
-    """Adds space state (the directory) to the alerts tests' fake homeserver."""
-
-    spaces: dict[str, list[dict[str, Any]]]
-
-    async def room_state(self, room_id: str) -> list[dict[str, Any]]:
-        return self.spaces.get(room_id, [])
+START = 1_770_000_000.0
 
 
 @dataclass
 class Harness:
-    hs: FakeOnboardingHomeserver
-    runtime: Runtime
-    dispatcher: Dispatcher
-    outbox: Outbox
-    clock: ManualClock
-    plugin: OnboardingPlugin
-    path: Path
+    """Onboarding in a running bot, with the shortcuts its tests share."""
+
+    bot: PluginHarness
+
+    @property
+    def hs(self) -> MemoryHomeserver:
+        return self.bot.homeserver
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.bot.runtime
+
+    @property
+    def clock(self) -> ManualClock:
+        return self.bot.clock
+
+    @property
+    def plugin(self) -> OnboardingPlugin:
+        return self.bot.plugin(OnboardingPlugin)
 
     @property
     def db_file(self) -> Path:
-        return self.path / "bot.db"
+        return self.bot.db_path
 
     async def say(self, room: str, sender: str, body: str, *, where: str | None = None) -> str:
         """Handle one message; returns the bot's answers there (`where`: elsewhere), joined."""
         answers = await self.answers(room, sender, body, where=where)
         assert answers, f"no answer to {body!r} in {where or room}"
-        return "\n".join(str(answer.content["body"]) for answer in answers)
+        return "\n".join(answer.body for answer in answers)
 
     async def answers(self, room: str, sender: str, body: str, *,
                       where: str | None = None) -> list[Sent]:
-        where = where or room
-        before = len(self.hs.in_room(where))
-        event = Message(room_id=room, event_id=f"$m{next(_ids)}", sender=sender,
-                        timestamp_ms=0, encrypted=True, body=body)
-        await self.dispatcher.handle(event)
-        await self.delivered()
-        return self.hs.in_room(where)[before:]
+        """What the bot said in `where` (or `room`) while it handled the message, deliveries included."""
+        return (await self.bot.send(room, sender, body)).in_room(where or room)
 
     async def join(self, room: str, user_id: str) -> str:
         """`user_id` joins `room`; returns their DM room once the private welcome is out."""
-        self.hs.members_of.setdefault(room, [BOT]).append(user_id)
-        await self.dispatcher.handle(MemberJoined(
-            room_id=room, event_id=f"$join{next(_ids)}", sender=user_id, timestamp_ms=0,
-            encrypted=False, user_id=user_id))
-        await self.delivered()
-        return self.hs.dm_rooms[user_id]
+        await self.bot.join(room, user_id)
+        # The member accepts the DM the welcome opened (a new one, if there was none).
+        return await self.bot.dm(user_id)
 
     async def leave(self, room: str, user_id: str) -> None:
-        self.hs.members_of[room].remove(user_id)
-        await self.dispatcher.handle(MemberLeft(
-            room_id=room, event_id=f"$leave{next(_ids)}", sender=user_id, timestamp_ms=0,
-            encrypted=False, user_id=user_id))
-        await self.delivered()
+        await self.bot.leave(room, user_id)
 
-    async def delivered(self) -> None:
-        import asyncio
 
-        await asyncio.wait_for(self.outbox.idle(), 10)
+def world() -> MemoryHomeserver:
+    hs = MemoryHomeserver(BOT)
+    hs.add_room(ORGANIZERS_ROOM, [ORGANIZER], name="Organizers")
+    # The bot may remove what members type there (a private command in the room).
+    hs.add_room(ROOM, {ADMIN: 100}, bot_level=100)
+    hs.add_room(INTROS, {OTHER_ADMIN: 100}, name="Introductions")
+    hs.add_room(PRIVATE, {OTHER_ADMIN: 100}, name="Safe house")
+    return hs
 
 
 async def make_harness(path: Path, *, restart_of: Harness | None = None) -> Harness:
-    """As the bot starts (core/bot.py): every plugin's setup, then ready (rooms known), then sends.
+    """The bot started (every plugin's setup, onboarding on in ROOM, then ready and sends).
 
-    `restart_of`: the same bot started again (closed first) on its database and homeserver.
+    `restart_of`: the same bot started again (stopped first) on its database and homeserver.
     """
     if restart_of is not None:
-        await close(restart_of)
-    hs = FakeOnboardingHomeserver() if restart_of is None else restart_of.hs
-    if restart_of is None:
-        hs.spaces = {}
-        hs.members_of[ORGANIZERS_ROOM] = [BOT, ORGANIZER]
-        hs.members_of[ROOM] = [BOT, ADMIN]
-        hs.levels[(ROOM, ADMIN)] = 100
-        hs.members_of[INTROS] = [BOT, OTHER_ADMIN]
-        hs.levels[(INTROS, OTHER_ADMIN)] = 100
-        hs.names[INTROS] = "Introductions"
-        hs.members_of[PRIVATE] = [BOT, OTHER_ADMIN]
-        hs.levels[(PRIVATE, OTHER_ADMIN)] = 100
-        hs.names[PRIVATE] = "Safe house"
-        hs.names[ORGANIZERS_ROOM] = "Organizers"
-    config = Config.model_validate({
-        "matrix": {"homeserver": "http://localhost", "user_id": BOT},
-        "bot": {"roles": {"organizers": [ORGANIZER]},
-                "outbox": {"per_second": 1000, "concurrency": 8,
-                           "backoff_initial_seconds": 0.01, "max_attempts": 3}},
-        "network": {"organizers_room": ORGANIZERS_ROOM, "rooms": [ROOM, INTROS]},
-        "plugins": {"onboarding": {"batch_seconds": 0}},
-    })
-    db = Database(path / "bot.db")
-    await db.open()
-    await db.migrate("core", CORE_MIGRATIONS)
-    clock = ManualClock(1_770_000_000.0)
-    outbox = Outbox(db, clock, hs, hs, config.bot.outbox)  # type: ignore[arg-type]
-    runtime = Runtime(
-        config=config, db=db, clock=clock, scheduler=Scheduler(db, clock),
-        settings=RoomSettings(db, config.plugins),
-        languages=LanguagePreferences(db, "en"), sender=hs, rooms=hs, actions=hs,
-        dms=hs, outbox=outbox, bot_user_id=BOT,  # type: ignore[arg-type]
-    )
-    outbox.sealer = runtime.sealer  # as the bot does (core/bot.py)
-    await runtime.settings.load()
-    await runtime.languages.load()
-    await runtime.network.load()
-    dispatcher = Dispatcher(runtime)
-    classes: list[type[Plugin]] = [CorePlugin, AdminPlugin, OnboardingPlugin]
-    for plugin_class in classes:
-        plugin = plugin_class(runtime)
-        runtime.plugins[plugin.name] = plugin
-        dispatcher.add_plugin(plugin)
-        if isinstance(plugin, CorePlugin):
-            plugin.dispatcher = dispatcher
-        await plugin.setup()
-    await runtime.settings.set_enabled(ROOM, OnboardingPlugin, True)
-    for plugin in runtime.plugins.values():
-        await plugin.ready()
-    outbox.start()
-    onboarding = runtime.plugins["onboarding"]
-    assert isinstance(onboarding, OnboardingPlugin)
-    return Harness(hs, runtime, dispatcher, outbox, clock, onboarding, path)
+        await restart_of.bot.restart()
+        return restart_of
+    bot = PluginHarness(
+        AdminPlugin, OnboardingPlugin, data_dir=path, homeserver=world(), bot_user_id=BOT,
+        clock=ManualClock(START),
+        config={"bot": {"roles": {"organizers": [ORGANIZER]},
+                        "outbox": {"concurrency": 8, "backoff_initial_seconds": 0.01,
+                                   "max_attempts": 3}},
+                "network": {"organizers_room": ORGANIZERS_ROOM, "rooms": [ROOM, INTROS]}},
+        plugins={"onboarding": {"batch_seconds": 0}})
+    await bot.start(ready=False)
+    try:
+        await bot.enable(ROOM, OnboardingPlugin)
+        await bot.ready()
+    except BaseException:
+        await bot.stop()
+        raise
+    return Harness(bot)
 
 
 async def close(h: Harness) -> None:
-    await h.outbox.stop()
-    await h.plugin.teardown()
-    await h.runtime.db.close()
+    await h.bot.stop()
 
 
 @pytest.fixture
@@ -185,7 +133,7 @@ def plain(text: str) -> str:
 async def test_newcomer_gets_a_private_welcome_and_agrees(harness: Harness) -> None:
     h = harness
     dm = await h.join(ROOM, NEWCOMER)
-    [welcome] = h.hs.in_room(dm)
+    [welcome] = h.hs.messages(dm)
     assert "!agree" in welcome.content["body"]
     assert "Thank you" in await h.say(dm, NEWCOMER, "!agree")
     row = await h.runtime.db.fetchone(
@@ -199,12 +147,12 @@ async def test_organizers_set_the_introductions_room_and_a_member_posts(harness:
                         f"!config --network onboarding introductions_room {INTROS}")
     assert "introductions_room" in saved and "Not saved" not in saved
     dm = await h.join(ROOM, NEWCOMER)
-    assert "Introductions" in h.hs.in_room(dm)[0].content["body"]  # offered in the welcome
+    assert "Introductions" in h.hs.messages(dm)[0].content["body"]  # offered in the welcome
     assert "Introductions" in await h.say(dm, NEWCOMER, "!intro")
     await h.say(dm, NEWCOMER, "they/them")
     await h.say(dm, NEWCOMER, "Arabic, English")
     preview = await h.say(dm, NEWCOMER, "mutual aid")
     assert "mutual aid" in preview
     assert "Posted" in await h.say(dm, NEWCOMER, "!intro post")
-    [post] = h.hs.in_room(INTROS)
+    [post] = h.hs.messages(INTROS)
     assert "mutual aid" in post.content["body"] and NEWCOMER in plain(post.content["body"])
