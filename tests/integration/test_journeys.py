@@ -205,6 +205,9 @@ async def test_help_fits_the_newcomer_and_a_dm_forgives_the_form(
     organizer_groups = sections(await answer(organizer, organizers_room, "!help"))
     title, names = next(iter(organizer_groups.items()))
     assert title == "Organizing (alerts, roll calls, the network):" and names[0] == "!alert"
+    # Nor are the organizers walked through their own check-ins there (named only).
+    described = {name for names in organizer_groups.values() for name in names}
+    assert not {"!checkin", "!duress", "!safepin"} & described
 
     # A group room stays strict: a plain "help" is talk between members. The lane
     # handles a member's messages in order, so once the `!help` after it is answered,
