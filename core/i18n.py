@@ -54,8 +54,13 @@ def isolate(text: str) -> str:
 # take the sentence's direction: Element showed `!safe` as `safe!`.
 _LATIN_RUN = re.compile(
     r"(?:[!@#]|https?://|<|\[)[^\s\u0590-\u08ff\u2066-\u2069]*"
-    r"(?:[ \t]+[^\s\u0590-\u08ff\u2066-\u2069\u2014\u2022]+)*"
+    # Then more Latin words, and a usage's <argument> and [argument] groups in any
+    # script (`!suggest <رابط> [ملاحظة]` is typed as one left-to-right line).
+    r"(?:[ \t]+(?:<[^>\n\u2066-\u2069]*>|\[[^\]\n\u2066-\u2069]*\]"
+    r"|[^\s\u0590-\u08ff\u2066-\u2069\u2014\u2022]+))*"
 )
+# A `code span` is one left-to-right unit, Arabic words inside included.
+_CODE_SPAN = re.compile(r"`[^`\n\u2066-\u2069]+`")
 _TRAILING = ".,;:?!)»\"'"
 
 
@@ -85,6 +90,10 @@ def _isolate_latin_runs(line: str) -> str:
             depth += 1
         elif char == PDI:
             depth = max(0, depth - 1)
+        elif depth == 0 and char == "`" and (span := _CODE_SPAN.match(line, position)):
+            out.append(f"{LRI}{span.group(0)}{PDI}")
+            position = span.end()
+            continue
         elif depth == 0:
             match = _LATIN_RUN.match(line, position)
             run = match.group(0).rstrip(_TRAILING) if match else ""

@@ -373,7 +373,17 @@ MATRIX_USER = re.compile(r"@[^:\s<>\"]+:[A-Za-z0-9.\-]+(?::\d+)?")
 
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
-_ISOLATES_OPEN = "\u2066\u2067\u2068"
+
+
+def _in_member_text(text: str, position: int) -> bool:
+    """Is `position` inside a first-strong isolate (FSI: how the catalog wraps member text)?"""
+    stack: list[str] = []
+    for char in text[:position]:
+        if char in "\u2066\u2067\u2068":
+            stack.append(char)
+        elif char == "\u2069" and stack:
+            stack.pop()
+    return "\u2068" in stack
 
 
 def render_html(text: str, mentions: Sequence[str]) -> str:
@@ -397,11 +407,10 @@ def with_prefix(text: str, prefix: str, commands: Container[str]) -> str:
     catalog's isolates) is left as written.
     """
     def fix(match: re.Match[str]) -> str:
-        before = text[:match.start()]
-        depth = sum(before.count(mark) for mark in _ISOLATES_OPEN) - before.count("\u2069")
         body = match.group(1)
         word = body.split(None, 1)[0] if body.strip() else ""
-        if depth > 0 or body.startswith(prefix) or word.lower() not in commands:
+        if _in_member_text(text, match.start()) or body.startswith(prefix) \
+                or word.lower() not in commands:
             return match.group(0)
         return f"`{prefix}{body}`"
 

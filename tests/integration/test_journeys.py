@@ -146,7 +146,7 @@ def shown_as_typed(body: str) -> list[str]:
     """The commands of an Arabic body that would not read as typed ([] when all do).
 
     A command must be a contiguous Latin run opened by a left-to-right isolate
-    (LRI ... PDI), and with its arguments (`!checkin <متى>`, `!suggest <رابط> [ملاحظة]`)
+    (LRI ... PDI; a `code span` holding it may be the isolated unit), and with its arguments (`!checkin <متى>`, `!suggest <رابط> [ملاحظة]`)
     it must come out of the Unicode bidi algorithm, which lays each line out from
     its first strong character as Element's dir=auto does, as it does on its own.
     """
@@ -154,6 +154,8 @@ def shown_as_typed(body: str) -> list[str]:
     for line in body.split("\n"):
         for match in COMMAND.finditer(line):
             start = match.start()
+            if line[start - 1:start] == "`":  # a code span is isolated as a whole
+                start -= 1
             if line[start - 1:start] != LRI or PDI not in line[match.end():]:
                 wrong.append(f"{match.group(0)} not isolated in {line!r}")
         plain = line.translate(HIDDEN)
