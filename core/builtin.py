@@ -55,6 +55,7 @@ COMMAND_GROUPS: dict[str, Group] = {
     "ack": Group.ROOM,
     "subscribe": Group.DIRECTORY,
     "unsubscribe": Group.DIRECTORY,
+    "onboarding": Group.MODERATION,  # the admins' preview and status of the gate
 }
 
 # Within a group the most useful come first; commands not listed follow by name.
