@@ -149,9 +149,14 @@ async def make_member(
     return factory
 
 
-async def room_with_bot(member: Member, bot: RunningBot, *, encrypted: bool = True) -> str:
-    """An encrypted room created by `member` (its admin) that the bot has joined."""
-    room_id = await member.create_room(invite=[bot.user_id], encrypted=encrypted)
+async def room_with_bot(member: Member, bot: RunningBot, *, encrypted: bool = True,
+                        name: str = "Solidarity demo") -> str:
+    """An encrypted room created by `member` (its admin) that the bot has joined.
+
+    `name=""` makes it the unnamed two-member room a client creates as a DM: a
+    named room is never taken for one (core/dms.py).
+    """
+    room_id = await member.create_room(invite=[bot.user_id], encrypted=encrypted, name=name)
     await member.wait_member(room_id, bot.user_id)
     assert bot.bot is not None
     connection = bot.bot.connection

@@ -106,8 +106,8 @@ def count(member: Member, bot: ClockedBot, text: str) -> int:
 
 
 async def dm_with(member: Member, bot: ClockedBot) -> str:
-    """An encrypted room with only the member and the bot: their DM."""
-    return await room_with_bot(member, bot)
+    """An encrypted, unnamed room with only the member and the bot: their DM, as a client makes it."""
+    return await room_with_bot(member, bot, name="")
 
 
 async def befriend(bot: ClockedBot, owner: Member, owner_dm: str, *contacts: Member) -> None:
@@ -377,7 +377,7 @@ async def test_kill_9_during_escalation_sends_no_duplicates(
         await bot.start()
         alice = await make_member()
         contacts = [await make_member() for _ in range(9)]
-        dm = await alice.create_room(invite=[bot.user_id])
+        dm = await alice.create_room(invite=[bot.user_id], name="")  # a DM is unnamed
         await alice.wait_member(dm, bot.user_id, 60)
         await befriend(bot, alice, dm, *contacts)  # type: ignore[arg-type]
         await alice.ask(dm, "!checkin 10m", 60)
