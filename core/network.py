@@ -95,6 +95,10 @@ class Network:
         }[role]
         return configured or None
 
+    def is_role_room(self, room_id: str) -> bool:
+        """Is this one of the role rooms? (Asked per event: no set is built.)"""
+        return any(self.role_room(role) == room_id for role in NetworkRole)
+
     def role_rooms(self) -> frozenset[str]:
         """Rooms that hold a network role: private to the network's people."""
         return frozenset(room for role in NetworkRole if (room := self.role_room(role)))

@@ -62,7 +62,7 @@ class Runtime:
         if isinstance(self.dms, DirectMessages):
             network = self.network
             self.dms.group_rooms = lambda room_id: (
-                network.contains(room_id) or room_id in network.role_rooms())
+                network.contains(room_id) or network.is_role_room(room_id))
 
     async def _settings_changed(self, room_id: str, plugin: type[Plugin], key: str) -> None:
         instance = self.plugins.get(plugin.name)
