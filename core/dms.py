@@ -10,9 +10,8 @@ a room is a member's DM only while its members are exactly the bot and that
 member, checked from the room's membership each time it is asked. A DM that
 gains a third member stops being used for private messages, and the member
 gets a new one. A room of the network (its configured rooms, the space's
-children, the role rooms) or a room with a name is never taken for a DM by
-its membership: a group room that shrank to the bot and one member keeps
-its protection and stays a room.
+children, the role rooms) is never taken for a DM: a network room that
+shrank to the bot and one member keeps its protection and stays a room.
 """
 
 from __future__ import annotations
@@ -70,8 +69,7 @@ class DirectMessages:
         if known is not None:
             return known if members == {self.bot_user_id, known} else None
         others = members - {self.bot_user_id}
-        if (len(others) == 1 and self.bot_user_id in members and self.rooms.is_encrypted(room_id)
-                and not self.actions.room_name(room_id)):
+        if len(others) == 1 and self.bot_user_id in members and self.rooms.is_encrypted(room_id):
             return next(iter(others))
         return None
 

@@ -153,8 +153,8 @@ async def room_with_bot(member: Member, bot: RunningBot, *, encrypted: bool = Tr
                         name: str = "Solidarity demo") -> str:
     """An encrypted room created by `member` (its admin) that the bot has joined.
 
-    `name=""` makes it the unnamed two-member room a client creates as a DM: a
-    named room is never taken for one (core/dms.py).
+    With only the member and the bot it is their DM (core/dms.py), named or not,
+    unless it is one of the network's rooms.
     """
     room_id = await member.create_room(invite=[bot.user_id], encrypted=encrypted, name=name)
     await member.wait_member(room_id, bot.user_id)

@@ -146,7 +146,8 @@ def shown_as_typed(body: str) -> list[str]:
     """The commands of an Arabic body that would not read as typed ([] when all do).
 
     A command must be a contiguous Latin run opened by a left-to-right isolate
-    (LRI ... PDI; a `code span` holding it may be the isolated unit), and with its arguments (`!checkin <متى>`, `!suggest <رابط> [ملاحظة]`)
+    (LRI ... PDI; a `code span` holding it may be the isolated unit), and with its
+    arguments (`!checkin <متى>`, `!suggest <رابط> [ملاحظة]`)
     it must come out of the Unicode bidi algorithm, which lays each line out from
     its first strong character as Element's dir=auto does, as it does on its own.
     """

@@ -86,7 +86,7 @@ async def test_is_direct_from_an_attacker_does_not_make_the_room_a_members_dm(
 
 
 async def test_a_group_room_that_shrinks_to_two_is_not_a_dm(tmp_path: Path) -> None:
-    """A network room (or any named room) left with the bot and one member stays a room.
+    """A network room left with the bot and one member stays a room.
 
     Otherwise moderation would drop it from the protected rooms and private
     commands would answer there as if in a DM.
@@ -99,12 +99,9 @@ async def test_a_group_room_that_shrinks_to_two_is_not_a_dm(tmp_path: Path) -> N
     network = {"!net:localhost"}
     dms.group_rooms = lambda room_id: room_id in network
     rooms.membership["!net:localhost"] = {BOT, ALEX}
-    rooms.membership["!named:localhost"] = {BOT, ALEX}
-    rooms.names["!named:localhost"] = "Mutual aid"
     rooms.membership["!private:localhost"] = {BOT, ALEX}
     assert dms.user_of("!net:localhost") is None
-    assert dms.user_of("!named:localhost") is None
-    assert dms.user_of("!private:localhost") == ALEX  # an unnamed two-member room is one
+    assert dms.user_of("!private:localhost") == ALEX  # another two-member room is one
     # Even an is_direct claim does not make a network room someone's DM.
     await dms.remember("!net:localhost", ALEX)
     assert not dms.is_dm("!net:localhost")

@@ -131,7 +131,7 @@ async def test_rooms_in_a_shared_room_does_not_hint_at_the_members_other_rooms(
         harness: Harness) -> None:
     h = harness
     support = "!support:x"
-    h.bot.room(support, name="Support")  # a group room (a nameless one of two reads as a DM)
+    h.bot.room(support, ["@regular:x"], name="Support")  # a group room: two would read as a DM
     await h.runtime.settings.set_enabled(support, OnboardingPlugin, True)
     await h.runtime.settings.set_value(support, OnboardingPlugin, "directory_rooms",
                                        '["#partners-of-support:x"]')

@@ -86,7 +86,7 @@ async def test_leaving_the_network_deletes_everything_onboarding_held(harness: H
     h = harness
     await h.say(ORGANIZERS_ROOM, ORGANIZER,
                 f"!config --network onboarding introductions_room {INTROS}")
-    h.bot.room("!second:x", name="Second")  # a group room, not a DM once the newcomer joins
+    h.bot.room("!second:x", ["@regular:x"], name="Second")  # a group room, not a DM once joined
     await h.runtime.settings.set_enabled("!second:x", type(h.plugin), True)
     dm = await h.join(ROOM, NEWCOMER)
     await h.join("!second:x", NEWCOMER)
