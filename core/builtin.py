@@ -18,7 +18,7 @@ from core.checks import RoleFromSetting
 from core.i18n import LANGUAGE_NAMES, LANGUAGES, RLM, Trusted, join_list, language_name, normalise_language
 from core.messages import CATALOG
 from core.network import NetworkRole
-from core.plugin import CommandSpec, Context, Plugin, command, usage_line
+from core.plugin import CommandSpec, Context, Plugin, argument_name, command, usage_line
 from core.roles import Role
 
 if TYPE_CHECKING:
@@ -287,7 +287,8 @@ class CorePlugin(Plugin):
         if arranged.private:
             names = _joined(ctx, [f"{prefix}{spec.name}" for spec in arranged.private])
             lines += ["", ctx.t("help_private", commands=names)]
-        lines += ["", ctx.t("help_footer", help_command=Trusted(f"{prefix}help <command>"))]
+        lines += ["", ctx.t("help_footer", help_command=Trusted(
+            f"{prefix}help <{argument_name(self.catalog, 'command_name', ctx.language)}>"))]
         return "\n".join(lines)
 
     @command("language", help="help_language", aliases=("lang",))

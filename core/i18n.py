@@ -61,7 +61,7 @@ _LATIN_RUN = re.compile(
 )
 # A `code span` is one left-to-right unit, Arabic words inside included.
 _CODE_SPAN = re.compile(r"`[^`\n\u2066-\u2069]+`")
-_TRAILING = ".,;:?!)»\"'"
+_TRAILING = ".,;:?!)»\"'("  # a run's last `(` opens the Arabic that follows
 
 
 def shape_rtl(text: str) -> str:
@@ -96,7 +96,7 @@ def _isolate_latin_runs(line: str) -> str:
             continue
         elif depth == 0:
             match = _LATIN_RUN.match(line, position)
-            run = match.group(0).rstrip(_TRAILING) if match else ""
+            run = match.group(0).rstrip(_TRAILING + " \t") if match else ""
             if len(run) > 1:  # a lone `!` or `[` is punctuation, not a token
                 out.append(f"{LRI}{run}{PDI}")
                 position += len(run)
