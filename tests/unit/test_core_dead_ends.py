@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bots.checkins import CheckinsPlugin
-from tests.unit.test_checkins_harness import Harness
+from bots.admin import AdminPlugin
+from core.testing import PluginHarness
 
 ALICE = "@alice:test"
 BOB = "@bob:test"
@@ -21,16 +22,14 @@ def plain(text: str) -> str:
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    h = Harness(tmp_path / "bot.db", admin=True)
-    await h.start()
-    h.matrix.add_room(ROOM, [ALICE, BOB])
-    h.matrix.add_room(PLAIN, [ALICE, BOB], encrypted=False)
-    yield h
-    await h.stop()
+async def harness(tmp_path: Path) -> AsyncIterator[PluginHarness]:
+    async with PluginHarness(CheckinsPlugin, AdminPlugin, data_dir=tmp_path) as h:
+        h.room(ROOM, [ALICE, BOB])
+        h.room(PLAIN, [ALICE, BOB], encrypted=False)
+        yield h
 
 
-async def test_a_command_of_a_plugin_that_is_off_says_whose_it_is(harness: Harness) -> None:
+async def test_a_command_of_a_plugin_that_is_off_says_whose_it_is(harness: PluginHarness) -> None:
     await harness.runtime.settings.set_enabled(ROOM, CheckinsPlugin, False)
     body = plain((await harness.reply(ROOM, ALICE, "!checkin 2h")).body)
     assert body == ("!checkin belongs to the checkins plugin, which is off in this room. "
@@ -41,30 +40,30 @@ async def test_a_command_of_a_plugin_that_is_off_says_whose_it_is(harness: Harne
     assert "!enable checkins" in arabic and "checkins" in arabic and "غير مفعّلة" in arabic
 
 
-async def test_an_unknown_command_is_still_unknown(harness: Harness) -> None:
+async def test_an_unknown_command_is_still_unknown(harness: PluginHarness) -> None:
     body = plain((await harness.reply(ROOM, ALICE, "!frobnicate")).body)
     assert body.startswith("I don't know the command frobnicate.")
 
 
 async def test_an_unencrypted_room_is_explained_to_each_member_who_asks(
-        harness: Harness) -> None:
+        harness: PluginHarness) -> None:
     first = await harness.reply(PLAIN, ALICE, "!help")
     assert "not end-to-end encrypted" in first.body
     assert first.content["m.mentions"] == {"user_ids": [ALICE]}
-    assert await harness.say(PLAIN, ALICE, "!help") == []  # once per member
-    assert await harness.say(PLAIN, BOB, "hello everyone") == []  # chatter is not for the bot
-    assert await harness.say(PLAIN, BOB, "!help") == []  # a minute has not passed here
+    assert not (await harness.send(PLAIN, ALICE, "!help")).messages  # once per member
+    assert not (await harness.send(PLAIN, BOB, "hello everyone")).messages  # chatter
+    assert not (await harness.send(PLAIN, BOB, "!help")).messages  # a minute has not passed
     await harness.clock.advance(61)
     later = await harness.reply(PLAIN, BOB, "!help")
     assert "not end-to-end encrypted" in later.body
     await harness.restart(advance=120)
-    assert await harness.say(PLAIN, ALICE, "!help") == []  # remembered across restarts
-    stored = await harness.db.fetchall("SELECT key FROM core_state WHERE key LIKE 'unencrypted%'")
+    assert not (await harness.send(PLAIN, ALICE, "!help")).messages  # remembered
+    stored = await harness.runtime.db.fetchall("SELECT key FROM core_state WHERE key LIKE 'unencrypted%'")
     assert stored and not any(ALICE in row["key"] or BOB in row["key"] for row in stored)
 
 
-async def test_enable_refused_names_the_role_it_needs(harness: Harness) -> None:
-    harness.matrix.levels[(ROOM, ALICE)] = 50  # a moderator; admin decides by default
+async def test_enable_refused_names_the_role_it_needs(harness: PluginHarness) -> None:
+    harness.set_level(ROOM, ALICE, 50)  # a moderator; admin decides by default
     body = plain((await harness.reply(ROOM, ALICE, "!enable checkins")).body)
     assert body == "Sorry, !enable is for room admins only."
     body = plain((await harness.reply(ROOM, BOB, "!enable checkins")).body)

@@ -13,9 +13,10 @@ from core.dispatch import Dispatcher
 from core.i18n import Catalog
 from core.plugin import Context, Plugin, PluginSettings, Refusal, command, group, plugin_problems
 from core.roles import Role
-from tests.unit.test_checkins_harness import Harness
+from core.testing import PluginHarness
 
 ALICE = "@alice:test"
+BYSTANDER = "@sam:test"  # a third member: a room of two would be a DM
 ROOM = "!group:test"
 
 CATALOG = Catalog("events", {
@@ -70,59 +71,53 @@ class EventsPlugin(Plugin):
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+async def harness(tmp_path: Path) -> AsyncIterator[PluginHarness]:
     EventsPlugin.closed = EventsPlugin.broken = False
-    h = Harness(tmp_path / "bot.db")
-    await h.start()
-    plugin = EventsPlugin(h.runtime)
-    h.runtime.plugins[plugin.name] = plugin
-    h.dispatcher.add_plugin(plugin)
-    h.matrix.add_room(ROOM, [ALICE])
-    h.matrix.add_dm(ALICE)
-    yield h
-    await h.stop()
+    async with PluginHarness(EventsPlugin, data_dir=tmp_path) as h:
+        h.room(ROOM, [ALICE, BYSTANDER])
+        yield h
 
 
 def plain(text: str) -> str:
     return text.replace("\u2068", "").replace("\u2069", "")  # the catalog isolates user text
 
 
-async def test_a_subcommand_gets_its_own_arguments(harness: Harness) -> None:
+async def test_a_subcommand_gets_its_own_arguments(harness: PluginHarness) -> None:
     body = (await harness.reply(ROOM, ALICE, "!event add 18:00 Picnic in the park")).body
     assert plain(body) == "Added Picnic in the park at 18:00."
     assert plain((await harness.reply(ROOM, ALICE, "!event NEW 9:00 Walk")).body) == \
         "Added Walk at 9:00."
 
 
-async def test_a_group_alone_lists_what_this_reader_may_use(harness: Harness) -> None:
+async def test_a_group_alone_lists_what_this_reader_may_use(harness: PluginHarness) -> None:
     body = (await harness.reply(ROOM, ALICE, "!event")).body
     assert "Events of this room." in body
     assert "!event add <when> <title>" in body and "!event list" in body
     assert "!event cancel" not in body  # a moderator's subcommand, not a member's
 
 
-async def test_an_unknown_subcommand_is_named_with_the_list(harness: Harness) -> None:
+async def test_an_unknown_subcommand_is_named_with_the_list(harness: PluginHarness) -> None:
     body = plain((await harness.reply(ROOM, ALICE, "!event remove 3")).body)
     assert body.startswith("!event has no part called remove.")
     assert "!event list" in body
 
 
-async def test_a_subcommand_usage_error_shows_its_own_usage(harness: Harness) -> None:
+async def test_a_subcommand_usage_error_shows_its_own_usage(harness: PluginHarness) -> None:
     body = (await harness.reply(ROOM, ALICE, "!event add 18:00")).body
     assert "Usage: !event add <when> <title>" in body
-    harness.matrix.levels[(ROOM, ALICE)] = 50
+    harness.set_level(ROOM, ALICE, 50)
     body = (await harness.reply(ROOM, ALICE, "!event cancel soon")).body
     assert "Usage: !event cancel <number>" in body
 
 
-async def test_a_subcommand_role_is_enforced(harness: Harness) -> None:
+async def test_a_subcommand_role_is_enforced(harness: PluginHarness) -> None:
     body = (await harness.reply(ROOM, ALICE, "!event cancel 3")).body
     assert "!event cancel" in body and "cancelled" not in body
-    harness.matrix.levels[(ROOM, ALICE)] = 50
+    harness.set_level(ROOM, ALICE, 50)
     assert (await harness.reply(ROOM, ALICE, "!event cancel 3")).body == "cancelled 3"
 
 
-async def test_help_shows_the_group_and_its_subcommands(harness: Harness) -> None:
+async def test_help_shows_the_group_and_its_subcommands(harness: PluginHarness) -> None:
     listing = (await harness.reply(ROOM, ALICE, "!help")).body
     assert "!event — Events of this room." in listing
     assert "!event add" not in listing  # one line per group in the list
@@ -131,28 +126,28 @@ async def test_help_shows_the_group_and_its_subcommands(harness: Harness) -> Non
     assert one.splitlines() == ["!event add <when> <title>", "Add an event."]
 
 
-async def test_a_dm_only_check_refuses_in_a_room_and_runs_in_the_dm(harness: Harness) -> None:
+async def test_a_dm_only_check_refuses_in_a_room_and_runs_in_the_dm(harness: PluginHarness) -> None:
     body = (await harness.reply(ROOM, ALICE, "!secret")).body
     assert body == "!secret works only in our direct chat: send it to me there."
-    dm = harness.matrix.dm_of[ALICE]
+    dm = await harness.dm(ALICE)
     assert (await harness.reply(dm, ALICE, "!secret")).body == "the secret"
 
 
-async def test_a_role_taken_from_a_setting(harness: Harness) -> None:
-    harness.matrix.levels[(ROOM, ALICE)] = 50
+async def test_a_role_taken_from_a_setting(harness: PluginHarness) -> None:
+    harness.set_level(ROOM, ALICE, 50)
     assert "tuned ran" not in (await harness.reply(ROOM, ALICE, "!tuned")).body
     await harness.runtime.settings.set_value(ROOM, EventsPlugin, "tuned_role", "moderator")
     assert (await harness.reply(ROOM, ALICE, "!tuned")).body == "tuned ran"
 
 
-async def test_the_plugin_wide_check_refuses_every_command(harness: Harness) -> None:
+async def test_the_plugin_wide_check_refuses_every_command(harness: PluginHarness) -> None:
     EventsPlugin.closed = True
     assert (await harness.reply(ROOM, ALICE, "!event list")).body == "Events are closed today."
-    dm = harness.matrix.dm_of[ALICE]
+    dm = await harness.dm(ALICE)
     assert (await harness.reply(dm, ALICE, "!secret")).body == "Events are closed today."
 
 
-async def test_a_check_that_raises_is_isolated_and_the_bot_goes_on(harness: Harness) -> None:
+async def test_a_check_that_raises_is_isolated_and_the_bot_goes_on(harness: PluginHarness) -> None:
     EventsPlugin.broken = True
     body = (await harness.reply(ROOM, ALICE, "!event list")).body
     assert "something went wrong on my side" in body
@@ -230,23 +225,18 @@ class Contacts(Plugin):
 
 
 @pytest.fixture
-async def people(tmp_path: Path) -> AsyncIterator[Harness]:
-    h = Harness(tmp_path / "bot.db")
-    await h.start()
-    plugin = Contacts(h.runtime)
-    h.runtime.plugins[plugin.name] = plugin
-    h.dispatcher.add_plugin(plugin)
-    h.matrix.add_room(ROOM, [ALICE])
-    yield h
-    await h.stop()
+async def people(tmp_path: Path) -> AsyncIterator[PluginHarness]:
+    async with PluginHarness(Contacts, data_dir=tmp_path) as h:
+        h.room(ROOM, [ALICE, BYSTANDER])
+        yield h
 
 
-async def test_a_group_alone_runs_its_alone_subcommand(people: Harness) -> None:
+async def test_a_group_alone_runs_its_alone_subcommand(people: PluginHarness) -> None:
     assert (await people.reply(ROOM, ALICE, "!people")).body == "the list"
     assert (await people.reply(ROOM, ALICE, "!people add sam")).body == "added sam"
 
 
-async def test_other_words_go_to_the_otherwise_subcommand_whole(people: Harness) -> None:
+async def test_other_words_go_to_the_otherwise_subcommand_whole(people: PluginHarness) -> None:
     assert plain((await people.reply(ROOM, ALICE, "!people call sam at 6")).body) == \
         "noted: call sam at 6"
     assert plain((await people.reply(ROOM, ALICE, "!people note list")).body) == "noted: list"
@@ -272,7 +262,7 @@ def test_alone_and_otherwise_must_name_subcommands() -> None:
         dispatcher.add_plugin(Wrong.__new__(Wrong))
 
 
-async def test_usage_names_the_arguments_in_the_readers_language(harness: Harness) -> None:
+async def test_usage_names_the_arguments_in_the_readers_language(harness: PluginHarness) -> None:
     await harness.runtime.languages.set_user(ALICE, "ar")
     body = plain((await harness.reply(ROOM, ALICE, "!event add")).body)
     assert "!event add <متى> <العنوان>" in body and "when" not in body
@@ -284,8 +274,8 @@ async def test_usage_names_the_arguments_in_the_readers_language(harness: Harnes
 
 
 async def test_help_offers_a_command_only_to_the_role_its_setting_asks_for(
-        harness: Harness) -> None:
-    harness.matrix.levels[(ROOM, ALICE)] = 50
+        harness: PluginHarness) -> None:
+    harness.set_level(ROOM, ALICE, 50)
     assert "!tuned" not in (await harness.reply(ROOM, ALICE, "!help")).body  # admins by default
     await harness.runtime.settings.set_value(ROOM, EventsPlugin, "tuned_role", "moderator")
     assert "!tuned" in (await harness.reply(ROOM, ALICE, "!help")).body

@@ -12,7 +12,7 @@ from core.i18n import Catalog
 from core.matrix.sending import SendError
 from core.outbox import SAFETY
 from core.plugin import Plugin
-from tests.unit.test_checkins_harness import Harness
+from core.testing import PluginHarness
 
 ALICE = "@alice:test"
 ROOM = "!group:test"
@@ -26,64 +26,59 @@ class Notes(Plugin):
 
 
 @pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[tuple[Harness, Notes]]:
-    h = Harness(tmp_path / "bot.db")
-    await h.start()
-    notes = Notes(h.runtime)
-    h.runtime.plugins[notes.name] = notes
-    h.matrix.add_room(ROOM, [ALICE])
-    h.matrix.add_dm(ALICE)
-    yield h, notes
-    await h.stop()
+async def harness(tmp_path: Path) -> AsyncIterator[tuple[PluginHarness, Notes]]:
+    async with PluginHarness(Notes, data_dir=tmp_path) as h:
+        h.room(ROOM, [ALICE, "@sam:test"])  # three members: a group room, not a DM
+        yield h, h.plugin(Notes)
 
 
 def plain(text: str) -> str:
     return "".join(char for char in text if char not in "\u2068\u2069\u200f\u2066")
 
 
-async def test_to_a_room_in_the_rooms_language(harness: tuple[Harness, Notes]) -> None:
+async def test_to_a_room_in_the_rooms_language(harness: tuple[PluginHarness, Notes]) -> None:
     h, notes = harness
     await h.runtime.languages.set_room(ROOM, "ar")
     event_id = await notes.say(ROOM, "reminder", once="r1", what="picnic")
-    [sent] = h.matrix.to(ROOM)
+    [sent] = h.homeserver.messages(ROOM)
     assert sent.event_id == event_id
     assert plain(sent.body) == "تذكير: picnic"
     assert sent.content["msgtype"] == "m.notice"
 
 
-async def test_to_a_member_in_their_dm_and_language(harness: tuple[Harness, Notes]) -> None:
+async def test_to_a_member_in_their_dm_and_language(harness: tuple[PluginHarness, Notes]) -> None:
     h, notes = harness
     await h.runtime.languages.set_room(ROOM, "ar")  # the member's own choice wins
     await h.runtime.languages.set_user(ALICE, "en")
     await notes.say(ALICE, "reminder", once="r2", what="picnic", mentions=[ALICE])
-    [sent] = h.matrix.to(h.matrix.dm_of[ALICE])
+    [sent] = h.private(ALICE)
     assert plain(sent.body) == "Reminder: picnic"
     assert sent.content["m.mentions"] == {"user_ids": [ALICE]}
 
 
 async def test_the_same_key_posts_once_and_another_key_again(
-        harness: tuple[Harness, Notes]) -> None:
+        harness: tuple[PluginHarness, Notes]) -> None:
     h, notes = harness
     await notes.say(ROOM, "reminder", once="r3", what="a")
     await notes.say(ROOM, "reminder", once="r3", what="a")  # a retry after a crash
-    assert len(h.matrix.to(ROOM)) == 1
+    assert len(h.homeserver.messages(ROOM)) == 1
     await notes.say(ROOM, "reminder", once="r4", what="a")
-    assert len(h.matrix.to(ROOM)) == 2
+    assert len(h.homeserver.messages(ROOM)) == 2
 
 
-async def test_queued_goes_through_the_outbox_once(harness: tuple[Harness, Notes]) -> None:
+async def test_queued_goes_through_the_outbox_once(harness: tuple[PluginHarness, Notes]) -> None:
     h, notes = harness
     assert await notes.say(ALICE, "reminder", once="q1", queued=True, priority=SAFETY,
                            what="call") is None
     await notes.say(ALICE, "reminder", once="q1", queued=True, priority=SAFETY, what="call")
     await h.settle()
-    [sent] = h.matrix.to(h.matrix.dm_of[ALICE])
+    [sent] = h.private(ALICE)
     assert plain(sent.body) == "Reminder: call"
 
 
-async def test_a_refused_send_is_an_action_error(harness: tuple[Harness, Notes]) -> None:
+async def test_a_refused_send_is_an_action_error(harness: tuple[PluginHarness, Notes]) -> None:
     h, notes = harness
-    h.matrix.failing_rooms.add(ROOM)
+    h.homeserver.forbid(ROOM, "send")
     with pytest.raises(ActionError) as raised:
         await notes.say(ROOM, "reminder", once="r5", what="x")
     assert raised.value.forbidden

@@ -7,7 +7,7 @@ from pathlib import Path
 from core.i18n import Catalog
 from core.plugin import Plugin, PluginSettings
 from core.room_settings import NETWORK
-from tests.unit.test_checkins_harness import Harness
+from core.testing import PluginHarness
 
 ROOM = "!group:test"
 
@@ -33,11 +33,8 @@ class Rules(Plugin[RuleSettings]):
 
 
 async def test_a_change_reaches_the_plugin_with_the_new_value(tmp_path: Path) -> None:
-    h = Harness(tmp_path / "bot.db")
-    await h.start()
-    try:
-        rules = Rules(h.runtime)
-        h.runtime.plugins[rules.name] = rules
+    async with PluginHarness(Rules, data_dir=tmp_path) as h:
+        rules = h.plugin(Rules)
         settings = h.runtime.settings
         await settings.set_value(ROOM, Rules, "pattern", "scam")
         await settings.set_value(NETWORK, Rules, "pattern", "fraud")
@@ -48,5 +45,3 @@ async def test_a_change_reaches_the_plugin_with_the_new_value(tmp_path: Path) ->
         await settings.set_value("!boom:test", Rules, "pattern", "kept")
         assert rules.settings_for("!boom:test").pattern == "kept"
         assert isinstance(rules.settings_for(ROOM), RuleSettings)
-    finally:
-        await h.stop()
