@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bots.checkins import CheckinsPlugin
 from bots.admin import AdminPlugin
+from bots.checkins import CheckinsPlugin
 from core.testing import PluginHarness
 
 ALICE = "@alice:test"
