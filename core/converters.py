@@ -11,6 +11,7 @@ in English and Arabic; a moment is read in the member's own zone
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import timedelta
 from typing import Annotated, Any
@@ -89,10 +90,8 @@ def _duration_setting(value: Any) -> timedelta:
     if isinstance(value, int | float):
         return timedelta(seconds=value)
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(TimeInputError):  # not a duration: the message below says so
             return timedelta(seconds=parse_duration(value))
-        except TimeInputError:
-            pass
     raise ValueError("a duration such as 30m, 2h or 1h30")
 
 

@@ -497,7 +497,7 @@ class Dispatcher:
         except TooManyArguments:
             return otherwise, whole
         except CommandError:
-            pass
+            return spec, arguments  # another mistake: the subcommand's own usage answers it
         return spec, arguments
 
     async def _to_private(self, plugin: Plugin, event: Message) -> Context | None:

@@ -295,8 +295,8 @@ class Outbox:
             raise
         except DatabaseUnwritable:
             # Stays queued (a send already accepted waits in _unrecorded) and is
-            # picked up once the database takes writes; the database said so once.
-            pass
+            # picked up once the database takes writes; the operator was told once.
+            log.debug("an outbox item of %s waits for a writable database", owner)
         except Exception as exc:
             log_exception(log, f"outbox delivery {owner}", exc, new_error_id())
             with contextlib.suppress(DatabaseUnwritable):

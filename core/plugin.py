@@ -251,11 +251,8 @@ class Plugin(Generic[SettingsT]):
 
     def show_commands(self, text: str) -> str:
         """`checkin 2h` spans of a text with the bot's prefix, as the member types them."""
-        words = {word for plugin in self.runtime.plugins.values()
-                 for spec in plugin.commands()
-                 for word in ((spec.group.name, *spec.group.aliases) if spec.group
-                              else (spec.name, *spec.aliases))}
-        return with_prefix(text, self.runtime.config.bot.command_prefix, words)
+        return with_prefix(text, self.runtime.config.bot.command_prefix,
+                           self.runtime.command_words())
 
     def settings_for(self, room_id: str) -> SettingsT:
         """This plugin's settings in `room_id` (core.room_settings.NETWORK: the network's), typed."""

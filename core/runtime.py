@@ -48,6 +48,8 @@ class Runtime:
     holds: IdentityHolds = field(init=False)
     # The zone each member's times are read and shown in (sealed at rest).
     zones: MemberZones = field(init=False)
+    _command_words: tuple[tuple[str, ...], frozenset[str]] = field(
+        init=False, default=((), frozenset()))
 
     def __post_init__(self) -> None:
         passphrase = self.config.storage.store_passphrase.resolve() or DEMO_PASSPHRASE
@@ -68,6 +70,20 @@ class Runtime:
         instance = self.plugins.get(plugin.name)
         if instance is not None:
             await instance.settings_changed(room_id, key)
+
+    def command_words(self) -> frozenset[str]:
+        """Every word that invokes a command of the loaded plugins (asked for each reply).
+
+        Computed again only when the set of plugins changes (start, a plugin left out).
+        """
+        loaded = tuple(self.plugins)
+        if self._command_words[0] != loaded:
+            words = frozenset(
+                word for plugin in self.plugins.values() for spec in plugin.commands()
+                for word in ((spec.group.name, *spec.group.aliases) if spec.group
+                             else (spec.name, *spec.aliases)))
+            self._command_words = (loaded, words)
+        return self._command_words[1]
 
     def plugin_class(self, name: str) -> type[Plugin] | None:
         plugin = self.plugins.get(name)
