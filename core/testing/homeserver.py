@@ -128,7 +128,10 @@ class MemoryHomeserver:
     lacks power or was banned; `limit(room, times)` answers the next sends
     with M_LIMIT_EXCEEDED; `fail(room, action, times)` fails the next attempts
     as a busy homeserver does (not forbidden: to be retried);
-    `refuse_invites(user)` makes DMs to that user fail.
+    `refuse_invites(user)` makes DMs to that user fail; `hold(*rooms)` keeps
+    sends to those rooms (all: none given) waiting at the homeserver until
+    `release()`, as deliveries in flight; `restrict_profiles()` refuses every
+    profile lookup, as a server that shows profiles only to room peers does.
     """
 
     def __init__(self, bot_user_id: str) -> None:
@@ -147,6 +150,9 @@ class MemoryHomeserver:
         self._limited: dict[str, int] = {}
         self._failing: dict[tuple[str, str], int] = {}
         self._refused_invites: set[str] = set()
+        self._held: set[str] | None = None  # rooms whose sends wait; an empty set: all
+        self._released = asyncio.Event()
+        self._profiles_restricted = False
         self._next_id = 0
 
     # -- building the world ---------------------------------------------------
@@ -200,6 +206,19 @@ class MemoryHomeserver:
     def refuse_invites(self, user_id: str) -> None:
         """Inviting this user (so opening a DM with them) is refused."""
         self._refused_invites.add(user_id)
+
+    def hold(self, *room_ids: str) -> None:
+        """Sends to these rooms (to any room if none are named) wait until `release()`."""
+        self._held = set(room_ids)
+        self._released.clear()
+
+    def release(self) -> None:
+        self._held = None
+        self._released.set()
+
+    def restrict_profiles(self) -> None:
+        """Every profile lookup is refused with M_FORBIDDEN."""
+        self._profiles_restricted = True
 
     # -- reading what happened ------------------------------------------------
 
@@ -258,6 +277,8 @@ class MemoryHomeserver:
     async def send_event(self, room_id: str, event_type: str, content: dict[str, Any],
                          txn_id: str) -> str:
         await _round_trip()
+        if self._held is not None and (not self._held or room_id in self._held):
+            await self._released.wait()
         if txn_id in self._by_txn:  # Synapse drops a repeated transaction
             return self._by_txn[txn_id]
         room = self._joined("send", room_id)
@@ -442,6 +463,8 @@ class MemoryHomeserver:
 
     async def profile(self, user_id: str) -> dict[str, Any]:
         """Known users are the rooms' members (joined, invited or banned); others are not found."""
+        if self._profiles_restricted:
+            raise ActionError("profile", "M_FORBIDDEN: profile not visible", forbidden=True)
         profile = self.profiles.get(user_id)
         if profile is not None:
             return dict(profile)

@@ -284,3 +284,24 @@ async def test_a_busy_homeserver_fails_the_next_attempts_without_refusing(
     assert h.homeserver.done("ban") == []
     await h.runtime.actions.ban(ROOM, ALICE)
     assert h.homeserver.done("ban") == [("ban", ROOM, ALICE)]
+
+
+async def test_held_sends_wait_at_the_homeserver_until_released(h: PluginHarness) -> None:
+    import asyncio
+    h.room(PLAIN, [ALICE])
+    h.homeserver.hold(ROOM)
+    held = asyncio.create_task(h.runtime.sender.send_message(ROOM, {"body": "a"}, "t1"))
+    await h.runtime.sender.send_message(PLAIN, {"body": "b"}, "t2")  # another room goes on
+    await asyncio.sleep(0.01)
+    assert not held.done() and h.homeserver.bodies() == ["b"]
+    h.homeserver.release()
+    await held
+    assert h.homeserver.bodies() == ["b", "a"]
+
+
+async def test_restricted_profiles_are_refused(h: PluginHarness) -> None:
+    assert await h.runtime.actions.profile(ALICE) == {}
+    h.homeserver.restrict_profiles()
+    with pytest.raises(ActionError) as refused:
+        await h.runtime.actions.profile(ALICE)
+    assert refused.value.forbidden
