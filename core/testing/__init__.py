@@ -34,6 +34,8 @@ Roles: power levels per room (`room(id, {user: level})`,
 {"organizers": [...]}}, "network": {"moderators_room": ...}}`). Time:
 `advance(seconds)` fires due jobs and delivers queued sends; `restart()`
 starts a new bot process on the same database and homeserver.
+`core.testing.disk` reads the database file as someone holding a seized disk
+would (`assert_absent(h.db_path, "a sealed text")`).
 """
 
 from core.testing.harness import BOT, START, Answers, PluginHarness, wait_for

@@ -435,7 +435,7 @@ async def test_note_and_contact_are_not_in_the_bots_database_file(
 ) -> None:
     """Read as from a seized disk: the typed note and who Alice's contact is are sealed;
     Bob still gets the note in his alert, Alice still sees it and her contact."""
-    from tests.unit.test_alerts_sealed import raw_bytes, raw_cells
+    from core.testing.disk import raw_bytes, raw_cells
     from tests.unit.test_checkins_sealed import checkins_cells
 
     bot = await make_checkins_bot()

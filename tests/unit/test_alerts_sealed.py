@@ -7,7 +7,6 @@ The file is read the way someone holding a seized disk would: with the
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 from bots.alerts.compose import Targets, Versions
 from bots.alerts.store import VERSIONS_CONTEXT, AlertStore
 from core.sealed import PREFIX, Sealer, SealError
+from core.testing.disk import assert_absent, raw_cells
 from tests.unit.test_alerts_plugin import (
     ORGANIZER,
     ORGANIZERS_ROOM,
@@ -40,35 +40,6 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
         yield h
     finally:
         await close(h)
-
-
-def raw_cells(path: Path) -> list[str]:
-    """Every text value of every table, read straight from the file (WAL included)."""
-    connection = sqlite3.connect(path)
-    try:
-        tables = [row[0] for row in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")]
-        cells: list[str] = []
-        for table in tables:
-            for row in connection.execute(f'SELECT * FROM "{table}"'):  # table names from the schema
-                cells += [value for value in row if isinstance(value, str)]
-        return cells
-    finally:
-        connection.close()
-
-
-def raw_bytes(path: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
-
-
-def assert_absent(path: Path, *texts: str) -> None:
-    cells = raw_cells(path)
-    blob = raw_bytes(path)
-    for text in texts:
-        assert not any(text in cell for cell in cells), f"{text!r} readable in a table"
-        for word in [w for w in text.split() if len(w) >= 5]:  # its words, not only the sentence
-            assert not any(word in cell for cell in cells), f"{word!r} readable in a table"
-        assert text.encode() not in blob, f"{text!r} readable in the file"
 
 
 async def test_alert_texts_are_sealed_at_rest_and_shown_to_organizers(

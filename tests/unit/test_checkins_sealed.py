@@ -17,8 +17,8 @@ import pytest
 from bots.checkins.store import CONTACT_CONTEXT, MIGRATIONS, NOTE_CONTEXT, TIMEZONE_CONTEXT
 from core.sealed import PREFIX, Sealer, SealError
 from core.storage import CORE_MIGRATIONS, Database
+from core.testing.disk import raw_bytes, raw_cells
 from core.zones import MemberZones
-from tests.unit.test_alerts_sealed import raw_bytes, raw_cells
 from tests.unit.test_checkins_harness import START, Harness
 from tests.unit.test_checkins_plugin import ALICE, BOB, CAROL, TEAM, accepted_contacts
 

@@ -17,6 +17,7 @@ from bots.moderation.policy_sync import read_list
 from bots.moderation.store import LOG_REASON, REPORT_TARGET, LogEntry
 from core.sealed import PREFIX, SealError
 from core.testing import PluginHarness
+from core.testing.disk import assert_absent, raw_cells
 from tests.unit.test_moderation_authority import (
     ATTACKER,
     LIST,
@@ -50,31 +51,6 @@ async def bot(tmp_path: Path) -> AsyncIterator[PluginHarness]:
 
 def db_file(bot: PluginHarness) -> Path:
     return bot.db_path
-
-
-def raw_cells(path: Path, table: str | None = None) -> list[str]:
-    """Every text value of every table (or one), read straight from the file (WAL included)."""
-    connection = sqlite3.connect(path)
-    try:
-        tables = [table] if table else [row[0] for row in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")]
-        cells: list[str] = []
-        for name in tables:
-            for row in connection.execute(f'SELECT * FROM "{name}"'):  # names from the schema
-                cells += [value for value in row if isinstance(value, str)]
-        return cells
-    finally:
-        connection.close()
-
-
-def assert_absent(path: Path, *texts: str) -> None:
-    cells = raw_cells(path)
-    blob = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
-    for text in texts:
-        assert not any(text in cell for cell in cells), f"{text!r} readable in a table"
-        for word in [w for w in text.split() if len(w) >= 5]:  # its words, not only the sentence
-            assert not any(word in cell for cell in cells), f"{word!r} readable in a table"
-        assert text.encode() not in blob, f"{text!r} readable in the file"
 
 
 async def test_mod_log_reasons_are_sealed_and_shown_to_moderators(bot: PluginHarness) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from bots.onboarding.store import PRONOUNS_CONTEXT
 from core.sealed import PREFIX, Sealer, SealError
-from tests.unit.test_alerts_sealed import raw_bytes, raw_cells
+from core.testing.disk import raw_bytes, raw_cells
 from tests.unit.test_onboarding_plugin import (
     INTROS,
     NEWCOMER,
