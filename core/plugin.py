@@ -298,8 +298,18 @@ class Plugin(Generic[SettingsT]):
                 priority=BULK if priority is None else priority)
             return None
         room_id = await runtime.dms.room_for(member) if member else to
-        txn_id = "sol" + hashlib.sha256(f"say/{self.name}/{once}".encode()).hexdigest()[:32]
-        return await runtime.sender.send_message(room_id, content, txn_id)
+        return await runtime.sender.send_message(room_id, content, self.txn_id(f"say/{once}"))
+
+    @classmethod
+    def txn_id(cls, once: str) -> str:
+        """The transaction id of this plugin's action named by the idempotency key `once`.
+
+        For the room actions a plugin takes itself (`react`, `edit`, `redact`):
+        the homeserver drops a second send with the same id, so an action
+        repeated after a crash or a retry happens once. Name what makes the
+        action this one (`f"status/{alert_id}/{digest_of_text}"`), not when.
+        """
+        return "sol" + hashlib.sha256(f"{cls.name}/{once}".encode()).hexdigest()[:32]
 
     def refuses_invite(self, room_id: str, inviter: str) -> str | None:
         """Why the bot should decline an invite its config allows (a short reason), or None.

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -405,8 +405,10 @@ class FanOut:
         language = self.runtime.languages.for_reader(alert.author, alert.status_room)
         deliveries = await self.store.deliveries(alert_id)
         text = status_text(alert, deliveries, language, names=self.runtime.actions.room_name)
-        await self.runtime.actions.edit(alert.status_room, alert.status_event,
-                                        message_content(text), "alerts-" + secrets.token_hex(12))
+        # The same status text is the same edit: sent again after a crash, it is dropped.
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        await self.runtime.actions.edit(alert.status_room, alert.status_event, message_content(text),
+                                        self.plugin.txn_id(f"status/{alert_id}/{digest}"))
 
     async def close(self) -> None:
         if self._flusher is not None:

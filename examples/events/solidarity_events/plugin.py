@@ -9,7 +9,6 @@ removed infiltrator is not told where the group meets.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import timedelta
 
@@ -93,7 +92,7 @@ class EventsPlugin(Plugin[EventSettings]):
         # (a room where the bot may post but not react) members add their own.
         try:
             await self.runtime.actions.react(ctx.room_id, announcement, RSVP,
-                                             _txn(f"rsvp-button/{stored.id}"))
+                                             self.txn_id(f"rsvp-button/{stored.id}"))
         except ActionError as error:
             log.info("events: no ✅ under announcement %s (%s)", stored.id, error.reason)
 
@@ -204,6 +203,3 @@ class EventsPlugin(Plugin[EventSettings]):
 def _job_id(event_id: int) -> str:
     return f"events:remind:{event_id}"
 
-
-def _txn(seed: str) -> str:
-    return "sol" + hashlib.sha256(f"events/{seed}".encode()).hexdigest()[:32]
