@@ -287,6 +287,24 @@ class Database:
                 await _rollback(conn)
                 raise
 
+    async def transaction_many(
+            self, groups: Iterable[tuple[str, Sequence[Sequence[Any]]]]) -> None:
+        """Run each statement over its rows (executemany), all-or-nothing: for bulk writes.
+
+        One statement over 100,000 rows is ~20x faster than 100,000 awaited
+        statements; it holds the write lock and fails like `transaction`.
+        """
+        async with self._write() as conn:
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, rows in groups:
+                    if rows:
+                        await conn.executemany(sql, rows)
+                await conn.execute("COMMIT")
+            except BaseException:
+                await _rollback(conn)
+                raise
+
     async def schema_version(self, owner: str) -> int:
         row = await self.fetchone("SELECT version FROM schema_version WHERE owner = ?", (owner,))
         return int(row["version"]) if row else 0

@@ -224,8 +224,9 @@ class Directory:
     async def write_many(self, resources: list[Resource], now: float, by: str = "import") -> None:
         """Write many validated entries in one transaction (bulk import).
 
-        Database.transaction() awaits each statement; for 100,000 rows grouping equal statements
-        into executemany is ~20x faster. Updates run first so a URL moved away is free for an insert.
+        Equal statements are grouped (Database.transaction_many): for 100,000 rows that is ~20x
+        faster than one awaited statement each. Updates run first so a URL moved away is free
+        for an insert.
         """
         inserts: list[Sequence[Any]] = []
         updates: list[Sequence[Any]] = []
@@ -241,25 +242,16 @@ class Directory:
                 else:
                     update_sql = sql
                     updates.append(params)
-        conn = self.db.conn
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            if updates:
-                await conn.executemany(update_sql, updates)
-            if inserts:
-                await conn.executemany(insert_sql, inserts)
-            await conn.executemany(
-                "INSERT OR IGNORE INTO resources_vocabulary (term) VALUES (?)",
-                [(word,) for word in sorted(vocabulary)],
-            )
-            history = [self.change_statement(Change(by, "import"), now, resource)
-                       for resource in resources]
-            for sql in {sql for sql, _ in history}:
-                await conn.executemany(sql, [params for text, params in history if text == sql])
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
-        await conn.execute("COMMIT")
+        history = [self.change_statement(Change(by, "import"), now, resource)
+                   for resource in resources]
+        await self.db.transaction_many([
+            (update_sql, updates),
+            (insert_sql, inserts),
+            ("INSERT OR IGNORE INTO resources_vocabulary (term) VALUES (?)",
+             [(word,) for word in sorted(vocabulary)]),
+            *((sql, [params for text, params in history if text == sql])
+              for sql in sorted({sql for sql, _ in history})),
+        ])
 
     def change_statement(self, change: Change, now: float, resource: Resource) -> Statement:
         """The history row of `change` to `resource` (a new one is found by its URL)."""

@@ -280,6 +280,33 @@ async def test_a_file_made_read_only_under_an_open_connection_is_told_once_then_
     await database.close()
 
 
+async def test_a_bulk_write_is_all_or_nothing_and_refused_whole_on_a_read_only_file(
+        tmp_path: Path) -> None:
+    from tests.integration.faults import ReadOnlyDatabase
+
+    path = tmp_path / "bulk.db"
+    database = Database(path, probe_seconds=0.05)
+    await database.open()
+    await database.migrate("demo", STEPS)
+    insert = "INSERT INTO demo_notes (id, text) VALUES (?, ?)"
+    await database.transaction_many([(insert, [(1, "one"), (2, "two")]), (insert, [])])
+    with pytest.raises(sqlite3.IntegrityError):  # a clash in the second group undoes the first
+        await database.transaction_many([(insert, [(3, "three")]), (insert, [(1, "again")])])
+    assert await notes(path) == ["one", "two"]
+    fault = ReadOnlyDatabase(path, database)
+    await fault.apply()
+    try:
+        with pytest.raises(DatabaseUnwritable):
+            await database.transaction_many([(insert, [(4, "four"), (5, "five")])])
+        assert not database.writable
+    finally:
+        await fault.restore()
+    await asyncio.wait_for(database.wait_writable(), 5)
+    await database.transaction_many([(insert, [(4, "four")])])
+    assert await notes(path) == ["one", "two", "four"]
+    await database.close()
+
+
 async def test_a_file_read_only_at_open_is_read_and_waited_for_not_fatal(
     tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
