@@ -27,7 +27,9 @@ from nio import AsyncClientConfig, ErrorResponse, LoginResponse, WhoamiResponse
 
 from core.config import Config
 from core.crypto import CrossSigningSession
+from core.logsafe import log_exception, new_error_id
 from core.matrix.client import GuardedClient
+from core.storage import DatabaseUnwritable
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +100,17 @@ class Session:
 
     # -- lifetime ---------------------------------------------------------
 
-    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        """Run `work` beside the sync; it is awaited (not cancelled) at close."""
-        task = asyncio.create_task(work)
+    def spawn(self, work: Coroutine[Any, Any, Any], what: str) -> None:
+        """Run `work` (named `what` in logs) beside the sync; awaited (not cancelled) at close.
+
+        Its failure is logged when it happens: nobody awaits it before close.
+        A database that cannot be written is not logged again here (storage
+        tells the operator once, and what was not saved is done again later).
+        """
+        task = asyncio.create_task(work, name=what)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        task.add_done_callback(_report_failure)
 
     async def wait(self, seconds: float) -> None:
         """Sleep `seconds`, or less if the bot stops meanwhile."""
@@ -212,3 +220,11 @@ class Session:
             password=self.config.matrix.password.resolve(),
             device_ed25519=client.olm.account.identity_keys["ed25519"],
         )
+
+
+def _report_failure(task: asyncio.Task[Any]) -> None:
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None and not isinstance(exc, DatabaseUnwritable):
+        log_exception(log, task.get_name(), exc, new_error_id())

@@ -359,7 +359,7 @@ class SyncLoop:
             (upsert, ("sync_token", token)),
             # When the bot's sync was last handled: `solidarity status` shows its age.
             (upsert, ("last_sync_at", str(self._clock.now()))),
-        ]))
+        ]), "saving the sync token")
 
 
 def _is_verification(source: dict[str, Any]) -> bool:

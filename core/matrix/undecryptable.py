@@ -63,8 +63,8 @@ class Undecryptable:
             "INSERT OR IGNORE INTO core_undecrypted "
             "(event_id, room_id, session_id, source, first_seen) VALUES (?, ?, ?, ?, ?)",
             (event.event_id, room_id, event.session_id, json.dumps(source), self._clock.now()),
-        ))
-        self._session.spawn(self._request_key(event))
+        ), "parking an undecryptable event")
+        self._session.spawn(self._request_key(event), "requesting a room key")
         timer = asyncio.create_task(self._report_after_grace())
         self._timers.add(timer)
         timer.add_done_callback(self._timers.discard)
