@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 import aiohttp
@@ -41,6 +41,11 @@ EventSink = Callable[[RoomEvent, Callable[[], None]], None]
 # The most history one limited room timeline is back-filled with; beyond it a
 # gap is logged (never silently skipped).
 BACKFILL_CAP = 5000
+# Events received but not yet handled (waiting in lanes, or held while the
+# database cannot be written) beyond which syncing pauses until some are
+# handled: their tokens are not stored, so nothing is lost, and memory stays
+# bounded however long the database stays read-only or a handler hangs.
+MAX_PENDING_EVENTS = 10_000
 
 
 class Verifier(Protocol):
@@ -58,20 +63,41 @@ def _not_running(event: RoomEvent, done: Callable[[], None]) -> None:
 class BatchTracker:
     """Stores a sync token once every event of its batch (and of earlier batches) is handled."""
 
-    def __init__(self, commit: Callable[[str], None]) -> None:
+    def __init__(self, commit: Callable[[str], None], *, max_pending: int | None = None) -> None:
         self._commit = commit
         self._batches: deque[list[Any]] = deque()  # [token, remaining]
+        self._max_pending = MAX_PENDING_EVENTS if max_pending is None else max_pending
+        self.pending = 0  # events given out and not yet handled
+        self._has_room = asyncio.Event()
+        self._has_room.set()
 
     def open(self, token: str, events: int) -> Callable[[], None]:
         batch: list[Any] = [token, events]
         self._batches.append(batch)
+        self._count(events)
 
         def done() -> None:
             batch[1] -= 1
+            self._count(-1)
             self._flush()
 
         self._flush()
         return done
+
+    @property
+    def has_room(self) -> bool:
+        return self._has_room.is_set()
+
+    async def wait_for_room(self) -> None:
+        """Return once fewer than the most events allowed are waiting to be handled."""
+        await self._has_room.wait()
+
+    def _count(self, change: int) -> None:
+        self.pending += change
+        if self.pending < self._max_pending:
+            self._has_room.set()
+        else:
+            self._has_room.clear()
 
     def _flush(self) -> None:
         committed = None
@@ -124,6 +150,11 @@ class SyncLoop:
         }
         stopping = self._session.stopping
         while not stopping.is_set():
+            if not tracker.has_room:
+                log.warning("%d events wait to be handled; syncing pauses until fewer do",
+                            tracker.pending)
+                await _first_of(tracker.wait_for_room(), stopping.wait())
+                continue
             try:
                 response = await self._sync_once(since, first, sync_filter)
                 if stopping.is_set():
@@ -360,6 +391,16 @@ class SyncLoop:
             # When the bot's sync was last handled: `solidarity status` shows its age.
             (upsert, ("last_sync_at", str(self._clock.now()))),
         ]), "saving the sync token")
+
+
+async def _first_of(*waits: Coroutine[Any, Any, Any]) -> None:
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _is_verification(source: dict[str, Any]) -> bool:
