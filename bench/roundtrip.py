@@ -462,6 +462,46 @@ def report(results: dict[str, list[Result]], plan: Plan) -> None:
           f"bare {bare['bench']:.1f} s; {os.cpu_count()} CPUs)")
 
 
+# -- where the memory goes: resident size after imports alone -------------------------------------
+
+# What each process imports before it does anything: bare nio's client; the
+# same plus the libraries Solidarity chose (pydantic for config and settings,
+# cryptography for its identity store, sealing and cross-signing, aiosqlite,
+# PyYAML); and the bot the benchmark runs. The second is the floor a bot on
+# these dependencies cannot go below, however little of its own code it loads.
+IMPORT_SETS = {
+    "bare nio": ["nio"],
+    "nio + chosen dependencies": [
+        "nio", "pydantic.main", "aiosqlite", "yaml",
+        "cryptography.hazmat.primitives.ciphers.aead",
+        "cryptography.hazmat.primitives.asymmetric.ed25519",
+        "cryptography.hazmat.primitives.kdf.scrypt",
+    ],
+    "Solidarity bot": ["nio", "core.bot", "bots.admin", "tests.integration.plugins"],
+}
+
+
+def rss_after_imports(modules: list[str]) -> float:
+    """MiB resident in a fresh interpreter once `modules` are imported (median of 3)."""
+    import subprocess
+
+    code = ("import importlib, sys; sys.path.insert(0, sys.argv[1])\n"
+            "for m in sys.argv[2:]: importlib.import_module(m)\n"
+            "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmRSS')))")
+    sizes = [int(subprocess.run([sys.executable, "-c", code, str(ROOT), *modules], check=True,
+                                capture_output=True, text=True).stdout) / 1024
+             for _ in range(3)]
+    return statistics.median(sizes)
+
+
+def report_imports() -> None:
+    sizes = {name: rss_after_imports(modules) for name, modules in IMPORT_SETS.items()}
+    bare = sizes["bare nio"]
+    print("\nresident memory after imports alone (MiB; median of 3 fresh interpreters):")
+    for name, size in sizes.items():
+        print(f"  {name:<28} {size:6.1f}  ({size / bare:.2f}x bare nio)")
+
+
 # -- main ---------------------------------------------------------------------------------------
 
 
@@ -499,6 +539,7 @@ async def main(args: argparse.Namespace) -> int:
                     for shape, n in sorted(r.requests.items(), key=lambda kv: -kv[1]):
                         print(f"    {n / max(r.answered, 1):7.3f}  ({n:5d})  {shape}")
         report(results, plan)
+        report_imports()
         return 0
     except Exception:
         traceback.print_exc()
