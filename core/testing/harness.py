@@ -195,6 +195,7 @@ class PluginHarness:
         self.dispatcher.trust = self.trust
         await self.runtime.settings.load()
         await self.runtime.languages.load()
+        await self.runtime.zones.load()  # members' time zones, as the bot loads them
         await self.dms.load()
         await self.runtime.network.load()
         for room in hs.rooms.values():  # what the first sync tells the network

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bots.checkins.messages import CATALOG
+from core.testing import START, PluginHarness
 from core.timeparse import (
     DeadlineLimits,
     TimeInputError,
@@ -22,7 +23,7 @@ from core.timeparse import (
     suggest_zones,
     zone_named,
 )
-from tests.unit.test_checkins_harness import START, Harness
+from tests.unit.checkins_helpers import ORGANIZER, checkins, plugin, redacted
 
 BEIRUT = ZoneInfo("Asia/Beirut")
 # Tuesday 2024-03-05, 14:00 in Beirut (UTC+2; summer time starts on the 31st).
@@ -236,60 +237,58 @@ def test_new_messages_exist_in_both_languages() -> None:
 # -- end to end ----------------------------------------------------------------------
 
 @pytest.fixture
-async def h(tmp_path: Path) -> AsyncIterator[Harness]:
-    harness = Harness(tmp_path / "bot.db", {"reminder_minutes": 10, "grace_minutes": 5})
-    await harness.start()
-    yield harness
-    await harness.stop()
+async def h(tmp_path: Path) -> AsyncIterator[PluginHarness]:
+    async with checkins(tmp_path, {"reminder_minutes": 10, "grace_minutes": 5}) as harness:
+        yield harness
 
 
-async def test_checkin_2_hours_with_a_note(h: Harness) -> None:
-    dm = h.matrix.add_dm(ALICE)
+async def test_checkin_2_hours_with_a_note(h: PluginHarness) -> None:
+    dm = await h.dm(ALICE)
     reply = await h.reply(dm, ALICE, "!checkin 2 hours meeting at the bakery")
     assert "Check-in set" in reply.body and "(in 2 h)" in reply.body
-    checkin = await h.plugin.store.open_checkin(ALICE)
+    checkin = await plugin(h).store.open_checkin(ALICE)
     assert checkin is not None and checkin.deadline == START + 2 * H
     assert checkin.note == "meeting at the bakery"
 
 
-async def test_checkin_in_arabic_words(h: Harness) -> None:
-    dm = h.matrix.add_dm(ALICE)
-    await h.runtime.languages.set_user(ALICE, "ar")
+async def test_checkin_in_arabic_words(h: PluginHarness) -> None:
+    dm = await h.dm(ALICE)
+    await h.set_language(ALICE, "ar")
     reply = await h.reply(dm, ALICE, "!checkin ساعتين ونصف اجتماع")
     assert "تم التسجيل" in reply.body and "(خلال ساعتين و30 دقيقة)" in reply.body
-    checkin = await h.plugin.store.open_checkin(ALICE)
+    checkin = await plugin(h).store.open_checkin(ALICE)
     assert checkin is not None and checkin.deadline == START + 150 * M
     assert checkin.note == "اجتماع"
 
 
-async def test_checkin_6pm_in_beirut(h: Harness) -> None:
-    dm = h.matrix.add_dm(ALICE)
+async def test_checkin_6pm_in_beirut(h: PluginHarness) -> None:
+    dm = await h.dm(ALICE)
     assert "timezone first" in (await h.reply(dm, ALICE, "!checkin 6pm")).body
-    assert await h.plugin.store.open_checkin(ALICE) is None
+    assert await plugin(h).store.open_checkin(ALICE) is None
     set_reply = await h.reply(dm, ALICE, "!timezone Beirut")
     assert "Asia/Beirut" in set_reply.body
     assert h.runtime.zones.chosen(ALICE) == ZoneInfo("Asia/Beirut")  # core's, one place
     reply = await h.reply(dm, ALICE, "!checkin 6pm dinner")
     assert "18:00 (Asia/Beirut)" in reply.body
-    checkin = await h.plugin.store.open_checkin(ALICE)
+    checkin = await plugin(h).store.open_checkin(ALICE)
     assert checkin is not None and checkin.note == "dinner"
     assert datetime.fromtimestamp(checkin.deadline, tz=BEIRUT).strftime("%H:%M") == "18:00"
 
 
-async def test_checkin_tomorrow_in_arabic(h: Harness) -> None:
-    dm = h.matrix.add_dm(ALICE)
-    await h.runtime.languages.set_user(ALICE, "ar")
+async def test_checkin_tomorrow_in_arabic(h: PluginHarness) -> None:
+    dm = await h.dm(ALICE)
+    await h.set_language(ALICE, "ar")
     assert "Asia/Beirut" in (await h.reply(dm, ALICE, "!timezone بيروت")).body
     reply = await h.reply(dm, ALICE, "!checkin غداً ٩:٠٠")
     assert "09:00 (Asia/Beirut)" in reply.body
-    checkin = await h.plugin.store.open_checkin(ALICE)
+    checkin = await plugin(h).store.open_checkin(ALICE)
     assert checkin is not None
     # START is 00:13 on 15 November in Beirut: "tomorrow" typed after midnight is this morning.
     assert datetime.fromtimestamp(checkin.deadline, tz=BEIRUT).strftime("%d %H:%M") == "15 09:00"
 
 
-async def test_timezone_by_city_and_suggestions(h: Harness) -> None:
-    dm = h.matrix.add_dm(ALICE)
+async def test_timezone_by_city_and_suggestions(h: PluginHarness) -> None:
+    dm = await h.dm(ALICE)
     assert "America/New_York" in (await h.reply(dm, ALICE, "!timezone New York")).body
     assert h.runtime.zones.chosen(ALICE) == ZoneInfo("America/New_York")
     close = (await h.reply(dm, ALICE, "!timezone Bierut")).body
@@ -298,48 +297,46 @@ async def test_timezone_by_city_and_suggestions(h: Harness) -> None:
     assert h.runtime.zones.chosen(ALICE) == ZoneInfo("America/New_York")
     unknown = (await h.reply(dm, ALICE, "!timezone qwxzv")).body
     assert "!timezone Beirut" in unknown
-    await h.runtime.languages.set_user(ALICE, "ar")
+    await h.set_language(ALICE, "ar")
     assert "بيروت" in (await h.reply(dm, ALICE, "!timezone qwxzv")).body
 
 
-async def test_refusals_list_the_accepted_forms(h: Harness) -> None:
-    dm = h.matrix.add_dm(ALICE)
+async def test_refusals_list_the_accepted_forms(h: PluginHarness) -> None:
+    dm = await h.dm(ALICE)
     refused = (await h.reply(dm, ALICE, "!checkin later tonight")).body
     for form in ("2 hours", "half an hour", "6pm", "18:30", "tomorrow 9:00"):
         assert form in refused, form
     assert "!checkin 2 hours meeting at the bakery" in refused
     ambiguous = (await h.reply(dm, ALICE, "!checkin at 6 bakery")).body
     assert "morning or the evening" in ambiguous and "6pm" in ambiguous
-    await h.runtime.languages.set_user(ALICE, "ar")
+    await h.set_language(ALICE, "ar")
     arabic = (await h.reply(dm, ALICE, "!checkin قريباً")).body
     for form in ("ساعتين", "نصف ساعة", "30 دقيقة", "الساعة 6 مساءً", "غداً 9:00"):
         assert form in arabic, form
     assert await h.db.fetchall("SELECT * FROM checkins_checkins") == []
 
 
-async def test_extend_with_spoken_durations_and_a_pin(h: Harness) -> None:
-    dm = h.matrix.add_dm(ALICE)
+async def test_extend_with_spoken_durations_and_a_pin(h: PluginHarness) -> None:
+    dm = await h.dm(ALICE)
     await h.reply(dm, ALICE, "!checkin 10m")
     assert "Extended" in (await h.reply(dm, ALICE, "!extend half an hour")).body
-    checkin = await h.plugin.store.open_checkin(ALICE)
+    checkin = await plugin(h).store.open_checkin(ALICE)
     assert checkin is not None and checkin.deadline == START + 40 * M
     await h.reply(dm, ALICE, "!safepin set 4821")
-    redacted = len(h.matrix.redacted)
+    removed = len(redacted(h))
     assert "Extended" in (await h.reply(dm, ALICE, "!extend 2 hours 4821")).body
-    assert len(h.matrix.redacted) == redacted + 1  # the message with the PIN is gone
-    checkin = await h.plugin.store.open_checkin(ALICE)
+    assert len(redacted(h)) == removed + 1  # the message with the PIN is gone
+    checkin = await plugin(h).store.open_checkin(ALICE)
     assert checkin is not None and checkin.deadline == START + 160 * M
     assert "isn't right" in (await h.reply(dm, ALICE, "!extend ساعة 0000")).body
     wrong = (await h.reply(dm, ALICE, "!extend later 4821")).body
     assert "couldn't read" in wrong and "an hour and a half" in wrong
 
 
-async def test_rollcall_with_a_spoken_duration(h: Harness) -> None:
-    organizer = "@org:test"
-    room = h.matrix.add_room("!action:test", [organizer, ALICE])
-    h.matrix.levels[(room, organizer)] = 50
-    await h.say(room, organizer, "!rollcall half an hour after the march")
-    [call] = [s for s in h.matrix.to(room) if "Roll call from" in s.body]
+async def test_rollcall_with_a_spoken_duration(h: PluginHarness) -> None:
+    room = h.room("!action:test", {ORGANIZER: 50, ALICE: 0}).room_id
+    await h.send(room, ORGANIZER, "!rollcall half an hour after the march")
+    [call] = [s for s in h.homeserver.messages(room) if "Roll call from" in s.body]
     assert "within 30 min" in call.body and "after the march" in call.body
-    refused = (await h.reply(room, organizer, "!rollcall soon")).body
+    refused = (await h.reply(room, ORGANIZER, "!rollcall soon")).body
     assert "half an hour" in refused
