@@ -194,6 +194,10 @@ class MemoryHomeserver:
         """The next `times` sends to the room answer M_LIMIT_EXCEEDED (retry after 10 ms)."""
         self._limited[room_id] = times
 
+    def limits_left(self, room_id: str) -> int:
+        """How many of the sends `limit` refuses in the room are still to come (0: all met)."""
+        return self._limited.get(room_id, 0)
+
     def fail(self, room_id: str, action: str, times: int = 1) -> None:
         """The next `times` attempts of `action` in the room fail as a busy homeserver's do.
 
