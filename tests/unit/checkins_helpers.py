@@ -32,20 +32,21 @@ BYSTANDER = "@erin:test"
 PEOPLE = (ALICE, BOB, CAROL, DAVE, MALLORY, ORGANIZER, BYSTANDER)
 
 
-def world() -> MemoryHomeserver:
-    """A homeserver on which every member of PEOPLE has an account."""
-    homeserver = MemoryHomeserver(BOT)
+def world(homeserver: MemoryHomeserver | None = None) -> MemoryHomeserver:
+    """A homeserver (this one, or a new one) on which every member of PEOPLE has an account."""
+    homeserver = homeserver or MemoryHomeserver(BOT)
     for user in PEOPLE:
         homeserver.profiles[user] = {"displayname": user[1:].split(":")[0]}
     return homeserver
 
 
 def checkins(data_dir: Path, settings: Mapping[str, Any] | None = None, *,
-             config: Mapping[str, Any] | None = None, admin: bool = False) -> PluginHarness:
+             config: Mapping[str, Any] | None = None, admin: bool = False,
+             homeserver: MemoryHomeserver | None = None) -> PluginHarness:
     """The bot with check-ins (`settings`: its config block), and `!config` too with `admin`."""
     plugins: tuple[type[Plugin], ...] = (CheckinsPlugin, AdminPlugin) if admin else (CheckinsPlugin,)
     return PluginHarness(*plugins, data_dir=data_dir, config=config,
-                         plugins={"checkins": dict(settings or {})}, homeserver=world())
+                         plugins={"checkins": dict(settings or {})}, homeserver=world(homeserver))
 
 
 def plugin(h: PluginHarness) -> CheckinsPlugin:

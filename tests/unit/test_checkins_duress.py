@@ -2,9 +2,10 @@
 
 Each test runs one script twice on fresh bots, once with the normal PIN at the
 forced step and once with the duress PIN, and compares every event the bot put
-in the member's DM (type, content, relations, order; redactions included),
-with incoming event ids replaced by their position in the script. The duress
-run must also have sent the urgent alarm exactly once, the normal run never.
+in the member's DM (type, content, relations, order; redactions and their
+reasons included, and any other action in that room), with event ids replaced
+by their place in the DM. The duress run must also have sent the urgent alarm
+exactly once, the normal run never.
 """
 
 from __future__ import annotations
@@ -12,11 +13,23 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.unit.test_checkins_harness import Harness
-from tests.unit.test_checkins_plugin import ALICE, BOB, TEAM, accepted_contacts
+from core.testing import BOT, MemoryHomeserver, PluginHarness
+from tests.unit.checkins_helpers import (
+    ALICE,
+    BOB,
+    BYSTANDER,
+    CAROL,
+    TEAM,
+    accepted_contacts,
+    checkins,
+    plugin,
+    redacted,
+    sent_to,
+)
 
 NORMAL = "1234"
 DURESS = "9911"
@@ -26,47 +39,86 @@ Step = str | float  # a command (with {P}: the PIN under test), or seconds to wa
 HOLD = "<identity changed>"
 
 
-def member_view(h: Harness, dm: str) -> list[tuple[str, str]]:
-    """What the member's client shows in the DM, with incoming ids made comparable."""
+class RecordingHomeserver(MemoryHomeserver):
+    """The kit's homeserver, also keeping sends and redactions in one list, in order.
+
+    MemoryHomeserver records sends (`sent`) and other actions (`calls`) apart;
+    a member's client shows them interleaved, so the order between the two is
+    compared too.
+    """
+
+    def __init__(self, bot_user_id: str) -> None:
+        super().__init__(bot_user_id)
+        self.timeline: list[tuple[str, str, str, Any]] = []  # (action, room, type, payload)
+        self._recorded: set[str] = set()
+
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any],
+                         txn_id: str) -> str:
+        event_id = await super().send_event(room_id, event_type, content, txn_id)
+        if event_id not in self._recorded:  # a repeated transaction is dropped, as Synapse does
+            self._recorded.add(event_id)
+            self.timeline.append(("send", room_id, event_type,
+                                  {"event_id": event_id, "content": content}))
+        return event_id
+
+    async def redact(self, room_id: str, event_id: str, reason: str | None = None,
+                     txn_id: str | None = None) -> None:
+        await super().redact(room_id, event_id, reason, txn_id)
+        self.timeline.append(("redact", room_id, "m.room.redaction",
+                              {"redacts": event_id, "reason": reason}))
+
+
+def member_view(h: PluginHarness, dm: str) -> list[tuple[str, str]]:
+    """What the member's client shows in the DM, with event ids made comparable.
+
+    The member's own events and the bot's in the DM are named by their place
+    ("<in 3>", "<bot 5>"): the runs differ in what the bot sent elsewhere, so
+    the homeserver's ids do. Any id from outside the DM stays as it is.
+    """
+    homeserver = h.homeserver
+    assert isinstance(homeserver, RecordingHomeserver)
+    names = {event.event_id: f"<in {index}>"
+             for index, event in enumerate(homeserver.room(dm).events)}
+    names |= {sent.event_id: f"<bot {index}>" for index, sent in enumerate(sent_to(h, dm))}
     view = []
-    for action, room, event_type, payload in h.matrix.log:
+    for action, room, event_type, payload in homeserver.timeline:
         if room != dm:
             continue
         text = json.dumps(payload, sort_keys=True, ensure_ascii=False)
-        for index, event_id in enumerate(h.incoming):
-            text = text.replace(f'"{event_id}"', f'"<in {index}>"')
+        for event_id, name in names.items():
+            text = text.replace(f'"{event_id}"', f'"{name}"')
         view.append((f"{action} {event_type}", text))
+    # Anything else the bot did in the DM (state, membership, power levels) counts too.
+    view += [(call.action, call.target) for call in homeserver.calls
+             if call.room_id == dm and call.action != "redact"]
     return view
 
 
-def urgent_alerts(h: Harness) -> list[str]:
-    return [s.body for s in h.matrix.sent if "URGENT" in s.body]
+def urgent_alerts(h: PluginHarness) -> list[str]:
+    return [s.body for s in h.homeserver.sent if "URGENT" in s.body]
 
 
 async def run(tmp_path: Path, name: str, steps: Sequence[Step], pin: str, *,
               plugin_config: dict[str, object] | None = None,
-              ) -> tuple[list[tuple[str, str]], list[str], Harness]:
-    h = Harness(tmp_path / f"{name}.db",
-                {"reminder_minutes": 10, "grace_minutes": 5, **(plugin_config or {})})
+              ) -> tuple[list[tuple[str, str]], list[str], PluginHarness]:
+    settings = {"reminder_minutes": 10, "grace_minutes": 5, **(plugin_config or {})}
+    data_dir = tmp_path / name  # each run a fresh bot, with its own database
+    data_dir.mkdir()
+    h = checkins(data_dir, settings, homeserver=RecordingHomeserver(BOT))
     if plugin_config and "team_room" in plugin_config:
-        h.matrix.add_room(TEAM, ["@carol:test"])
-    await h.start()
-    try:
+        h.room(TEAM, [CAROL, BYSTANDER])
+    async with h:
         dm = await accepted_contacts(h, ALICE, BOB)
-        await h.say(dm, ALICE, f"!safepin set {NORMAL}")
-        await h.say(dm, ALICE, f"!duress set {DURESS}")
+        await h.send(dm, ALICE, f"!safepin set {NORMAL}")
+        await h.send(dm, ALICE, f"!duress set {DURESS}")
         for step in steps:
             if step == HOLD:
                 await h.runtime.holds.hold(ALICE, h.clock.now())
             elif isinstance(step, str):
-                await h.say(dm, ALICE, step.replace("{P}", pin))
-                await h.settle()
+                await h.send(dm, ALICE, step.replace("{P}", pin))
             else:
                 await h.advance(step)
-        await h.settle()
         return member_view(h, dm), urgent_alerts(h), h
-    finally:
-        await h.stop()
 
 
 async def compare(tmp_path: Path, steps: Sequence[Step], recipients: int = 1,
@@ -130,8 +182,8 @@ async def test_duress_alarm_reaches_the_team_at_once_and_nothing_reaches_the_mem
     steps: list[Step] = ["!checkin 1h crossing at the north gate", "!extend 30m {P}"]
     await compare(tmp_path, steps, recipients=2, plugin_config={"team_room": TEAM})
     _, _, h = await run(tmp_path, "again", steps, DURESS, plugin_config={"team_room": TEAM})
-    team = [s.body for s in h.matrix.to(TEAM)]
-    bob = [s.body for s in h.matrix.to(h.matrix.dm_of[BOB]) if "URGENT" in s.body]
+    team = [s.body for s in sent_to(h, TEAM)]
+    bob = [s.body for s in h.private(BOB) if "URGENT" in s.body]
     assert len(team) == 1 and "URGENT" in team[0] and "north gate" in team[0]
     assert len(bob) == 1 and "north gate" in bob[0]
 
@@ -139,55 +191,45 @@ async def test_duress_alarm_reaches_the_team_at_once_and_nothing_reaches_the_mem
 async def test_bare_safe_cannot_close_a_checkin_of_a_member_with_only_a_duress_pin(
         tmp_path: Path) -> None:
     """Set before a PIN was required for it (or by hand): a bare `!safe` must not close."""
-    h = Harness(tmp_path / "bot.db")
-    await h.start()
-    try:
+    async with checkins(tmp_path) as h:
         dm = await accepted_contacts(h, ALICE, BOB)
         refused = await h.reply(dm, ALICE, f"!duress set {DURESS}")
         assert "First set your own PIN" in refused.body
         from bots.checkins.pins import hash_pin
-        await h.plugin.store.set_member_field(ALICE, "duress_hash", await hash_pin(DURESS))
+        await plugin(h).store.set_member_field(ALICE, "duress_hash", await hash_pin(DURESS))
         await h.reply(dm, ALICE, "!checkin 1h")
         assert "followed by your PIN" in (await h.reply(dm, ALICE, "!safe")).body
         assert "runs until" in (await h.reply(dm, ALICE, "!checkin status")).body
-    finally:
-        await h.stop()
 
 
 async def test_pin_commands_leave_nothing_that_tells_a_duress_pin_exists(tmp_path: Path) -> None:
-    h = Harness(tmp_path / "bot.db")
-    await h.start()
-    try:
-        dm = h.matrix.add_dm(ALICE)
+    async with checkins(tmp_path) as h:
+        dm = await h.dm(ALICE)
         safe_set = await h.reply(dm, ALICE, f"!safepin set {NORMAL}")
         duress_set = await h.reply(dm, ALICE, f"!duress set {DURESS}")
         assert safe_set.body == duress_set.body == "PIN saved."
         usage = [(await h.reply(dm, ALICE, command)).body for command in ("!duress", "!safepin")]
         assert usage[0] == usage[1]
-        history = " ".join(s.body for s in h.matrix.to(dm)).lower()
+        history = " ".join(s.body for s in sent_to(h, dm)).lower()
         for word in ("duress", "forced", "alert", "delete"):
             assert word not in history
         # Every PIN command's message is deleted, with or without a PIN in it.
-        assert len(h.matrix.redacted) == 4
+        assert len(redacted(h)) == 4
         # The explanation is in the help.
         explained = (await h.reply(dm, ALICE, "!help duress")).body
         assert "urgent alert" in explained and "safepin set" in explained
         cleared = await h.reply(dm, ALICE, f"!duress clear {DURESS}")
         assert cleared.body == "PIN removed."
-    finally:
-        await h.stop()
 
 
 async def test_a_held_member_is_refused_until_they_confirm_with_their_safe_pin(
         tmp_path: Path) -> None:
-    h = Harness(tmp_path / "held.db", {"reminder_minutes": 10, "grace_minutes": 5})
-    await h.start()
-    try:
+    async with checkins(tmp_path, {"reminder_minutes": 10, "grace_minutes": 5}) as h:
         dm = await accepted_contacts(h, ALICE, BOB)
-        await h.say(dm, ALICE, f"!safepin set {NORMAL}")
+        await h.send(dm, ALICE, f"!safepin set {NORMAL}")
         await h.runtime.holds.hold(ALICE, h.clock.now())
         async def answer(command: str) -> str:
-            return " ".join(sent.body for sent in await h.say(dm, ALICE, command))
+            return " ".join(sent.body for sent in (await h.send(dm, ALICE, command)).replies)
 
         assert "on hold" in await answer("!contacts")
         assert "on hold" in await answer("!checkin 1h")
@@ -196,5 +238,3 @@ async def test_a_held_member_is_refused_until_they_confirm_with_their_safe_pin(
         assert "confirmed" in await answer(f"!confirm {NORMAL}")
         assert not await h.runtime.holds.is_held(ALICE)
         assert "on hold" not in await answer("!checkin 1h")
-    finally:
-        await h.stop()

@@ -6,31 +6,40 @@ from pathlib import Path
 from typing import Any
 
 from core.outbox import SAFETY
-from tests.unit.test_checkins_harness import Harness
-from tests.unit.test_checkins_plugin import ALICE, BOB, CAROL, TEAM, accepted_contacts, alerts_to
+from core.testing import PluginHarness
+from tests.unit.checkins_helpers import (
+    ALICE,
+    BOB,
+    BYSTANDER,
+    CAROL,
+    DAVE,
+    TEAM,
+    accepted_contacts,
+    alerts_to,
+    checkins,
+    plugin,
+    sent_to,
+)
 
 DAY = 86400.0
 NOTE = "at the Karim vigil"
 
 
-async def rows(h: Harness, table: str) -> list[Any]:
+async def rows(h: PluginHarness, table: str) -> list[Any]:
     return await h.db.fetchall(f"SELECT * FROM {table}")
 
 
 async def test_duress_alarm_and_unresolved_escalation_deleted_after_retention(
         tmp_path: Path) -> None:
-    h = Harness(tmp_path / "bot.db", {"reminder_minutes": 0, "grace_minutes": 5})
-    await h.start()
-    try:
+    async with checkins(tmp_path, {"reminder_minutes": 0, "grace_minutes": 5}) as h:
         dm = await accepted_contacts(h, ALICE, BOB)
-        await h.say(dm, ALICE, "!safepin set 1234")
-        await h.say(dm, ALICE, "!duress set 9911")
-        await h.say(dm, ALICE, f"!checkin 1h {NOTE}")
-        await h.say(dm, ALICE, "!safe 9911")  # the alarm: a hidden urgent row
-        await h.settle()
+        await h.send(dm, ALICE, "!safepin set 1234")
+        await h.send(dm, ALICE, "!duress set 9911")
+        await h.send(dm, ALICE, f"!checkin 1h {NOTE}")
+        await h.send(dm, ALICE, "!safe 9911")  # the alarm: a hidden urgent row
         assert len(alerts_to(h, BOB)) == 1
-        carol_dm = h.matrix.add_dm(CAROL)
-        await h.say(carol_dm, CAROL, "!checkin 1h")
+        carol_dm = await h.dm(CAROL)
+        await h.send(carol_dm, CAROL, "!checkin 1h")
         await h.advance(3600 + 6 * 60)  # Carol's check-in escalates; nobody resolves it
         states = sorted((r["user_id"], r["state"], r["urgent"]) for r in
                         await rows(h, "checkins_checkins"))
@@ -42,63 +51,52 @@ async def test_duress_alarm_and_unresolved_escalation_deleted_after_retention(
         await h.advance(1.1 * DAY)
         assert [r for r in await rows(h, "checkins_checkins") if r["state"] == "escalated"] == []
         assert await rows(h, "checkins_alerts") == []
-    finally:
-        await h.stop()
 
 
 async def test_retention_days_is_a_setting(tmp_path: Path) -> None:
-    h = Harness(tmp_path / "bot.db", {"reminder_minutes": 0, "grace_minutes": 0,
-                                      "retention_days": 2})
-    await h.start()
-    try:
+    async with checkins(tmp_path, {"reminder_minutes": 0, "grace_minutes": 0,
+                                   "retention_days": 2}) as h:
         dm = await accepted_contacts(h, ALICE, BOB)
-        await h.say(dm, ALICE, "!checkin 1h")
+        await h.send(dm, ALICE, "!checkin 1h")
         await h.advance(3601)
         assert len(alerts_to(h, BOB)) == 1
         await h.advance(1.5 * DAY)
         assert len(await rows(h, "checkins_checkins")) == 1
         await h.advance(DAY)
         assert await rows(h, "checkins_checkins") == []
-    finally:
-        await h.stop()
 
 
 async def test_purge_is_one_recurring_job_and_the_old_fixed_one_goes(tmp_path: Path) -> None:
-    h = Harness(tmp_path / "bot.db")
-    await h.start()
-    # As older versions left it: a one-off job under a fixed id that rescheduled itself.
-    await h.scheduler.schedule("checkins", "purge", h.clock.now() + 3600, job_id="checkins-purge")
-    await h.restart()
-    try:
+    async with checkins(tmp_path) as h:
+        # As older versions left it: a one-off job under a fixed id that rescheduled itself.
+        await h.scheduler.schedule("checkins", "purge", h.clock.now() + 3600,
+                                   job_id="checkins-purge")
+        await h.restart()
         jobs = await h.scheduler.pending("checkins", "purge")
         assert [j.id for j in jobs] == ["every:checkins:purge"]
         await h.advance(3 * 3600 + 1)
         assert [j.id for j in await h.scheduler.pending("checkins", "purge")] == [
             "every:checkins:purge"]
         # A failing purge is not the end of it either.
-        original = h.plugin.store.purge
+        original = plugin(h).store.purge
 
         async def broken(*args: Any) -> int:
             raise RuntimeError("disk hiccup")
 
-        h.plugin.store.purge = broken  # type: ignore[method-assign]
+        plugin(h).store.purge = broken  # type: ignore[method-assign]
         await h.advance(3600)
-        h.plugin.store.purge = original  # type: ignore[method-assign]
+        plugin(h).store.purge = original  # type: ignore[method-assign]
         assert [j.id for j in await h.scheduler.pending("checkins", "purge")] == [
             "every:checkins:purge"]
-    finally:
-        await h.stop()
 
 
 async def test_escalation_failing_twice_alerts_contacts_once_on_the_third_try(
         tmp_path: Path) -> None:
     """Fails before anything is stored: the retries send nothing, the third try sends once."""
-    h = Harness(tmp_path / "bot.db", {"reminder_minutes": 0, "grace_minutes": 0})
-    await h.start()
-    try:
+    async with checkins(tmp_path, {"reminder_minutes": 0, "grace_minutes": 0}) as h:
         dm = await accepted_contacts(h, ALICE, BOB, CAROL)
-        await h.say(dm, ALICE, f"!checkin 1h {NOTE}")
-        store = h.plugin.store
+        await h.send(dm, ALICE, f"!checkin 1h {NOTE}")
+        store = plugin(h).store
         original = store.accepted_contacts
         calls = {"n": 0}
 
@@ -120,19 +118,16 @@ async def test_escalation_failing_twice_alerts_contacts_once_on_the_third_try(
         assert len(alerts_to(h, BOB)) == 1 and len(alerts_to(h, CAROL)) == 1
         assert await h.scheduler.pending("checkins", "escalate") == []
         assert await h.scheduler.dead_letters("checkins") == []
-    finally:
-        await h.stop()
 
 
 async def test_escalation_failing_after_its_commit_is_not_sent_again(tmp_path: Path) -> None:
     """Fails after the alerts were committed (twice): the reruns add no alert."""
-    h = Harness(tmp_path / "bot.db", {"reminder_minutes": 0, "grace_minutes": 0,
-                                      "team_room": TEAM, "team_after_minutes": 15})
-    h.matrix.add_room(TEAM, ["@dave:test"])
-    await h.start()
-    try:
+    h = checkins(tmp_path, {"reminder_minutes": 0, "grace_minutes": 0,
+                            "team_room": TEAM, "team_after_minutes": 15})
+    h.room(TEAM, [DAVE, BYSTANDER])
+    async with h:
         dm = await accepted_contacts(h, ALICE, BOB)
-        await h.say(dm, ALICE, "!checkin 1h")
+        await h.send(dm, ALICE, "!checkin 1h")
         scheduler = h.runtime.scheduler
         original = scheduler.pending
         calls = {"n": 0}
@@ -153,32 +148,28 @@ async def test_escalation_failing_after_its_commit_is_not_sent_again(tmp_path: P
         assert sorted(j.kind for j in await original("checkins")) == ["purge", "team"]
         await h.advance(15 * 60)
         assert len(alerts_to(h, BOB)) == 1
-        assert len([s for s in h.matrix.to(TEAM) if "Safety alert" in s.body]) == 1
-    finally:
-        await h.stop()
+        assert len([s for s in sent_to(h, TEAM) if "Safety alert" in s.body]) == 1
 
 
 async def test_dead_lettered_escalation_reaches_the_team_room_without_personal_details(
         tmp_path: Path) -> None:
-    h = Harness(tmp_path / "bot.db", {"reminder_minutes": 0, "grace_minutes": 0,
-                                      "team_room": TEAM})
-    h.matrix.add_room(TEAM, ["@dave:test"])
-    await h.start()
-    try:
+    h = checkins(tmp_path, {"reminder_minutes": 0, "grace_minutes": 0, "team_room": TEAM})
+    h.room(TEAM, [DAVE, BYSTANDER])
+    async with h:
         dm = await accepted_contacts(h, ALICE, BOB)
-        await h.say(dm, ALICE, f"!checkin 1h {NOTE}")
+        await h.send(dm, ALICE, f"!checkin 1h {NOTE}")
         [checkin] = await rows(h, "checkins_checkins")
 
         async def broken(owner: str) -> list[str]:
             raise RuntimeError("database is locked")
 
-        h.plugin.store.accepted_contacts = broken  # type: ignore[method-assign]
+        plugin(h).store.accepted_contacts = broken  # type: ignore[method-assign]
         await h.advance(3601)
         for _ in range(12):
             await h.advance(1000)
         [dead] = await h.scheduler.dead_letters("checkins")
         assert dead.kind == "escalate"
-        team = [s.body for s in h.matrix.to(TEAM)]
+        team = [s.body for s in sent_to(h, TEAM)]
         [notice] = [b for b in team if "could not be delivered" in b]
         assert f"after {h.scheduler.max_attempts} tries" in notice
         assert "solidarity jobs" in notice
@@ -189,22 +180,18 @@ async def test_dead_lettered_escalation_reaches_the_team_room_without_personal_d
         assert row["priority"] == SAFETY
         # Told once, however long it stays dead.
         await h.advance(DAY)
-        assert len([s for s in h.matrix.to(TEAM) if "could not be delivered" in s.body]) == 1
-    finally:
-        await h.stop()
+        assert len([s for s in sent_to(h, TEAM) if "could not be delivered" in s.body]) == 1
 
 
 async def test_dead_letter_in_arabic_and_without_a_team_room(tmp_path: Path) -> None:
-    h = Harness(tmp_path / "bot.db", {"reminder_minutes": 0, "grace_minutes": 0})
-    await h.start()
-    try:
+    async with checkins(tmp_path, {"reminder_minutes": 0, "grace_minutes": 0}) as h:
         dm = await accepted_contacts(h, ALICE, BOB)
-        await h.say(dm, ALICE, "!checkin 1h")
+        await h.send(dm, ALICE, "!checkin 1h")
 
         async def broken(owner: str) -> list[str]:
             raise RuntimeError("database is locked")
 
-        h.plugin.store.accepted_contacts = broken  # type: ignore[method-assign]
+        plugin(h).store.accepted_contacts = broken  # type: ignore[method-assign]
         await h.advance(3601)
         for _ in range(12):
             await h.advance(1000)
@@ -212,8 +199,6 @@ async def test_dead_letter_in_arabic_and_without_a_team_room(tmp_path: Path) -> 
         # No team room: logged only, nothing queued, nothing raised.
         assert await h.db.fetchall(
             "SELECT * FROM core_outbox WHERE key LIKE 'deadletter/%'") == []
-    finally:
-        await h.stop()
     from bots.checkins.messages import CATALOG
     text = CATALOG.text("dead_letter_escalate", "ar", tries=8, jobs="solidarity jobs")
     assert "solidarity jobs" in text and "8" in text

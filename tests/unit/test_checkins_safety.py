@@ -6,8 +6,7 @@ import asyncio
 from pathlib import Path
 
 from bots.checkins import CheckinsPlugin
-from tests.unit.test_checkins_harness import Harness
-from tests.unit.test_checkins_plugin import ALICE, BOB, accepted_contacts
+from tests.unit.checkins_helpers import ALICE, BOB, accepted_contacts, checkins
 
 SAFETY_COMMANDS = {"checkin", "safe", "extend", "cancel", "confirm",
                    *(f"{pins} {part}" for pins in ("safepin", "duress")
@@ -21,9 +20,7 @@ def test_check_in_and_pin_commands_are_safety_commands() -> None:
 
 async def test_safety_commands_answer_at_once_for_a_member_over_the_rate_limit(
         tmp_path: Path) -> None:
-    h = Harness(tmp_path / "bot.db")
-    await h.start()
-    try:
+    async with checkins(tmp_path) as h:
         dm = await accepted_contacts(h, ALICE, BOB)
         limiter = h.dispatcher.limiter
         used = 0
@@ -39,23 +36,19 @@ async def test_safety_commands_answer_at_once_for_a_member_over_the_rate_limit(
             ("!checkin 1h", "Check-in set"), ("!safe 1234", "Glad you're safe"),
         ]:
             # The manual clock never moves here: a held command would wait forever.
-            replies = await asyncio.wait_for(h.say(dm, ALICE, command), 5)
+            replies = (await asyncio.wait_for(h.send(dm, ALICE, command), 5)).replies
             assert [expected in r.body for r in replies] == [True], (command, replies)
         # An ordinary command is still held (the limit itself is unchanged).
-        held = asyncio.ensure_future(h.say(dm, ALICE, "!contacts"))
+        held = asyncio.ensure_future(h.send(dm, ALICE, "!contacts"))
         await asyncio.sleep(0.1)
         assert not held.done()
         await h.clock.advance(3600)
         await asyncio.wait_for(held, 5)
-    finally:
-        await h.stop()
 
 
 async def test_clock_time_without_a_zone_asks_for_one_first(tmp_path: Path) -> None:
-    h = Harness(tmp_path / "bot.db")
-    await h.start()
-    try:
-        dm = h.matrix.add_dm(ALICE)
+    async with checkins(tmp_path) as h:
+        dm = await h.dm(ALICE)
         asked = await h.reply(dm, ALICE, "!checkin 23:30 home by then")
         assert "timezone first" in asked.body and "!timezone Beirut" in asked.body
         assert await h.db.fetchall("SELECT * FROM checkins_checkins") == []
@@ -66,18 +59,12 @@ async def test_clock_time_without_a_zone_asks_for_one_first(tmp_path: Path) -> N
         await h.reply(dm, ALICE, "!timezone Asia/Beirut")
         assert "23:30 (Asia/Beirut)" in (await h.reply(dm, ALICE, "!checkin 23:30")).body
         # An Arabic reader is given an example from their region.
-        await h.runtime.languages.set_user(BOB, "ar")
-        bob_dm = h.matrix.add_dm(BOB)
+        await h.set_language(BOB, "ar")
+        bob_dm = await h.dm(BOB)
         assert "بيروت" in (await h.reply(bob_dm, BOB, "!checkin 23:30")).body
-    finally:
-        await h.stop()
 
 
 async def test_a_network_default_zone_chosen_explicitly_is_used_and_shown(tmp_path: Path) -> None:
-    h = Harness(tmp_path / "bot.db", {"default_timezone": "Asia/Beirut"})
-    await h.start()
-    try:
-        dm = h.matrix.add_dm(ALICE)
+    async with checkins(tmp_path, {"default_timezone": "Asia/Beirut"}) as h:
+        dm = await h.dm(ALICE)
         assert "23:30 (Asia/Beirut)" in (await h.reply(dm, ALICE, "!checkin 23:30")).body
-    finally:
-        await h.stop()

@@ -17,21 +17,24 @@ import pytest
 from bots.checkins.store import CONTACT_CONTEXT, MIGRATIONS, NOTE_CONTEXT, TIMEZONE_CONTEXT
 from core.sealed import PREFIX, Sealer, SealError
 from core.storage import CORE_MIGRATIONS, Database
+from core.testing import BOT, START
 from core.testing.disk import raw_bytes, raw_cells
 from core.zones import MemberZones
-from tests.unit.test_checkins_harness import START, Harness
-from tests.unit.test_checkins_plugin import ALICE, BOB, CAROL, TEAM, accepted_contacts
+from tests.unit.checkins_helpers import (
+    ALICE,
+    BOB,
+    BYSTANDER,
+    CAROL,
+    TEAM,
+    accepted_contacts,
+    answer,
+    checkins,
+    plugin,
+)
 
 NOTE = "meeting Karim at the Tahrir flat, back by midnight"
 NOTE_WORDS = ("Karim", "Tahrir", "midnight")
 BOB_NAME = "bob:test"  # Bob's id without the sigil: also catches it inside keys
-
-
-def opaque_dm(h: Harness, user: str, room_id: str) -> None:
-    """A DM whose room id does not spell the user's id (the harness's default ones do)."""
-    h.matrix.dm_of[user] = room_id
-    h.matrix.encrypted.add(room_id)
-    h.matrix.members_of[room_id] = ["@bot:test", user]
 
 
 def checkins_cells(path: Path) -> dict[str, list[str]]:
@@ -66,25 +69,23 @@ def cells_naming(path: Path, text: str) -> list[tuple[str, str]]:
 
 async def test_note_and_contacts_are_sealed_at_rest_and_shown_to_the_member(
         tmp_path: Path) -> None:
-    h = Harness(tmp_path / "bot.db", {"reminder_minutes": 10, "grace_minutes": 5,
-                                      "team_room": TEAM, "team_after_minutes": 15})
-    h.matrix.add_room(TEAM, [CAROL])
-    opaque_dm(h, BOB, "!q1:test")
-    await h.start()
-    try:
+    # The DMs core.dms opens have ids that do not spell their member's id.
+    h = checkins(tmp_path, {"reminder_minutes": 10, "grace_minutes": 5,
+                            "team_room": TEAM, "team_after_minutes": 15})
+    h.room(TEAM, [CAROL, BYSTANDER])
+    async with h:
         dm = await accepted_contacts(h, ALICE, BOB)
         assert "Check-in set" in (await h.reply(dm, ALICE, f"!checkin 2h {NOTE}")).body
         assert NOTE in (await h.reply(dm, ALICE, "!checkin status")).body
         assert BOB in (await h.reply(dm, ALICE, "!contacts")).body
         await h.advance(2 * 3600 + 6 * 60)  # missed: Bob is alerted, with the note
-        [alert] = [s for s in h.matrix.to(h.matrix.dm_of[BOB]) if "Safety alert" in s.body]
+        [alert] = [s for s in h.private(BOB) if "Safety alert" in s.body]
         assert NOTE in alert.body
-        await h.reply(h.matrix.dm_of[BOB], BOB, f"!onit {alert.body.split('!onit ')[1][:6]}")
-        await h.settle()
+        await answer(h, await h.dm(BOB), BOB, f"!onit {alert.body.split('!onit ')[1][:6]}")
         # Still readable to the member, opened.
         assert NOTE in (await h.reply(dm, ALICE, "!checkin status")).body
         assert BOB in (await h.reply(dm, ALICE, "!contacts")).body
-        path = h.path
+        path = h.db_path
         cells = raw_cells(path)
         blob = raw_bytes(path)
         for word in (NOTE, *NOTE_WORDS):
@@ -93,25 +94,22 @@ async def test_note_and_contacts_are_sealed_at_rest_and_shown_to_the_member(
         # Who Alice's contact is: in no check-ins table (contacts, alerts, acks, requests).
         for table, values in checkins_cells(path).items():
             assert not any(BOB_NAME in v for v in values), table
-        # Not even core's outbox: a delivered item forgets its recipient.
-        assert cells_naming(path, BOB_NAME) == []
+        # Not even core's outbox: a delivered item forgets its recipient. (Core's
+        # table of DM rooms names every member the bot has a DM with, Bob too.)
+        assert cells_naming(path, BOB_NAME) == [("core_dm_rooms", "user_id")]
         with sqlite3.connect(path) as connection:
             [(note,)] = connection.execute("SELECT note FROM checkins_checkins").fetchall()
             [(contact,)] = connection.execute("SELECT contact FROM checkins_contacts").fetchall()
         assert note.startswith(PREFIX) and contact.startswith(PREFIX)
-        other = Sealer("another passphrase", "@bot:test")
+        other = Sealer("another passphrase", BOT)
         for value, context in ((note, NOTE_CONTEXT), (contact, CONTACT_CONTEXT)):
             with pytest.raises(SealError):  # not without the store passphrase
                 other.open(value, context=context)
-    finally:
-        await h.stop()
 
 
 async def test_contact_refs_differ_between_members(tmp_path: Path) -> None:
     """Two members with the same contact: the file does not show that they share one."""
-    h = Harness(tmp_path / "bot.db")
-    await h.start()
-    try:
+    async with checkins(tmp_path) as h:
         await accepted_contacts(h, ALICE, BOB)
         await accepted_contacts(h, CAROL, BOB)
         rows = await h.db.fetchall("SELECT owner, ref FROM checkins_contacts ORDER BY owner")
@@ -119,17 +117,16 @@ async def test_contact_refs_differ_between_members(tmp_path: Path) -> None:
         assert rows[0]["ref"] != rows[1]["ref"]
         assert all(r["ref"].startswith("l1:") for r in rows)
         # Lookups by ref still find each pair.
-        carol_dm = h.matrix.dm_of[CAROL]
+        carol_dm = await h.dm(CAROL)
         assert "no longer" in (await h.reply(carol_dm, CAROL, f"!contacts remove {BOB}")).body
-        assert await h.plugin.store.contacts(CAROL) == []
-        assert BOB in (await h.reply(h.matrix.dm_of[ALICE], ALICE, "!contacts")).body
-    finally:
-        await h.stop()
+        assert await plugin(h).store.contacts(CAROL) == []
+        assert BOB in (await h.reply(await h.dm(ALICE), ALICE, "!contacts")).body
 
 
 async def test_old_unsealed_rows_still_read_and_are_sealed_on_start(tmp_path: Path) -> None:
     """A database as version 2 of the plugin left it: contacts, a note, an alert in clear."""
-    path = tmp_path / "bot.db"
+    h = checkins(tmp_path)
+    path = h.db_path
     db = Database(path)
     await db.open()
     await db.migrate("core", CORE_MIGRATIONS)
@@ -151,10 +148,8 @@ async def test_old_unsealed_rows_still_read_and_are_sealed_on_start(tmp_path: Pa
          "VALUES ('old', ?, 'contact', 'alert/old/1/x')", (BOB,)),
     ])
     await db.close()
-    h = Harness(path)
-    h.matrix.add_dm(ALICE)
-    await h.start()
-    try:
+    h.room(alice_dm, [ALICE])  # her DM: an encrypted room of the bot and her
+    async with h:
         assert not any(word in cell for cell in raw_cells(path) for word in NOTE_WORDS)
         for table, values in checkins_cells(path).items():
             assert not any(BOB_NAME in v or "carol:test" in v or "Cairo" in v
@@ -166,11 +161,9 @@ async def test_old_unsealed_rows_still_read_and_are_sealed_on_start(tmp_path: Pa
         # Carol's block is kept under the new ref: Alice still cannot ask her again.
         await h.reply(alice_dm, ALICE, f"!contacts remove {CAROL}")
         assert "can't send" in (await h.reply(alice_dm, ALICE, f"!contacts add {CAROL}")).body
-        [alert] = await h.plugin.store.alerts("old")
+        [alert] = await plugin(h).store.alerts("old")
         assert alert.recipient == BOB
-        assert await h.plugin.store.seal_old_rows() == 0
-    finally:
-        await h.stop()
+        assert await plugin(h).store.seal_old_rows() == 0
 
 
 async def test_zones_kept_by_check_ins_move_to_core_once_and_leave_no_copy(
@@ -181,11 +174,9 @@ async def test_zones_kept_by_check_ins_move_to_core_once_and_leave_no_copy(
     is gone, and core's copy is sealed too. A zone the member already chose in
     core is kept (core is where `!timezone` writes now).
     """
-    path = tmp_path / "bot.db"
-    h = Harness(path)
-    await h.start()  # only for the sealer under the harness's passphrase
-    sealer = h.runtime.sealer
-    await h.stop()
+    async with checkins(tmp_path) as h:  # only for the sealer under the harness's passphrase
+        sealer = h.runtime.sealer
+    path = h.db_path
     path.unlink()
     db = Database(path)
     await db.open()
@@ -200,20 +191,16 @@ async def test_zones_kept_by_check_ins_move_to_core_once_and_leave_no_copy(
     await MemberZones(db, sealer).set(CAROL, ZoneInfo("America/Toronto"))
     await db.close()
 
-    h = Harness(path)
-    await h.start()
-    try:
+    async with checkins(tmp_path) as h:
         columns = [row["name"] for row in await h.db.fetchall(
             "SELECT name FROM pragma_table_info('checkins_members')")]
         assert "timezone" not in columns and await h.db.schema_version("checkins") == 5
         assert h.runtime.zones.chosen(ALICE) == ZoneInfo("Asia/Beirut")
         assert h.runtime.zones.chosen(CAROL) == ZoneInfo("America/Toronto")
         assert cells_naming(path, "Beirut") == [] and cells_naming(path, "Paris") == []
-        dm = h.matrix.add_dm(ALICE)
+        dm = await h.dm(ALICE)
         # A clock time is read at once (the zone is known) and shown in it.
         assert "23:30 (Asia/Beirut)" in (await h.reply(dm, ALICE, "!checkin 23:30")).body
         await h.restart()
         assert h.runtime.zones.chosen(ALICE) == ZoneInfo("Asia/Beirut")
         assert "Asia/Beirut" in (await h.reply(dm, ALICE, "!timezone")).body
-    finally:
-        await h.stop()
