@@ -433,7 +433,7 @@ class Dispatcher:
         spec, arguments = self._text_for_otherwise(route, *resolved, invocation.args, ctx)
         if not spec.safety:
             await self._wait_turn(ctx)
-        shown = Trusted(self.prefix + spec.path)
+        shown = Trusted(self.prefix + spec.typed)
         if ctx.role < spec.min_role and not (
                 spec.or_network_role is not None and ctx.holds(spec.or_network_role)):
             # Name the role the member would really need (a setting may ask for more).

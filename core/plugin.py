@@ -131,6 +131,17 @@ class CommandSpec:
         """The command as typed after the prefix: `help`, `alert send`."""
         return f"{self.group.name} {self.name}" if self.group else self.name
 
+    @property
+    def typed(self) -> str:
+        """The command as members type it: the group's `otherwise` needs no word of its own.
+
+        `!alert <text>`, `!resource <number>`: usage lines and refusals show this,
+        so nobody is taught a word they never need.
+        """
+        if self.group is not None and self.group.otherwise == self.name:
+            return self.group.name
+        return self.path
+
 
 def command(
     name: str,
@@ -568,7 +579,7 @@ def usage_line(prefix: str, spec: CommandSpec, catalog: Catalog, language: str) 
     it is typed left to right, Arabic argument names included.
     """
     arguments = spec.signature.usage(lambda name: argument_name(catalog, name, language))
-    line = f"{prefix}{spec.path} {arguments}".strip()
+    line = f"{prefix}{spec.typed} {arguments}".strip()
     return f"{LRI}{line}{PDI}" if language in RTL_LANGUAGES else line
 
 

@@ -1,15 +1,12 @@
-"""What the directory's command groups share: the clock, curators, answering privately.
+"""What the directory's command groups share: the clock, curators, showing an entry.
 
-What a member looks up is theirs: `!find` and `!more` are private commands (core.plugin), and
-showing one entry (`!resource <id>`) says as much about what someone needs, so it is moved to
-the member's DM in the same way (`_in_private`) while the curators' `!resource` verbs stay
-where they are typed. That one is by hand: `!resource 12` is not a subcommand word, and core's
-groups have no handler for the words that are none (see `CurationCommands.resource`).
+What a member looks up is theirs: `!find`, `!more` and `!resource <id>` are private commands
+(core.plugin), moved to the member's DM, while the curators' `!resource` words stay where they
+are typed.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -19,8 +16,7 @@ from bots.resources.model import Category, Resource
 from bots.resources.search import Hit
 from bots.resources.settings import ResourcesSettings
 from bots.resources.store import Change, Directory, country_name
-from core.i18n import Trusted, join_list, language_name
-from core.logsafe import log_exception, new_error_id
+from core.i18n import join_list, language_name
 from core.network import NetworkRole
 from core.plugin import Context, Plugin, Refusal, trusted
 
@@ -78,46 +74,6 @@ class ResourcesBase(Plugin[ResourcesSettings]):
         """Where suggestions go for review: the network's curators room (core.network)."""
         return self.runtime.network.role_room(NetworkRole.CURATOR)
 
-    async def _in_private(self, ctx: Context[ResourcesSettings]
-                          ) -> Context[ResourcesSettings] | None:
-        """The member's DM to answer a lookup in, as core does for private commands.
-
-        Typed in the DM (or already moved there by core), `ctx` itself. Typed in a
-        shared room: the message is redacted there where the bot may (otherwise the
-        member is told in the DM how to delete it) and the returned Context answers in
-        the DM. None when no DM could be had (the member is told, without the query).
-        """
-        dms = self.runtime.dms
-        if ctx.redirected_from is not None or dms.is_dm(ctx.room_id):
-            return ctx
-        event = ctx.event
-        removed = True
-        try:
-            await ctx.actions.redact(ctx.room_id, event.event_id, None,
-                                     f"solpriv-{event.event_id}")
-        except Exception as exc:  # no power to redact here: the member is told below
-            removed = False
-            log.info("could not redact a lookup (%s)", type(exc).__name__)
-        try:
-            dm = await dms.room_for(ctx.sender)
-        except Exception as exc:
-            log_exception(log, "DM for a lookup", exc, new_error_id())
-            await ctx.reply(ctx.t("dm_failed"))
-            return None
-        rt = self.runtime
-        private = Context(
-            plugin=self, event=dataclasses.replace(event, room_id=dm),
-            language=rt.languages.for_reader(ctx.sender, dm),
-            role=rt.authority.room_role(dm, ctx.sender),
-            is_organizer=rt.authority.is_organizer(ctx.sender),
-            settings=self.settings_for(dm), sender=rt.sender, rooms=rt.rooms,
-        )
-        private.redirected_from = ctx.room_id
-        room = Trusted(ctx.actions.room_name(ctx.room_id) or ctx.room_id)
-        note = "private_command_moved" if removed else "private_command_remove_it"
-        await private.reply(private.t(note, room=room))
-        return private
-
     def _category_name(self, ctx: Context, category: Category) -> str:
         return ctx.t(f"cat_{category.value}")
 
@@ -151,16 +107,7 @@ class ResourcesBase(Plugin[ResourcesSettings]):
         return "\n".join(lines)
 
     async def _show(self, ctx: Context[ResourcesSettings], resource_id: int) -> None:
-        """`!resource <id>`: which entry someone opens is as private as what they search."""
-        private = await self._in_private(ctx)
-        if private is None:
-            return
-        ctx = private
-        try:
-            await encrypted_lookup(ctx)  # what `!find` declares, answered here in the DM
-        except Refusal as refusal:
-            await ctx.reply(ctx.t(refusal.key))
-            return
+        """`!resource <id>`, answered in the member's DM (core moved it there)."""
         found = await self.directory.get(resource_id)
         if found is None:
             await ctx.reply(ctx.t("entry_unknown", id=resource_id))

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bots.resources.base import ResourcesBase
+from bots.resources.base import ResourcesBase, encrypted_lookup
 from bots.resources.fields import FieldsError, known_keys, parse_fields, to_model_data
 from bots.resources.guided import CANCEL_WORDS, TIMEOUT_SECONDS, GuidedAdd
 from bots.resources.model import Category, Resource, describe_errors, draft_title
@@ -25,31 +25,49 @@ from bots.resources.store import (
     changed_fields,
 )
 from core.events import Message
-from core.plugin import Context, command, trusted
+from core.network import NetworkRole
+from core.plugin import Context, group, trusted
 
 
 class CurationCommands(ResourcesBase):
     """`!resource` and the guided add; everything but showing an entry is for curators."""
 
-    # A plain command routing its own verbs, not a group: `!resource 12` (a member, moved to
-    # their DM) is no subcommand word, and core's groups have nothing for such words yet.
-    @command("resource", help="help_resource")
-    async def resource(self, ctx: Context[ResourcesSettings], action: str, *,
-                       rest: str = "") -> None:
-        verb = action.lower()
-        if verb.lstrip("#").isdigit():
-            await self._show(ctx, int(verb.lstrip("#")))
+    # `!resource <id>` shows an entry to anyone, in their DM (which entry someone
+    # opens is as private as what they search); the other words are the curators'.
+    resource = group("resource", help="help_resource", otherwise="show")
+
+    @resource.command("show", help="help_resource_show", private=True, checks=[encrypted_lookup])
+    async def show_entry(self, ctx: Context[ResourcesSettings], *, entry: str) -> None:
+        word = entry.split(None, 1)[0] if entry.strip() else ""
+        if not word.lstrip("#").isdigit():
+            await ctx.reply(ctx.t("entry_id_expected", value=word[:40]))
             return
-        handlers = {"add": self._add, "edit": self._edit, "remove": self._remove,
-                    "verify": self._verify, "stale": self._stale, "changes": self._changes}
-        handler = handlers.get(verb)
-        if handler is None:
-            await ctx.reply(ctx.t("entry_id_expected", value=action[:40]))
-            return
-        if not self._is_curator(ctx):
-            await ctx.reply(ctx.t("not_curator"))
-            return
-        await handler(ctx, rest)
+        await self._show(ctx, int(word.lstrip("#")))
+
+    @resource.command("add", help="help_resource_add", network_role=NetworkRole.CURATOR)
+    async def add_entry(self, ctx: Context[ResourcesSettings], *, fields: str = "") -> None:
+        await self._add(ctx, fields)
+
+    @resource.command("edit", help="help_resource_edit", network_role=NetworkRole.CURATOR)
+    async def edit_entry(self, ctx: Context[ResourcesSettings], entry: str, *,
+                         fields: str = "") -> None:
+        await self._edit(ctx, f"{entry} {fields}")
+
+    @resource.command("remove", help="help_resource_remove", network_role=NetworkRole.CURATOR)
+    async def remove_entry(self, ctx: Context[ResourcesSettings], entry: str) -> None:
+        await self._remove(ctx, entry)
+
+    @resource.command("verify", help="help_resource_verify", network_role=NetworkRole.CURATOR)
+    async def verify_entry(self, ctx: Context[ResourcesSettings], entry: str) -> None:
+        await self._verify(ctx, entry)
+
+    @resource.command("stale", help="help_resource_stale", network_role=NetworkRole.CURATOR)
+    async def stale_entries(self, ctx: Context[ResourcesSettings]) -> None:
+        await self._stale(ctx)
+
+    @resource.command("changes", help="help_resource_changes", network_role=NetworkRole.CURATOR)
+    async def entry_changes(self, ctx: Context[ResourcesSettings], entry: str = "") -> None:
+        await self._changes(ctx, entry)
 
     async def _entry(self, ctx: Context, rest: str) -> tuple[Resource | None, str]:
         word, _, remainder = rest.strip().partition(" ")
@@ -184,7 +202,7 @@ class CurationCommands(ResourcesBase):
         lines.extend(self._change_line(ctx, change) for change in changes)
         await ctx.reply("\n".join(lines))
 
-    async def _stale(self, ctx: Context[ResourcesSettings], rest: str) -> None:
+    async def _stale(self, ctx: Context[ResourcesSettings]) -> None:
         days = ctx.settings.stale_after_days
         stale = await self.directory.stale(self._today(), days)
         if not stale:

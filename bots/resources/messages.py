@@ -21,6 +21,28 @@ CATALOG = Catalog(
             "ar": "عرض مدخل (‎!resource <رقم>)؛ ولفريق تنسيق الدليل في الشبكة: add وedit وremove "
             "وverify وstale وchanges.",
         },
+        "help_resource_show": {
+            "en": "Show one entry (answered in your direct messages).",
+            "ar": "عرض مدخل واحد (الرد في رسالة مباشرة).",
+        },
+        "help_resource_add": {
+            "en": "Add an entry (key=value…); alone, asks step by step.",
+            "ar": "إضافة مدخل (مفتاح=قيمة…)؛ ودونها تُطرح الأسئلة خطوةً خطوة.",
+        },
+        "help_resource_edit": {
+            "en": "Change an entry's fields (key=value…).",
+            "ar": "تعديل حقول مدخل (مفتاح=قيمة…).",
+        },
+        "help_resource_remove": {"en": "Take an entry out of the directory.",
+                                 "ar": "إزالة مدخل من الدليل."},
+        "help_resource_verify": {"en": "Mark an entry as checked today.",
+                                 "ar": "تأكيد أن المدخل رُوجع اليوم."},
+        "help_resource_stale": {"en": "Entries not checked for a long time.",
+                                "ar": "المدخلات التي لم تُراجَع منذ مدة طويلة."},
+        "help_resource_changes": {"en": "The latest changes (of one entry, if given).",
+                                  "ar": "آخر التغييرات (لمدخل واحد عند ذكره)."},
+        "arg_entry": {"en": "number", "ar": "الرقم"},
+        "arg_fields": {"en": "key=value…", "ar": "مفتاح=قيمة…"},
         "help_categories": {"en": "The directory's categories.", "ar": "فئات الدليل."},
         "help_countries": {"en": "Countries that have entries.", "ar": "الدول التي لها مدخلات."},
         "help_suggest": {

@@ -171,7 +171,7 @@ async def test_curators_add_edit_verify_remove(make_bot, make_member) -> None:
     await invite(owner, guest, room)
     name_curators(bot, owner.user_id)
     refused = await guest.ask(room, "!resource add title=X url=https://x.example.org")
-    assert "Only the network's curators" in refused.body
+    assert "for the network's directory curators only" in refused.body
     bad = await owner.ask(
         room, '!resource add title="Rainbow Aid" url=notaurl categories=legal countries=TR languages=en'
     )
@@ -447,11 +447,11 @@ async def test_room_admin_who_is_not_a_curator_cannot_add_or_edit(make_bot, make
         f"!resource remove {entry}",
     ):
         refused = await admin.ask(room, command)
-        assert "Only the network's curators" in refused.body, command
+        assert "for the network's directory curators only" in refused.body, command
     # Nor can the admin make themselves a curator with a room setting.
     setting = await admin.ask(room, f"!config resources curators [{admin.user_id}]")
     assert "has no setting curators" in plain(setting.body)
-    assert "Only the network's curators" in (
+    assert "for the network's directory curators only" in (
         await admin.ask(room, f"!resource edit {entry} url=https://fake-aid.example.org")).body
     assert await plugin_of(bot).directory.get(entry) == before
     assert await entries_count(bot) == 1

@@ -141,7 +141,7 @@ async def test_room_admin_and_moderator_cannot_add_edit_verify_or_remove(h: Harn
             "!resource add",
         ):
             answer = await h.say(sender, command)
-            assert "Only the network's curators" in answer, (sender, command, answer)
+            assert "for the network's directory curators only" in answer, (sender, command, answer)
     assert await h.entry(entry) == before
     assert [r.id for r in await h.plugin.directory.all()] == [entry]
     assert await h.plugin.directory.changes() == []
@@ -154,7 +154,7 @@ async def test_a_room_admin_cannot_make_themselves_a_curator(h: Harness) -> None
     answer = await h.say(ADMIN, f"!config resources curators [{ADMIN}]")
     assert "has no setting curators" in answer
     refused = await h.say(ADMIN, "!resource edit 1 url=https://fake.example.org")
-    assert "Only the network's curators" in refused
+    assert "for the network's directory curators only" in refused
 
 
 @pytest.mark.parametrize("curator", [NAMED, CURATOR, ORGANIZER])
@@ -169,7 +169,7 @@ async def test_network_curators_curate_from_any_room(h: Harness, curator: str) -
 
 
 async def test_guided_add_by_a_room_admin_is_refused(h: Harness) -> None:
-    assert "Only the network's curators" in await h.say(ADMIN, "!resource add")
+    assert "for the network's directory curators only" in await h.say(ADMIN, "!resource add")
     assert "Name of the organization" in await h.say(NAMED, "!resource add")
 
 
