@@ -33,6 +33,12 @@ CATALOG = Catalog(
                   "`checkin نصف ساعة`، `checkin الساعة 6 مساءً`، `checkin 18:30`، "
                   "`checkin غداً 9:00`؛ ويعرضه `checkin status`.",
         },
+        "help_checkin_start": {
+            "en": "Start one: a duration or a time, then a note if you want.",
+            "ar": "لبدء تسجيل: مدة أو وقت، ثم ملاحظة عند الحاجة.",
+        },
+        "help_checkin_status": {"en": "Your running check-in: its deadline and who is alerted.",
+                                "ar": "تسجيلك الجاري: موعده ومن سيُنبَّه."},
         "help_safe": {"en": "Confirm you are safe (add your PIN if you set one).",
                       "ar": "تأكيد أنك بأمان (مع رمزك السري إن كان معيّناً)."},
         "help_extend": {

@@ -48,7 +48,6 @@ OLD_JOB_IDS = ("checkins-purge",)
 # need a subcommand word for the deadline too, and core shows that word in the
 # usage, in `!help checkin` and in the on-hold and unverified-device refusals
 # (`!checkin start 2h`), which members never type.
-STATUS_WORDS = ("status", "الحالة", "حالة")
 
 # Reactions that take on a safety alert (or answer a roll call), read by core.reactions.
 CHECK_MARKS = ("✅", "✔️", "☑️")
@@ -224,17 +223,23 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
                      min=Trusted(format_duration(limits.minimum, ctx.language) if limits else ""),
                      max=Trusted(format_duration(limits.maximum, ctx.language) if limits else ""))
 
-    @command("checkin", help="help_checkin", safety=True, private=True, checks=[ENCRYPTED_DM])
+    # `!checkin <when> [note]` starts one (no word of its own: `start` is the
+    # group's otherwise); `!checkin status` shows the running one.
+    checkins = group("checkin", help="help_checkin", otherwise="start", safety=True,
+                     private=True, checks=[ENCRYPTED_DM])
+
+    @checkins.command("status", help="help_checkin_status", aliases=("الحالة", "حالة"))
+    async def checkin_status(self, ctx: Context[CheckinsSettings]) -> None:
+        await self._status(ctx)
+
+    @checkins.command("start", help="help_checkin_start")
     async def checkin(self, ctx: Context[CheckinsSettings], *, when: str) -> None:
-        """`!checkin 2 hours [note]`, `!checkin 6pm [note]`, `!checkin status`.
+        """`!checkin 2 hours [note]`, `!checkin 6pm [note]`.
 
         The deadline is the longest run of leading words read as a duration or a
         time of day; the rest is the note (core/timeparse.py).
         """
         text = when.strip()
-        if text.split(maxsplit=1)[0].lower() in STATUS_WORDS:
-            await self._status(ctx)
-            return
         settings = ctx.settings
         limits = DeadlineLimits(settings.min_minutes * 60.0, settings.max_hours * 3600.0)
         try:

@@ -35,9 +35,10 @@ async def h(tmp_path: Path) -> AsyncIterator[PluginHarness]:
         yield harness
 
 
-def test_the_three_routers_are_groups_with_a_subcommand_for_each_verb() -> None:
+def test_the_four_routers_are_groups_with_a_subcommand_for_each_verb() -> None:
     paths = {spec.path for spec in CheckinsPlugin.commands() if spec.group is not None}
     assert paths == {
+        "checkin start", "checkin status",
         "contacts list", "contacts add", "contacts remove", "contacts accept",
         "contacts decline", "contacts allow", "contacts help",
         "safepin set", "safepin clear", "safepin help",
@@ -137,3 +138,15 @@ async def test_timezone_suggestions_read_as_a_list_in_each_language(h: PluginHar
     arabic = plain((await h.reply(dm, ALICE, "!timezone Bierut")).body)
     assert "Asia/Beirut، " in arabic and " أو " in arabic
     assert ", " not in arabic
+
+
+async def test_checkin_status_is_a_subcommand_and_a_time_starts_one(h: PluginHarness) -> None:
+    dm = await h.dm(ALICE)
+    assert "no check-in running" in plain((await h.reply(dm, ALICE, "!checkin status")).plain)
+    started = plain((await h.reply(dm, ALICE, "!checkin 2 hours at the bakery")).plain)
+    assert "check-in" in started.lower()
+    shown = plain((await h.reply(dm, ALICE, "!checkin الحالة")).plain)
+    assert "at the bakery" in shown
+    # `!checkin` alone lists both, the start as members type it (no `start` word).
+    listing = plain((await h.reply(dm, ALICE, "!checkin")).plain)
+    assert "!checkin status" in listing and "!checkin start" not in listing

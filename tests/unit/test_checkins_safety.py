@@ -8,7 +8,7 @@ from pathlib import Path
 from bots.checkins import CheckinsPlugin
 from tests.unit.checkins_helpers import ALICE, BOB, accepted_contacts, checkins
 
-SAFETY_COMMANDS = {"checkin", "safe", "extend", "cancel", "confirm",
+SAFETY_COMMANDS = {"checkin start", "checkin status", "safe", "extend", "cancel", "confirm",
                    *(f"{pins} {part}" for pins in ("safepin", "duress")
                      for part in ("set", "clear", "help"))}
 
