@@ -73,6 +73,14 @@ class Answers(list[Sent]):
         """Every message's plain text, one after another."""
         return "\n".join(s.plain for s in self.messages)
 
+    def reply(self) -> Sent:
+        """The one reply to the event, whatever else was sent meanwhile (to others, elsewhere)."""
+        replies = self.replies
+        if len(replies) != 1:
+            raise AssertionError(f"expected one reply, the bot sent {len(replies)}: "
+                                 f"{[s.plain for s in self.messages]}")
+        return replies[0]
+
     def one(self) -> Sent:
         """The only message sent; fails the test (listing them) otherwise."""
         messages = self.messages
@@ -163,6 +171,7 @@ class PluginHarness:
 
     async def start(self, *, ready: bool = True) -> None:
         """Start as the bot does; with `ready=False`, stop before the first sync's `ready`."""
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.db_path)
         await self.db.open()
         try:
@@ -306,9 +315,13 @@ class PluginHarness:
         self, room_id: str, sender: str, body: str, *, reply_to: str | None = None,
         thread_root: str | None = None, mentions: Sequence[str] = (),
         msgtype: str = "m.text", edit_of: str | None = None, device: str | None = "DEVICE",
-        encrypted: bool | None = None,
+        encrypted: bool | None = None, settle: bool = True,
     ) -> Answers:
-        """`sender` writes `body` in the room (a command or not); returns what the bot sent."""
+        """`sender` writes `body` in the room (a command or not); returns what the bot sent.
+
+        With `settle=False` it returns once the event is handled, without waiting
+        for queued sends to be delivered (e.g. while `homeserver.hold()` keeps them).
+        """
         room = self._member_of(room_id, sender)
         event = Message(
             room_id=room_id, event_id=self.homeserver.new_event_id("m"), sender=sender,
@@ -316,11 +329,15 @@ class PluginHarness:
             sender_device=device, body=body, msgtype=msgtype, mentions=frozenset(mentions),
             thread_root=thread_root, reply_to=reply_to, is_edit=edit_of is not None,
             replaces=edit_of)
-        return await self.deliver(event)
+        return await self.deliver(event, settle=settle)
 
     async def reply(self, room_id: str, sender: str, body: str, **options: Any) -> Sent:
         """Like `send`, for a command answered with exactly one message (anywhere)."""
         return (await self.send(room_id, sender, body, **options)).one()
+
+    async def answer(self, room_id: str, sender: str, body: str, **options: Any) -> Sent:
+        """Like `send`, for the one reply to a command that may also tell others something."""
+        return (await self.send(room_id, sender, body, **options)).reply()
 
     async def media(self, room_id: str, sender: str, msgtype: str = "m.image",
                     body: str = "image.png") -> Answers:
@@ -386,7 +403,7 @@ class PluginHarness:
             timestamp_ms=self._ms(), encrypted=False, type=event_type, state_key=state_key,
             content=dict(content)))
 
-    async def deliver(self, event: RoomEvent) -> Answers:
+    async def deliver(self, event: RoomEvent, *, settle: bool = True) -> Answers:
         """Hand any event to the dispatcher as the sync would; returns what the bot sent."""
         room = self.homeserver.rooms.get(event.room_id)
         if room is not None and isinstance(event, Message | Media | Reaction):
@@ -399,7 +416,8 @@ class PluginHarness:
                 f"the bot did not finish handling {event.event_id} in {SETTLE_TIMEOUT:.0f} s: "
                 "is it waiting for the manual clock (a rate limit, a sleep)? "
                 "Use submit() and advance()") from None
-        await self.settle()
+        if settle:
+            await self.settle()
         return Answers(event.event_id, self.homeserver.sent[before:])
 
     def submit(self, event: RoomEvent) -> None:

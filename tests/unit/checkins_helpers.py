@@ -60,11 +60,7 @@ async def answer(h: PluginHarness, room_id: str, sender: str, body: str,
     `h.reply` wants the reply to be all the bot sent; a command that also tells
     someone (a contact request, an alert's all clear) is answered through this.
     """
-    answers = await h.send(room_id, sender, body, **options)
-    if len(answers.replies) != 1:
-        raise AssertionError(f"expected one reply to {body!r}, the bot sent "
-                             f"{[s.plain for s in answers.replies]}")
-    return answers.replies[0]
+    return await h.answer(room_id, sender, body, **options)
 
 
 def sent_to(h: PluginHarness, room_id: str) -> list[Sent]:

@@ -305,3 +305,22 @@ async def test_restricted_profiles_are_refused(h: PluginHarness) -> None:
     with pytest.raises(ActionError) as refused:
         await h.runtime.actions.profile(ALICE)
     assert refused.value.forbidden
+
+
+async def test_answer_is_the_one_reply_and_settle_false_does_not_wait_for_held_sends(
+        h: PluginHarness) -> None:
+    assert (await h.answer(ROOM, ALICE, "!ping")).plain == "pong !"
+    dm = await h.dm(ALICE)
+    h.homeserver.hold(dm)  # the reminder's delivery will wait there
+    answers = await h.send(ROOM, ALICE, "!remind 0 tea", settle=False)
+    assert answers.reply().plain == "done" and h.homeserver.bodies(dm) == []
+    h.homeserver.release()
+    await h.settle()
+    assert h.homeserver.bodies(dm) == ["reminder: tea"]
+    with pytest.raises(AssertionError, match="expected one reply"):
+        await h.answer(ROOM, ALICE, "hello, no command")
+
+
+async def test_the_data_folder_is_made_if_missing(tmp_path: Path) -> None:
+    async with PluginHarness(Probe, data_dir=tmp_path / "new" / "bot") as harness:
+        assert harness.db_path.exists()

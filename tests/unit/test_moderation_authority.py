@@ -100,9 +100,7 @@ def private(h: PluginHarness, user_id: str) -> list[str]:
 async def answer(h: PluginHarness, room_id: str, sender: str, body: str,
                  reply_to: str | None = None) -> Sent:
     """The bot's one reply to a command (nothing else said in the room meanwhile)."""
-    answers = await h.send(room_id, sender, body, reply_to=reply_to)
-    assert len(answers.replies) == 1, answers.text
-    return answers.replies[0]
+    return await h.answer(room_id, sender, body, reply_to=reply_to)
 
 
 async def reply(h: PluginHarness, room_id: str, sender: str, body: str,
