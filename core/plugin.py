@@ -285,31 +285,57 @@ class Plugin(Generic[SettingsT]):
         """Say the catalog message `key` to a room (`!room`) or a member (`@user`, in their DM).
 
         The one way a plugin speaks outside a reply. The language is the
-        reader's: a member's own choice, else the room's. `once` is the
-        idempotency key: the transaction id derives from it (and from this
-        plugin), so saying the same thing again after a crash or a retry
-        posts it once. `queued` sends through the durable outbox (paced,
-        retried, exactly once; `priority=core.outbox.SAFETY` for what protects
-        someone) and returns None; otherwise the message is sent now and its
-        event id returned. Failures raise core.actions.ActionError.
+        reader's: a member's own choice (also when `to` is their DM room),
+        else the room's. `once` is the idempotency key: the transaction id
+        derives from it (and from this plugin), so saying the same thing again
+        after a crash or a retry posts it once. `queued` sends through the
+        durable outbox (paced, retried, exactly once; `priority=core.outbox.SAFETY`
+        for what protects someone) and returns None; otherwise the message is
+        sent now and its event id returned. Failures raise core.actions.ActionError.
+        To queue it in the same transaction as the caller's own writes, use
+        `say_statements`.
+        """
+        if queued:
+            await self.runtime.db.transaction(self.say_statements(
+                to, key, once=once, mentions=mentions, priority=priority, notice=notice,
+                **values))
+            self.runtime.outbox.wake()
+            return None
+        content = self._said(to, key, mentions, notice, values)
+        member = to if to.startswith("@") else None
+        room_id = await self.runtime.dms.room_for(member) if member else to
+        return await self.runtime.sender.send_message(room_id, content, self.txn_id(f"say/{once}"))
+
+    def say_statements(
+        self, to: str, key: str, /, *, once: str, mentions: Sequence[str] = (),
+        priority: int | None = None, notice: bool = True, **values: Any,
+    ) -> list[tuple[str, Sequence[Any]]]:
+        """`say(..., queued=True)` as statements for the caller's own transaction.
+
+        All-or-nothing with what the message is about: a check-in marked
+        escalated and its alerts queued commit together or not at all. After
+        the transaction, `self.runtime.outbox.wake()` sends without waiting for
+        the outbox's next look.
         """
         from core.outbox import BULK
 
-        runtime = self.runtime
+        content = self._said(to, key, mentions, notice, values)
         member = to if to.startswith("@") else None
-        language = runtime.languages.for_reader(member, None if member else to)
+        return self.runtime.outbox.enqueue_statements(
+            self.name, once, content, room_id=None if member else to, user_id=member,
+            priority=BULK if priority is None else priority)
+
+    def _said(self, to: str, key: str, mentions: Sequence[str], notice: bool,
+              values: dict[str, Any]) -> dict[str, Any]:
+        """The content of catalog message `key` in the language of whoever reads it at `to`."""
+        runtime = self.runtime
+        member = to if to.startswith("@") else runtime.dms.user_of(to)
+        language = runtime.languages.for_reader(member, None if to.startswith("@") else to)
         catalog = self.catalog if key in self.catalog.messages else _core_catalog()
         text = self.show_commands(catalog.text(key, language, **values))
         if language in RTL_LANGUAGES:
             text = shape_rtl(text)
-        content = message_content(text, mentions, notice)
-        if queued:
-            await runtime.outbox.enqueue(
-                self.name, once, content, room_id=None if member else to, user_id=member,
-                priority=BULK if priority is None else priority)
-            return None
-        room_id = await runtime.dms.room_for(member) if member else to
-        return await runtime.sender.send_message(room_id, content, self.txn_id(f"say/{once}"))
+        return message_content(text, mentions, notice)
 
     @classmethod
     def txn_id(cls, once: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -46,9 +47,12 @@ class Policy:
 class Escalator:
     """Builds and enqueues alerts, acknowledgements and all-clears."""
 
-    def __init__(self, runtime: Runtime, store: CheckinStore) -> None:
+    def __init__(self, runtime: Runtime, store: CheckinStore,
+                 say_statements: Callable[..., list[Statement]]) -> None:
         self.runtime = runtime
         self.store = store
+        # Plugin.say_statements: a catalog message queued in the caller's transaction.
+        self.say_statements = say_statements
 
     # -- reader-specific rendering -----------------------------------------
 
@@ -150,17 +154,12 @@ class Escalator:
                                                            checkin.urgent))
         if count == 0 and not checkin.urgent:
             # Nobody to alert: the member at least hears it, so they can act.
-            language = self.language_of(checkin.user_id, checkin.room_id)
-            statements += self.runtime.outbox.enqueue_statements(
-                OWNER, f"nobody/{checkin.id}",
-                message_content(self.text("nobody_alerted", language)),
-                room_id=checkin.room_id, priority=SAFETY)
+            statements += self.say_statements(checkin.room_id, "nobody_alerted",
+                                              once=f"nobody/{checkin.id}", priority=SAFETY)
         elif not checkin.urgent:
-            language = self.language_of(checkin.user_id, checkin.room_id)
-            statements += self.runtime.outbox.enqueue_statements(
-                OWNER, f"told/{checkin.id}",
-                message_content(self.text("member_escalated", language, count=count)),
-                room_id=checkin.room_id, priority=SAFETY)
+            statements += self.say_statements(checkin.room_id, "member_escalated",
+                                              once=f"told/{checkin.id}", priority=SAFETY,
+                                              count=count)
         await self.runtime.db.transaction(statements)
         self.runtime.outbox.wake()
         if count == 0:

@@ -105,7 +105,7 @@ class CheckinsPlugin(Plugin[CheckinsSettings]):
     async def setup(self) -> None:
         self.store = CheckinStore(self.runtime.db, self.runtime.sealer)
         await self.store.migrate(self.runtime.zones)
-        self.escalator = Escalator(self.runtime, self.store)
+        self.escalator = Escalator(self.runtime, self.store, self.say_statements)
         self.rollcalls = RollCalls(self.runtime, self.store)
         self.contact_book = ContactBook(self.runtime, self.store, self.say)
         self._locks: dict[str, asyncio.Lock] = {}

@@ -88,3 +88,33 @@ def test_a_send_error_is_the_one_action_error() -> None:
     error = SendError("!room:test", "403: M_FORBIDDEN You are not allowed")
     assert isinstance(error, ActionError) and error.forbidden and not error.not_found
     assert SendError("!room:test", "the bot is not in this room").not_found
+
+
+async def test_to_a_members_dm_room_in_the_members_language(
+        harness: tuple[PluginHarness, Notes]) -> None:
+    h, notes = harness
+    dm = await h.dm(ALICE)
+    await h.runtime.languages.set_user(ALICE, "ar")  # the DM room itself has no language set
+    await notes.say(dm, "reminder", once="r5", what="picnic")
+    [sent] = h.homeserver.messages(dm)
+    assert plain(sent.body) == "تذكير: picnic"
+
+
+async def test_say_statements_commit_with_the_callers_writes_or_not_at_all(
+        harness: tuple[PluginHarness, Notes]) -> None:
+    h, notes = harness
+    await h.db.execute("CREATE TABLE notes_done (id TEXT PRIMARY KEY)")
+    mark = ("INSERT INTO notes_done (id) VALUES (?)", ("n1",))
+    await h.db.execute(*mark)
+    # The caller's write fails (already done): the message is not queued either.
+    with pytest.raises(Exception, match="UNIQUE"):
+        await h.db.transaction([*notes.say_statements(ALICE, "reminder", once="s1", what="x"),
+                                mark])
+    await h.settle()
+    assert h.private(ALICE) == []
+    await h.db.transaction([*notes.say_statements(ALICE, "reminder", once="s1", what="x"),
+                            ("INSERT INTO notes_done (id) VALUES (?)", ("n2",))])
+    h.runtime.outbox.wake()
+    await h.settle()
+    [sent] = h.private(ALICE)
+    assert plain(sent.body) == "Reminder: x"
