@@ -7,6 +7,7 @@ import html
 import re
 from collections.abc import Awaitable, Callable, Container, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, cast
 from zoneinfo import ZoneInfo
 
@@ -16,9 +17,10 @@ from typing_extensions import TypeVar
 from core.commands import Signature
 from core.converters import Emoji, Moment, RoomRef  # registers core's argument types
 from core.events import Message, Reaction, RoomEvent
-from core.i18n import LRI, PDI, RLM, RTL_LANGUAGES, Catalog, Trusted, shape_rtl
+from core.i18n import LRI, PDI, RLM, RTL_LANGUAGES, Catalog, Trusted, format_duration, shape_rtl
 from core.network import NetworkRole
 from core.roles import Role
+from core.timeparse import format_time
 
 if TYPE_CHECKING:
     from core.actions import RoomActions
@@ -327,12 +329,18 @@ class Plugin(Generic[SettingsT]):
 
     def _said(self, to: str, key: str, mentions: Sequence[str], notice: bool,
               values: dict[str, Any]) -> dict[str, Any]:
-        """The content of catalog message `key` in the language of whoever reads it at `to`."""
+        """The content of catalog message `key` as whoever reads it at `to` reads it.
+
+        Their language; a `Moment` in a member's own zone (a room's readers: the
+        network's default zone), a `timedelta` in words.
+        """
         runtime = self.runtime
         member = to if to.startswith("@") else runtime.dms.user_of(to)
         language = runtime.languages.for_reader(member, None if to.startswith("@") else to)
+        zone = runtime.zones.zone_of(member) if member else runtime.zones.default
         catalog = self.catalog if key in self.catalog.messages else _core_catalog()
-        text = self.show_commands(catalog.text(key, language, **values))
+        shown = reader_values(values, language, zone, runtime.clock.now())
+        text = self.show_commands(catalog.text(key, language, **shown))
         if language in RTL_LANGUAGES:
             text = shape_rtl(text)
         return message_content(text, mentions, notice)
@@ -536,11 +544,16 @@ class Context(Generic[SettingsT]):
         return self.rooms.is_encrypted(self.room_id)
 
     def t(self, key: str, /, **values: Any) -> str:
-        """Translate a message of this plugin (falling back to core's) into the reader's language."""
+        """Translate a message of this plugin (falling back to core's) into the reader's language.
+
+        A `Moment` value is shown in the sender's zone, a `timedelta` as the
+        reader says it (see `reader_values`).
+        """
         catalog = self.plugin.catalog
         if key not in catalog.messages:
             catalog = _core_catalog()
-        return catalog.text(key, self.language, **values)
+        return catalog.text(key, self.language,
+                            **reader_values(values, self.language, self.zone, self.now))
 
     def next_txn_id(self) -> str:
         self._sent += 1
@@ -582,6 +595,23 @@ class Context(Generic[SettingsT]):
 
 __all__ = ["CommandGroup", "CommandSpec", "Context", "Emoji", "Moment", "Plugin",
            "PluginSettings", "Refusal", "RoomRef", "command", "group", "trusted"]
+
+
+def reader_values(values: dict[str, Any], language: str, zone: ZoneInfo,
+                  now: float) -> dict[str, Any]:
+    """Catalog values as a reader reads them: times in their zone, durations in their words.
+
+    A `Moment` becomes `18:30 (Asia/Beirut)` (with the date when not today), a
+    `timedelta` `2 h 30 min` / `ساعتين و30 دقيقة`; both are bot-made, so not
+    isolated as member text is. Other values are left as they are.
+    """
+    shown = dict(values)
+    for name, value in values.items():
+        if isinstance(value, Moment):
+            shown[name] = Trusted(format_time(float(value), zone, now))
+        elif isinstance(value, timedelta):
+            shown[name] = Trusted(format_duration(value, language))
+    return shown
 
 
 def argument_name(catalog: Catalog, name: str, language: str) -> str:

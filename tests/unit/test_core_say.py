@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,6 +24,7 @@ class Notes(Plugin):
     name = "notes"
     catalog = Catalog("notes", {
         "reminder": {"en": "Reminder: {what}", "ar": "تذكير: {what}"},
+        "starts": {"en": "Starts {when}, in {left}", "ar": "يبدأ {when}، بعد {left}"},
     })
 
 
@@ -118,3 +121,24 @@ async def test_say_statements_commit_with_the_callers_writes_or_not_at_all(
     await h.settle()
     [sent] = h.private(ALICE)
     assert plain(sent.body) == "Reminder: x"
+
+
+async def test_times_in_the_readers_zone_and_durations_in_their_words(
+        harness: tuple[PluginHarness, Notes]) -> None:
+    from datetime import timedelta
+
+    from core.plugin import Moment
+
+    h, notes = harness
+    await h.runtime.zones.set(ALICE, ZoneInfo("Asia/Beirut"))
+    await h.runtime.languages.set_user(ALICE, "ar")
+    moment = Moment(h.clock.now() + 3 * 3600)
+    await notes.say(ALICE, "starts", once="z1", when=moment, left=timedelta(hours=2))
+    [sent] = h.private(ALICE)
+    local = datetime.fromtimestamp(float(moment), ZoneInfo("Asia/Beirut")).strftime("%H:%M")
+    assert f"{local} (Asia/Beirut)" in plain(sent.body) and "ساعتين" in plain(sent.body)
+    # To a room: the network's default zone, the room's language.
+    await notes.say(ROOM, "starts", once="z2", when=moment, left=timedelta(minutes=90))
+    [in_room] = h.homeserver.messages(ROOM)
+    utc = datetime.fromtimestamp(float(moment), ZoneInfo("UTC")).strftime("%H:%M")
+    assert f"{utc} (UTC)" in plain(in_room.body) and "1 h 30 min" in plain(in_room.body)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from core.actions import ActionError
 from core.checks import role_from_setting
 from core.events import MemberLeft, Reaction, Redaction
-from core.i18n import Trusted, format_duration
+from core.i18n import Trusted
 from core.plugin import Context, Moment, Plugin, Refusal, group
 from core.reactions import same_reaction
 from core.roles import Role
@@ -73,14 +73,13 @@ class EventsPlugin(Plugin[EventSettings]):
                                       now=ctx.now)
         lead = ctx.settings.reminder_before
         reminded = stored.starts_at - lead.total_seconds() > ctx.now
-        # The room's language, not the sender's: everyone reads the announcement.
-        language = self.runtime.languages.for_reader(None, ctx.room_id)
+        # Said to the room, in its language; the time as its creator typed it, in
+        # their zone (named), since a room's readers have no one zone.
         try:
             announcement = await self.say(
                 ctx.room_id, "announce" if reminded else "announce_no_reminder",
                 once=f"announce/{stored.id}", number=stored.number, title=title,
-                when=Trusted(format_time(stored.starts_at, ctx.zone, ctx.now)),
-                lead=Trusted(format_duration(lead, language)))
+                when=Trusted(format_time(stored.starts_at, ctx.zone, ctx.now)), lead=lead)
         except ActionError:
             await self.store.delete(stored.id)  # no announcement, so nobody could come
             raise
@@ -106,7 +105,7 @@ class EventsPlugin(Plugin[EventSettings]):
         lines = [ctx.t("list_header")]
         for each in upcoming:
             lines.append(ctx.t("list_line", number=each.number, title=each.title,
-                               when=Trusted(format_time(each.starts_at, ctx.zone, ctx.now)),
+                               when=Moment(each.starts_at),
                                coming=each.coming))
         await ctx.reply("\n".join(lines))
 
@@ -128,7 +127,7 @@ class EventsPlugin(Plugin[EventSettings]):
             await self.say(member, "cancelled_dm", queued=True,
                            once=f"cancelled/{found.id}/{self.store.member_key(member)}",
                            title=found.title, room=room,
-                           when=Trusted(self._time_for(member, found.starts_at)))
+                           when=Moment(found.starts_at))
 
     # -- listeners ------------------------------------------------------------
 
@@ -176,10 +175,8 @@ class EventsPlugin(Plugin[EventSettings]):
             await self.say(member, "reminder", queued=True,
                            once=f"remind/{found.id}/{self.store.member_key(member)}",
                            title=found.title, room=room,
-                           when=Trusted(self._time_for(member, found.starts_at)),
-                           left=Trusted(format_duration(
-                               found.starts_at - now,
-                               self.runtime.languages.for_reader(member, None))))
+                           when=Moment(found.starts_at),  # in the member's own zone
+                           left=timedelta(seconds=found.starts_at - now))
         await self.store.mark_reminded(found.id, now)
 
     # -- helpers ----------------------------------------------------------------
@@ -188,10 +185,6 @@ class EventsPlugin(Plugin[EventSettings]):
         """Those coming who are still in the room (a leave may not have reached us)."""
         present = set(self.runtime.rooms.members(found.room_id))
         return [member for member in await self.store.attendees(found.id) if member in present]
-
-    def _time_for(self, member: str, moment: float) -> str:
-        """The time in the member's own zone (their DM is read where they are)."""
-        return format_time(moment, self.runtime.zones.zone_of(member), self.runtime.clock.now())
 
     def _room_name(self, room_id: str) -> str:
         return self.runtime.actions.room_name(room_id) or room_id
