@@ -69,22 +69,22 @@ def alerts(h: PluginHarness) -> AlertsPlugin:
     return h.plugin(AlertsPlugin)
 
 
-async def say(h: PluginHarness, room: str, sender: str, body: str) -> str:
-    """`sender` writes `body` in `room`; returns the bot's answer to it, as the member reads it."""
-    answers = (await h.send(room, sender, body)).replies
-    assert answers, f"no answer to {body!r}"
-    return answers[-1].plain
+async def say(h: PluginHarness, room: str, sender: str, body: str, *,
+              settle: bool = True) -> str:
+    """`sender` writes `body` in `room`; returns the bot's answer to it, as the member reads it.
 
-
-async def say_while_held(h: PluginHarness, room: str, sender: str, body: str) -> str:
-    """As `say`, while sends to some rooms are held at the homeserver.
-
-    A held delivery never finishes, so this waits only until the bot has
-    handled the message (`settle=False`), not for its deliveries.
+    `settle=False` while sends are held at the homeserver: a held delivery never
+    finishes, so this waits only until the bot has handled the message.
     """
-    answers = (await h.send(room, sender, body, settle=False)).replies
+    answers = (await h.send(room, sender, body, settle=settle)).replies
     assert answers, f"no answer to {body!r}"
     return answers[-1].plain
+
+
+async def send_alert(h: PluginHarness, draft: str, *, settle: bool = True) -> str:
+    """The organizer composes `!alert <draft>` and sends it; returns the answer to the send."""
+    await say(h, ORGANIZERS_ROOM, ORGANIZER, f"!alert {draft}")
+    return await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert send", settle=settle)
 
 
 async def ready_without_firing_jobs(h: PluginHarness) -> None:

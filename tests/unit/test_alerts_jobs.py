@@ -19,13 +19,12 @@ import pytest
 from core.testing import PluginHarness
 from tests.unit.alerts_helpers import (
     ORGANIZER,
-    ORGANIZERS_ROOM,
     alerts,
     alerts_bot,
     alerts_in,
     network_rooms,
     ready_without_firing_jobs,
-    say,
+    send_alert,
 )
 
 DAY = 86400.0
@@ -134,8 +133,7 @@ async def test_one_row_per_recurring_kind_across_restarts(tmp_path: Path) -> Non
 async def test_catch_up_runs_in_ready_and_gives_back_a_lost_send_job(tmp_path: Path) -> None:
     [room] = rooms = network_rooms(1)
     async with alerts_bot(tmp_path, rooms) as h:
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert at +5m Curfew at ten")
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+        await send_alert(h, "at +5m Curfew at ten")
         # The send job was lost (e.g. an older version's crash between the two writes).
         await h.db.execute("DELETE FROM core_jobs WHERE kind = 'send'")
         await h.restart(ready=False)
@@ -153,8 +151,7 @@ async def test_catch_up_runs_in_ready_and_gives_back_a_lost_send_job(tmp_path: P
 
 async def test_a_catch_up_that_fails_in_ready_is_retried_by_the_scheduler(tmp_path: Path) -> None:
     async with alerts_bot(tmp_path, network_rooms(1)) as h:
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert Assemble at noon")
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+        await send_alert(h, "Assemble at noon")
         # A crash before the results were recorded.
         await h.db.execute("UPDATE alerts_deliveries SET state = 'queued', event_id = NULL")
         await h.db.execute("UPDATE alerts_alerts SET state = 'sending'")
@@ -183,8 +180,7 @@ async def test_a_catch_up_that_fails_in_ready_is_retried_by_the_scheduler(tmp_pa
 async def test_a_send_job_fires_once_whatever_rooms_are_known(tmp_path: Path) -> None:
     """No "not synced yet" retry loop: a due send runs when the scheduler says."""
     async with alerts_bot(tmp_path, network_rooms(1)) as h:
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert at +5m Curfew at ten")
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+        await send_alert(h, "at +5m Curfew at ten")
         for room in h.homeserver.rooms.values():  # the bot was removed from every room meanwhile
             room.joined.remove(h.bot_user_id)
         await h.clock.advance(600)

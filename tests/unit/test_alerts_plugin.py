@@ -28,7 +28,7 @@ from tests.unit.alerts_helpers import (
     network_rooms,
     ready_without_firing_jobs,
     say,
-    say_while_held,
+    send_alert,
     status_shows,
     tag,
 )
@@ -154,8 +154,7 @@ async def test_failures_are_listed_with_reasons_and_rate_limits_retried(tmp_path
         h.homeserver.limit(limited, 2)
         h.homeserver.refuse_invites("@m0:x")
         await say(h, ok, "@m0:x", "!subscribe alerts")
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert --dm Raid warning")
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+        await send_alert(h, "--dm Raid warning")
         # Each 429 puts the send back by its retry_after on the (manual) clock.
         assert alerts_in(h, limited) == []
         await advance_until(h, lambda: len(alerts_in(h, limited)) == 1)
@@ -174,8 +173,7 @@ async def test_failures_are_listed_with_reasons_and_rate_limits_retried(tmp_path
 async def test_acknowledgements_by_reaction_and_command(tmp_path: Path) -> None:
     first, second = rooms = network_rooms(2)
     async with alerts_bot(tmp_path, rooms) as h:
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert Check in please")
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+        await send_alert(h, "Check in please")
         [message] = alerts_in(h, first)
         for sender in ("@m0:x", "@admin0:x", "@m0:x"):  # the repeated reaction counts once
             await h.react(first, sender, message.event_id, "✅")
@@ -194,8 +192,7 @@ async def test_acknowledgements_by_reaction_and_command(tmp_path: Path) -> None:
 async def test_edit_and_retract_reach_every_delivery(tmp_path: Path) -> None:
     rooms = network_rooms(3)
     async with alerts_bot(tmp_path, rooms) as h:
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert Meet at 6")
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+        await send_alert(h, "Meet at 6")
         alert_id = await first_alert_id(h)
         edited = await say(h, ORGANIZERS_ROOM, ORGANIZER,
                            f"!alert edit {alert_id}\n[en] Meet at 7 instead\n[ar] اللقاء في السابعة")
@@ -218,11 +215,10 @@ async def test_retracting_mid_fan_out_stops_what_has_not_gone_out(tmp_path: Path
     rooms = network_rooms(6)
     async with alerts_bot(tmp_path, rooms, concurrency=2) as h:
         h.homeserver.hold(*rooms)  # two deliveries reach the homeserver and wait there
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert Wrong address, ignore")
-        await say_while_held(h, ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+        await send_alert(h, "Wrong address, ignore", settle=False)
         alert_id = await first_alert_id(h)
-        retracted = await say_while_held(h, ORGANIZERS_ROOM, ORGANIZER,
-                                         f"!alert retract {alert_id}")
+        retracted = await say(h, ORGANIZERS_ROOM, ORGANIZER, f"!alert retract {alert_id}",
+                              settle=False)
         assert "4 deliveries that had not gone out yet were stopped" in retracted
         h.homeserver.release()
         await h.settle()
@@ -242,8 +238,7 @@ async def test_scheduled_alert_fires_once_and_can_be_cancelled(tmp_path: Path) -
         preview = await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert at +30m Vigil starts now")
         assert "It will be sent at" in preview
         assert "will be sent at" in await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert send")
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert at +40m Second one")
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+        await send_alert(h, "at +40m Second one")
         rows = await h.db.fetchall("SELECT id FROM alerts_alerts ORDER BY due_at")
         second = rows[1]["id"]
         assert "cancelled" in await say(h, ORGANIZERS_ROOM, ORGANIZER, f"!alert cancel {second}")
@@ -263,8 +258,7 @@ async def test_restart_mid_fan_out_resumes_without_duplicates(tmp_path: Path) ->
     # The bot is up but its outbox is not (the "crash" comes before it delivers anything).
     await h.start(ready=False)
     try:
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert Evacuate the square")
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+        await send_alert(h, "Evacuate the square")
         assert not any(alerts_in(h, room) for room in rooms)  # queued, nothing delivered yet
         # Two rooms got theirs before the crash, but the outbox never recorded it.
         queued = await h.db.fetchall("SELECT room_id, content, txn_id FROM core_outbox "
@@ -290,8 +284,7 @@ async def test_restart_mid_fan_out_resumes_without_duplicates(tmp_path: Path) ->
 async def test_reminder_goes_only_to_rooms_without_acknowledgement(tmp_path: Path) -> None:
     acked, silent = rooms = network_rooms(2)
     async with alerts_bot(tmp_path, rooms, alerts={"remind_after_minutes": 30}) as h:
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert Roll call")
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+        await send_alert(h, "Roll call")
         await say(h, acked, "@m0:x", "!ack")
         await h.advance(31 * 60)
         reminders = [s for s in h.homeserver.messages() if "Reminder" in s.body]
@@ -333,8 +326,7 @@ async def test_results_missed_by_a_crash_are_taken_in_at_start(tmp_path: Path) -
     """The outbox delivered, but the process died before the plugin recorded it."""
     rooms = network_rooms(3)
     async with alerts_bot(tmp_path, rooms) as h:
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert Assemble at noon")
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+        await send_alert(h, "Assemble at noon")
         alert_id = await first_alert_id(h)
         await h.db.execute("UPDATE alerts_deliveries SET state = 'queued', event_id = NULL")
         await h.db.execute("UPDATE alerts_alerts SET state = 'sending'")
@@ -352,8 +344,7 @@ async def test_a_scheduled_alert_due_during_downtime_goes_out_after_ready(tmp_pa
     """Core fires jobs only after every plugin's ready (rooms known): no waiting of alerts' own."""
     [room] = rooms = network_rooms(1)
     async with alerts_bot(tmp_path, rooms) as h:
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert at +5m Curfew at ten")
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+        await send_alert(h, "at +5m Curfew at ten")
         await h.restart()
         await h.clock.advance(600)
         assert await h.scheduler.run_due() == 1  # fired once, not pushed back

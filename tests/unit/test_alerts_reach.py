@@ -21,7 +21,7 @@ from tests.unit.alerts_helpers import (
     alerts_in,
     network_rooms,
     say,
-    say_while_held,
+    send_alert,
     tag,
 )
 
@@ -101,8 +101,7 @@ async def test_the_first_status_message_names_rooms_not_ids(tmp_path: Path) -> N
     rooms = network_rooms(2)
     async with alerts_bot(tmp_path, rooms) as h:
         h.homeserver.hold(*rooms)  # deliveries wait at the homeserver: the status is posted first
-        await say(h, ORGANIZERS_ROOM, ORGANIZER, "!alert Bring water")
-        await say_while_held(h, ORGANIZERS_ROOM, ORGANIZER, "!alert send")
+        await send_alert(h, "Bring water", settle=False)
         [status] = [s for s in h.homeserver.messages(ORGANIZERS_ROOM) if "delivered," in s.body]
         assert "Room 0: on the way" in status.plain and "Room 1: on the way" in status.plain
         assert not any(room in status.body for room in rooms)
