@@ -75,19 +75,17 @@ class Answers(list[Sent]):
 
     def reply(self) -> Sent:
         """The one reply to the event, whatever else was sent meanwhile (to others, elsewhere)."""
-        replies = self.replies
-        if len(replies) != 1:
-            raise AssertionError(f"expected one reply, the bot sent {len(replies)}: "
-                                 f"{[s.plain for s in self.messages]}")
-        return replies[0]
+        return self._only(self.replies, "reply")
 
     def one(self) -> Sent:
         """The only message sent; fails the test (listing them) otherwise."""
-        messages = self.messages
-        if len(messages) != 1:
-            raise AssertionError(f"expected one message, the bot sent {len(messages)}: "
-                                 f"{[s.plain for s in messages]}")
-        return messages[0]
+        return self._only(self.messages, "message")
+
+    def _only(self, found: list[Sent], what: str) -> Sent:
+        if len(found) != 1:
+            raise AssertionError(f"expected one {what}, the bot sent {len(found)}: "
+                                 f"{[s.plain for s in self.messages]}")
+        return found[0]
 
 
 def _merged(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
