@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import difflib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -602,8 +603,6 @@ class Dispatcher:
                 plugin=Trusted(route.plugin.name), role=Trusted(ctx.t("role_admin")),
                 enable=Trusted(f"{self.prefix}enable {route.plugin.name}")))
             return
-        import difflib  # only for a mistyped command: a bot that never sees one never loads it
-
         names = [route.spec.name for route in self.visible_routes(event.room_id)]
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
         command = name[:40]

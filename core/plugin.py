@@ -337,10 +337,11 @@ class Plugin(Generic[SettingsT]):
         runtime = self.runtime
         member = to if to.startswith("@") else runtime.dms.user_of(to)
         language = runtime.languages.for_reader(member, None if to.startswith("@") else to)
-        zone = runtime.zones.zone_of(member) if member else runtime.zones.default
+        if any(isinstance(value, Moment | timedelta) for value in values.values()):
+            zone = runtime.zones.zone_of(member) if member else runtime.zones.default
+            values = reader_values(values, language, zone, runtime.clock.now())
         catalog = self.catalog if key in self.catalog.messages else _core_catalog()
-        shown = reader_values(values, language, zone, runtime.clock.now())
-        text = self.show_commands(catalog.text(key, language, **shown))
+        text = self.show_commands(catalog.text(key, language, **values))
         if language in RTL_LANGUAGES:
             text = shape_rtl(text)
         return message_content(text, mentions, notice)
@@ -552,8 +553,9 @@ class Context(Generic[SettingsT]):
         catalog = self.plugin.catalog
         if key not in catalog.messages:
             catalog = _core_catalog()
-        return catalog.text(key, self.language,
-                            **reader_values(values, self.language, self.zone, self.now))
+        if any(isinstance(value, Moment | timedelta) for value in values.values()):
+            values = reader_values(values, self.language, self.zone, self.now)
+        return catalog.text(key, self.language, **values)
 
     def next_txn_id(self) -> str:
         self._sent += 1

@@ -38,6 +38,7 @@ the answer always shows the date when it is not today.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -681,8 +682,6 @@ def suggest_zones(name: str, count: int = 3) -> list[str]:
     full = {_city_key(zone.replace("/", " ")): zone for zone in _zone_names() if "/" in zone}
     candidates = {**full, **cities}
     found: list[str] = []
-    import difflib  # only for a city not found as typed
-
     for match in difflib.get_close_matches(key, list(candidates), n=count * 3, cutoff=0.6):
         zone = candidates[match]
         # A link (Asia/Istanbul) is shown as the zone its city is read as (Europe/Istanbul).

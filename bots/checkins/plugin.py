@@ -44,11 +44,6 @@ SAFETY_JOBS = ("escalate", "team", "remind")
 PURGE_SECONDS = 3600.0
 OLD_JOB_IDS = ("checkins-purge",)
 
-# `!checkin status` (and its Arabic words). Not a group's subcommand: the group would
-# need a subcommand word for the deadline too, and core shows that word in the
-# usage, in `!help checkin` and in the on-hold and unverified-device refusals
-# (`!checkin start 2h`), which members never type.
-
 # Reactions that take on a safety alert (or answer a roll call), read by core.reactions.
 CHECK_MARKS = ("✅", "✔️", "☑️")
 

@@ -29,7 +29,8 @@ Members act with `send` (any message or command), `reply` (exactly one
 message expected), `answer` (the one reply, others may be told too),
 `react`, `redact`, `join`, `leave`, `set_state`, `media`; each returns the
 `Answers` the bot sent meanwhile, outbox deliveries included (`send(...,
-settle=False)`: without waiting for deliveries); `private(user)` is what the bot told a member in their DMs.
+settle=False)`: without waiting for deliveries); `private(user)` is what
+the bot told a member in their DMs.
 Roles: power levels per room (`room(id, {user: level})`,
 `set_level`), network roles from config (`config={"bot": {"roles":
 {"organizers": [...]}}, "network": {"moderators_room": ...}}`). Time:
